@@ -1,0 +1,356 @@
+/* tx.h — attnserve core: the one public header of the transformer library. */
+#ifndef ATTNSERVE_TX_H
+#define ATTNSERVE_TX_H
+
+/*
+ * Conventions (see shared STYLE.md):
+ * - Fallible calls return tx_status. Out-params are written only on TX_OK. The optional last
+ *   argument `struct tx_error *err` (may be NULL) receives a message naming the input and the
+ *   fact, e.g. "model.safetensors: tensor model.decoder.layers.3.fc1.weight is 512x2048,
+ *   config says 512x1024".
+ * - A tx_model and a tx_tokenizer are read-only after load and may be shared by any number of
+ *   threads. A tx_session is used by one thread at a time and owns all scratch memory of the
+ *   requests it runs (an arena; no malloc in the decode loop).
+ * - Every pointer-returning function says whether the result is owned, borrowed or stolen.
+ * - The core never prints, exits or calls getenv.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Status and errors                                                                        */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef enum {
+    TX_OK = 0,
+    TX_ERR_INVALID,     /* an argument is out of range or inconsistent */
+    TX_ERR_IO,          /* a file is missing or cannot be read / mapped */
+    TX_ERR_FORMAT,      /* a file is corrupt, truncated, or disagrees with the config */
+    TX_ERR_UNSUPPORTED, /* a model_type, dtype or option this library does not implement */
+    TX_ERR_NOMEM,       /* an allocation failed or a session arena is exhausted */
+    TX_ERR_TOO_LONG,    /* an input exceeds a model limit (e.g. max_position_embeddings) */
+    TX_ERR_CANCELLED,   /* the caller's cancel callback asked to stop */
+    TX_ERR_ENCODING,    /* text is not valid UTF-8 */
+} tx_status;
+
+#define TX_ERROR_MESSAGE_SIZE 512
+
+struct tx_error {
+    tx_status status;
+    char message[TX_ERROR_MESSAGE_SIZE]; /* NUL-terminated, human-readable */
+};
+
+/* Short constant name of a status ("invalid", "io", ...). Borrowed, static storage. */
+const char *tx_status_name(tx_status st);
+
+/* Sets the number of OpenBLAS threads for the whole process. Call once at start-up, before
+ * any model runs (BLAS parallelism is chosen once: several workers with 1 BLAS thread each,
+ * or one worker with BLAS threads = cores). Not thread-safe. */
+void tx_blas_set_threads(int n_threads);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Models                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef struct tx_model tx_model;
+
+typedef enum { TX_ARCH_MARIAN = 0, TX_ARCH_BART, TX_ARCH_MBART, TX_ARCH_T5 } tx_arch;
+
+/* Facts about a loaded model, all borrowed from the model (valid until tx_model_free). */
+struct tx_model_info {
+    tx_arch arch;
+    const char *model_type; /* config.json "model_type": "marian", "bart", "mbart", "t5" */
+    const char *dtype;      /* storage dtype of the weights: "F32", "F16", "BF16" (or "mixed") */
+    int d_model;
+    int n_encoder_layers;
+    int n_decoder_layers;
+    int n_heads;           /* attention heads (encoder and decoder use the same count) */
+    int vocab_size;        /* rows of the output projection */
+    int max_source_positions; /* longest source the model accepts; 0 = unbounded (T5) */
+    int max_target_positions; /* longest decoder sequence; 0 = unbounded (T5) */
+    int64_t n_params;      /* parameters, shared tensors counted once */
+    int64_t weight_bytes;  /* bytes of tensor data mapped from disk */
+    double load_ms;        /* wall time of tx_model_load */
+};
+
+/* Loads a Hugging Face checkpoint folder: config.json, generation_config.json when present,
+ * model.safetensors or model.safetensors.index.json + shards. Weights are mmap'd read-only;
+ * every offset, dtype and shape is checked before use. On success *out is owned by the
+ * caller (free with tx_model_free). Thread-safe (touches no shared state). */
+tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err);
+void tx_model_free(tx_model *model);
+const struct tx_model_info *tx_model_get_info(const tx_model *model);
+
+/* Task prefix from config.json "task_specific_params" (T5): task is e.g. "summarization" or
+ * "translation_en_to_de". Returns a borrowed string, or NULL when the config has none. */
+const char *tx_model_task_prefix(const tx_model *model, const char *task);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Generation parameters (transformers' semantics)                                          */
+/* ---------------------------------------------------------------------------------------- */
+
+#define TX_MAX_BAD_WORDS 64
+#define TX_MAX_BAD_WORD_LEN 8
+
+/* Called between decode steps; return nonzero to stop with TX_ERR_CANCELLED. */
+typedef int (*tx_cancel_fn)(void *user);
+
+struct tx_gen_params {
+    int max_length;        /* total decoder length incl. start token (HF max_length) */
+    int max_new_tokens;    /* if > 0, overrides max_length: max_length = 1 + max_new_tokens */
+    int min_length;        /* eos banned while length (start token incl.) < min_length */
+    int num_beams;         /* 1 = greedy or sampling */
+    int num_return_sequences;
+    float length_penalty;
+    int early_stopping;    /* 1 = True, 0 = False (HF's "never" is not supported) */
+    int no_repeat_ngram_size;
+    float repetition_penalty; /* 1.0 = off */
+    int do_sample;
+    float temperature;
+    int top_k;             /* 0 = off */
+    float top_p;           /* 1.0 = off */
+    uint64_t seed;         /* sampling is reproducible for a given seed */
+    int decoder_start_token_id;
+    int eos_token_id;
+    int pad_token_id;
+    int forced_bos_token_id; /* -1 = none */
+    int forced_eos_token_id; /* -1 = none */
+    int n_bad_words;       /* bad_words_ids: sequences that must never be generated */
+    int bad_words_len[TX_MAX_BAD_WORDS];
+    int32_t bad_words[TX_MAX_BAD_WORDS][TX_MAX_BAD_WORD_LEN];
+    tx_cancel_fn cancel;   /* optional */
+    void *cancel_user;
+    /* new fields are appended here */
+};
+
+/* Built-in defaults, as transformers' GenerationConfig (greedy, max_length 20, ...). */
+struct tx_gen_params tx_gen_default_params(void);
+
+/* Defaults of this checkpoint: generation_config.json (or config.json) over the built-in
+ * defaults, exactly as transformers resolves them. */
+struct tx_gen_params tx_model_gen_params(const tx_model *model);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Sessions, forward pass and generation                                                    */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef struct tx_session tx_session;
+
+/* Creates a session for `model` (borrowed; must outlive the session). arena_bytes = 0 picks a
+ * default sized from the model; the arena grows in chunks up to max_arena_bytes (0 = no cap)
+ * and is reset at the start of each call. Owned: free with tx_session_free. */
+tx_status tx_session_new(const tx_model *model, size_t max_arena_bytes, tx_session **out,
+                         struct tx_error *err);
+void tx_session_free(tx_session *s);
+
+/* Bytes the session's arena currently holds (for metrics). */
+size_t tx_session_arena_size(const tx_session *s);
+
+enum {
+    TX_FORWARD_ATTENTIONS = 1u << 0, /* fill the three attention arrays */
+    TX_FORWARD_HIDDEN = 1u << 1,     /* fill encoder_hidden */
+};
+
+/* One teacher-forced pass over a single source and decoder prefix. All arrays are borrowed
+ * from the session, valid until the next call on it. Probabilities are softmax outputs. */
+struct tx_forward_out {
+    int n_src, n_tgt, vocab, d_model, n_enc_layers, n_dec_layers, n_heads;
+    const float *logits;         /* (n_tgt, vocab), incl. final_logits_bias */
+    const float *encoder_hidden; /* (n_src, d_model), or NULL */
+    const float *encoder_attentions; /* (n_enc_layers, n_heads, n_src, n_src), or NULL */
+    const float *decoder_attentions; /* (n_dec_layers, n_heads, n_tgt, n_tgt), or NULL */
+    const float *cross_attentions;   /* (n_dec_layers, n_heads, n_tgt, n_src), or NULL */
+};
+
+tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src,
+                     const int32_t *decoder_ids, int n_tgt, unsigned flags,
+                     struct tx_forward_out *out, struct tx_error *err);
+
+/* Encoder only, for a padded batch: writes first-step logits and hidden states. Used by
+ * parity tests of batched padding; arrays borrowed from the session like tx_forward's. */
+struct tx_batch_forward_out {
+    int n_batch, max_src, vocab, d_model;
+    const float *encoder_hidden;   /* (n_batch, max_src, d_model); padded rows meaningless */
+    const float *first_step_logits; /* (n_batch, vocab): decoder given only its start token */
+};
+tx_status tx_forward_batch_first_step(tx_session *s, const int32_t *const *input_ids,
+                                      const int *n_src, int n_batch,
+                                      struct tx_batch_forward_out *out, struct tx_error *err);
+
+/* One generated hypothesis. Arrays borrowed from the session (valid until its next call). */
+struct tx_hypothesis {
+    const int32_t *ids; /* decoder start token first, up to and including eos if produced */
+    int n_ids;
+    float score;        /* beam: sum_logprobs / len^length_penalty (HF sequences_scores);
+                           greedy/sampling: sum of processed log-probs of generated tokens */
+    const float *token_logprobs;      /* (n_ids - 1): log-softmax of raw logits at the chosen
+                                         token (greedy/sampling); NULL for beam search */
+    const float *token_scores;        /* (n_ids - 1): log-softmax after logits processors
+                                         (HF compute_transition_scores, normalize_logits) */
+};
+
+struct tx_gen_out {
+    int n_inputs;
+    int n_return;                   /* hypotheses per input */
+    const struct tx_hypothesis *hyps; /* (n_inputs, n_return), best first per input */
+};
+
+/* Generates for n_inputs sources at once (padded into one batch; every row's result equals
+ * what it gives alone). params NULL = tx_model_gen_params(model). */
+tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int *n_src,
+                      int n_inputs, const struct tx_gen_params *params, struct tx_gen_out *out,
+                      struct tx_error *err);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Attention analysis                                                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Attention rollout (Abnar & Zuidema 2020) over a stack of per-layer maps already averaged
+ * over heads: A_l' = 0.5 * A_l + 0.5 * I, rows renormalised, then R = A_L' ... A_1'.
+ * att: (n_layers, n, n); out: (n, n), caller-provided. */
+void tx_attention_rollout(const float *att, int n_layers, int n, float *out);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Tokenizers                                                                               */
+/* ---------------------------------------------------------------------------------------- */
+
+typedef struct tx_tokenizer tx_tokenizer;
+
+typedef enum { TX_SIDE_SOURCE = 0, TX_SIDE_TARGET = 1 } tx_side;
+
+typedef enum {
+    TX_TOKENIZER_MARIAN = 0, /* source.spm/target.spm + vocab.json */
+    TX_TOKENIZER_T5,         /* spiece.model + <extra_id_N> */
+    TX_TOKENIZER_BYTE_BPE,   /* vocab.json + merges.txt (GPT-2/RoBERTa/BART) */
+    TX_TOKENIZER_SPM,        /* a plain SentencePiece model */
+    TX_TOKENIZER_JSON,       /* tokenizer.json (HF tokenizers: Unigram or BPE) */
+} tx_tokenizer_kind;
+
+/* Loads the tokenizer of a model folder, detected from its files and tokenizer_config.json.
+ * Owned: free with tx_tokenizer_free. Read-only after load; thread-safe. */
+tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error *err);
+void tx_tokenizer_free(tx_tokenizer *tok);
+tx_tokenizer_kind tx_tokenizer_get_kind(const tx_tokenizer *tok);
+int tx_tokenizer_vocab_size(const tx_tokenizer *tok);
+
+/* Token ids with the byte span of input text each came from ([start, end) into the text as
+ * given; special tokens added by the tokenizer have start == end). Owned by the caller:
+ * release with tx_encoding_free. */
+struct tx_encoding {
+    int32_t *ids;
+    uint32_t *offsets; /* (n_ids, 2) */
+    int n_ids;
+};
+void tx_encoding_free(struct tx_encoding *enc);
+
+/* Encodes UTF-8 text (len bytes, need not be NUL-terminated) as transformers'
+ * tokenizer(text).input_ids: special tokens included. side selects a Marian model's target
+ * vocabulary (ignored by other kinds). Invalid UTF-8 -> TX_ERR_ENCODING naming the byte
+ * offset. Linear time in len. */
+tx_status tx_tokenizer_encode(const tx_tokenizer *tok, const char *text, size_t len,
+                              tx_side side, struct tx_encoding *out, struct tx_error *err);
+
+/* Decodes ids as transformers' decode(ids, skip_special_tokens=skip_special) (with
+ * clean_up_tokenization_spaces as the tokenizer config says). *out_text is owned by the
+ * caller (free with free()). Ids outside the vocabulary -> TX_ERR_INVALID. */
+tx_status tx_tokenizer_decode(const tx_tokenizer *tok, const int32_t *ids, int n_ids,
+                              int skip_special, char **out_text, struct tx_error *err);
+
+/* The piece string of an id, as stored in the vocabulary ("▁Hello", "Ġthe", "</s>").
+ * Borrowed from the tokenizer; NULL for an id out of range. */
+const char *tx_tokenizer_id_to_piece(const tx_tokenizer *tok, int32_t id);
+
+/* A human-readable form of one token for display (U+2581 / byte-level marks turned back
+ * into a leading space, byte pieces into their characters where possible). Written to buf
+ * (NUL-terminated, truncated to buf_size); returns the length it needed. */
+size_t tx_tokenizer_display_piece(const tx_tokenizer *tok, int32_t id, char *buf,
+                                  size_t buf_size);
+
+/* Special ids (-1 when the tokenizer has none). */
+int32_t tx_tokenizer_eos_id(const tx_tokenizer *tok);
+int32_t tx_tokenizer_pad_id(const tx_tokenizer *tok);
+int32_t tx_tokenizer_bos_id(const tx_tokenizer *tok);
+int32_t tx_tokenizer_unk_id(const tx_tokenizer *tok);
+int tx_tokenizer_is_special(const tx_tokenizer *tok, int32_t id);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Text pipeline: text in, text out (what the CLI and the server call)                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Splits UTF-8 text into sentences (after . ! ? … and their closing quotes/brackets when
+ * followed by whitespace and an upper-case letter, digit or quote; newlines always split).
+ * Writes up to max_spans [start, end) byte spans (whitespace between sentences excluded) and
+ * returns how many sentences there are (which may exceed max_spans). */
+int tx_split_sentences(const char *text, size_t len, uint32_t (*spans)[2], int max_spans);
+
+enum {
+    TX_WANT_TOKENS = 1u << 0,    /* source/target display tokens and ids */
+    TX_WANT_ATTENTION = 1u << 1, /* attention maps of the best hypothesis (no sentence split) */
+};
+
+struct tx_text_params {
+    struct tx_gen_params gen;  /* start from tx_model_gen_params() */
+    const char *prefix;        /* prepended to every source text (T5 task prefix), or NULL */
+    int max_input_tokens;      /* 0 = the model's limit */
+    int truncate;              /* 1: cut longer inputs to the limit and report it;
+                                  0: fail with TX_ERR_TOO_LONG */
+    int split_sentences;       /* 1: split each text into sentences, generate them as one batch,
+                                  rejoin with the whitespace of the input */
+    unsigned want;             /* TX_WANT_* */
+    /* new fields are appended here */
+};
+
+/* Attention probabilities behind one output, decoder start token as target row 0. */
+struct tx_attention_maps {
+    int n_enc_layers, n_dec_layers, n_heads;
+    int n_src; /* source tokens (incl. special tokens the tokenizer added) */
+    int n_tgt; /* decoder inputs: start token + generated tokens except the final one */
+    float *encoder; /* (n_enc_layers, n_heads, n_src, n_src) */
+    float *decoder; /* (n_dec_layers, n_heads, n_tgt, n_tgt) */
+    float *cross;   /* (n_dec_layers, n_heads, n_tgt, n_src) */
+};
+
+struct tx_text_alternative {
+    char *text;     /* decoded, special tokens skipped */
+    float score;    /* tx_hypothesis.score */
+    int n_ids;
+    int32_t *ids;   /* generated ids (decoder start token excluded) */
+    char **tokens;  /* (n_ids) display pieces, when TX_WANT_TOKENS; else NULL */
+};
+
+struct tx_text_item {
+    int n_alternatives; /* num_return_sequences; [0] is the best */
+    struct tx_text_alternative *alternatives;
+    int n_input_tokens;  /* after truncation, incl. special tokens, summed over sentences */
+    int n_input_tokens_original; /* before truncation */
+    int truncated;
+    int n_output_tokens; /* generated tokens of the best alternative, summed over sentences */
+    int n_source_tokens; /* when TX_WANT_TOKENS (and not split): source display tokens */
+    char **source_tokens;
+    int32_t *source_ids;
+    struct tx_attention_maps *attention; /* when TX_WANT_ATTENTION; else NULL */
+};
+
+struct tx_text_result {
+    int n_items;
+    struct tx_text_item *items;
+    double tokenize_ms, generate_ms, attention_ms;
+};
+
+/* Runs tokenizer -> tx_generate -> decode for n_texts texts in one batch. The result is owned
+ * by the caller (tx_text_result_free) and independent of the session. Errors name the input
+ * ("text[2]: invalid UTF-8 at byte 17"). */
+tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
+                           const size_t *lens, int n_texts, const struct tx_text_params *params,
+                           struct tx_text_result **out, struct tx_error *err);
+void tx_text_result_free(struct tx_text_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ATTNSERVE_TX_H */

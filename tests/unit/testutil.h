@@ -1,0 +1,19 @@
+/* testutil.h — helpers shared by the Criterion unit tests (fixture paths, JSON, random). */
+#ifndef ATTNSERVE_TESTUTIL_H
+#define ATTNSERVE_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Path of the shared reference fixtures (../shared/fixtures relative to the source root), or
+ * NULL when that folder is absent (tests must then skip visibly with cr_skip_test). */
+const char *tu_shared_fixtures(void);
+
+/* Reads a whole file; owned, free with free(). NULL on failure. */
+char *tu_read_file(const char *path, size_t *len_out);
+
+/* Deterministic xorshift random numbers for tests. */
+uint64_t tu_rand_u64(uint64_t *state);
+float tu_rand_uniform(uint64_t *state, float lo, float hi);
+
+#endif

@@ -1,0 +1,11 @@
+/* cmd_summarize.c — attnserve-cli summarize (not implemented yet). */
+#include <stdio.h>
+
+#include "cli.h"
+
+int cli_summarize(int argc, char **argv)
+{
+    (void)argc;
+    fprintf(stderr, "attnserve-cli %s: not implemented yet\n", argv[0]);
+    return 1;
+}

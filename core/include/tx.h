@@ -151,6 +151,9 @@ void tx_session_free(tx_session *s);
 /* Bytes the session's arena currently holds (for metrics). */
 size_t tx_session_arena_size(const tx_session *s);
 
+/* The model a session runs (borrowed). */
+const tx_model *tx_session_get_model(const tx_session *s);
+
 enum {
     TX_FORWARD_ATTENTIONS = 1u << 0, /* fill the three attention arrays */
     TX_FORWARD_HIDDEN = 1u << 1,     /* fill encoder_hidden */

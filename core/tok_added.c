@@ -76,15 +76,16 @@ void tok_split_free(struct tok_split *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Appends n pool bytes with their offsets; returns the pool position or SIZE_MAX on OOM. */
-static size_t pool_append(struct tok_split *s, const char *b, const uint32_t *off, size_t n)
+/* Appends a copy of pool bytes [pos, pos + n) with their offsets; returns the new position or
+ * SIZE_MAX on OOM. (Positions, not pointers: the pool may move.) */
+static size_t pool_copy(struct tok_split *s, size_t pos, size_t n)
 {
     if (tok_grow((void **)&s->bytes, &s->pool_cap, s->pool_len + n + 1, 1) ||
         tok_grow((void **)&s->off, &s->off_cap, s->pool_len + n + 1, sizeof *s->off))
         return SIZE_MAX;
     size_t at = s->pool_len;
-    memmove(s->bytes + at, b, n);
-    memmove(s->off + at, off, n * sizeof *off);
+    memmove(s->bytes + at, s->bytes + pos, n);
+    memmove(s->off + at, s->off + pos, n * sizeof *s->off);
     s->pool_len += n;
     return at;
 }
@@ -166,9 +167,9 @@ static void seg_rstrip(const struct tok_split *s, struct tok_segment *g)
 /* Replaces segment dst by the concatenation of a and b (as text). */
 static int seg_concat(struct tok_split *s, size_t dst, struct tok_segment x, struct tok_segment y)
 {
-    size_t at = pool_append(s, s->bytes + x.pos, s->off + x.pos, x.len);
+    size_t at = pool_copy(s, x.pos, x.len);
     if (at == SIZE_MAX) return -1;
-    if (pool_append(s, s->bytes + y.pos, s->off + y.pos, y.len) == SIZE_MAX) return -1;
+    if (pool_copy(s, y.pos, y.len) == SIZE_MAX) return -1;
     struct tok_segment *g = &s->segs[dst];
     g->added = -1;
     g->pos = at;

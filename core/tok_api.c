@@ -35,6 +35,31 @@ int tok_alloc_ids(struct tx_tokenizer *tok, int32_t n_ids)
     return 0;
 }
 
+int tok_grow_ids(struct tx_tokenizer *tok, int32_t n_ids)
+{
+    size_t n = (size_t)n_ids, old = (size_t)tok->n_ids;
+    size_t *po = realloc(tok->piece_off, n * sizeof *po);
+    if (!po) return -1;
+    tok->piece_off = po;
+    uint32_t *pl = realloc(tok->piece_len, n * sizeof *pl);
+    if (!pl) return -1;
+    tok->piece_len = pl;
+    unsigned char *sp = realloc(tok->special, n);
+    if (!sp) return -1;
+    tok->special = sp;
+    int32_t *ao = realloc(tok->added_of_id, n * sizeof *ao);
+    if (!ao) return -1;
+    tok->added_of_id = ao;
+    for (size_t i = old; i < n; i++) {
+        po[i] = SIZE_MAX;
+        pl[i] = 0;
+        sp[i] = 0;
+        ao[i] = -1;
+    }
+    tok->n_ids = n_ids;
+    return 0;
+}
+
 int tok_set_piece(struct tx_tokenizer *tok, int32_t id, const char *s, size_t n)
 {
     if (id < 0 || id >= tok->n_ids || n > UINT32_MAX) return -1;

@@ -46,6 +46,8 @@ struct tx_tokenizer {
     struct tok_json *json;
 };
 
+/* Grows the per-id tables to n_ids (> tok->n_ids); new ids have no piece. -1 on OOM. */
+int tok_grow_ids(struct tx_tokenizer *tok, int32_t n_ids);
 /* Sets the piece of id (copied into the pool); grows nothing: ids must be < n_ids. */
 int tok_set_piece(struct tx_tokenizer *tok, int32_t id, const char *s, size_t n);
 /* Allocates the per-id tables for n_ids ids (pieces absent, nothing special). */

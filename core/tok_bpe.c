@@ -250,7 +250,7 @@ int tok_bpe_merge(const struct tok_bpe *b, struct tok_bpe_scratch *sc, const int
     while (sc->n_heap > 0) {
         size_t nb = 0;
         int32_t rank = sc->heap[0].rank;
-        while (sc->n_heap > 0 && sc->heap[0].rank == rank) {
+        while (sc->n_heap > 0 && sc->heap[0].rank == rank && (nb == 0 || !b->rust_order)) {
             if (tok_grow((void **)&sc->batch, &sc->batch_cap, nb + 1, sizeof *sc->batch)) return -1;
             sc->batch[nb++] = heap_pop(sc);
         }

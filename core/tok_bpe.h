@@ -16,6 +16,9 @@ struct tok_bpe {
     size_t sym_id_cap;
     struct tok_u64map merges; /* (left << 32 | right) -> (rank, merged symbol) */
     int byte_level;           /* 1: symbols start as the 256 byte characters */
+    int rust_order;           /* 1: merge one occurrence at a time by (rank, position), as the
+                                 Rust tokenizers do; 0: GPT-2's rounds (all occurrences of the
+                                 best pair, then rescan) */
     int32_t byte_sym[256];    /* byte -> symbol of its byte-level character */
     char byte_char[256][2];   /* byte -> UTF-8 of its byte-level character (1 or 2 bytes) */
     unsigned char byte_char_len[256];

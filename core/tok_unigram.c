@@ -19,20 +19,23 @@ tx_status tok_unigram_encode(const struct tok_unigram *u, const char *s, size_t 
         return txi_fail(err, TX_ERR_NOMEM, "unigram: out of memory for %zu bytes", n);
     struct tok_best *best = sc->best;
     for (size_t i = 0; i <= n; i++) {
-        best[i].score = 0.0f;
+        best[i].score = 0.0;
         best[i].starts_at = -1;
         best[i].id = -1;
     }
     const float unk_score = u->min_score - UNK_PENALTY;
+    const double unk_score64 = u->min_score64 - 10.0;
+    const int f64 = u->scores64 != NULL;
 
     /* Positions advance one character at a time; every piece that starts here (found by walking
-     * the trie byte by byte) offers a path to the position where it ends. The arithmetic mirrors
-     * the reference: a piece's score is a double (the user-defined bonus is computed in double),
-     * added in double to the float path score, compared in double, stored as float; the unknown
-     * path is float + float. */
+     * the trie byte by byte) offers a path to the position where it ends. In sentencepiece mode
+     * the arithmetic mirrors the reference to the rounding: a piece's score is a double (the
+     * user-defined bonus is computed in double), added in double to the float path score,
+     * compared in double and stored as float; the unknown path is float + float. The Rust
+     * tokenizers (f64 mode) keep everything in double. */
     size_t starts_at = 0;
     while (starts_at < n) {
-        const float till_here = best[starts_at].score;
+        const double till_here = best[starts_at].score;
         int has_single_node = 0;
         size_t mblen = (size_t)txi_utf8_lead_len((unsigned char)s[starts_at]);
         if (mblen > n - starts_at) mblen = n - starts_at;
@@ -43,15 +46,16 @@ tx_status tok_unigram_encode(const struct tok_unigram *u, const char *s, size_t 
             key_pos++;
             int32_t id = u->trie->value[node];
             if (id < 0 || id >= u->n_pieces) continue;
-            if (u->flags[id] & UNI_UNUSED) continue;
+            unsigned char fl = u->flags ? u->flags[id] : 0;
+            if (fl & UNI_UNUSED) continue;
             size_t length = key_pos - starts_at;
-            double score = (u->flags[id] & UNI_USER_DEFINED)
-                               ? (double)((float)length * u->max_score) - 0.1
-                               : (double)u->scores[id];
-            double cand = score + (double)till_here;
+            double score = f64 ? u->scores64[id]
+                           : (fl & UNI_USER_DEFINED) ? (double)((float)length * u->max_score) - 0.1
+                                                     : (double)u->scores[id];
+            double cand = score + till_here;
             struct tok_best *t = &best[key_pos];
-            if (t->starts_at == -1 || cand > (double)t->score) {
-                t->score = (float)cand;
+            if (t->starts_at == -1 || cand > t->score) {
+                t->score = f64 ? cand : (double)(float)cand;
                 t->starts_at = (int32_t)starts_at;
                 t->id = id;
             }
@@ -59,7 +63,7 @@ tx_status tok_unigram_encode(const struct tok_unigram *u, const char *s, size_t 
         }
         if (!has_single_node) {
             struct tok_best *t = &best[starts_at + mblen];
-            float cand = unk_score + till_here;
+            double cand = f64 ? unk_score64 + till_here : (double)(unk_score + (float)till_here);
             if (t->starts_at == -1 || cand > t->score) {
                 t->score = cand;
                 t->starts_at = (int32_t)starts_at;

@@ -14,11 +14,13 @@ enum { UNI_UNUSED = 1, UNI_USER_DEFINED = 2 };
 /* The scoring model. All arrays borrowed from the owner and indexed by piece id. */
 struct tok_unigram {
     const struct tok_trie *trie; /* pieces the lattice may use -> id */
-    const float *scores;         /* (n_pieces) */
-    const unsigned char *flags;  /* (n_pieces) UNI_* bits */
+    const float *scores;         /* (n_pieces), sentencepiece mode */
+    const double *scores64;      /* (n_pieces): when set, the Rust tokenizers' all-f64 arithmetic */
+    const unsigned char *flags;  /* (n_pieces) UNI_* bits, or NULL */
     int32_t n_pieces;
     int32_t unk_id;
     float min_score; /* over normal pieces; unknown characters score min_score - 10 */
+    double min_score64; /* f64 mode: over all pieces */
     float max_score; /* over normal pieces; user-defined pieces score len * max_score - 0.1 */
 };
 
@@ -32,7 +34,7 @@ struct tok_seg {
  * tok_unigram_scratch_free. */
 struct tok_unigram_scratch {
     struct tok_best {
-        float score;       /* best path score ending here (float, as sentencepiece) */
+        double score;      /* best path score ending here (float-rounded in sentencepiece mode) */
         int32_t starts_at; /* start of the last piece, -1 = unreached */
         int32_t id;
     } *best;

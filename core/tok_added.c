@@ -118,7 +118,7 @@ static int cut(const struct tok_added *a, const char *text, size_t len, int pref
         s->off[0] = 0;
     }
     size_t base = prefix_space ? 1 : 0;
-    memcpy(s->bytes + base, text, len);
+    if (len) memcpy(s->bytes + base, text, len);
     for (size_t i = 0; i < len; i++) s->off[base + i] = (uint32_t)i;
     s->pool_len = total;
 
@@ -248,7 +248,7 @@ tx_status tok_added_split_fast(const struct tok_added *a, const char *text, size
     size_t n_raw = s->n_segs;
     struct tok_segment *raw = malloc((n_raw ? n_raw : 1) * sizeof *raw);
     if (!raw) goto oom;
-    memcpy(raw, s->segs, n_raw * sizeof *raw);
+    if (n_raw) memcpy(raw, s->segs, n_raw * sizeof *raw);
     s->n_segs = 0;
     size_t start_offset = 0;
     for (size_t k = 0; k < n_raw; k++) {

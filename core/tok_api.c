@@ -209,9 +209,10 @@ static tx_status load_piece_ids(const char *path, struct tok_strmap *map, int32_
     json_t *v;
     json_object_foreach(root, key, v) {
         if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX) {
-            json_decref(root);
-            return txi_fail(err, TX_ERR_FORMAT, "%s: the id of \"%.64s\" is not an integer in [0, 2^31)",
-                            path, key);
+            txi_fail(err, TX_ERR_FORMAT, "%s: the id of \"%.64s\" is not an integer in [0, 2^31)",
+                     path, key);
+            json_decref(root); /* key belongs to root */
+            return TX_ERR_FORMAT;
         }
         int32_t id = (int32_t)json_integer_value(v);
         if (tok_strmap_put(map, key, strlen(key), id, 1)) {

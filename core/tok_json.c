@@ -830,6 +830,7 @@ static int ns_put(struct nstr *x, const char *p, size_t n, uint32_t ob, uint32_t
 /* Copies bytes [b, e) of src with their spans. */
 static int ns_copy(struct nstr *x, const struct nstr *src, size_t b, size_t e)
 {
+    if (e <= b) return ns_reserve(x, 0);
     if (ns_reserve(x, e - b)) return -1;
     memcpy(x->s + x->n, src->s + b, e - b);
     memcpy(x->ob + x->n, src->ob + b, (e - b) * sizeof *x->ob);
@@ -1342,7 +1343,7 @@ static tx_status encode_text(const struct tx_tokenizer *tok, const struct nstr *
     size_t n_seg = sc->split.n_segs;
     struct tok_segment *segs = malloc((n_seg ? n_seg : 1) * sizeof *segs);
     if (!segs) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
-    memcpy(segs, sc->split.segs, n_seg * sizeof *segs);
+    if (n_seg) memcpy(segs, sc->split.segs, n_seg * sizeof *segs);
     for (size_t s = 0; s < n_seg && !st; s++) {
         size_t b = segs[s].pos, e = segs[s].pos + segs[s].len;
         if (segs[s].added >= 0) {

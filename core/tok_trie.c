@@ -108,7 +108,7 @@ tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n
      * keys keep one, carrying the value of the key given first. Empty keys are dropped. */
     sorted = malloc((n_keys ? n_keys : 1) * sizeof *sorted);
     if (!sorted) goto fail;
-    memcpy(sorted, keys, n_keys * sizeof *sorted);
+    if (n_keys) memcpy(sorted, keys, n_keys * sizeof *sorted);
     for (size_t i = 0; i < n_keys; i++) sorted[i].value = (int32_t)i;
     qsort(sorted, n_keys, sizeof *sorted, key_cmp);
     size_t w = 0;
@@ -127,7 +127,7 @@ tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n
         }
         i = j;
     }
-    memcpy(keys, sorted, w * sizeof *sorted);
+    if (w) memcpy(keys, sorted, w * sizeof *sorted);
     n_keys = w;
     t->n_keys = n_keys;
 

@@ -1261,13 +1261,16 @@ size_t tx_tokenizer_display_piece(const tx_tokenizer *tok, int32_t id, char *buf
             }
         }
     }
-    if (buf_size > 0) buf[n < buf_size ? n : buf_size - 1] = '\0';
-    /* never cut a UTF-8 character in half when truncating */
-    if (buf_size > 0 && n >= buf_size) {
-        size_t k = buf_size - 1;
-        while (k > 0 && ((unsigned char)buf[k] & 0xC0) == 0x80) k--;
-        uint32_t cp;
-        if (k < buf_size - 1 && txi_utf8_decode(buf + k, buf_size - 1 - k, &cp) == 0) buf[k] = '\0';
+    if (buf_size > 0) {
+        /* NUL-terminate; when truncated, never leave half a UTF-8 character at the end */
+        size_t m = n < buf_size ? n : buf_size - 1;
+        if (m < n && m > 0) {
+            size_t last = m - 1;
+            while (last > 0 && ((unsigned char)buf[last] & 0xC0) == 0x80) last--;
+            uint32_t cp;
+            if (txi_utf8_decode(buf + last, m - last, &cp) != (int)(m - last)) m = last;
+        }
+        buf[m] = '\0';
     }
     return n;
 }

@@ -63,7 +63,8 @@ static int read_lines(const char *path, struct lines *l)
     fclose(f);
     if (!l->data) return -1;
     size_t n = 0;
-    for (size_t i = 0; i < l->size; i++) n += l->data[i] == '\n';
+    for (size_t i = 0; i < l->size; i++)
+        n += l->data[i] == '\n';
     n++;
     l->start = malloc(n * sizeof *l->start);
     l->len = malloc(n * sizeof *l->len);
@@ -84,7 +85,8 @@ static int read_lines(const char *path, struct lines *l)
 }
 
 /* Runs spm_encode on input (or /dev/null) and returns its CPU seconds (user + sys) and wall. */
-static int run_spm_encode(const char *exe, const char *model, const char *input, double *cpu, double *wall)
+static int run_spm_encode(const char *exe, const char *model, const char *input, double *cpu,
+                          double *wall)
 {
     char model_arg[4096];
     snprintf(model_arg, sizeof model_arg, "--model=%s", model);
@@ -104,15 +106,16 @@ static int run_spm_encode(const char *exe, const char *model, const char *input,
     if (wait4(pid, &status, 0, &ru) != pid) return -1;
     *wall = now(CLOCK_MONOTONIC) - t0;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec * 1e-6;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
     return 0;
 }
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_tokenizer [--spm MODEL.spm] [--model DIR] --input TEXT [--repeat N] "
-                    "[--spm-encode PATH]  (--spm and/or --model)\n");
+    fprintf(stderr,
+            "usage: bench_tokenizer [--spm MODEL.spm] [--model DIR] --input TEXT [--repeat N] "
+            "[--spm-encode PATH]  (--spm and/or --model)\n");
 }
 
 int main(int argc, char **argv)
@@ -120,11 +123,16 @@ int main(int argc, char **argv)
     const char *spm_path = NULL, *input = NULL, *model_dir = NULL, *exe = "spm_encode";
     int repeat = 3;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--spm") && i + 1 < argc) spm_path = argv[++i];
-        else if (!strcmp(argv[i], "--input") && i + 1 < argc) input = argv[++i];
-        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
-        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) repeat = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--spm-encode") && i + 1 < argc) exe = argv[++i];
+        if (!strcmp(argv[i], "--spm") && i + 1 < argc)
+            spm_path = argv[++i];
+        else if (!strcmp(argv[i], "--input") && i + 1 < argc)
+            input = argv[++i];
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model_dir = argv[++i];
+        else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
+            repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--spm-encode") && i + 1 < argc)
+            exe = argv[++i];
         else {
             usage();
             return 2;
@@ -180,9 +188,12 @@ int main(int argc, char **argv)
                 char digits[12];
                 int nd = 0;
                 uint32_t v = (uint32_t)enc.pieces[k].id;
-                do digits[nd++] = (char)('0' + v % 10); while ((v /= 10) > 0);
+                do
+                    digits[nd++] = (char)('0' + v % 10);
+                while ((v /= 10) > 0);
                 if (k) out[o++] = ' ';
-                while (nd) out[o++] = digits[--nd];
+                while (nd)
+                    out[o++] = digits[--nd];
             }
             out[o++] = '\n';
             fwrite(out, 1, o, devnull);
@@ -214,7 +225,8 @@ whole_tokenizer:
             n_ids = 0;
             for (size_t i = 0; i < l.n; i++) {
                 struct tx_encoding e;
-                if (tx_tokenizer_encode(tok, l.data + l.start[i], l.len[i], TX_SIDE_SOURCE, &e, &err)) {
+                if (tx_tokenizer_encode(tok, l.data + l.start[i], l.len[i], TX_SIDE_SOURCE, &e,
+                                        &err)) {
                     fprintf(stderr, "bench_tokenizer: line %zu: %s\n", i + 1, err.message);
                     return 1;
                 }
@@ -251,9 +263,10 @@ whole_tokenizer:
     double spm_cpu_mbs = mb / enc_cpu;
     printf("%-22s %8.2f MB/s wall  %8.2f MB/s cpu   (end to end; start-up + load %.1f ms cpu)\n",
            "spm_encode", mb / full_wall, mb / full_cpu, base_cpu * 1e3);
-    printf("%-22s %8s            %8.2f MB/s cpu   (start-up and load subtracted)\n", "spm_encode", "",
-           spm_cpu_mbs);
-    printf("ratio attnserve spm / spm_encode (cpu, encode only): %.2fx\n", ours_cpu_mbs / spm_cpu_mbs);
+    printf("%-22s %8s            %8.2f MB/s cpu   (start-up and load subtracted)\n", "spm_encode",
+           "", spm_cpu_mbs);
+    printf("ratio attnserve spm / spm_encode (cpu, encode only): %.2fx\n",
+           ours_cpu_mbs / spm_cpu_mbs);
 out:
     free(l.data);
     free(l.start);

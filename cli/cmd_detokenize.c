@@ -13,25 +13,27 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attnserve-cli detokenize --model DIR [--keep-special] [--json]\n"
-            "\n"
-            "Reads one list of token ids per line on stdin — comma- or space-separated\n"
-            "(\"5, 17, 1\" or \"5 17 1\"), a JSON array ([5, 17, 1]) or a JSON object with \"ids\"\n"
-            "(what `attnserve-cli tokenize` prints) — and prints the decoded text, one line each.\n"
-            "\n"
-            "  --model DIR     a model or tokenizer folder\n"
-            "  --keep-special  keep special tokens (decode(..., skip_special_tokens=False))\n"
-            "  --json          print each text as a JSON string (texts may contain newlines)\n");
+    fprintf(
+        f, "usage: attnserve-cli detokenize --model DIR [--keep-special] [--json]\n"
+           "\n"
+           "Reads one list of token ids per line on stdin — comma- or space-separated\n"
+           "(\"5, 17, 1\" or \"5 17 1\"), a JSON array ([5, 17, 1]) or a JSON object with \"ids\"\n"
+           "(what `attnserve-cli tokenize` prints) — and prints the decoded text, one line each.\n"
+           "\n"
+           "  --model DIR     a model or tokenizer folder\n"
+           "  --keep-special  keep special tokens (decode(..., skip_special_tokens=False))\n"
+           "  --json          print each text as a JSON string (texts may contain newlines)\n");
 }
 
 /* Parses one input line into *ids (owned); returns 0, or -1 with msg filled. */
-static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *msg, size_t msg_size)
+static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *msg,
+                     size_t msg_size)
 {
     *ids = NULL;
     *n = 0;
     size_t i = 0;
-    while (i < len && isspace((unsigned char)line[i])) i++;
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
     if (i < len && (line[i] == '[' || line[i] == '{')) {
         json_error_t je;
         json_t *v = json_loadb(line + i, len - i, 0, &je);
@@ -71,10 +73,12 @@ static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *
     size_t cap = 0;
     int count = 0;
     while (i < len) {
-        while (i < len && (isspace((unsigned char)line[i]) || line[i] == ',')) i++;
+        while (i < len && (isspace((unsigned char)line[i]) || line[i] == ','))
+            i++;
         if (i >= len) break;
         size_t start = i;
-        while (i < len && !isspace((unsigned char)line[i]) && line[i] != ',') i++;
+        while (i < len && !isspace((unsigned char)line[i]) && line[i] != ',')
+            i++;
         char tokbuf[32];
         size_t tl = i - start;
         char *end;
@@ -86,8 +90,8 @@ static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *
             v = strtoll(tokbuf, &end, 10);
         }
         if (tl >= sizeof tokbuf || *end || errno || v < INT32_MIN || v > INT32_MAX) {
-            snprintf(msg, msg_size, "\"%.*s\" (column %zu) is not an integer id", (int)(tl > 20 ? 20 : tl),
-                     line + start, start + 1);
+            snprintf(msg, msg_size, "\"%.*s\" (column %zu) is not an integer id",
+                     (int)(tl > 20 ? 20 : tl), line + start, start + 1);
             free(*ids);
             *ids = NULL;
             return -1;
@@ -114,14 +118,18 @@ int cli_detokenize(int argc, char **argv)
     const char *model = NULL;
     int keep_special = 0, as_json = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(argv[i], "--keep-special")) keep_special = 1;
-        else if (!strcmp(argv[i], "--json")) as_json = 1;
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model = argv[++i];
+        else if (!strcmp(argv[i], "--keep-special"))
+            keep_special = 1;
+        else if (!strcmp(argv[i], "--json"))
+            as_json = 1;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "attnserve-cli detokenize: unknown or incomplete option '%s'\n", argv[i]);
+            fprintf(stderr, "attnserve-cli detokenize: unknown or incomplete option '%s'\n",
+                    argv[i]);
             usage(stderr);
             return 2;
         }

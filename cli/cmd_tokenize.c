@@ -10,19 +10,21 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attnserve-cli tokenize --model DIR [--target] [--offsets]\n"
-            "\n"
-            "Reads UTF-8 text on stdin, one text per line (the final \"\\n\" of each line is not part\n"
-            "of the text), and prints one JSON object per line:\n"
-            "  {\"ids\": [...], \"pieces\": [...]}        (\"offsets\": [[start, end], ...] with --offsets)\n"
-            "ids are what transformers' tokenizer(text).input_ids gives (special tokens included);\n"
-            "pieces are the vocabulary strings of those ids. A line that cannot be tokenized prints\n"
-            "{\"error\": \"...\"} (and the exit status is 1).\n"
-            "\n"
-            "  --model DIR  a model or tokenizer folder (tokenizer files are enough)\n"
-            "  --target     encode with a Marian model's target-side vocabulary (text_target=...)\n"
-            "  --offsets    add the byte span of the input line each id came from\n");
+    fprintf(
+        f,
+        "usage: attnserve-cli tokenize --model DIR [--target] [--offsets]\n"
+        "\n"
+        "Reads UTF-8 text on stdin, one text per line (the final \"\\n\" of each line is not part\n"
+        "of the text), and prints one JSON object per line:\n"
+        "  {\"ids\": [...], \"pieces\": [...]}        (\"offsets\": [[start, end], ...] with "
+        "--offsets)\n"
+        "ids are what transformers' tokenizer(text).input_ids gives (special tokens included);\n"
+        "pieces are the vocabulary strings of those ids. A line that cannot be tokenized prints\n"
+        "{\"error\": \"...\"} (and the exit status is 1).\n"
+        "\n"
+        "  --model DIR  a model or tokenizer folder (tokenizer files are enough)\n"
+        "  --target     encode with a Marian model's target-side vocabulary (text_target=...)\n"
+        "  --offsets    add the byte span of the input line each id came from\n");
 }
 
 int cli_tokenize(int argc, char **argv)
@@ -30,9 +32,12 @@ int cli_tokenize(int argc, char **argv)
     const char *model = NULL;
     int target = 0, offsets = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(argv[i], "--target")) target = 1;
-        else if (!strcmp(argv[i], "--offsets")) offsets = 1;
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model = argv[++i];
+        else if (!strcmp(argv[i], "--target"))
+            target = 1;
+        else if (!strcmp(argv[i], "--offsets"))
+            offsets = 1;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
@@ -72,7 +77,8 @@ int cli_tokenize(int argc, char **argv)
             obj = json_pack("{s:s}", "error", msg);
             status = 1;
         } else {
-            json_t *ids = json_array(), *pieces = json_array(), *offs = offsets ? json_array() : NULL;
+            json_t *ids = json_array(), *pieces = json_array(),
+                   *offs = offsets ? json_array() : NULL;
             for (int i = 0; i < enc.n_ids; i++) {
                 const char *p = tx_tokenizer_id_to_piece(tok, enc.ids[i]);
                 json_array_append_new(ids, json_integer(enc.ids[i]));
@@ -87,7 +93,8 @@ int cli_tokenize(int argc, char **argv)
         }
         char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
         if (!s) {
-            fprintf(stderr, "attnserve-cli tokenize: line %ld: cannot format the result\n", line_no);
+            fprintf(stderr, "attnserve-cli tokenize: line %ld: cannot format the result\n",
+                    line_no);
             status = 1;
         } else {
             puts(s);

@@ -41,7 +41,8 @@ tx_status tok_added_finish(struct tok_added *a)
     if (a->n == 0) return TX_OK;
     struct tok_trie_key *keys = malloc((size_t)a->n * sizeof *keys);
     if (!keys) return TX_ERR_NOMEM;
-    for (int i = 0; i < a->n; i++) keys[i] = (struct tok_trie_key){a->tokens[i].content, a->tokens[i].len, i};
+    for (int i = 0; i < a->n; i++)
+        keys[i] = (struct tok_trie_key){a->tokens[i].content, a->tokens[i].len, i};
     tx_status st = tok_trie_build(&a->trie, keys, (size_t)a->n);
     free(keys);
     return st;
@@ -49,7 +50,8 @@ tx_status tok_added_finish(struct tok_added *a)
 
 void tok_added_free(struct tok_added *a)
 {
-    for (int i = 0; i < a->n; i++) free(a->tokens[i].content);
+    for (int i = 0; i < a->n; i++)
+        free(a->tokens[i].content);
     free(a->tokens);
     tok_trie_free(&a->trie);
     memset(a, 0, sizeof *a);
@@ -119,7 +121,8 @@ static int cut(const struct tok_added *a, const char *text, size_t len, int pref
     }
     size_t base = prefix_space ? 1 : 0;
     if (len) memcpy(s->bytes + base, text, len);
-    for (size_t i = 0; i < len; i++) s->off[base + i] = (uint32_t)i;
+    for (size_t i = 0; i < len; i++)
+        s->off[base + i] = (uint32_t)i;
     s->pool_len = total;
 
     size_t start = 0, i = 0;
@@ -156,7 +159,8 @@ static void seg_rstrip(const struct tok_split *s, struct tok_segment *g)
 {
     while (g->len > 0) {
         size_t k = g->len - 1;
-        while (k > 0 && ((unsigned char)s->bytes[g->pos + k] & 0xC0) == 0x80) k--;
+        while (k > 0 && ((unsigned char)s->bytes[g->pos + k] & 0xC0) == 0x80)
+            k--;
         uint32_t cp;
         int n = txi_utf8_decode(s->bytes + g->pos + k, g->len - k, &cp);
         if (n <= 0 || !txi_utf8_is_py_space(cp)) break;
@@ -228,14 +232,15 @@ static int is_word_char(uint32_t cp)
     if (cp == 0x200C || cp == 0x200D) return 1;
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
     return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
-           (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME) ||
-           c == UTF8PROC_CATEGORY_ND || c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_PC;
+           (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_ME) || c == UTF8PROC_CATEGORY_ND ||
+           c == UTF8PROC_CATEGORY_NL || c == UTF8PROC_CATEGORY_PC;
 }
 
 static int last_char(const char *s, size_t end, size_t *start, uint32_t *cp)
 {
     size_t k = end - 1;
-    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
     *start = k;
     return txi_utf8_decode(s + k, end - k, cp) > 0;
 }
@@ -258,14 +263,17 @@ tx_status tok_added_split_fast(const struct tok_added *a, const char *text, size
         uint32_t cp;
         size_t cs;
         if (t->single_word) {
-            int start_space = start == 0 || !(last_char(s->bytes, start, &cs, &cp) && is_word_char(cp));
-            int stop_space = stop == len ||
-                             !(txi_utf8_decode(s->bytes + stop, len - stop, &cp) > 0 && is_word_char(cp));
+            int start_space =
+                start == 0 || !(last_char(s->bytes, start, &cs, &cp) && is_word_char(cp));
+            int stop_space =
+                stop == len ||
+                !(txi_utf8_decode(s->bytes + stop, len - stop, &cp) > 0 && is_word_char(cp));
             if (!start_space || !stop_space) continue;
         }
         if (t->lstrip) {
             size_t ns = start;
-            while (ns > 0 && last_char(s->bytes, ns, &cs, &cp) && txi_utf8_is_white_space(cp)) ns = cs;
+            while (ns > 0 && last_char(s->bytes, ns, &cs, &cp) && txi_utf8_is_white_space(cp))
+                ns = cs;
             start = ns > start_offset ? ns : start_offset;
         }
         if (t->rstrip) {

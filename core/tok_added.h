@@ -47,7 +47,7 @@ struct tok_split {
         int added;       /* index into tokens, or -1 for text */
         size_t pos, len; /* bytes[pos, pos + len) */
         uint32_t ob, oe; /* original span (for added tokens and empty segments) */
-    } *segs;
+    } * segs;
     size_t n_segs, segs_cap;
 };
 

@@ -105,7 +105,8 @@ static void read_special(json_t *cfg, const char *key, const char *def, struct s
         snprintf(s->content, sizeof s->content, "%s", json_string_value(v));
         s->present = 1;
     } else if (json_is_object(v) && json_is_string(json_object_get(v, "content"))) {
-        snprintf(s->content, sizeof s->content, "%s", json_string_value(json_object_get(v, "content")));
+        snprintf(s->content, sizeof s->content, "%s",
+                 json_string_value(json_object_get(v, "content")));
         s->present = 1;
         s->has_flags = 1;
         s->lstrip = json_is_true(json_object_get(v, "lstrip"));
@@ -164,13 +165,16 @@ static tx_status apply_added_tokens_decoder(struct tx_tokenizer *tok, json_t *cf
     if (!json_is_object(atd)) return TX_OK;
     const char *key;
     json_t *v;
-    json_object_foreach(atd, key, v) {
+    json_object_foreach(atd, key, v)
+    {
         char *end;
         long id = strtol(key, &end, 10);
         json_t *c = json_object_get(v, "content");
         if (*end || id < 0 || id >= INT32_MAX || !json_is_string(c))
-            return txi_fail(err, TX_ERR_FORMAT, "%s: added_tokens_decoder.%s: expected an id and "
-                            "an object with \"content\"", path, key);
+            return txi_fail(err, TX_ERR_FORMAT,
+                            "%s: added_tokens_decoder.%s: expected an id and "
+                            "an object with \"content\"",
+                            path, key);
         const char *s = json_string_value(c);
         if (tok_added_add(&tok->added, s, strlen(s), (int32_t)id,
                           json_is_true(json_object_get(v, "lstrip")),
@@ -207,8 +211,10 @@ static tx_status load_piece_ids(const char *path, struct tok_strmap *map, int32_
     if (!root) return txi_fail(err, TX_ERR_IO, "%s: no such file", path);
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX) {
+    json_object_foreach(root, key, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) >= INT32_MAX) {
             txi_fail(err, TX_ERR_FORMAT, "%s: the id of \"%.64s\" is not an integer in [0, 2^31)",
                      path, key);
             json_decref(root); /* key belongs to root */
@@ -231,7 +237,8 @@ static int invert_vocab(struct tx_tokenizer *tok, json_t *root)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         int32_t id = (int32_t)json_integer_value(v);
         if (id < tok->n_ids && tok_set_piece(tok, id, key, strlen(key))) return -1;
     }
@@ -289,8 +296,10 @@ static tx_status load_marian(struct tx_tokenizer *tok, struct paths *p, json_t *
     read_special(cfg, "unk_token", "<unk>", &unk);
     read_special(cfg, "pad_token", "<pad>", &pad);
     if (vocab_id(&tok->vocab, unk.content) < 0 || vocab_id(&tok->vocab, pad.content) < 0) {
-        st = txi_fail(err, TX_ERR_FORMAT, "%s: vocab.json lacks the unk token \"%s\" or the pad "
-                      "token \"%s\"", p->dir, unk.content, pad.content);
+        st = txi_fail(err, TX_ERR_FORMAT,
+                      "%s: vocab.json lacks the unk token \"%s\" or the pad "
+                      "token \"%s\"",
+                      p->dir, unk.content, pad.content);
         goto done;
     }
     /* Added tokens in SPECIAL_TOKENS_ATTRIBUTES order (eos, unk, pad): their vocabulary id, or
@@ -301,9 +310,9 @@ static tx_status load_marian(struct tx_tokenizer *tok, struct paths *p, json_t *
     const struct special_spec *specs[3] = {&eos, &unk, &pad};
     int32_t ids[3];
     for (int i = 0; i < 3; i++) {
-        ids[i] = specs[i]->present
-                     ? add_special(tok, specs[i], vocab_id(&tok->vocab, specs[i]->content), &next, 0)
-                     : -2;
+        ids[i] = specs[i]->present ? add_special(tok, specs[i],
+                                                 vocab_id(&tok->vocab, specs[i]->content), &next, 0)
+                                   : -2;
         if (ids[i] == -1) goto oom;
     }
     tok->eos_id = ids[0] >= 0 ? ids[0] : -1;
@@ -340,10 +349,11 @@ static tx_status load_t5(struct tx_tokenizer *tok, struct paths *p, json_t *cfg,
     json_t *v = cfg ? json_object_get(cfg, "extra_ids") : NULL;
     long extra_ids = json_is_integer(v) ? (long)json_integer_value(v) : 100;
     if (extra_ids < 0 || extra_ids > 100000)
-        return txi_fail(err, TX_ERR_FORMAT, "%s: extra_ids %ld is out of range", p->buf[0], extra_ids);
+        return txi_fail(err, TX_ERR_FORMAT, "%s: extra_ids %ld is out of range", p->buf[0],
+                        extra_ids);
     if (cfg_bool(cfg, "legacy", 1) == 0)
-        return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: legacy=false T5 tokenization is not supported",
-                        p->buf[0]);
+        return txi_fail(err, TX_ERR_UNSUPPORTED,
+                        "%s: legacy=false T5 tokenization is not supported", p->buf[0]);
 
     /* T5Tokenizer.__init__: additional_special_tokens either already hold the sentinels or get
      * them appended; sentinel i has id len(sp) - 1 + extra_ids - i. */
@@ -353,7 +363,8 @@ static tx_status load_t5(struct tx_tokenizer *tok, struct paths *p, json_t *cfg,
         long n_extra = 0;
         size_t i;
         json_t *e;
-        json_array_foreach(add, i, e) {
+        json_array_foreach(add, i, e)
+        {
             struct special_spec s;
             json_t *wrap = json_pack("{s:O}", "t", e);
             read_special(wrap, "t", NULL, &s);
@@ -361,16 +372,17 @@ static tx_status load_t5(struct tx_tokenizer *tok, struct paths *p, json_t *cfg,
             if (s.present && strstr(s.content, "<extra_id_")) n_extra++;
         }
         if (n_extra > 0 && extra_ids > 0 && n_extra != extra_ids)
-            return txi_fail(err, TX_ERR_FORMAT, "%s: extra_ids (%ld) and the %ld <extra_id_N> "
-                            "tokens of additional_special_tokens disagree", p->buf[0], extra_ids,
-                            n_extra);
+            return txi_fail(err, TX_ERR_FORMAT,
+                            "%s: extra_ids (%ld) and the %ld <extra_id_N> "
+                            "tokens of additional_special_tokens disagree",
+                            p->buf[0], extra_ids, n_extra);
         if (n_extra > 0) n_sentinels = n_extra;
     }
     for (long i = 0; i < n_sentinels; i++) {
         char name[32];
         snprintf(name, sizeof name, "<extra_id_%ld>", i);
-        if (tok_added_add(&tok->added, name, strlen(name), (int32_t)(sp_n - 1 + extra_ids - i),
-                          1, 1, 1, 1))
+        if (tok_added_add(&tok->added, name, strlen(name), (int32_t)(sp_n - 1 + extra_ids - i), 1,
+                          1, 1, 1))
             goto oom;
         tok->added.tokens[tok->added.n - 1].additional = 1;
     }
@@ -388,9 +400,11 @@ static tx_status load_t5(struct tx_tokenizer *tok, struct paths *p, json_t *cfg,
         if (specs[i]->present) {
             /* get_vocab(): SentencePiece ids (piece_to_id gives unk for unknown strings, but
              * the vocabulary dict only holds real pieces) */
-            int32_t sid = tok_spm_piece_to_id(&tok->spm, specs[i]->content, strlen(specs[i]->content));
+            int32_t sid =
+                tok_spm_piece_to_id(&tok->spm, specs[i]->content, strlen(specs[i]->content));
             struct spm_bytes pc = tok_spm_id_to_piece(&tok->spm, sid);
-            if (pc.size == strlen(specs[i]->content) && !memcmp(pc.data, specs[i]->content, pc.size))
+            if (pc.size == strlen(specs[i]->content) &&
+                !memcmp(pc.data, specs[i]->content, pc.size))
                 vid = sid;
         }
         ids[i] = specs[i]->present ? add_special(tok, specs[i], vid, &next, 0) : -2;
@@ -403,7 +417,8 @@ static tx_status load_t5(struct tx_tokenizer *tok, struct paths *p, json_t *cfg,
     if (json_is_array(add)) {
         size_t i;
         json_t *e;
-        json_array_foreach(add, i, e) {
+        json_array_foreach(add, i, e)
+        {
             struct special_spec s;
             json_t *wrap = json_pack("{s:O}", "t", e);
             read_special(wrap, "t", NULL, &s);
@@ -411,7 +426,8 @@ static tx_status load_t5(struct tx_tokenizer *tok, struct paths *p, json_t *cfg,
             if (!s.present || strstr(s.content, "<extra_id_")) continue;
             int32_t sid = tok_spm_piece_to_id(&tok->spm, s.content, strlen(s.content));
             struct spm_bytes pc = tok_spm_id_to_piece(&tok->spm, sid);
-            int32_t vid = (pc.size == strlen(s.content) && !memcmp(pc.data, s.content, pc.size)) ? sid : -1;
+            int32_t vid =
+                (pc.size == strlen(s.content) && !memcmp(pc.data, s.content, pc.size)) ? sid : -1;
             int32_t aid = add_special(tok, &s, vid, &next, 0);
             if (aid < 0) goto oom;
             for (int k = 0; k < tok->added.n; k++)
@@ -451,7 +467,8 @@ static tx_status load_byte_bpe(struct tx_tokenizer *tok, struct paths *p, json_t
     static const char *keys[7] = {"bos_token", "eos_token", "unk_token", "sep_token",
                                   "pad_token", "cls_token", "mask_token"};
     const char *defs_bart[7] = {"<s>", "</s>", "<unk>", "</s>", "<pad>", "<s>", "<mask>"};
-    const char *defs_gpt2[7] = {"<|endoftext|>", "<|endoftext|>", "<|endoftext|>", NULL, NULL, NULL, NULL};
+    const char *defs_gpt2[7] = {
+        "<|endoftext|>", "<|endoftext|>", "<|endoftext|>", NULL, NULL, NULL, NULL};
     int32_t ids[7];
     int32_t next = tok->bpe.max_id + 1;
     for (int i = 0; i < 7; i++) {
@@ -548,7 +565,8 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
             if (!cfg) goto oom;
             const char *key;
             json_t *v;
-            json_object_foreach(stm, key, v) {
+            json_object_foreach(stm, key, v)
+            {
                 if (!json_object_get(cfg, key) && json_object_set(cfg, key, v)) goto oom;
             }
         }
@@ -558,22 +576,30 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
     const char *cls = json_is_string(clsv) ? json_string_value(clsv) : NULL;
 
     char tmp[4096];
-    int has_tokjson = !tok_path_join(tmp, sizeof tmp, dir, "tokenizer.json") && tok_file_exists(tmp);
+    int has_tokjson =
+        !tok_path_join(tmp, sizeof tmp, dir, "tokenizer.json") && tok_file_exists(tmp);
     int has_marian = !tok_path_join(tmp, sizeof tmp, dir, "source.spm") && tok_file_exists(tmp);
     int has_spiece = !tok_path_join(tmp, sizeof tmp, dir, "spiece.model") && tok_file_exists(tmp);
     int has_merges = !tok_path_join(tmp, sizeof tmp, dir, "merges.txt") && tok_file_exists(tmp) &&
                      !tok_path_join(tmp, sizeof tmp, dir, "vocab.json") && tok_file_exists(tmp);
     enum { K_NONE, K_MARIAN, K_T5, K_BPE, K_JSON, K_SPM } k = K_NONE;
     if (cls) {
-        if (strstr(cls, "Marian")) k = K_MARIAN;
-        else if (strstr(cls, "T5")) k = has_spiece ? K_T5 : has_tokjson ? K_JSON : K_T5;
+        if (strstr(cls, "Marian"))
+            k = K_MARIAN;
+        else if (strstr(cls, "T5"))
+            k = has_spiece ? K_T5 : has_tokjson ? K_JSON : K_T5;
         else if (strstr(cls, "Bart") || strstr(cls, "Roberta") || strstr(cls, "GPT2"))
             k = strstr(cls, "MBart") ? (has_tokjson ? K_JSON : K_NONE)
-                                     : has_merges ? K_BPE : has_tokjson ? K_JSON : K_BPE;
-        else if (has_tokjson) k = K_JSON;
+                : has_merges         ? K_BPE
+                : has_tokjson        ? K_JSON
+                                     : K_BPE;
+        else if (has_tokjson)
+            k = K_JSON;
         if (k == K_NONE) {
-            st = txi_fail(err, TX_ERR_UNSUPPORTED, "%s: tokenizer_class \"%s\" is not supported "
-                          "(and there is no tokenizer.json)", p->buf[0], cls);
+            st = txi_fail(err, TX_ERR_UNSUPPORTED,
+                          "%s: tokenizer_class \"%s\" is not supported "
+                          "(and there is no tokenizer.json)",
+                          p->buf[0], cls);
             goto fail;
         }
     } else if (has_marian) {
@@ -587,8 +613,10 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
     } else if (!find_model_file(dir, tmp, sizeof tmp)) {
         k = K_SPM;
     } else {
-        st = txi_fail(err, TX_ERR_IO, "%s: no tokenizer files (source.spm, spiece.model, "
-                      "vocab.json + merges.txt, tokenizer.json or *.model)", dir);
+        st = txi_fail(err, TX_ERR_IO,
+                      "%s: no tokenizer files (source.spm, spiece.model, "
+                      "vocab.json + merges.txt, tokenizer.json or *.model)",
+                      dir);
         goto fail;
     }
     switch (k) {
@@ -685,7 +713,7 @@ struct enc_scratch {
     struct tok_split split;
     struct tok_spm_encoding spm;
     struct tok_bpe_scratch bpe;
-    char *tmp;        /* Marian: segment text without language codes */
+    char *tmp; /* Marian: segment text without language codes */
     uint32_t *tmp_off;
     size_t tmp_cap, tmp_off_cap;
     int32_t *syms;
@@ -741,8 +769,10 @@ static tx_status encode_spm_text(const struct tx_tokenizer *tok, const struct to
         const struct tok_spm_piece *p = &sc->spm.pieces[i];
         int32_t id = piece_id(tok, sp, vocab, pc, pl);
         uint32_t ob, oe;
-        if (p->ob < len) map_span(off, p->ob, p->oe, &ob, &oe);
-        else ob = oe = len ? off[len - 1] + 1 : 0;
+        if (p->ob < len)
+            map_span(off, p->ob, p->oe, &ob, &oe);
+        else
+            ob = oe = len ? off[len - 1] + 1 : 0;
         if (out_push(o, id, ob, oe)) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     }
     return TX_OK;
@@ -764,14 +794,15 @@ static int strip_language_codes(const char *s, const uint32_t *off, size_t n,
         if (i >= line_end || line_end == 0) {
             /* find this line's end and its last "<<" (once per line: linear overall) */
             size_t e = i;
-            while (e < n && s[e] != '\n') e++;
+            while (e < n && s[e] != '\n')
+                e++;
             line_end = e == i ? i + 1 : e;
             last_ll = SIZE_MAX;
             for (size_t k = i; k + 1 < e; k++)
                 if (s[k] == '<' && s[k + 1] == '<') last_ll = k;
         }
-        if (i + 1 < n && s[i] == '>' && s[i + 1] == '>' && last_ll != SIZE_MAX && last_ll >= i + 3 &&
-            last_ll + 2 <= line_end) {
+        if (i + 1 < n && s[i] == '>' && s[i + 1] == '>' && last_ll != SIZE_MAX &&
+            last_ll >= i + 3 && last_ll + 2 <= line_end) {
             if (i == 0) *code_len = last_ll + 2;
             i = last_ll + 2;
             continue;
@@ -792,7 +823,8 @@ static tx_status encode_segment(const struct tx_tokenizer *tok, tx_side side, co
     switch (tok->kind) {
     case TX_TOKENIZER_MARIAN: {
         int tgt = side == TX_SIDE_TARGET;
-        const struct tok_strmap *vocab = tgt && tok->separate_vocabs ? &tok->tgt_vocab : &tok->vocab;
+        const struct tok_strmap *vocab =
+            tgt && tok->separate_vocabs ? &tok->tgt_vocab : &tok->vocab;
         size_t rest, code;
         if (strip_language_codes(s, off, n, sc, &rest, &code))
             return txi_fail(err, TX_ERR_NOMEM, "out of memory");
@@ -814,7 +846,8 @@ static tx_status encode_segment(const struct tx_tokenizer *tok, tx_side side, co
             size_t m = tok_gpt2_pretok_next(s + i, n - i);
             if (tok_grow((void **)&sc->syms, &sc->syms_cap, m, sizeof *sc->syms))
                 return txi_fail(err, TX_ERR_NOMEM, "out of memory");
-            for (size_t k = 0; k < m; k++) sc->syms[k] = tok->bpe.byte_sym[(unsigned char)s[i + k]];
+            for (size_t k = 0; k < m; k++)
+                sc->syms[k] = tok->bpe.byte_sym[(unsigned char)s[i + k]];
             if (tok_bpe_merge(&tok->bpe, &sc->bpe, sc->syms, m))
                 return txi_fail(err, TX_ERR_NOMEM, "out of memory in BPE");
             for (size_t k = 0; k < sc->bpe.n_out; k++) {
@@ -832,14 +865,16 @@ static tx_status encode_segment(const struct tx_tokenizer *tok, tx_side side, co
         }
         return TX_OK;
     default:
-        return txi_fail(err, TX_ERR_UNSUPPORTED, "tokenizer kind %d cannot encode segments", tok->kind);
+        return txi_fail(err, TX_ERR_UNSUPPORTED, "tokenizer kind %d cannot encode segments",
+                        tok->kind);
     }
 }
 
 tx_status tx_tokenizer_encode(const tx_tokenizer *tok, const char *text, size_t len, tx_side side,
                               struct tx_encoding *out, struct tx_error *err)
 {
-    if (!tok || !out || (!text && len)) return txi_fail(err, TX_ERR_INVALID, "tx_tokenizer_encode: NULL argument");
+    if (!tok || !out || (!text && len))
+        return txi_fail(err, TX_ERR_INVALID, "tx_tokenizer_encode: NULL argument");
     if (!text) text = "";
     if (len > MAX_TEXT_BYTES)
         return txi_fail(err, TX_ERR_TOO_LONG, "text of %zu bytes exceeds the %zu-byte limit", len,
@@ -937,7 +972,8 @@ void tx_encoding_free(struct tx_encoding *enc)
 int tok_clean_up_spaces(const char *s, size_t n, struct tok_buf *out)
 {
     /* clean_up_tokenization: ten str.replace passes, in this order. */
-    static const char *from[10] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're"};
+    static const char *from[10] = {" .",   " ?",  " !",  " ,",   " ' ",
+                                   " n't", " 'm", " 's", " 've", " 're"};
     static const char *to[10] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
     struct tok_buf a = {0}, b = {0};
     if (tok_buf_append(&a, s, n)) return -1;
@@ -979,7 +1015,8 @@ static void py_strip(const char *s, size_t *b, size_t *e)
     }
     while (*e > *b) {
         size_t k = *e - 1;
-        while (k > *b && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+        while (k > *b && ((unsigned char)s[k] & 0xC0) == 0x80)
+            k--;
         uint32_t cp;
         int n = txi_utf8_decode(s + k, *e - k, &cp);
         if (n <= 0 || !txi_utf8_is_py_space(cp)) break;
@@ -1025,7 +1062,8 @@ static tx_status tokens_to_string(const struct tx_tokenizer *tok, struct spm_byt
             const char *p = t[i].data;
             size_t len = t[i].size;
             if (i == 0)
-                while (len >= 3 && !memcmp(p, SPACE_SYMBOL, 3)) p += 3, len -= 3;
+                while (len >= 3 && !memcmp(p, SPACE_SYMBOL, 3))
+                    p += 3, len -= 3;
             if (is_special_string(tok, p, len)) {
                 if (!prev_special && tok_buf_putc(&s, ' ')) goto oom;
                 st = tok_spm_decode_pieces(&tok->spm, cur.v, cur.n, &s, err);
@@ -1114,8 +1152,8 @@ tx_status tx_tokenizer_decode(const tx_tokenizer *tok, const int32_t *ids, int n
         return txi_fail(err, TX_ERR_INVALID, "tx_tokenizer_decode: invalid argument");
     for (int i = 0; i < n_ids; i++)
         if (ids[i] < 0 || ids[i] >= tok->n_ids)
-            return txi_fail(err, TX_ERR_INVALID, "ids[%d] = %d is outside the vocabulary [0, %d)", i,
-                            ids[i], tok->n_ids);
+            return txi_fail(err, TX_ERR_INVALID, "ids[%d] = %d is outside the vocabulary [0, %d)",
+                            i, ids[i], tok->n_ids);
     struct tok_buf text = {0}, joined = {0};
     struct piece_list cur = {0};
     tx_status st = TX_OK;
@@ -1148,8 +1186,10 @@ tx_status tx_tokenizer_decode(const tx_tokenizer *tok, const int32_t *ids, int n
                     size_t mark = joined.len;
                     st = tokens_to_string(tok, cur.v, cur.n, &joined, err);
                     if (st) goto done;
-                    if (joined.len == mark) joined.len = before; /* empty strings are dropped */
-                    else first_part = 0;
+                    if (joined.len == mark)
+                        joined.len = before; /* empty strings are dropped */
+                    else
+                        first_part = 0;
                     cur.n = 0;
                 }
                 if (!first_part && tok_buf_putc(&joined, ' ')) goto oom;
@@ -1189,12 +1229,30 @@ done:
 /* Accessors                                                                                 */
 /* ---------------------------------------------------------------------------------------- */
 
-tx_tokenizer_kind tx_tokenizer_get_kind(const tx_tokenizer *tok) { return tok->kind; }
-int tx_tokenizer_vocab_size(const tx_tokenizer *tok) { return tok->n_ids; }
-int32_t tx_tokenizer_eos_id(const tx_tokenizer *tok) { return tok->eos_id; }
-int32_t tx_tokenizer_pad_id(const tx_tokenizer *tok) { return tok->pad_id; }
-int32_t tx_tokenizer_bos_id(const tx_tokenizer *tok) { return tok->bos_id; }
-int32_t tx_tokenizer_unk_id(const tx_tokenizer *tok) { return tok->unk_id; }
+tx_tokenizer_kind tx_tokenizer_get_kind(const tx_tokenizer *tok)
+{
+    return tok->kind;
+}
+int tx_tokenizer_vocab_size(const tx_tokenizer *tok)
+{
+    return tok->n_ids;
+}
+int32_t tx_tokenizer_eos_id(const tx_tokenizer *tok)
+{
+    return tok->eos_id;
+}
+int32_t tx_tokenizer_pad_id(const tx_tokenizer *tok)
+{
+    return tok->pad_id;
+}
+int32_t tx_tokenizer_bos_id(const tx_tokenizer *tok)
+{
+    return tok->bos_id;
+}
+int32_t tx_tokenizer_unk_id(const tx_tokenizer *tok)
+{
+    return tok->unk_id;
+}
 
 int tx_tokenizer_is_special(const tx_tokenizer *tok, int32_t id)
 {
@@ -1266,7 +1324,8 @@ size_t tx_tokenizer_display_piece(const tx_tokenizer *tok, int32_t id, char *buf
         size_t m = n < buf_size ? n : buf_size - 1;
         if (m < n && m > 0) {
             size_t last = m - 1;
-            while (last > 0 && ((unsigned char)buf[last] & 0xC0) == 0x80) last--;
+            while (last > 0 && ((unsigned char)buf[last] & 0xC0) == 0x80)
+                last--;
             uint32_t cp;
             if (txi_utf8_decode(buf + last, m - last, &cp) != (int)(m - last)) m = last;
         }

@@ -15,32 +15,32 @@ struct tok_json; /* tokenizer.json pipeline (tok_json.c) */
 
 struct tx_tokenizer {
     tx_tokenizer_kind kind;
-    int32_t n_ids;           /* valid ids: [0, n_ids) */
-    struct tok_buf pool;     /* piece strings, NUL-separated */
-    size_t *piece_off;       /* (n_ids) offset in pool, or SIZE_MAX for an id without piece */
-    uint32_t *piece_len;     /* (n_ids) */
-    unsigned char *special;  /* (n_ids) 1 = one of transformers' all_special_ids */
-    int32_t *added_of_id;    /* (n_ids) index into added.tokens, or -1 */
+    int32_t n_ids;          /* valid ids: [0, n_ids) */
+    struct tok_buf pool;    /* piece strings, NUL-separated */
+    size_t *piece_off;      /* (n_ids) offset in pool, or SIZE_MAX for an id without piece */
+    uint32_t *piece_len;    /* (n_ids) */
+    unsigned char *special; /* (n_ids) 1 = one of transformers' all_special_ids */
+    int32_t *added_of_id;   /* (n_ids) index into added.tokens, or -1 */
     int32_t eos_id, pad_id, bos_id, unk_id;
-    int clean_up;            /* clean_up_tokenization_spaces */
-    int byte_level_display;  /* display pieces through the byte-level alphabet */
+    int clean_up;           /* clean_up_tokenization_spaces */
+    int byte_level_display; /* display pieces through the byte-level alphabet */
     struct tok_added added;
 
     /* TX_TOKENIZER_MARIAN, _T5, _SPM */
-    struct tok_spm spm;      /* Marian: source.spm; T5/SPM: the model */
-    struct tok_spm spm_tgt;  /* Marian: target.spm */
+    struct tok_spm spm;     /* Marian: source.spm; T5/SPM: the model */
+    struct tok_spm spm_tgt; /* Marian: target.spm */
     int has_spm, has_spm_tgt;
     struct tok_strmap vocab;     /* Marian vocab.json (source side) */
     struct tok_strmap tgt_vocab; /* Marian target_vocab.json when separate_vocabs */
     int separate_vocabs;
-    int32_t vocab_size;      /* the tokenizer's vocab_size property (T5: sp size, w/o extra ids) */
+    int32_t vocab_size; /* the tokenizer's vocab_size property (T5: sp size, w/o extra ids) */
 
     /* TX_TOKENIZER_BYTE_BPE */
     struct tok_bpe bpe;
     int has_bpe;
     int add_prefix_space;
-    int wrap_cls_sep;        /* RoBERTa/BART: <s> ... </s> */
-    int add_bos;             /* GPT-2 add_bos_token */
+    int wrap_cls_sep; /* RoBERTa/BART: <s> ... </s> */
+    int add_bos;      /* GPT-2 add_bos_token */
 
     /* TX_TOKENIZER_JSON */
     struct tok_json *json;

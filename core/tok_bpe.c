@@ -40,7 +40,8 @@ int tok_bpe_init_byte_level(struct tok_bpe *b)
     /* bytes_to_unicode(): printable Latin-1 bytes stand for themselves, the other 68 bytes are
      * mapped in order to U+0100, U+0101, ... */
     int n = 0;
-    for (int c = 0; c < 512; c++) b->char_byte[c] = -1;
+    for (int c = 0; c < 512; c++)
+        b->char_byte[c] = -1;
     for (int byte = 0; byte < 256; byte++) {
         int printable = (byte >= '!' && byte <= '~') || (byte >= 0xA1 && byte <= 0xAC) ||
                         (byte >= 0xAE && byte <= 0xFF);
@@ -63,7 +64,10 @@ int tok_bpe_finish(struct tok_bpe *b)
         return -1;
     for (size_t i = 0; i < b->syms.n; i++) {
         int32_t id;
-        b->sym_id[i] = tok_strmap_get(&b->vocab, tok_strmap_key(&b->syms, i), b->syms.entries[i].len, &id) ? id : -1;
+        b->sym_id[i] =
+            tok_strmap_get(&b->vocab, tok_strmap_key(&b->syms, i), b->syms.entries[i].len, &id)
+                ? id
+                : -1;
     }
     return 0;
 }
@@ -96,10 +100,14 @@ static tx_status load_vocab_json(struct tok_bpe *b, const char *path, struct tx_
     const char *key;
     json_t *v;
     b->max_id = -1;
-    json_object_foreach(root, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX) {
-            st = txi_fail(err, TX_ERR_FORMAT, "%s: the id of token \"%.64s\" is not an integer in "
-                          "[0, 2^31)", path, key);
+    json_object_foreach(root, key, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) >= INT32_MAX) {
+            st = txi_fail(err, TX_ERR_FORMAT,
+                          "%s: the id of token \"%.64s\" is not an integer in "
+                          "[0, 2^31)",
+                          path, key);
             goto done;
         }
         int32_t id = (int32_t)json_integer_value(v);
@@ -159,7 +167,8 @@ tx_status tok_bpe_load_files(struct tok_bpe *b, const char *vocab_path, const ch
                 size_t e2 = skip_space(text, f2, i, 0);
                 size_t f3 = skip_space(text, e2, i, 1);
                 if (e1 > f1 && e2 > f2 && f3 == i) {
-                    if (tok_bpe_add_merge(b, text + f1, e1 - f1, text + f2, e2 - f2, rank)) goto oom;
+                    if (tok_bpe_add_merge(b, text + f1, e1 - f1, text + f2, e2 - f2, rank))
+                        goto oom;
                 }
                 if (rank == INT32_MAX) {
                     st = txi_fail(err, TX_ERR_TOO_LONG, "%s: too many lines", merges_path);
@@ -259,7 +268,8 @@ int tok_bpe_merge(const struct tok_bpe *b, struct tok_bpe_scratch *sc, const int
             struct tok_bpe_entry e = sc->batch[k];
             struct tok_bpe_sym *l = &sc->s[e.pos];
             if (l->sym != e.left || l->next < 0 || sc->s[l->next].sym != e.right) continue;
-            const int32_t *m = tok_u64map_get(&b->merges, (uint64_t)(uint32_t)e.left << 32 | (uint32_t)e.right);
+            const int32_t *m =
+                tok_u64map_get(&b->merges, (uint64_t)(uint32_t)e.left << 32 | (uint32_t)e.right);
             struct tok_bpe_sym *r = &sc->s[l->next];
             l->sym = m[1];
             l->next = r->next;
@@ -316,7 +326,8 @@ static int char_class(const char *s, size_t n, size_t *len)
 static size_t run_of(const char *s, size_t n, size_t i, int cls)
 {
     size_t j = i, l;
-    while (j < n && char_class(s + j, n - j, &l) == cls) j += l;
+    while (j < n && char_class(s + j, n - j, &l) == cls)
+        j += l;
     return j - i;
 }
 
@@ -326,8 +337,8 @@ size_t tok_gpt2_pretok_next(const char *s, size_t n)
     if (s[0] == '\'' && n >= 2) {
         char c = s[1];
         if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
-        if (n >= 3 && ((c == 'r' && s[2] == 'e') || (c == 'v' && s[2] == 'e') ||
-                       (c == 'l' && s[2] == 'l')))
+        if (n >= 3 &&
+            ((c == 'r' && s[2] == 'e') || (c == 'v' && s[2] == 'e') || (c == 'l' && s[2] == 'l')))
             return 3;
     }
     size_t l0;
@@ -350,7 +361,8 @@ size_t tok_gpt2_pretok_next(const char *s, size_t n)
     size_t end = run_of(s, n, 0, CH_SPACE);
     if (end == n) return n;
     size_t last = end - 1;
-    while (last > 0 && ((unsigned char)s[last] & 0xC0) == 0x80) last--;
+    while (last > 0 && ((unsigned char)s[last] & 0xC0) == 0x80)
+        last--;
     return last > 0 ? last : end;
 }
 

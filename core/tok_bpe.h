@@ -10,9 +10,9 @@
 #include "tx.h"
 
 struct tok_bpe {
-    struct tok_strmap vocab;  /* token string -> id */
-    struct tok_strmap syms;   /* every string a merge mentions (and the initial symbols) -> index */
-    int32_t *sym_id;          /* (syms.n) vocabulary id of each symbol, or -1 */
+    struct tok_strmap vocab; /* token string -> id */
+    struct tok_strmap syms;  /* every string a merge mentions (and the initial symbols) -> index */
+    int32_t *sym_id;         /* (syms.n) vocabulary id of each symbol, or -1 */
     size_t sym_id_cap;
     struct tok_u64map merges; /* (left << 32 | right) -> (rank, merged symbol) */
     int byte_level;           /* 1: symbols start as the 256 byte characters */
@@ -22,8 +22,8 @@ struct tok_bpe {
     int32_t byte_sym[256];    /* byte -> symbol of its byte-level character */
     char byte_char[256][2];   /* byte -> UTF-8 of its byte-level character (1 or 2 bytes) */
     unsigned char byte_char_len[256];
-    int16_t char_byte[512];   /* byte-level code point (< 512) -> byte, or -1 */
-    int32_t unk_id;           /* id for a symbol missing from the vocabulary, or -1 */
+    int16_t char_byte[512]; /* byte-level code point (< 512) -> byte, or -1 */
+    int32_t unk_id;         /* id for a symbol missing from the vocabulary, or -1 */
     int32_t max_id;
 };
 
@@ -51,16 +51,16 @@ struct tok_bpe_scratch {
     struct tok_bpe_sym {
         int32_t sym, prev, next;
         uint32_t start; /* index of its first initial symbol */
-    } *s;
+    } * s;
     size_t s_cap;
     struct tok_bpe_entry {
         int32_t rank, pos, left, right;
-    } *heap, *batch;
+    } * heap, *batch;
     size_t heap_cap, n_heap, batch_cap;
     struct tok_bpe_out {
-        int32_t sym;        /* final symbol */
+        int32_t sym;         /* final symbol */
         uint32_t start, end; /* its span in initial-symbol indices */
-    } *out;
+    } * out;
     size_t n_out, out_cap;
 };
 void tok_bpe_scratch_free(struct tok_bpe_scratch *sc);

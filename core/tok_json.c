@@ -16,8 +16,16 @@
 #define MAX_JSON_BYTES ((size_t)1 << 30)
 
 enum {
-    N_PRECOMPILED, N_REPLACE, N_REPLACE_SPACES, N_NFC, N_NFD, N_NFKC, N_NFKD, N_LOWERCASE,
-    N_STRIP, N_PREPEND
+    N_PRECOMPILED,
+    N_REPLACE,
+    N_REPLACE_SPACES,
+    N_NFC,
+    N_NFD,
+    N_NFKC,
+    N_NFKD,
+    N_LOWERCASE,
+    N_STRIP,
+    N_PREPEND
 };
 enum { P_METASPACE, P_WHITESPACE_SPLIT, P_BYTE_LEVEL };
 enum { D_METASPACE, D_BYTE_LEVEL, D_REPLACE, D_BYTE_FALLBACK, D_FUSE, D_STRIP };
@@ -30,7 +38,7 @@ struct jnorm {
     struct tok_charsmap cm;
     char *from, *to; /* Replace / Prepend */
     size_t from_len, to_len;
-    int min_spaces; /* N_REPLACE_SPACES: runs of at least this many ' ' */
+    int min_spaces;  /* N_REPLACE_SPACES: runs of at least this many ' ' */
     int left, right; /* Strip */
 };
 
@@ -91,7 +99,8 @@ struct ctx {
 
 static tx_status unsupported(struct ctx *c, const char *where, const char *what)
 {
-    return txi_fail(c->err, TX_ERR_UNSUPPORTED, "%s: %s: %s is not supported", c->path, where, what);
+    return txi_fail(c->err, TX_ERR_UNSUPPORTED, "%s: %s: %s is not supported", c->path, where,
+                    what);
 }
 
 static tx_status bad(struct ctx *c, const char *where, const char *what)
@@ -244,11 +253,16 @@ static tx_status add_norm(struct ctx *c, struct tok_json *j, json_t *o, const ch
         }
         memcpy(n->to, json_string_value(content), n->to_len + 1);
         n->type = n->from ? N_REPLACE : N_REPLACE_SPACES;
-    } else if (!strcmp(t, "NFC")) n->type = N_NFC;
-    else if (!strcmp(t, "NFD")) n->type = N_NFD;
-    else if (!strcmp(t, "NFKC")) n->type = N_NFKC;
-    else if (!strcmp(t, "NFKD")) n->type = N_NFKD;
-    else if (!strcmp(t, "Lowercase")) n->type = N_LOWERCASE;
+    } else if (!strcmp(t, "NFC"))
+        n->type = N_NFC;
+    else if (!strcmp(t, "NFD"))
+        n->type = N_NFD;
+    else if (!strcmp(t, "NFKC"))
+        n->type = N_NFKC;
+    else if (!strcmp(t, "NFKD"))
+        n->type = N_NFKD;
+    else if (!strcmp(t, "Lowercase"))
+        n->type = N_LOWERCASE;
     else if (!strcmp(t, "Strip")) {
         n->type = N_STRIP;
         n->left = !json_is_false(json_object_get(o, "strip_left"));
@@ -302,9 +316,12 @@ static tx_status add_pre(struct ctx *c, struct tok_json *j, json_t *o, const cha
         p->prepend_scheme = PREPEND_ALWAYS;
         if (json_is_string(ps)) {
             const char *v = json_string_value(ps);
-            if (!strcmp(v, "first")) p->prepend_scheme = PREPEND_FIRST;
-            else if (!strcmp(v, "never")) p->prepend_scheme = PREPEND_NEVER;
-            else if (strcmp(v, "always")) return bad(c, where, "unknown prepend_scheme");
+            if (!strcmp(v, "first"))
+                p->prepend_scheme = PREPEND_FIRST;
+            else if (!strcmp(v, "never"))
+                p->prepend_scheme = PREPEND_NEVER;
+            else if (strcmp(v, "always"))
+                return bad(c, where, "unknown prepend_scheme");
         }
     } else if (!strcmp(t, "WhitespaceSplit")) {
         p->type = P_WHITESPACE_SPLIT;
@@ -409,7 +426,8 @@ static tx_status load_unigram(struct ctx *c, struct tx_tokenizer *tok, struct to
                               json_t *m)
 {
     json_t *vocab = json_object_get(m, "vocab");
-    if (!json_is_array(vocab)) return bad(c, "model.vocab", "Unigram vocab must be a list of [piece, score]");
+    if (!json_is_array(vocab))
+        return bad(c, "model.vocab", "Unigram vocab must be a list of [piece, score]");
     size_t n = json_array_size(vocab);
     if (n == 0 || n >= INT32_MAX) return bad(c, "model.vocab", "empty or too large");
     struct tok_trie_key *keys = malloc(n * sizeof *keys);
@@ -460,13 +478,16 @@ static tx_status load_bpe(struct ctx *c, struct tx_tokenizer *tok, struct tok_js
     json_t *vocab = json_object_get(m, "vocab"), *merges = json_object_get(m, "merges");
     if (!json_is_object(vocab) || !json_is_array(merges))
         return bad(c, "model", "BPE needs a \"vocab\" object and a \"merges\" list");
-    if (json_is_number(json_object_get(m, "dropout")) && json_number_value(json_object_get(m, "dropout")) > 0)
+    if (json_is_number(json_object_get(m, "dropout")) &&
+        json_number_value(json_object_get(m, "dropout")) > 0)
         return unsupported(c, "model.dropout", "BPE dropout (not deterministic)");
     const char *key;
     json_t *v;
     int32_t max_id = -1;
-    json_object_foreach(vocab, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= INT32_MAX) {
+    json_object_foreach(vocab, key, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) >= INT32_MAX) {
             char where[128];
             snprintf(where, sizeof where, "model.vocab[\"%.60s\"]", key);
             return bad(c, where, "id is not an integer in [0, 2^31)");
@@ -503,7 +524,8 @@ static tx_status load_bpe(struct ctx *c, struct tx_tokenizer *tok, struct tok_js
         if (!cat) return oom(c);
         memcpy(cat, l, ll);
         memcpy(cat + ll, r, rl);
-        int ok = tok_strmap_get(&j->bpe.vocab, l, ll, &id) && tok_strmap_get(&j->bpe.vocab, r, rl, &id) &&
+        int ok = tok_strmap_get(&j->bpe.vocab, l, ll, &id) &&
+                 tok_strmap_get(&j->bpe.vocab, r, rl, &id) &&
                  tok_strmap_get(&j->bpe.vocab, cat, ll + rl, &id);
         free(cat);
         if (!ok) return bad(c, where, "a merge part or its result is not in the vocabulary");
@@ -523,12 +545,16 @@ static tx_status load_bpe(struct ctx *c, struct tx_tokenizer *tok, struct tok_js
             return bad(c, "model.unk_token", "not in the vocabulary");
         j->bpe_unk_id = id;
         tok->unk_id = id;
-        tok_strmap_get(&j->bpe.syms, json_string_value(unk), json_string_length(unk), &j->bpe_unk_sym);
+        tok_strmap_get(&j->bpe.syms, json_string_value(unk), json_string_length(unk),
+                       &j->bpe_unk_sym);
     }
-    json_t *cp = json_object_get(m, "continuing_subword_prefix"), *ew = json_object_get(m, "end_of_word_suffix");
-    if (json_is_string(cp) && json_string_length(cp) > 0 && !(j->cont_prefix = strdup(json_string_value(cp))))
+    json_t *cp = json_object_get(m, "continuing_subword_prefix"),
+           *ew = json_object_get(m, "end_of_word_suffix");
+    if (json_is_string(cp) && json_string_length(cp) > 0 &&
+        !(j->cont_prefix = strdup(json_string_value(cp))))
         return oom(c);
-    if (json_is_string(ew) && json_string_length(ew) > 0 && !(j->eow_suffix = strdup(json_string_value(ew))))
+    if (json_is_string(ew) && json_string_length(ew) > 0 &&
+        !(j->eow_suffix = strdup(json_string_value(ew))))
         return oom(c);
     j->fuse_unk = json_is_true(json_object_get(m, "fuse_unk"));
     j->byte_fallback = json_is_true(json_object_get(m, "byte_fallback"));
@@ -572,7 +598,8 @@ static tx_status load_post(struct ctx *c, struct tok_json *j, json_t *o, const c
         return TX_OK;
     }
     if (!strcmp(t, "TemplateProcessing")) {
-        json_t *single = json_object_get(o, "single"), *specials = json_object_get(o, "special_tokens");
+        json_t *single = json_object_get(o, "single"),
+               *specials = json_object_get(o, "special_tokens");
         if (!json_is_array(single)) return bad(c, where, "TemplateProcessing without \"single\"");
         int seen_seq = 0;
         for (size_t i = 0; i < json_array_size(single); i++) {
@@ -584,9 +611,11 @@ static tx_status load_post(struct ctx *c, struct tok_json *j, json_t *o, const c
             }
             if (!sp) return bad(c, where, "template piece is neither Sequence nor SpecialToken");
             json_t *name = json_object_get(sp, "id");
-            json_t *entry = json_is_string(name) ? json_object_get(specials, json_string_value(name)) : NULL;
+            json_t *entry =
+                json_is_string(name) ? json_object_get(specials, json_string_value(name)) : NULL;
             json_t *ids = json_object_get(entry, "ids");
-            if (!json_is_array(ids)) return bad(c, where, "special token missing from special_tokens");
+            if (!json_is_array(ids))
+                return bad(c, where, "special token missing from special_tokens");
             for (size_t k = 0; k < json_array_size(ids); k++) {
                 int32_t **arr = seen_seq ? &j->post_ids : &j->pre_ids;
                 int *cnt = seen_seq ? &j->n_post : &j->n_pre;
@@ -603,7 +632,8 @@ static tx_status load_post(struct ctx *c, struct tok_json *j, json_t *o, const c
     return unsupported(c, where, what);
 }
 
-static tx_status load_added(struct ctx *c, struct tx_tokenizer *tok, struct tok_json *j, json_t *list)
+static tx_status load_added(struct ctx *c, struct tx_tokenizer *tok, struct tok_json *j,
+                            json_t *list)
 {
     if (!list || json_is_null(list)) return TX_OK;
     if (!json_is_array(list)) return bad(c, "added_tokens", "not a list");
@@ -612,14 +642,16 @@ static tx_status load_added(struct ctx *c, struct tx_tokenizer *tok, struct tok_
         json_t *id = json_object_get(a, "id"), *content = json_object_get(a, "content");
         char where[64];
         snprintf(where, sizeof where, "added_tokens[%zu]", i);
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX ||
-            !json_is_string(content) || json_string_length(content) == 0)
+        if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+            json_integer_value(id) >= INT32_MAX || !json_is_string(content) ||
+            json_string_length(content) == 0)
             return bad(c, where, "needs an integer id and a non-empty content");
         int normalized = json_is_true(json_object_get(a, "normalized"));
         struct tok_added *dst = normalized ? &j->norm_added : &j->raw_added;
         int special = json_is_true(json_object_get(a, "special"));
         if (tok_added_add(dst, json_string_value(content), json_string_length(content),
-                          (int32_t)json_integer_value(id), json_is_true(json_object_get(a, "lstrip")),
+                          (int32_t)json_integer_value(id),
+                          json_is_true(json_object_get(a, "lstrip")),
                           json_is_true(json_object_get(a, "rstrip")),
                           json_is_true(json_object_get(a, "single_word")), special))
             return oom(c);
@@ -644,7 +676,9 @@ tx_status tok_json_load(struct tx_tokenizer *tok, const char *path, const char *
     if (st) return st;
     root = json_loadb(text, size, 0, &je);
     free(text);
-    if (!root) return txi_fail(err, TX_ERR_FORMAT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
+    if (!root)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: line %d column %d: %s", path, je.line, je.column,
+                        je.text);
     struct tok_json *j = calloc(1, sizeof *j);
     if (!j) {
         json_decref(root);
@@ -663,9 +697,10 @@ tx_status tok_json_load(struct tx_tokenizer *tok, const char *path, const char *
         goto done;
     }
     const char *mt = type_of(model);
-    if (!mt) mt = json_is_array(json_object_get(model, "vocab")) ? "Unigram"
-                  : json_object_get(model, "merges")            ? "BPE"
-                                                                : "?";
+    if (!mt)
+        mt = json_is_array(json_object_get(model, "vocab")) ? "Unigram"
+             : json_object_get(model, "merges")             ? "BPE"
+                                                            : "?";
     if (!strcmp(mt, "Unigram")) {
         j->model = M_UNIGRAM;
         st = load_unigram(&c, tok, j, model);
@@ -679,9 +714,11 @@ tx_status tok_json_load(struct tx_tokenizer *tok, const char *path, const char *
     }
     if (st) goto done;
     json_t *o;
-    if ((o = json_object_get(root, "normalizer")) && !json_is_null(o) && (st = add_norm(&c, j, o, "normalizer")))
+    if ((o = json_object_get(root, "normalizer")) && !json_is_null(o) &&
+        (st = add_norm(&c, j, o, "normalizer")))
         goto done;
-    if ((o = json_object_get(root, "pre_tokenizer")) && !json_is_null(o) && (st = add_pre(&c, j, o, "pre_tokenizer")))
+    if ((o = json_object_get(root, "pre_tokenizer")) && !json_is_null(o) &&
+        (st = add_pre(&c, j, o, "pre_tokenizer")))
         goto done;
     if ((o = json_object_get(root, "decoder")) && !json_is_null(o)) {
         j->has_decoder = 1;
@@ -800,7 +837,8 @@ static int ns_reserve(struct nstr *x, size_t extra)
 {
     if (x->n + extra + 1 <= x->cap) return 0;
     size_t cap = x->cap ? x->cap : 64;
-    while (cap < x->n + extra + 1) cap *= 2;
+    while (cap < x->n + extra + 1)
+        cap *= 2;
     char *s = realloc(x->s, cap);
     if (!s) return -1;
     x->s = s;
@@ -882,7 +920,8 @@ static size_t grapheme_len(const char *s, size_t n)
         uint32_t cp;
         int m = txi_utf8_decode(s + i, n - i, &cp);
         if (m <= 0) break;
-        if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)cp, &state)) break;
+        if (utf8proc_grapheme_break_stateful((utf8proc_int32_t)prev, (utf8proc_int32_t)cp, &state))
+            break;
         prev = cp;
         i += (size_t)m;
     }
@@ -891,8 +930,8 @@ static size_t grapheme_len(const char *s, size_t n)
 
 /* Precompiled, as spm_precompiled: a grapheme under 6 bytes is replaced as a whole by the rule
  * of its shortest prefix that has one; otherwise each character by its own rule. */
-static size_t cm_first_prefix(const struct tok_charsmap *cm, const char *s, size_t n, const char **rep,
-                              size_t *rep_len)
+static size_t cm_first_prefix(const struct tok_charsmap *cm, const char *s, size_t n,
+                              const char **rep, size_t *rep_len)
 {
     /* shortest match: try growing prefixes through the longest-match search */
     for (size_t k = 1; k <= n; k++) {
@@ -931,10 +970,14 @@ static int norm_precompiled(const struct jnorm *nm, const struct nstr *in, struc
 static int norm_unicode(int type, const struct nstr *in, struct nstr *out)
 {
     utf8proc_option_t opt = UTF8PROC_STABLE;
-    if (type == N_NFC) opt |= UTF8PROC_COMPOSE;
-    else if (type == N_NFD) opt |= UTF8PROC_DECOMPOSE;
-    else if (type == N_NFKC) opt |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
-    else opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+    if (type == N_NFC)
+        opt |= UTF8PROC_COMPOSE;
+    else if (type == N_NFD)
+        opt |= UTF8PROC_DECOMPOSE;
+    else if (type == N_NFKC)
+        opt |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+    else
+        opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
     for (size_t i = 0; i < in->n;) {
         size_t g = grapheme_len(in->s + i, in->n - i);
         uint32_t ob, oe;
@@ -943,8 +986,10 @@ static int norm_unicode(int type, const struct nstr *in, struct nstr *out)
             if (ns_copy(out, in, i, i + 1)) return -1;
         } else {
             utf8proc_uint8_t *dst = NULL;
-            utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)in->s + i, (utf8proc_ssize_t)g, &dst, opt);
-            int rc = r < 0 ? ns_copy(out, in, i, i + g) : ns_put(out, (const char *)dst, (size_t)r, ob, oe);
+            utf8proc_ssize_t r =
+                utf8proc_map((const utf8proc_uint8_t *)in->s + i, (utf8proc_ssize_t)g, &dst, opt);
+            int rc = r < 0 ? ns_copy(out, in, i, i + g)
+                           : ns_put(out, (const char *)dst, (size_t)r, ob, oe);
             free(dst);
             if (rc) return -1;
         }
@@ -978,20 +1023,25 @@ static int apply_norm(const struct jnorm *nm, const struct nstr *in, struct nstr
     out->n = 0;
     if (ns_reserve(out, in->n)) return -1;
     switch (nm->type) {
-    case N_PRECOMPILED: return norm_precompiled(nm, in, out);
+    case N_PRECOMPILED:
+        return norm_precompiled(nm, in, out);
     case N_NFC:
     case N_NFD:
     case N_NFKC:
-    case N_NFKD: return norm_unicode(nm->type, in, out);
-    case N_LOWERCASE: return norm_lowercase(in, out);
+    case N_NFKD:
+        return norm_unicode(nm->type, in, out);
+    case N_LOWERCASE:
+        return norm_lowercase(in, out);
     case N_REPLACE:
     case N_REPLACE_SPACES:
         for (size_t i = 0; i < in->n;) {
             size_t m = 0;
             if (nm->type == N_REPLACE) {
-                if (i + nm->from_len <= in->n && !memcmp(in->s + i, nm->from, nm->from_len)) m = nm->from_len;
+                if (i + nm->from_len <= in->n && !memcmp(in->s + i, nm->from, nm->from_len))
+                    m = nm->from_len;
             } else {
-                while (i + m < in->n && in->s[i + m] == ' ') m++;
+                while (i + m < in->n && in->s[i + m] == ' ')
+                    m++;
                 if (m < (size_t)nm->min_spaces) m = 0;
             }
             if (m) {
@@ -1009,11 +1059,13 @@ static int apply_norm(const struct jnorm *nm, const struct nstr *in, struct nstr
         size_t b = 0, e = in->n;
         uint32_t cp;
         int l;
-        while (nm->left && b < e && (l = txi_utf8_decode(in->s + b, e - b, &cp)) > 0 && txi_utf8_is_white_space(cp))
+        while (nm->left && b < e && (l = txi_utf8_decode(in->s + b, e - b, &cp)) > 0 &&
+               txi_utf8_is_white_space(cp))
             b += (size_t)l;
         while (nm->right && e > b) {
             size_t k = e - 1;
-            while (k > b && ((unsigned char)in->s[k] & 0xC0) == 0x80) k--;
+            while (k > b && ((unsigned char)in->s[k] & 0xC0) == 0x80)
+                k--;
             if (txi_utf8_decode(in->s + k, e - k, &cp) <= 0 || !txi_utf8_is_white_space(cp)) break;
             e = k;
         }
@@ -1038,7 +1090,7 @@ struct pieces {
     struct nstr pool;
     struct range {
         size_t b, e;
-    } *r;
+    } * r;
     size_t n, cap;
 };
 
@@ -1101,8 +1153,9 @@ static int pre_tokenize_one(const struct jpre *pt, const struct tok_bpe *byte_ch
             /* ' ' -> replacement, maybe a replacement in front, then split before each one */
             size_t start = out->pool.n;
             /* (the check looks at the text after ' ' became the replacement) */
-            int starts_with = (e > b && src->s[b] == ' ') ||
-                              (e - b >= pt->repl_len && !memcmp(src->s + b, pt->repl, pt->repl_len));
+            int starts_with =
+                (e > b && src->s[b] == ' ') ||
+                (e - b >= pt->repl_len && !memcmp(src->s + b, pt->repl, pt->repl_len));
             if (pt->add_prefix_space && !starts_with) {
                 if (pt->prepend_scheme == PREPEND_ALWAYS ||
                     (pt->prepend_scheme == PREPEND_FIRST && *first_split)) {
@@ -1116,7 +1169,8 @@ static int pre_tokenize_one(const struct jpre *pt, const struct tok_bpe *byte_ch
             }
             for (size_t i = b; i < e; i++) {
                 if (src->s[i] == ' ') {
-                    if (ns_put(&out->pool, pt->repl, pt->repl_len, src->ob[i], src->oe[i])) return -1;
+                    if (ns_put(&out->pool, pt->repl, pt->repl_len, src->ob[i], src->oe[i]))
+                        return -1;
                 } else if (ns_copy(&out->pool, src, i, i + 1)) {
                     return -1;
                 }
@@ -1213,14 +1267,16 @@ static tx_status model_unigram(const struct tok_json *j, const struct nstr *x, s
         int32_t id = sc->uni.segs[k].id;
         size_t k2 = k + 1;
         if (id == j->uni.unk_id) {
-            while (k2 < sc->uni.n_segs && sc->uni.segs[k2].id == j->uni.unk_id) s1 = sc->uni.segs[k2++].end;
+            while (k2 < sc->uni.n_segs && sc->uni.segs[k2].id == j->uni.unk_id)
+                s1 = sc->uni.segs[k2++].end;
             id = tok_trie_get(&j->trie, x->s + b + s0, s1 - s0);
         }
         uint32_t ob, oe;
         ns_span(x, b + s0, b + s1, &ob, &oe);
         if (id < 0) {
             int all = j->byte_fallback;
-            for (size_t q = s0; all && q < s1; q++) all = j->byte_id[(unsigned char)x->s[b + q]] >= 0;
+            for (size_t q = s0; all && q < s1; q++)
+                all = j->byte_id[(unsigned char)x->s[b + q]] >= 0;
             if (all) {
                 for (size_t q = s0; q < s1; q++)
                     if (push_id(o, j->byte_id[(unsigned char)x->s[b + q]], ob, oe)) goto nomem;
@@ -1228,7 +1284,8 @@ static tx_status model_unigram(const struct tok_json *j, const struct nstr *x, s
                 continue;
             }
             if (j->uni.unk_id < 0)
-                return txi_fail(err, TX_ERR_INVALID, "tokenizer.json: text has characters the "
+                return txi_fail(err, TX_ERR_INVALID,
+                                "tokenizer.json: text has characters the "
                                 "Unigram model does not know and it has no unk_id");
             id = j->uni.unk_id;
         }
@@ -1254,9 +1311,12 @@ static tx_status model_bpe(const struct tok_json *j, const struct nstr *x, size_
     for (size_t i = b; i < e;) {
         size_t cl = char_len_at(x->s + i, e - i);
         tmp.len = 0;
-        if (i > b && j->cont_prefix && tok_buf_append(&tmp, j->cont_prefix, strlen(j->cont_prefix))) goto nomem;
+        if (i > b && j->cont_prefix && tok_buf_append(&tmp, j->cont_prefix, strlen(j->cont_prefix)))
+            goto nomem;
         if (tok_buf_append(&tmp, x->s + i, cl)) goto nomem;
-        if (i + cl >= e && j->eow_suffix && tok_buf_append(&tmp, j->eow_suffix, strlen(j->eow_suffix))) goto nomem;
+        if (i + cl >= e && j->eow_suffix &&
+            tok_buf_append(&tmp, j->eow_suffix, strlen(j->eow_suffix)))
+            goto nomem;
         int32_t id, sym = -1;
         int known = tok_strmap_get(&j->bpe.vocab, tmp.data, tmp.len, &id);
         if (known) tok_strmap_get(&j->bpe.syms, tmp.data, tmp.len, &sym);
@@ -1273,14 +1333,16 @@ static tx_status model_bpe(const struct tok_json *j, const struct nstr *x, size_
             sc->sym_len[n_sym++] = (uint32_t)cl;
         } else {
             int all = j->byte_fallback;
-            for (size_t q = 0; all && q < tmp.len; q++) all = j->byte_id[(unsigned char)tmp.data[q]] >= 0;
+            for (size_t q = 0; all && q < tmp.len; q++)
+                all = j->byte_id[(unsigned char)tmp.data[q]] >= 0;
             if (all) {
                 for (size_t q = 0; q < tmp.len; q++) {
                     char name[8];
                     snprintf(name, sizeof name, "<0x%02X>", (unsigned)(unsigned char)tmp.data[q]);
                     tok_strmap_get(&j->bpe.syms, name, 6, &sym);
                     if (tok_grow((void **)&sc->syms, &sc->syms_cap, n_sym + 2, sizeof *sc->syms) ||
-                        tok_grow((void **)&sc->sym_len, &sc->sym_len_cap, n_sym + 2, sizeof *sc->sym_len))
+                        tok_grow((void **)&sc->sym_len, &sc->sym_len_cap, n_sym + 2,
+                                 sizeof *sc->sym_len))
                         goto nomem;
                     sc->syms[n_sym] = sym;
                     sc->sym_len[n_sym++] = q == 0 ? (uint32_t)cl : 0;
@@ -1307,12 +1369,14 @@ static tx_status model_bpe(const struct tok_json *j, const struct nstr *x, size_
         sc->sym_len[n_sym++] = (uint32_t)unk_len;
     }
     tok_buf_free(&tmp);
-    if (tok_bpe_merge(&j->bpe, &sc->bpe, sc->syms, n_sym)) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    if (tok_bpe_merge(&j->bpe, &sc->bpe, sc->syms, n_sym))
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     /* byte offset of each initial symbol */
     size_t *start = malloc((n_sym + 1) * sizeof *start);
     if (!start) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     start[0] = b;
-    for (size_t k = 0; k < n_sym; k++) start[k + 1] = start[k] + sc->sym_len[k];
+    for (size_t k = 0; k < n_sym; k++)
+        start[k + 1] = start[k] + sc->sym_len[k];
     for (size_t k = 0; k < sc->bpe.n_out; k++) {
         const struct tok_bpe_out *r = &sc->bpe.out[k];
         int32_t id = j->bpe.sym_id[r->sym];
@@ -1320,7 +1384,8 @@ static tx_status model_bpe(const struct tok_json *j, const struct nstr *x, size_
         ns_span(x, start[r->start], start[r->end], &ob, &oe);
         if (id < 0 || push_id(o, id, ob, oe)) {
             free(start);
-            return id < 0 ? txi_fail(err, TX_ERR_FORMAT, "tokenizer.json: BPE produced a token "
+            return id < 0 ? txi_fail(err, TX_ERR_FORMAT,
+                                     "tokenizer.json: BPE produced a token "
                                      "outside the vocabulary")
                           : txi_fail(err, TX_ERR_NOMEM, "out of memory");
         }
@@ -1369,8 +1434,10 @@ static tx_status encode_text(const struct tx_tokenizer *tok, const struct nstr *
         }
         if (st) break;
         for (size_t k = 0; k < sc->p.n && !st; k++) {
-            if (j->model == M_UNIGRAM) st = model_unigram(j, &sc->p.pool, sc->p.r[k].b, sc->p.r[k].e, sc, o, err);
-            else st = model_bpe(j, &sc->p.pool, sc->p.r[k].b, sc->p.r[k].e, sc, o, err);
+            if (j->model == M_UNIGRAM)
+                st = model_unigram(j, &sc->p.pool, sc->p.r[k].b, sc->p.r[k].e, sc, o, err);
+            else
+                st = model_bpe(j, &sc->p.pool, sc->p.r[k].b, sc->p.r[k].e, sc, o, err);
         }
     }
     free(segs);
@@ -1521,9 +1588,12 @@ static int apply_dec(const struct tx_tokenizer *tok, const struct jdec *d, const
         for (size_t i = 0; i < in->n && !rc; i++) {
             const char *s = in->text.data + in->t[i][0];
             size_t n = in->t[i][1], b = 0, e = n;
-            for (int k = 0; k < d->start && b + d->repl_len <= e && !memcmp(s + b, d->repl, d->repl_len); k++)
+            for (int k = 0;
+                 k < d->start && b + d->repl_len <= e && !memcmp(s + b, d->repl, d->repl_len); k++)
                 b += d->repl_len;
-            for (int k = 0; k < d->stop && e >= b + d->repl_len && !memcmp(s + e - d->repl_len, d->repl, d->repl_len); k++)
+            for (int k = 0; k < d->stop && e >= b + d->repl_len &&
+                            !memcmp(s + e - d->repl_len, d->repl, d->repl_len);
+                 k++)
                 e -= d->repl_len;
             rc = toks_add(out, s + b, e - b);
         }
@@ -1540,12 +1610,14 @@ static int apply_dec(const struct tx_tokenizer *tok, const struct jdec *d, const
             cur.len = 0;
             size_t k = i;
             while (k < in->n && byte_piece(in->text.data + in->t[k][0], in->t[k][1]) >= 0 && !rc)
-                rc = tok_buf_putc(&cur, (char)byte_piece(in->text.data + in->t[k][0], in->t[k][1])), k++;
+                rc = tok_buf_putc(&cur, (char)byte_piece(in->text.data + in->t[k][0], in->t[k][1])),
+                k++;
             if (rc) break;
             if (txi_utf8_validate(cur.data, cur.len) == cur.len) {
                 rc = toks_add(out, cur.data, cur.len);
             } else {
-                for (size_t q = 0; q < cur.len && !rc; q++) rc = toks_add(out, "\xEF\xBF\xBD", 3);
+                for (size_t q = 0; q < cur.len && !rc; q++)
+                    rc = toks_add(out, "\xEF\xBF\xBD", 3);
             }
             i = k;
         }
@@ -1597,7 +1669,8 @@ tx_status tok_json_decode(const struct tx_tokenizer *tok, const int32_t *ids, in
     }
     if (!j->has_decoder) { /* tokens joined with spaces */
         for (size_t i = 0; i < a.n; i++)
-            if ((i && tok_buf_putc(out, ' ')) || tok_buf_append(out, a.text.data + a.t[i][0], a.t[i][1]))
+            if ((i && tok_buf_putc(out, ' ')) ||
+                tok_buf_append(out, a.text.data + a.t[i][0], a.t[i][1]))
                 goto nomem;
     } else {
         for (int k = 0; k < j->n_decs; k++) {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define SPACE_SYMBOL "\xE2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK */
-#define MAX_TRIE_RESULTS 32           /* Normalizer::kMaxTrieResultsSize */
+#define MAX_TRIE_RESULTS 32         /* Normalizer::kMaxTrieResultsSize */
 
 tx_status tok_charsmap_init(struct tok_charsmap *cm, const char *blob, size_t size,
                             const char *what, struct tx_error *err)
@@ -16,12 +16,13 @@ tx_status tok_charsmap_init(struct tok_charsmap *cm, const char *blob, size_t si
         return txi_fail(err, TX_ERR_FORMAT, "%s: precompiled_charsmap of %zu bytes is too short",
                         what, size);
     const unsigned char *u = (const unsigned char *)blob;
-    uint32_t trie_size = (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 |
-                         (uint32_t)u[3] << 24;
+    uint32_t trie_size =
+        (uint32_t)u[0] | (uint32_t)u[1] << 8 | (uint32_t)u[2] << 16 | (uint32_t)u[3] << 24;
     if (trie_size > size - 4)
         return txi_fail(err, TX_ERR_FORMAT,
                         "%s: precompiled_charsmap says its trie has %u bytes, the blob has only "
-                        "%zu after the header", what, trie_size, size - 4);
+                        "%zu after the header",
+                        what, trie_size, size - 4);
     if (trie_size % 4 != 0 || trie_size == 0)
         return txi_fail(err, TX_ERR_FORMAT,
                         "%s: precompiled_charsmap trie size %u is not a positive multiple of 4",
@@ -40,13 +41,25 @@ static inline uint32_t unit_at(const struct tok_charsmap *cm, size_t i)
 }
 
 /* Darts-clone DoubleArrayUnit accessors. */
-static inline int unit_has_leaf(uint32_t u) { return (u >> 8) & 1; }
-static inline uint32_t unit_value(uint32_t u) { return u & 0x7FFFFFFFu; }
-static inline uint32_t unit_label(uint32_t u) { return u & (0x80000000u | 0xFFu); }
-static inline uint32_t unit_offset(uint32_t u) { return (u >> 10) << ((u & (1u << 9)) >> 6); }
+static inline int unit_has_leaf(uint32_t u)
+{
+    return (u >> 8) & 1;
+}
+static inline uint32_t unit_value(uint32_t u)
+{
+    return u & 0x7FFFFFFFu;
+}
+static inline uint32_t unit_label(uint32_t u)
+{
+    return u & (0x80000000u | 0xFFu);
+}
+static inline uint32_t unit_offset(uint32_t u)
+{
+    return (u >> 10) << ((u & (1u << 9)) >> 6);
+}
 
-size_t tok_charsmap_match(const struct tok_charsmap *cm, const char *s, size_t n,
-                          const char **rep, size_t *rep_len)
+size_t tok_charsmap_match(const struct tok_charsmap *cm, const char *s, size_t n, const char **rep,
+                          size_t *rep_len)
 {
     /* DoubleArrayImpl::commonPrefixSearch with an explicit length; NormalizePrefix keeps the
      * longest of the first MAX_TRIE_RESULTS results. */
@@ -122,13 +135,13 @@ static int emit_bytes(struct emit *e, const char *p, size_t n, uint32_t orig)
     if (e->out->len + n >= UINT32_MAX) return -2;
     if (tok_buf_append(e->out, p, n)) return -1;
     if (tok_grow((void **)e->n2o, e->n2o_cap, e->out->len + 1, sizeof **e->n2o)) return -1;
-    for (size_t i = e->out->len - n; i < e->out->len; i++) (*e->n2o)[i] = orig;
+    for (size_t i = e->out->len - n; i < e->out->len; i++)
+        (*e->n2o)[i] = orig;
     return 0;
 }
 
 tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t len,
-                        struct tok_buf *out, uint32_t **n2o, size_t *n2o_cap,
-                        struct tx_error *err)
+                        struct tok_buf *out, uint32_t **n2o, size_t *n2o_cap, struct tx_error *err)
 {
     struct emit e = {out, n2o, n2o_cap};
     out->len = 0;
@@ -183,7 +196,8 @@ tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t 
 
     /* Trailing space symbols are dropped; the end offset moves back with them. */
     if (!rc && nm->remove_extra_whitespaces) {
-        while (out->len >= space_len && memcmp(out->data + out->len - space_len, space, space_len) == 0) {
+        while (out->len >= space_len &&
+               memcmp(out->data + out->len - space_len, space, space_len) == 0) {
             out->len -= space_len;
             consumed = (*n2o)[out->len];
         }
@@ -192,7 +206,8 @@ tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t 
     if (!rc && nm->treat_whitespace_as_suffix && nm->add_dummy_prefix)
         rc = emit_bytes(&e, space, space_len, (uint32_t)consumed);
     if (!rc && tok_grow((void **)n2o, n2o_cap, out->len + 1, sizeof **n2o)) rc = -1;
-    if (rc == -2) return txi_fail(err, TX_ERR_TOO_LONG, "normalizer: normalized text exceeds 4 GiB");
+    if (rc == -2)
+        return txi_fail(err, TX_ERR_TOO_LONG, "normalizer: normalized text exceeds 4 GiB");
     if (rc) return txi_fail(err, TX_ERR_NOMEM, "normalizer: out of memory");
     (*n2o)[out->len] = (uint32_t)consumed;
     return TX_OK;

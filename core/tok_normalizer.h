@@ -28,8 +28,8 @@ tx_status tok_charsmap_init(struct tok_charsmap *cm, const char *blob, size_t si
 /* Longest rule matching a prefix of s[0..n) (Darts commonPrefixSearch, first 32 results as
  * SentencePiece): returns the matched length (0 = no rule) and the replacement. Corrupt
  * offsets inside the array end the search instead of reading out of bounds. */
-size_t tok_charsmap_match(const struct tok_charsmap *cm, const char *s, size_t n,
-                          const char **rep, size_t *rep_len);
+size_t tok_charsmap_match(const struct tok_charsmap *cm, const char *s, size_t n, const char **rep,
+                          size_t *rep_len);
 
 struct tok_normalizer {
     int has_charsmap;
@@ -45,7 +45,6 @@ struct tok_normalizer {
  * *n2o (growable, *n2o_cap elements), out->len + 1 byte offsets into in (norm_to_orig).
  * Errors: TX_ERR_NOMEM, TX_ERR_TOO_LONG when the result would exceed 4 GiB. */
 tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t len,
-                        struct tok_buf *out, uint32_t **n2o, size_t *n2o_cap,
-                        struct tx_error *err);
+                        struct tok_buf *out, uint32_t **n2o, size_t *n2o_cap, struct tx_error *err);
 
 #endif

@@ -44,7 +44,8 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
     tx_status st = TX_OK;
 
     m->unk_id = -1;
-    for (int b = 0; b < 256; b++) m->byte_id[b] = -1;
+    for (int b = 0; b < 256; b++)
+        m->byte_id[b] = -1;
     m->scores = malloc((size_t)n * sizeof *m->scores);
     m->uni_flags = calloc((size_t)n, 1);
     keys = malloc((size_t)n * sizeof *keys);
@@ -65,14 +66,14 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
             goto done;
         }
         m->scores[i] = sp->score;
-        int normal = sp->type == SPM_NORMAL || sp->type == SPM_USER_DEFINED ||
-                     sp->type == SPM_UNUSED;
+        int normal =
+            sp->type == SPM_NORMAL || sp->type == SPM_USER_DEFINED || sp->type == SPM_UNUSED;
         struct tok_strmap *map = normal ? &m->pieces : &m->reserved;
         int32_t prev;
         if (tok_strmap_get(map, sp->piece.data, sp->piece.size, &prev)) {
-            st = txi_fail(err, TX_ERR_FORMAT, "%s: pieces[%d] \"%.*s\" is already defined (pieces[%d])",
-                          m->name, i, (int)(sp->piece.size > 64 ? 64 : sp->piece.size),
-                          sp->piece.data, prev);
+            st = txi_fail(err, TX_ERR_FORMAT,
+                          "%s: pieces[%d] \"%.*s\" is already defined (pieces[%d])", m->name, i,
+                          (int)(sp->piece.size > 64 ? 64 : sp->piece.size), sp->piece.data, prev);
             goto done;
         }
         if (tok_strmap_put(map, sp->piece.data, sp->piece.size, i, 0)) goto oom;
@@ -84,8 +85,9 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
         if (sp->type == SPM_UNUSED) m->uni_flags[i] |= UNI_UNUSED;
         if (sp->type == SPM_UNKNOWN) {
             if (m->unk_id >= 0) {
-                st = txi_fail(err, TX_ERR_FORMAT, "%s: pieces[%d]: unk is already defined (pieces[%d])",
-                              m->name, i, m->unk_id);
+                st = txi_fail(err, TX_ERR_FORMAT,
+                              "%s: pieces[%d]: unk is already defined (pieces[%d])", m->name, i,
+                              m->unk_id);
                 goto done;
             }
             m->unk_id = i;
@@ -94,7 +96,8 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
             if (!p->byte_fallback) {
                 st = txi_fail(err, TX_ERR_FORMAT,
                               "%s: byte piece pieces[%d] \"%.*s\" is found although byte_fallback "
-                              "is false", m->name, i, (int)(sp->piece.size > 16 ? 16 : sp->piece.size),
+                              "is false",
+                              m->name, i, (int)(sp->piece.size > 16 ? 16 : sp->piece.size),
                               sp->piece.data);
                 goto done;
             }
@@ -114,7 +117,8 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
         }
     }
     if (m->unk_id < 0) {
-        st = txi_fail(err, TX_ERR_FORMAT, "%s: unk is not defined (no piece of type UNKNOWN)", m->name);
+        st = txi_fail(err, TX_ERR_FORMAT, "%s: unk is not defined (no piece of type UNKNOWN)",
+                      m->name);
         goto done;
     }
     if (p->byte_fallback && byte_found != 256) {
@@ -124,7 +128,8 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
         goto done;
     }
     if (n_keys == 0) {
-        st = txi_fail(err, TX_ERR_FORMAT, "%s: no normal pieces (nothing to segment with)", m->name);
+        st =
+            txi_fail(err, TX_ERR_FORMAT, "%s: no normal pieces (nothing to segment with)", m->name);
         goto done;
     }
     if (tok_trie_build(&m->trie, keys, n_keys) || tok_trie_build(&m->user_symbols, user, n_user))
@@ -298,7 +303,8 @@ static int bpe_add_pair(const struct tok_spm *m, const char *norm, struct bpe_sc
         if (tok_grow((void **)&s->rev, &s->rev_cap, s->n_rev + 1, sizeof *s->rev) ||
             tok_strmap_put(&s->rev_map, norm + b, len, (int32_t)s->n_rev, 1))
             return -1;
-        s->rev[s->n_rev++] = (struct bpe_rev){b, s->sym[left].len, s->sym[right].b, s->sym[right].len};
+        s->rev[s->n_rev++] =
+            (struct bpe_rev){b, s->sym[left].len, s->sym[right].b, s->sym[right].len};
     }
     return 0;
 }
@@ -316,7 +322,8 @@ static tx_status bpe_encode(const struct tok_spm *m, const char *norm, size_t n,
     if (s->rev_map.n) tok_strmap_free(&s->rev_map);
     enc->uni.n_segs = 0;
     if (n == 0) return TX_OK;
-    if (n >= (size_t)INT32_MAX) return txi_fail(err, TX_ERR_TOO_LONG, "%s: input too long", m->name);
+    if (n >= (size_t)INT32_MAX)
+        return txi_fail(err, TX_ERR_TOO_LONG, "%s: input too long", m->name);
 
     /* Split into characters; user-defined symbols are single frozen symbols. */
     size_t n_sym = 0;
@@ -330,8 +337,8 @@ static tx_status bpe_encode(const struct tok_spm *m, const char *norm, size_t n,
             len = (size_t)txi_utf8_lead_len((unsigned char)norm[pos]);
             if (len > n - pos) len = n - pos;
         }
-        s->sym[n_sym] = (struct bpe_symbol){(int32_t)n_sym - 1, -1, freeze, (uint32_t)pos,
-                                           (uint32_t)len};
+        s->sym[n_sym] =
+            (struct bpe_symbol){(int32_t)n_sym - 1, -1, freeze, (uint32_t)pos, (uint32_t)len};
         if (n_sym > 0) s->sym[n_sym - 1].next = (int32_t)n_sym;
         n_sym++;
         pos += len;
@@ -364,7 +371,8 @@ static tx_status bpe_encode(const struct tok_spm *m, const char *norm, size_t n,
         while (sp > 0) {
             uint32_t len = s->stack[--sp], b = s->stack[--sp];
             int32_t id = tok_spm_piece_to_id(m, norm + b, len), ri;
-            if ((m->uni_flags[id] & UNI_UNUSED) && tok_strmap_get(&s->rev_map, norm + b, len, &ri)) {
+            if ((m->uni_flags[id] & UNI_UNUSED) &&
+                tok_strmap_get(&s->rev_map, norm + b, len, &ri)) {
                 if (tok_grow((void **)&s->stack, &s->stack_cap, sp + 4, sizeof *s->stack)) goto oom;
                 /* push right first so the left half comes out first */
                 s->stack[sp++] = s->rev[ri].rb;
@@ -400,7 +408,8 @@ static void bpe_scratch_free(struct bpe_scratch *s)
 
 static int push_piece(struct tok_spm_encoding *enc, struct tok_spm_piece p)
 {
-    if (tok_grow((void **)&enc->pieces, &enc->cap, enc->n_pieces + 1, sizeof *enc->pieces)) return -1;
+    if (tok_grow((void **)&enc->pieces, &enc->cap, enc->n_pieces + 1, sizeof *enc->pieces))
+        return -1;
     enc->pieces[enc->n_pieces++] = p;
     return 0;
 }
@@ -409,12 +418,15 @@ tx_status tok_spm_encode(const struct tok_spm *m, const char *text, size_t len,
                          struct tok_spm_encoding *enc, struct tx_error *err)
 {
     enc->n_pieces = 0;
-    tx_status st = tok_normalize(&m->normalizer, text, len, &enc->norm, &enc->n2o, &enc->n2o_cap, err);
+    tx_status st =
+        tok_normalize(&m->normalizer, text, len, &enc->norm, &enc->n2o, &enc->n2o_cap, err);
     if (st) return st;
     const char *norm = enc->norm.data;
     size_t n = enc->norm.len;
-    if (m->proto.model_type == SPM_MODEL_BPE) st = bpe_encode(m, norm, n, enc, err);
-    else st = tok_unigram_encode(&m->unigram, norm, n, &enc->uni, err);
+    if (m->proto.model_type == SPM_MODEL_BPE)
+        st = bpe_encode(m, norm, n, enc, err);
+    else
+        st = tok_unigram_encode(&m->unigram, norm, n, &enc->uni, err);
     if (st) return st;
 
     /* PopulateSentencePieceText: control pieces take no text; unknown pieces become bytes
@@ -456,8 +468,10 @@ tx_status tok_spm_encode(const struct tok_spm *m, const char *text, size_t len,
         prev_unk = is_unk;
     }
     if (consumed != n)
-        return txi_fail(err, TX_ERR_FORMAT, "%s: not all normalized characters were consumed "
-                        "(a control piece matched text)", m->name);
+        return txi_fail(err, TX_ERR_FORMAT,
+                        "%s: not all normalized characters were consumed "
+                        "(a control piece matched text)",
+                        m->name);
     return TX_OK;
 oom:
     return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory", m->name);

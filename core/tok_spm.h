@@ -22,10 +22,10 @@ struct tok_spm {
     struct tok_strmap reserved; /* CONTROL, UNKNOWN and BYTE pieces -> id */
     struct tok_trie trie;       /* the same keys as pieces (unigram lattice) */
     struct tok_trie user_symbols;
-    float *scores;              /* (n_pieces) */
-    unsigned char *uni_flags;   /* (n_pieces) UNI_* */
+    float *scores;            /* (n_pieces) */
+    unsigned char *uni_flags; /* (n_pieces) UNI_* */
     struct tok_unigram unigram;
-    int32_t byte_id[256];       /* id of <0xNN>, or -1 */
+    int32_t byte_id[256]; /* id of <0xNN>, or -1 */
     struct tok_normalizer normalizer;
     int has_denormalizer;
     struct tok_normalizer denormalizer;
@@ -40,7 +40,10 @@ tx_status tok_spm_load_buffer(struct tok_spm *m, char *data, size_t size, const 
                               struct tx_error *err);
 void tok_spm_free(struct tok_spm *m);
 
-static inline int tok_spm_n_pieces(const struct tok_spm *m) { return m->proto.n_pieces; }
+static inline int tok_spm_n_pieces(const struct tok_spm *m)
+{
+    return m->proto.n_pieces;
+}
 static inline int tok_spm_type(const struct tok_spm *m, int32_t id)
 {
     return m->proto.pieces[id].type;

@@ -51,12 +51,15 @@ static tx_status read_key(struct reader *r, uint32_t *field, int *wt)
     uint64_t key = 0;
     tx_status st = read_varint(r, "field key", &key);
     if (st) return st;
-    if ((key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF) return bad(r, at, "field key", "field number 0 or out of range");
+    if ((key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF)
+        return bad(r, at, "field key", "field number 0 or out of range");
     *field = (uint32_t)(key >> 3);
     *wt = (int)(key & 7);
     if (*wt == WT_SGROUP || *wt == WT_EGROUP)
-        return txi_fail(r->err, TX_ERR_UNSUPPORTED, "%s: byte %zu: field %u uses protobuf groups, "
-                        "which a SentencePiece model never contains", r->name, at, *field);
+        return txi_fail(r->err, TX_ERR_UNSUPPORTED,
+                        "%s: byte %zu: field %u uses protobuf groups, "
+                        "which a SentencePiece model never contains",
+                        r->name, at, *field);
     if (*wt > WT_I32) return bad(r, at, "field key", "unknown wire type");
     return TX_OK;
 }
@@ -85,8 +88,10 @@ static tx_status skip_field(struct reader *r, int wt, const char *what)
     uint64_t v = 0;
     size_t s = 0, n = 0;
     switch (wt) {
-    case WT_VARINT: return read_varint(r, what, &v);
-    case WT_LEN: return read_len(r, what, &s, &n);
+    case WT_VARINT:
+        return read_varint(r, what, &v);
+    case WT_LEN:
+        return read_len(r, what, &s, &n);
     case WT_I64:
     case WT_I32: {
         size_t k = wt == WT_I64 ? 8 : 4;
@@ -127,7 +132,10 @@ static tx_status read_bytes(struct reader *r, int wt, size_t at, const char *wha
 }
 
 /* Runs fn over the fields of the sub-message [start, start+len) of r. */
-#define SUBREADER(r, s, n) {(r)->base, (s), (s) + (n), (r)->name, (r)->err}
+#define SUBREADER(r, s, n)                                                                         \
+    {                                                                                              \
+        (r)->base, (s), (s) + (n), (r)->name, (r)->err                                             \
+    }
 
 static tx_status parse_piece(struct reader *parent, size_t s, size_t n, struct spm_piece *p,
                              int index)
@@ -153,7 +161,8 @@ static tx_status parse_piece(struct reader *parent, size_t s, size_t n, struct s
             if (!st) {
                 if (r.end - r.pos < 4) return bad(&r, at, what, "float runs past the end");
                 uint32_t bits = (uint32_t)r.base[r.pos] | (uint32_t)r.base[r.pos + 1] << 8 |
-                                (uint32_t)r.base[r.pos + 2] << 16 | (uint32_t)r.base[r.pos + 3] << 24;
+                                (uint32_t)r.base[r.pos + 2] << 16 |
+                                (uint32_t)r.base[r.pos + 3] << 24;
                 memcpy(&p->score, &bits, 4);
                 r.pos += 4;
             }
@@ -172,8 +181,7 @@ static tx_status parse_piece(struct reader *parent, size_t s, size_t n, struct s
     }
 }
 
-static tx_status parse_trainer(struct reader *parent, size_t s, size_t n,
-                               struct spm_model_proto *m)
+static tx_status parse_trainer(struct reader *parent, size_t s, size_t n, struct spm_model_proto *m)
 {
     struct reader r = SUBREADER(parent, s, n);
     for (;;) {
@@ -294,14 +302,18 @@ tx_status tok_spm_proto_parse(struct spm_model_proto *m, char *data, size_t size
             if (st) break;
             m->n_pieces++;
         } else if (field == 2 || field == 3 || field == 5) {
-            const char *what = field == 2 ? "trainer_spec" : field == 3 ? "normalizer_spec"
-                                                                        : "denormalizer_spec";
+            const char *what = field == 2   ? "trainer_spec"
+                               : field == 3 ? "normalizer_spec"
+                                            : "denormalizer_spec";
             st = expect(&r, wt, WT_LEN, at, what);
             if (!st) st = read_len(&r, what, &s, &n);
             if (st) break;
-            if (field == 2) st = parse_trainer(&r, s, n, m);
-            else if (field == 3) st = parse_normalizer(&r, s, n, &m->normalizer, what);
-            else st = parse_normalizer(&r, s, n, &m->denormalizer, what);
+            if (field == 2)
+                st = parse_trainer(&r, s, n, m);
+            else if (field == 3)
+                st = parse_normalizer(&r, s, n, &m->normalizer, what);
+            else
+                st = parse_normalizer(&r, s, n, &m->denormalizer, what);
             if (st) break;
         } else {
             char what[48];

@@ -65,7 +65,7 @@ struct spm_model_proto {
  * TX_ERR_FORMAT naming the byte offset and field for truncated or malformed input,
  * TX_ERR_UNSUPPORTED for wire features a ModelProto never uses (groups). */
 tx_status tok_spm_proto_parse(struct spm_model_proto *m, char *data, size_t size, const char *name,
-                          struct tx_error *err);
+                              struct tx_error *err);
 void tok_spm_proto_free(struct spm_model_proto *m);
 
 #endif

@@ -17,10 +17,14 @@ struct builder {
 static void free_list_remove(struct builder *b, int32_t s)
 {
     int32_t p = b->prev_free[s], q = b->next_free[s];
-    if (p >= 0) b->next_free[p] = q;
-    else b->head = q;
-    if (q >= 0) b->prev_free[q] = p;
-    else b->tail = p;
+    if (p >= 0)
+        b->next_free[p] = q;
+    else
+        b->head = q;
+    if (q >= 0)
+        b->prev_free[q] = p;
+    else
+        b->tail = p;
 }
 
 /* Makes sure slots [0, need) exist; new slots are free and appended to the free list. */
@@ -30,10 +34,10 @@ static int ensure(struct builder *b, size_t need)
     if (need > (size_t)INT32_MAX) return -1;
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         if (cap > (size_t)INT32_MAX) cap = (size_t)INT32_MAX;
-        int32_t **arrs[5] = {&b->t->base, &b->t->check, &b->t->value, &b->next_free,
-                             &b->prev_free};
+        int32_t **arrs[5] = {&b->t->base, &b->t->check, &b->t->value, &b->next_free, &b->prev_free};
         for (int i = 0; i < 5; i++) {
             int32_t *p = realloc(*arrs[i], cap * sizeof(int32_t));
             if (!p) return -1;
@@ -47,8 +51,10 @@ static int ensure(struct builder *b, size_t need)
         b->t->value[s] = -1;
         b->next_free[s] = -1;
         b->prev_free[s] = b->tail;
-        if (b->tail >= 0) b->next_free[b->tail] = (int32_t)s;
-        else b->head = (int32_t)s;
+        if (b->tail >= 0)
+            b->next_free[b->tail] = (int32_t)s;
+        else
+            b->head = (int32_t)s;
         b->tail = (int32_t)s;
     }
     b->t->n = need;
@@ -109,7 +115,8 @@ tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n
     sorted = malloc((n_keys ? n_keys : 1) * sizeof *sorted);
     if (!sorted) goto fail;
     if (n_keys) memcpy(sorted, keys, n_keys * sizeof *sorted);
-    for (size_t i = 0; i < n_keys; i++) sorted[i].value = (int32_t)i;
+    for (size_t i = 0; i < n_keys; i++)
+        sorted[i].value = (int32_t)i;
     qsort(sorted, n_keys, sizeof *sorted, key_cmp);
     size_t w = 0;
     for (size_t i = 0; i < n_keys;) {
@@ -169,7 +176,8 @@ tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n
         size_t i = lo;
         for (int k = 0; k < n_labels; k++) {
             size_t j = i;
-            while (j < r.hi && (unsigned char)keys[j].s[r.depth] == labels[k]) j++;
+            while (j < r.hi && (unsigned char)keys[j].s[r.depth] == labels[k])
+                j++;
             queue[q_len++] = (struct range){base + labels[k], i, j, r.depth + 1};
             i = j;
         }
@@ -192,8 +200,7 @@ void tok_trie_free(struct tok_trie *t)
     memset(t, 0, sizeof *t);
 }
 
-size_t tok_trie_longest_prefix(const struct tok_trie *t, const char *s, size_t n,
-                               int32_t *value)
+size_t tok_trie_longest_prefix(const struct tok_trie *t, const char *s, size_t n, int32_t *value)
 {
     size_t best = 0;
     int32_t node = 0;

@@ -40,8 +40,7 @@ static inline int32_t tok_trie_step(const struct tok_trie *t, int32_t node, unsi
 }
 
 /* Longest key that is a prefix of s[0..n): returns its length (0 = none) and its value. */
-size_t tok_trie_longest_prefix(const struct tok_trie *t, const char *s, size_t n,
-                               int32_t *value);
+size_t tok_trie_longest_prefix(const struct tok_trie *t, const char *s, size_t n, int32_t *value);
 
 /* Exact lookup: the value of key s[0..n), or -1. */
 int32_t tok_trie_get(const struct tok_trie *t, const char *s, size_t n);

@@ -14,7 +14,8 @@ tx_status tok_unigram_encode(const struct tok_unigram *u, const char *s, size_t 
 {
     sc->n_segs = 0;
     if (n == 0) return TX_OK;
-    if (n >= (size_t)INT32_MAX) return txi_fail(err, TX_ERR_TOO_LONG, "unigram: %zu bytes is too long", n);
+    if (n >= (size_t)INT32_MAX)
+        return txi_fail(err, TX_ERR_TOO_LONG, "unigram: %zu bytes is too long", n);
     if (tok_grow((void **)&sc->best, &sc->best_cap, n + 1, sizeof *sc->best))
         return txi_fail(err, TX_ERR_NOMEM, "unigram: out of memory for %zu bytes", n);
     struct tok_best *best = sc->best;
@@ -49,7 +50,7 @@ tx_status tok_unigram_encode(const struct tok_unigram *u, const char *s, size_t 
             unsigned char fl = u->flags ? u->flags[id] : 0;
             if (fl & UNI_UNUSED) continue;
             size_t length = key_pos - starts_at;
-            double score = f64 ? u->scores64[id]
+            double score = f64                       ? u->scores64[id]
                            : (fl & UNI_USER_DEFINED) ? (double)((float)length * u->max_score) - 0.1
                                                      : (double)u->scores[id];
             double cand = score + till_here;

@@ -19,9 +19,9 @@ struct tok_unigram {
     const unsigned char *flags;  /* (n_pieces) UNI_* bits, or NULL */
     int32_t n_pieces;
     int32_t unk_id;
-    float min_score; /* over normal pieces; unknown characters score min_score - 10 */
+    float min_score;    /* over normal pieces; unknown characters score min_score - 10 */
     double min_score64; /* f64 mode: over all pieces */
-    float max_score; /* over normal pieces; user-defined pieces score len * max_score - 0.1 */
+    float max_score;    /* over normal pieces; user-defined pieces score len * max_score - 0.1 */
 };
 
 /* One segment of the best path, in bytes of the input. */
@@ -37,7 +37,7 @@ struct tok_unigram_scratch {
         double score;      /* best path score ending here (float-rounded in sentencepiece mode) */
         int32_t starts_at; /* start of the last piece, -1 = unreached */
         int32_t id;
-    } *best;
+    } * best;
     size_t best_cap;
     struct tok_seg *segs; /* result, in order */
     size_t n_segs, segs_cap;

@@ -14,7 +14,8 @@ int tok_buf_reserve(struct tok_buf *b, size_t extra)
     size_t need = b->len + extra + 1; /* + NUL */
     if (need <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     char *p = realloc(b->data, cap);
     if (!p) return -1;
     b->data = p;
@@ -148,8 +149,7 @@ static int strmap_rehash(struct tok_strmap *m, size_t n_slots)
     return 0;
 }
 
-int tok_strmap_put(struct tok_strmap *m, const char *key, size_t len, int32_t value,
-                   int overwrite)
+int tok_strmap_put(struct tok_strmap *m, const char *key, size_t len, int32_t value, int overwrite)
 {
     if (len > UINT32_MAX || m->n >= UINT32_MAX - 1) return -1;
     if ((m->n + 1) * 2 > m->n_slots) {
@@ -212,7 +212,8 @@ static int u64map_rehash(struct tok_u64map *m, size_t n_slots)
     for (size_t k = 0; k < m->n_slots; k++) {
         if (m->keys[k] == UINT64_MAX) continue;
         size_t i = u64_slot(m->keys[k], mask);
-        while (keys[i] != UINT64_MAX) i = (i + 1) & mask;
+        while (keys[i] != UINT64_MAX)
+            i = (i + 1) & mask;
         keys[i] = m->keys[k];
         vals[i][0] = m->vals[k][0];
         vals[i][1] = m->vals[k][1];
@@ -233,7 +234,8 @@ int tok_u64map_put(struct tok_u64map *m, uint64_t key, int32_t v0, int32_t v1)
     }
     size_t mask = m->n_slots - 1;
     size_t i = u64_slot(key, mask);
-    while (m->keys[i] != UINT64_MAX && m->keys[i] != key) i = (i + 1) & mask;
+    while (m->keys[i] != UINT64_MAX && m->keys[i] != key)
+        i = (i + 1) & mask;
     if (m->keys[i] == UINT64_MAX) m->n++;
     m->keys[i] = key;
     m->vals[i][0] = v0;

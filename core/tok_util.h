@@ -41,15 +41,14 @@ struct tok_strmap {
         size_t off; /* key bytes at pool.data + off, NUL-terminated */
         uint32_t len;
         int32_t value;
-    } *entries;
+    } * entries;
     size_t n, cap;
     struct tok_buf pool;
 };
 
 /* Inserts key -> value; an existing key gets the new value when overwrite, else keeps its old
  * one. Returns 0, or -1 on OOM or a key longer than UINT32_MAX. */
-int tok_strmap_put(struct tok_strmap *m, const char *key, size_t len, int32_t value,
-                   int overwrite);
+int tok_strmap_put(struct tok_strmap *m, const char *key, size_t len, int32_t value, int overwrite);
 /* Returns 1 and sets *value when key is present, else 0. */
 int tok_strmap_get(const struct tok_strmap *m, const char *key, size_t len, int32_t *value);
 void tok_strmap_free(struct tok_strmap *m);

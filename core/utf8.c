@@ -46,7 +46,8 @@ int txi_utf8_decode(const char *s, size_t n, uint32_t *cp)
     for (int i = 2; i < len; i++)
         if ((u[i] & 0xC0) != 0x80) return 0;
     uint32_t c = u[0] & (0xFF >> (len + 1));
-    for (int i = 1; i < len; i++) c = (c << 6) | (u[i] & 0x3F);
+    for (int i = 1; i < len; i++)
+        c = (c << 6) | (u[i] & 0x3F);
     *cp = c;
     return len;
 }
@@ -135,7 +136,8 @@ int txi_utf8_decode_replace(const char *s, size_t n, uint32_t *cp)
     int used = 1;
     if (need > 0 && n > 1 && u[1] >= lo && u[1] <= hi) {
         used = 2;
-        while (used < need && (size_t)used < n && (u[used] & 0xC0) == 0x80) used++;
+        while (used < need && (size_t)used < n && (u[used] & 0xC0) == 0x80)
+            used++;
     }
     *cp = 0xFFFD;
     return used;

@@ -38,7 +38,8 @@ Test(tokenizer_api, marian_special_ids_and_pieces_follow_vocab_json)
     cr_expect(tx_tokenizer_is_special(tok, 0) && tx_tokenizer_is_special(tok, 1) &&
               tx_tokenizer_is_special(tok, 15321));
     cr_expect(!tx_tokenizer_is_special(tok, 10) && !tx_tokenizer_is_special(tok, -1));
-    cr_expect_str_eq(tx_tokenizer_id_to_piece(tok, 10), "\xE2\x96\x81" "A");
+    cr_expect_str_eq(tx_tokenizer_id_to_piece(tok, 10), "\xE2\x96\x81"
+                                                        "A");
     cr_expect_str_eq(tx_tokenizer_id_to_piece(tok, 15321), "<pad>");
     cr_expect_null(tx_tokenizer_id_to_piece(tok, 15322));
     cr_expect_null(tx_tokenizer_id_to_piece(tok, -1));
@@ -166,7 +167,8 @@ Test(tokenizer_api, a_lone_sentencepiece_model_is_the_plain_kind)
     char *ids_at = strstr(all, "\"ids\": [") + 8;
     struct tx_encoding enc;
     struct tx_error err = {0};
-    cr_assert_eq(tx_tokenizer_encode(tok, text, strlen(text), TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s", err.message);
+    cr_assert_eq(tx_tokenizer_encode(tok, text, strlen(text), TX_SIDE_SOURCE, &enc, &err), TX_OK,
+                 "%s", err.message);
     for (int i = 0; i < enc.n_ids; i++) {
         long want = strtol(ids_at, &ids_at, 10);
         cr_expect_eq(enc.ids[i], want, "ids[%d]", i);
@@ -175,7 +177,8 @@ Test(tokenizer_api, a_lone_sentencepiece_model_is_the_plain_kind)
     cr_expect_eq(ids_at[-1], ']');
     char *back = NULL;
     cr_assert_eq(tx_tokenizer_decode(tok, enc.ids, enc.n_ids, 1, &back, &err), TX_OK);
-    cr_expect_str_eq(back, "a man in a suit and tie in a fancy building is speaking at the podium.");
+    cr_expect_str_eq(back,
+                     "a man in a suit and tie in a fancy building is speaking at the podium.");
     free(back);
     tx_encoding_free(&enc);
     /* byte pieces display as their character when it is printable ASCII */

@@ -23,7 +23,8 @@ struct tally {
 static void print_ids(const char *label, const int32_t *ids, int n)
 {
     fprintf(stderr, "  %s [", label);
-    for (int i = 0; i < n; i++) fprintf(stderr, "%s%d", i ? ", " : "", ids[i]);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%d", i ? ", " : "", ids[i]);
     fprintf(stderr, "]\n");
 }
 
@@ -43,17 +44,20 @@ static struct tally run_cases(const tx_tokenizer *tok, const char *cases_path)
             json_t *di = json_object_get(c, "decode_ids");
             int nd = (int)json_array_size(di);
             int32_t *dids = malloc(sizeof(int32_t) * (size_t)(nd + 1));
-            for (int i = 0; i < nd; i++) dids[i] = (int32_t)json_integer_value(json_array_get(di, (size_t)i));
+            for (int i = 0; i < nd; i++)
+                dids[i] = (int32_t)json_integer_value(json_array_get(di, (size_t)i));
             char *got = NULL;
             struct tx_error derr = {0};
             int skip = json_is_true(json_object_get(c, "skip"));
-            cr_assert_eq(tx_tokenizer_decode(tok, dids, nd, skip, &got, &derr), TX_OK, "%s", derr.message);
+            cr_assert_eq(tx_tokenizer_decode(tok, dids, nd, skip, &got, &derr), TX_OK, "%s",
+                         derr.message);
             const char *want = json_string_value(json_object_get(c, "decoded"));
             t.n_cases++;
             if (strcmp(got, want) != 0) {
                 if (t.text_fail < 12) {
-                    fprintf(stderr, "decode(skip=%d) differs for %s\n  want \"%s\"\n  got  \"%s\"\n",
-                            skip, cases_path, want, got);
+                    fprintf(stderr,
+                            "decode(skip=%d) differs for %s\n  want \"%s\"\n  got  \"%s\"\n", skip,
+                            cases_path, want, got);
                     print_ids("ids", dids, nd);
                 }
                 t.text_fail++;
@@ -71,17 +75,19 @@ static struct tally run_cases(const tx_tokenizer *tok, const char *cases_path)
         cr_assert(text && json_is_array(want));
         int n_want = (int)json_array_size(want);
         int32_t *want_ids = malloc(sizeof(int32_t) * (size_t)(n_want + 1));
-        for (int i = 0; i < n_want; i++) want_ids[i] = (int32_t)json_integer_value(json_array_get(want, (size_t)i));
+        for (int i = 0; i < n_want; i++)
+            want_ids[i] = (int32_t)json_integer_value(json_array_get(want, (size_t)i));
         t.n_cases++;
 
         struct tx_encoding enc;
         struct tx_error err = {0};
-        tx_status st = tx_tokenizer_encode(tok, text, text_len,
-                                           side && !strcmp(side, "target") ? TX_SIDE_TARGET : TX_SIDE_SOURCE,
-                                           &enc, &err);
+        tx_status st = tx_tokenizer_encode(
+            tok, text, text_len, side && !strcmp(side, "target") ? TX_SIDE_TARGET : TX_SIDE_SOURCE,
+            &enc, &err);
         cr_assert_eq(st, TX_OK, "encode failed on %.60s: %s", text, err.message);
         int same = enc.n_ids == n_want;
-        for (int i = 0; same && i < n_want; i++) same = enc.ids[i] == want_ids[i];
+        for (int i = 0; same && i < n_want; i++)
+            same = enc.ids[i] == want_ids[i];
         if (!same) {
             if (t.id_fail < 12) {
                 fprintf(stderr, "ids differ for %s text \"%.120s\"\n", cases_path, text);
@@ -107,8 +113,10 @@ static struct tally run_cases(const tx_tokenizer *tok, const char *cases_path)
         cr_assert_eq(st, TX_OK, "decode failed on %.60s: %s", text, err.message);
         if (strcmp(got_text, want_text) != 0) {
             if (t.text_fail < 12)
-                fprintf(stderr, "decoded text differs for %s text \"%.120s\"\n  want \"%s\"\n  got  \"%s\"\n",
-                        cases_path, text, want_text, got_text);
+                fprintf(
+                    stderr,
+                    "decoded text differs for %s text \"%.120s\"\n  want \"%s\"\n  got  \"%s\"\n",
+                    cases_path, text, want_text, got_text);
             t.text_fail++;
         }
         free(got_text);
@@ -173,8 +181,9 @@ Test(tokenizer_cases, t5_cases_match_transformers)
 Test(tokenizer_cases, bart_cases_match_transformers)
 {
     const char *shared = tu_shared_fixtures();
-    if (!shared) cr_skip_test("SKIP: ../shared/fixtures is absent (the BART vocab.json/merges.txt "
-                              "are third-party files kept out of the repository)");
+    if (!shared)
+        cr_skip_test("SKIP: ../shared/fixtures is absent (the BART vocab.json/merges.txt "
+                     "are third-party files kept out of the repository)");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tokenizers/bart", shared);
     tx_tokenizer *tok = load(dir);

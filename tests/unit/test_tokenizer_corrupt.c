@@ -40,23 +40,31 @@ static void pb_varint(struct pb *p, uint64_t v)
     } while (v);
 }
 
-static void pb_key(struct pb *p, unsigned field, unsigned wt) { pb_varint(p, (uint64_t)field << 3 | wt); }
+static void pb_key(struct pb *p, unsigned field, unsigned wt)
+{
+    pb_varint(p, (uint64_t)field << 3 | wt);
+}
 
 static void pb_bytes(struct pb *p, unsigned field, const void *s, size_t n)
 {
     pb_key(p, field, 2);
     pb_varint(p, n);
-    for (size_t i = 0; i < n; i++) pb_byte(p, ((const unsigned char *)s)[i]);
+    for (size_t i = 0; i < n; i++)
+        pb_byte(p, ((const unsigned char *)s)[i]);
 }
 
-static void pb_str(struct pb *p, unsigned field, const char *s) { pb_bytes(p, field, s, strlen(s)); }
+static void pb_str(struct pb *p, unsigned field, const char *s)
+{
+    pb_bytes(p, field, s, strlen(s));
+}
 
 static void pb_float(struct pb *p, unsigned field, float f)
 {
     uint32_t u;
     memcpy(&u, &f, 4);
     pb_key(p, field, 5);
-    for (int i = 0; i < 4; i++) pb_byte(p, (unsigned char)(u >> (8 * i)));
+    for (int i = 0; i < 4; i++)
+        pb_byte(p, (unsigned char)(u >> (8 * i)));
 }
 
 static void pb_int(struct pb *p, unsigned field, uint64_t v)
@@ -86,7 +94,10 @@ static struct pb base_model(void)
     add_piece(&m, "\xE2\x96\x81", -1.0f, 0);
     add_piece(&m, "a", -2.0f, 0);
     add_piece(&m, "b", -2.5f, 0);
-    add_piece(&m, "\xE2\x96\x81" "ab", -3.0f, 0);
+    add_piece(&m,
+              "\xE2\x96\x81"
+              "ab",
+              -3.0f, 0);
     return m;
 }
 
@@ -215,7 +226,8 @@ Test(tok_corrupt, a_varint_longer_than_ten_bytes_is_refused)
 {
     struct pb m = base_model();
     pb_key(&m, 99, 0);
-    for (int i = 0; i < 11; i++) pb_byte(&m, 0xFF);
+    for (int i = 0; i < 11; i++)
+        pb_byte(&m, 0xFF);
     pb_byte(&m, 0);
     expect_error(&m, TX_ERR_FORMAT, "varint longer than 10 bytes");
 }
@@ -260,7 +272,8 @@ Test(tok_corrupt, a_garbage_charsmap_never_reads_out_of_bounds)
         unsigned char *blob = malloc(size);
         uint32_t ts = (uint32_t)(4 * units);
         memcpy(blob, &ts, 4); /* little-endian hosts only, as the format itself */
-        for (size_t i = 4; i < size; i++) blob[i] = (unsigned char)tu_rand_u64(&rng);
+        for (size_t i = 4; i < size; i++)
+            blob[i] = (unsigned char)tu_rand_u64(&rng);
         struct pb ns = {0};
         pb_bytes(&ns, 2, blob, size);
         pb_bytes(&m, 3, ns.d, ns.n);
@@ -291,7 +304,8 @@ Test(tok_corrupt, truncations_and_bit_flips_of_a_real_model_fail_cleanly)
     unsigned char *copy = malloc(n);
     for (int it = 0; it < 60; it++) {
         memcpy(copy, data, n);
-        for (int k = 0; k < 4; k++) copy[tu_rand_u64(&rng) % n] ^= (unsigned char)(1u << (tu_rand_u64(&rng) % 8));
+        for (int k = 0; k < 4; k++)
+            copy[tu_rand_u64(&rng) % n] ^= (unsigned char)(1u << (tu_rand_u64(&rng) % 8));
         tx_status st = load_bytes(copy, n, msg, sizeof msg);
         cr_assert(st == TX_OK || st == TX_ERR_FORMAT || st == TX_ERR_UNSUPPORTED, "flip: %s", msg);
     }
@@ -331,8 +345,13 @@ static void copy_file(const char *src, const char *name)
 
 static void remove_dir(void)
 {
-    static const char *names[] = {"source.spm", "target.spm", "vocab.json", "merges.txt",
-                                  "tokenizer_config.json", "spiece.model", "special_tokens_map.json"};
+    static const char *names[] = {"source.spm",
+                                  "target.spm",
+                                  "vocab.json",
+                                  "merges.txt",
+                                  "tokenizer_config.json",
+                                  "spiece.model",
+                                  "special_tokens_map.json"};
     char path[256];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir_path, names[i]);

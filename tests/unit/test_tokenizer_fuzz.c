@@ -18,25 +18,29 @@ static size_t first_invalid(const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
+        utf8proc_ssize_t l =
+            utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
         if (l <= 0) return i;
         i += (size_t)l;
     }
     return n;
 }
 
-static int is_utf8(const char *s, size_t n) { return first_invalid(s, n) == n; }
+static int is_utf8(const char *s, size_t n)
+{
+    return first_invalid(s, n) == n;
+}
 
 /* Random code point from a mix of scripts, marks, controls, spaces and odd planes. */
 static uint32_t rand_cp(uint64_t *rng)
 {
     static const uint32_t ranges[][2] = {
-        {0x20, 0x7E},       {0x00, 0x1F},       {0x7F, 0xFF},       {0x300, 0x36F},
-        {0x370, 0x3FF},     {0x400, 0x4FF},     {0x590, 0x6FF},     {0x900, 0x97F},
-        {0xE00, 0xE7F},     {0x1100, 0x11FF},   {0x2000, 0x206F},   {0x2100, 0x22FF},
-        {0x2580, 0x259F},   {0x3000, 0x30FF},   {0x4E00, 0x4FFF},   {0xAC00, 0xACFF},
-        {0xE000, 0xE0FF},   {0xFB00, 0xFB4F},   {0xFE00, 0xFE0F},   {0xFF00, 0xFFEF},
-        {0xFFF0, 0xFFFF},   {0x1D400, 0x1D4FF}, {0x1F300, 0x1F6FF}, {0x1F900, 0x1F9FF},
+        {0x20, 0x7E},       {0x00, 0x1F},        {0x7F, 0xFF},       {0x300, 0x36F},
+        {0x370, 0x3FF},     {0x400, 0x4FF},      {0x590, 0x6FF},     {0x900, 0x97F},
+        {0xE00, 0xE7F},     {0x1100, 0x11FF},    {0x2000, 0x206F},   {0x2100, 0x22FF},
+        {0x2580, 0x259F},   {0x3000, 0x30FF},    {0x4E00, 0x4FFF},   {0xAC00, 0xACFF},
+        {0xE000, 0xE0FF},   {0xFB00, 0xFB4F},    {0xFE00, 0xFE0F},   {0xFF00, 0xFFEF},
+        {0xFFF0, 0xFFFF},   {0x1D400, 0x1D4FF},  {0x1F300, 0x1F6FF}, {0x1F900, 0x1F9FF},
         {0xE0000, 0xE007F}, {0x10FFF0, 0x10FFFF}};
     size_t k = tu_rand_u64(rng) % (sizeof ranges / sizeof ranges[0]);
     if (tu_rand_u64(rng) % 3 == 0) k = 0; /* plenty of ASCII */
@@ -46,9 +50,10 @@ static uint32_t rand_cp(uint64_t *rng)
 
 static size_t rand_text(uint64_t *rng, char *buf, size_t cap)
 {
-    static const char *specials[] = {"</s>", "<unk>", "<pad>", "<s>", "<mask>", "<extra_id_0>",
-                                     "<extra_id_99>", ">>de<<", "\xE2\x96\x81", "<0x41>", "  ",
-                                     "\n", "\t", "'s", "Hello", "\xC4\xA0", "<extra_id_5>x"};
+    static const char *specials[] = {
+        "</s>",   "<unk>",        "<pad>",        "<s>", "<mask>", "<extra_id_0>", "<extra_id_99>",
+        ">>de<<", "\xE2\x96\x81", "<0x41>",       "  ",  "\n",     "\t",           "'s",
+        "Hello",  "\xC4\xA0",     "<extra_id_5>x"};
     size_t n = 0, target = tu_rand_u64(rng) % 120;
     while (n < target && n + 16 < cap) {
         if (tu_rand_u64(rng) % 8 == 0) {
@@ -88,7 +93,9 @@ static void fuzz_tokenizer(const tx_tokenizer *tok, uint64_t seed, int iters)
         size_t n = tu_rand_u64(&rng) % 200;
         for (size_t i = 0; i < n; i++) {
             uint64_t r = tu_rand_u64(&rng);
-            buf[i] = (char)(r % 4 == 0 ? 0x80 + r % 0x80 : r % 3 == 0 ? 0xC0 + r % 0x40 : 0x20 + r % 0x60);
+            buf[i] = (char)(r % 4 == 0   ? 0x80 + r % 0x80
+                            : r % 3 == 0 ? 0xC0 + r % 0x40
+                                         : 0x20 + r % 0x60);
         }
         struct tx_encoding enc;
         size_t bad = first_invalid(buf, n);
@@ -112,7 +119,8 @@ static void fuzz_tokenizer(const tx_tokenizer *tok, uint64_t seed, int iters)
         check_encoding(tok, buf, n, &enc);
         for (int skip = 0; skip < 2; skip++) {
             char *text = NULL;
-            cr_assert_eq(tx_tokenizer_decode(tok, enc.ids, enc.n_ids, skip, &text, &err), TX_OK, "%s", err.message);
+            cr_assert_eq(tx_tokenizer_decode(tok, enc.ids, enc.n_ids, skip, &text, &err), TX_OK,
+                         "%s", err.message);
             cr_assert(is_utf8(text, strlen(text)));
             free(text);
         }
@@ -122,9 +130,11 @@ static void fuzz_tokenizer(const tx_tokenizer *tok, uint64_t seed, int iters)
         int32_t ids[40];
         int m = (int)(tu_rand_u64(&rng) % 40);
         int vocab = tx_tokenizer_vocab_size(tok);
-        for (int i = 0; i < m; i++) ids[i] = (int32_t)(tu_rand_u64(&rng) % (uint64_t)vocab);
+        for (int i = 0; i < m; i++)
+            ids[i] = (int32_t)(tu_rand_u64(&rng) % (uint64_t)vocab);
         char *text = NULL;
-        cr_assert_eq(tx_tokenizer_decode(tok, ids, m, (int)(it % 2), &text, &err), TX_OK, "%s", err.message);
+        cr_assert_eq(tx_tokenizer_decode(tok, ids, m, (int)(it % 2), &text, &err), TX_OK, "%s",
+                     err.message);
         cr_assert(is_utf8(text, strlen(text)));
         free(text);
         char piece[64];
@@ -222,23 +232,27 @@ Test(tokenizer_fuzz, huge_input_is_refused_before_it_is_read)
     struct tx_error err = {0};
     char small[8] = "abc";
     /* the length alone exceeds the limit: nothing of it may be touched */
-    cr_assert_eq(tx_tokenizer_encode(tok, small, (size_t)1 << 40, TX_SIDE_SOURCE, &enc, &err), TX_ERR_TOO_LONG);
+    cr_assert_eq(tx_tokenizer_encode(tok, small, (size_t)1 << 40, TX_SIDE_SOURCE, &enc, &err),
+                 TX_ERR_TOO_LONG);
     cr_assert(strstr(err.message, "exceeds"), "%s", err.message);
     tx_tokenizer_free(tok);
 }
 
 Test(tokenizer_fuzz, a_megabyte_without_spaces_encodes)
 {
-    static const char *dirs[] = {"tests/fixtures/tokenizers/marian-en-de", "tests/fixtures/tokenizers/t5",
+    static const char *dirs[] = {"tests/fixtures/tokenizers/marian-en-de",
+                                 "tests/fixtures/tokenizers/t5",
                                  "tests/fixtures/tokenizers/t5-json"};
     size_t n = (size_t)1 << 20;
     char *s = malloc(n);
-    for (size_t i = 0; i < n; i++) s[i] = "abcdefghij"[i % 10];
+    for (size_t i = 0; i < n; i++)
+        s[i] = "abcdefghij"[i % 10];
     for (size_t k = 0; k < 3; k++) {
         tx_tokenizer *tok = load(dirs[k]);
         struct tx_encoding enc;
         struct tx_error err = {0};
-        cr_assert_eq(tx_tokenizer_encode(tok, s, n, TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s", err.message);
+        cr_assert_eq(tx_tokenizer_encode(tok, s, n, TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s",
+                     err.message);
         cr_assert_gt(enc.n_ids, 1000);
         check_encoding(tok, s, n, &enc);
         tx_encoding_free(&enc);

@@ -24,8 +24,10 @@ struct tally {
 static void strip(char *s)
 {
     size_t n = strlen(s), b = 0;
-    while (b < n && strchr(" \t\n", s[b])) b++;
-    while (n > b && strchr(" \t\n", s[n - 1])) n--;
+    while (b < n && strchr(" \t\n", s[b]))
+        b++;
+    while (n > b && strchr(" \t\n", s[n - 1]))
+        n--;
     memmove(s, s + b, n - b);
     s[n - b] = '\0';
 }
@@ -79,10 +81,12 @@ static struct tally run_cases(const tx_tokenizer *tok, const char *cases_path, i
         struct tx_encoding enc;
         struct tx_error err = {0};
         cr_assert_eq(tx_tokenizer_encode(tok, json_string_value(jt), json_string_length(jt),
-                                         TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s", err.message);
+                                         TX_SIDE_SOURCE, &enc, &err),
+                     TX_OK, "%s", err.message);
         int n_want = (int)json_array_size(want);
         int32_t *ids = malloc(sizeof(int32_t) * (size_t)(n_want + 8));
-        for (int i = 0; i < n_want; i++) ids[i] = (int32_t)json_integer_value(json_array_get(want, (size_t)i));
+        for (int i = 0; i < n_want; i++)
+            ids[i] = (int32_t)json_integer_value(json_array_get(want, (size_t)i));
         int n_fast;
         const int32_t *fast = t5_fast ? t5_fast_ids(json_string_value(jt), &n_fast) : NULL;
         if (fast) {
@@ -91,12 +95,15 @@ static struct tally run_cases(const tx_tokenizer *tok, const char *cases_path, i
             want_text = NULL; /* the decode check below uses the slow ids */
         }
         int same = enc.n_ids == n_want;
-        for (int i = 0; same && i < n_want; i++) same = enc.ids[i] == ids[i];
+        for (int i = 0; same && i < n_want; i++)
+            same = enc.ids[i] == ids[i];
         if (!same && t.id_fail++ < 10) {
             fprintf(stderr, "ids differ for \"%.100s\":\n  want", json_string_value(jt));
-            for (int i = 0; i < n_want; i++) fprintf(stderr, " %d", ids[i]);
+            for (int i = 0; i < n_want; i++)
+                fprintf(stderr, " %d", ids[i]);
             fprintf(stderr, "\n  got ");
-            for (int i = 0; i < enc.n_ids; i++) fprintf(stderr, " %d", enc.ids[i]);
+            for (int i = 0; i < enc.n_ids; i++)
+                fprintf(stderr, " %d", enc.ids[i]);
             fprintf(stderr, "\n");
         }
         tx_encoding_free(&enc);
@@ -104,7 +111,8 @@ static struct tally run_cases(const tx_tokenizer *tok, const char *cases_path, i
             /* A fast decoder does not strip the text as T5Tokenizer.convert_tokens_to_string
              * does: compare stripped (T5), exactly (BART). */
             char *got = NULL, *want_copy = strdup(want_text);
-            cr_assert_eq(tx_tokenizer_decode(tok, ids, n_want, 1, &got, &err), TX_OK, "%s", err.message);
+            cr_assert_eq(tx_tokenizer_decode(tok, ids, n_want, 1, &got, &err), TX_OK, "%s",
+                         err.message);
             if (t5_fast) {
                 strip(got);
                 strip(want_copy);
@@ -164,18 +172,20 @@ static void write_bart_json(const char *shared, const char *dir)
     free(text);
     json_t *root = json_pack(
         "{s:s, s:n, s:n, s:[{s:i,s:s,s:b,s:b,s:b,s:b,s:b}, {s:i,s:s,s:b,s:b,s:b,s:b,s:b},"
-        " {s:i,s:s,s:b,s:b,s:b,s:b,s:b}, {s:i,s:s,s:b,s:b,s:b,s:b,s:b}, {s:i,s:s,s:b,s:b,s:b,s:b,s:b}],"
+        " {s:i,s:s,s:b,s:b,s:b,s:b,s:b}, {s:i,s:s,s:b,s:b,s:b,s:b,s:b}, "
+        "{s:i,s:s,s:b,s:b,s:b,s:b,s:b}],"
         " s:n, s:{s:s,s:b,s:b,s:b}, s:{s:s,s:[s,i],s:[s,i],s:b,s:b}, s:{s:s,s:b,s:b,s:b},"
         " s:{s:s,s:n,s:n,s:s,s:s,s:b,s:o,s:o}}",
-        "version", "1.0", "truncation", "padding", "added_tokens",
-        "id", 0, "content", "<s>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special", 1,
-        "id", 1, "content", "<pad>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special", 1,
-        "id", 2, "content", "</s>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special", 1,
-        "id", 3, "content", "<unk>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special", 1,
-        "id", 50264, "content", "<mask>", "single_word", 0, "lstrip", 1, "rstrip", 0, "normalized", 0, "special", 1,
-        "normalizer", "pre_tokenizer", "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1,
-        "use_regex", 1, "post_processor", "type", "RobertaProcessing", "sep", "</s>", 2, "cls", "<s>", 0,
-        "trim_offsets", 1, "add_prefix_space", 0, "decoder", "type", "ByteLevel", "add_prefix_space", 1,
+        "version", "1.0", "truncation", "padding", "added_tokens", "id", 0, "content", "<s>",
+        "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special", 1, "id", 1,
+        "content", "<pad>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1, "special",
+        1, "id", 2, "content", "</s>", "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 1,
+        "special", 1, "id", 3, "content", "<unk>", "single_word", 0, "lstrip", 0, "rstrip", 0,
+        "normalized", 1, "special", 1, "id", 50264, "content", "<mask>", "single_word", 0, "lstrip",
+        1, "rstrip", 0, "normalized", 0, "special", 1, "normalizer", "pre_tokenizer", "type",
+        "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1, "use_regex", 1, "post_processor",
+        "type", "RobertaProcessing", "sep", "</s>", 2, "cls", "<s>", 0, "trim_offsets", 1,
+        "add_prefix_space", 0, "decoder", "type", "ByteLevel", "add_prefix_space", 1,
         "trim_offsets", 1, "use_regex", 1, "model", "type", "BPE", "dropout", "unk_token",
         "continuing_subword_prefix", "", "end_of_word_suffix", "", "fuse_unk", 0, "vocab", vocab,
         "merges", merges);
@@ -229,7 +239,9 @@ static tx_status load_text(const char *text, char *msg, size_t msg_size)
     return st;
 }
 
-#define TINY_UNIGRAM "\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": [[\"<unk>\", 0.0], [\"a\", -1.0]]}"
+#define TINY_UNIGRAM                                                                               \
+    "\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": [[\"<unk>\", 0.0], [\"a\", "     \
+    "-1.0]]}"
 
 Test(tokenizer_json, a_minimal_unigram_file_loads)
 {
@@ -240,7 +252,8 @@ Test(tokenizer_json, a_minimal_unigram_file_loads)
 Test(tokenizer_json, an_unsupported_model_type_is_named)
 {
     char msg[512];
-    tx_status st = load_text("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}", msg, sizeof msg);
+    tx_status st =
+        load_text("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}", msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_UNSUPPORTED);
     cr_assert(strstr(msg, "model.type") && strstr(msg, "WordPiece"), "%s", msg);
 }
@@ -248,8 +261,10 @@ Test(tokenizer_json, an_unsupported_model_type_is_named)
 Test(tokenizer_json, an_unsupported_normalizer_is_named_by_its_json_path)
 {
     char msg[512];
-    tx_status st = load_text("{" TINY_UNIGRAM ", \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": "
-                             "[{\"type\": \"NFKC\"}, {\"type\": \"BertNormalizer\"}]}}", msg, sizeof msg);
+    tx_status st =
+        load_text("{" TINY_UNIGRAM ", \"normalizer\": {\"type\": \"Sequence\", \"normalizers\": "
+                  "[{\"type\": \"NFKC\"}, {\"type\": \"BertNormalizer\"}]}}",
+                  msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_UNSUPPORTED);
     cr_assert(strstr(msg, "normalizer.normalizers[1]") && strstr(msg, "BertNormalizer"), "%s", msg);
 }
@@ -257,8 +272,10 @@ Test(tokenizer_json, an_unsupported_normalizer_is_named_by_its_json_path)
 Test(tokenizer_json, an_unsupported_regex_is_named)
 {
     char msg[512];
-    tx_status st = load_text("{" TINY_UNIGRAM ", \"normalizer\": {\"type\": \"Replace\", \"pattern\": "
-                             "{\"Regex\": \"[0-9]+\"}, \"content\": \"0\"}}", msg, sizeof msg);
+    tx_status st =
+        load_text("{" TINY_UNIGRAM ", \"normalizer\": {\"type\": \"Replace\", \"pattern\": "
+                  "{\"Regex\": \"[0-9]+\"}, \"content\": \"0\"}}",
+                  msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_UNSUPPORTED);
     cr_assert(strstr(msg, "normalizer") && strstr(msg, "[0-9]+"), "%s", msg);
 }
@@ -267,7 +284,8 @@ Test(tokenizer_json, unsupported_pre_tokenizers_and_decoders_are_named)
 {
     char msg[512];
     tx_status st = load_text("{" TINY_UNIGRAM ", \"pre_tokenizer\": {\"type\": \"Sequence\", "
-                             "\"pretokenizers\": [{\"type\": \"Digits\"}]}}", msg, sizeof msg);
+                             "\"pretokenizers\": [{\"type\": \"Digits\"}]}}",
+                             msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_UNSUPPORTED);
     cr_assert(strstr(msg, "pre_tokenizer.pretokenizers[0]") && strstr(msg, "Digits"), "%s", msg);
     st = load_text("{" TINY_UNIGRAM ", \"decoder\": {\"type\": \"WordPiece\"}}", msg, sizeof msg);
@@ -281,7 +299,8 @@ Test(tokenizer_json, unsupported_pre_tokenizers_and_decoders_are_named)
 Test(tokenizer_json, malformed_json_reports_line_and_column)
 {
     char msg[512];
-    tx_status st = load_text("{\"model\": {\"type\": \"Unigram\",\n  \"vocab\": [[\"a\" 1.0]]}}", msg, sizeof msg);
+    tx_status st = load_text("{\"model\": {\"type\": \"Unigram\",\n  \"vocab\": [[\"a\" 1.0]]}}",
+                             msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_FORMAT);
     cr_assert(strstr(msg, "tokenizer.json") && strstr(msg, "line 2"), "%s", msg);
 }
@@ -290,7 +309,8 @@ Test(tokenizer_json, a_merge_outside_the_vocabulary_is_named)
 {
     char msg[512];
     tx_status st = load_text("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, "
-                             "\"merges\": [\"a b\"]}}", msg, sizeof msg);
+                             "\"merges\": [\"a b\"]}}",
+                             msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_FORMAT);
     cr_assert(strstr(msg, "model.merges[0]"), "%s", msg);
 }
@@ -299,11 +319,13 @@ Test(tokenizer_json, a_bad_charsmap_is_named)
 {
     char msg[512];
     tx_status st = load_text("{" TINY_UNIGRAM ", \"normalizer\": {\"type\": \"Precompiled\", "
-                             "\"precompiled_charsmap\": \"/////wAAAAA=\"}}", msg, sizeof msg);
+                             "\"precompiled_charsmap\": \"/////wAAAAA=\"}}",
+                             msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_FORMAT);
     cr_assert(strstr(msg, "precompiled_charsmap"), "%s", msg);
     st = load_text("{" TINY_UNIGRAM ", \"normalizer\": {\"type\": \"Precompiled\", "
-                   "\"precompiled_charsmap\": \"not base64!\"}}", msg, sizeof msg);
+                   "\"precompiled_charsmap\": \"not base64!\"}}",
+                   msg, sizeof msg);
     cr_assert_eq(st, TX_ERR_FORMAT);
     cr_assert(strstr(msg, "base64"), "%s", msg);
 }
@@ -320,9 +342,11 @@ Test(tokenizer_json, a_minimal_bpe_with_unknowns_and_byte_fallback_encodes)
     cr_assert(f);
     /* "a b" -> "ab", "ab c" -> "abc"; <unk> fused; "é" has byte pieces */
     fputs("{\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"fuse_unk\": true, "
-          "\"byte_fallback\": true, \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \"c\": 3, \"ab\": 4, "
+          "\"byte_fallback\": true, \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \"c\": 3, "
+          "\"ab\": 4, "
           "\"abc\": 5, \"<0xC3>\": 6, \"<0xA9>\": 7}, \"merges\": [\"a b\", \"ab c\"]},"
-          " \"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}]}}",
+          " \"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"ByteFallback\"}, "
+          "{\"type\": \"Fuse\"}]}}",
           f);
     fclose(f);
     tx_tokenizer *tok = NULL;
@@ -332,10 +356,12 @@ Test(tokenizer_json, a_minimal_bpe_with_unknowns_and_byte_fallback_encodes)
     rmdir(dir);
     struct tx_encoding enc;
     const char *text = "abcab\xC3\xA9xyza";
-    cr_assert_eq(tx_tokenizer_encode(tok, text, strlen(text), TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s", err.message);
+    cr_assert_eq(tx_tokenizer_encode(tok, text, strlen(text), TX_SIDE_SOURCE, &enc, &err), TX_OK,
+                 "%s", err.message);
     const int32_t want[] = {5, 4, 6, 7, 0, 1};
     cr_assert_eq(enc.n_ids, 6);
-    for (int i = 0; i < 6; i++) cr_expect_eq(enc.ids[i], want[i], "ids[%d] = %d", i, enc.ids[i]);
+    for (int i = 0; i < 6; i++)
+        cr_expect_eq(enc.ids[i], want[i], "ids[%d] = %d", i, enc.ids[i]);
     char *out = NULL;
     cr_assert_eq(tx_tokenizer_decode(tok, enc.ids, enc.n_ids, 1, &out, &err), TX_OK);
     cr_expect_str_eq(out, "abcab\xC3\xA9<unk>a");

@@ -2,6 +2,7 @@
  * from the files, special ids (as transformers' *_token_id), vocabulary sizes (len(tokenizer)),
  * pieces, display labels for the UI, and the plain SentencePiece kind. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,5 +230,69 @@ Test(tokenizer_api, empty_text_gives_only_the_added_special_tokens)
     cr_assert_eq(tx_tokenizer_decode(tok, NULL, 0, 1, &text, &err), TX_OK);
     cr_expect_str_eq(text, "");
     free(text);
+    tx_tokenizer_free(tok);
+}
+
+/* ---- one tokenizer shared by several threads ---- */
+
+struct worker {
+    const tx_tokenizer *tok;
+    const char *const *texts;
+    int n_texts;
+    int32_t sums[64]; /* per text: a checksum of its ids */
+    int ok;
+};
+
+static int32_t checksum(const struct tx_encoding *e)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < e->n_ids; i++)
+        h = (h ^ (uint32_t)e->ids[i]) * 16777619u;
+    return (int32_t)(h & 0x7FFFFFFF);
+}
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    w->ok = 1;
+    for (int round = 0; round < 50; round++)
+        for (int i = 0; i < w->n_texts; i++) {
+            struct tx_encoding e;
+            if (tx_tokenizer_encode(w->tok, w->texts[i], strlen(w->texts[i]), TX_SIDE_SOURCE, &e,
+                                    NULL)) {
+                w->ok = 0;
+                return NULL;
+            }
+            int32_t s = checksum(&e);
+            if (round == 0)
+                w->sums[i] = s;
+            else if (w->sums[i] != s)
+                w->ok = 0;
+            char *text = NULL;
+            if (tx_tokenizer_decode(w->tok, e.ids, e.n_ids, 1, &text, NULL)) w->ok = 0;
+            free(text);
+            tx_encoding_free(&e);
+        }
+    return NULL;
+}
+
+Test(tokenizer_api, one_tokenizer_serves_several_threads_at_once)
+{
+    tx_tokenizer *tok = load("tests/fixtures/tokenizers/t5");
+    static const char *texts[] = {"A man in a red suit.", "Hello <extra_id_0> world</s>", "",
+                                  "\xE6\x97\xA5\xE6\x9C\xAC caf\xC3\xA9", "   spaced   out   "};
+    struct worker w[4];
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) {
+        w[k] = (struct worker){tok, texts, 5, {0}, 0};
+        cr_assert_eq(pthread_create(&th[k], NULL, work, &w[k]), 0);
+    }
+    for (int k = 0; k < 4; k++)
+        pthread_join(th[k], NULL);
+    for (int k = 0; k < 4; k++) {
+        cr_expect(w[k].ok, "thread %d saw an error or a changing result", k);
+        for (int i = 0; i < 5; i++)
+            cr_expect_eq(w[k].sums[i], w[0].sums[i]);
+    }
     tx_tokenizer_free(tok);
 }

@@ -535,12 +535,134 @@ static int find_model_file(const char *dir, char *out, size_t size)
     return -1;
 }
 
+/* transformers 4.35 _from_pretrained, when tokenizer_config.json has no "added_tokens_decoder"
+ * (folders saved by older versions): special_tokens_map.json overrides the config's special
+ * tokens (additional_special_tokens are merged), and added_tokens.json and tokenizer.json's
+ * "added_tokens" (a slow tokenizer reads them from there) become the added_tokens_decoder. */
+static tx_status merge_legacy_files(json_t *cfg, struct paths *p, int has_tokjson,
+                                    struct tx_error *err)
+{
+    static const char *attrs[8] = {
+        "bos_token", "eos_token", "unk_token",  "sep_token",
+        "pad_token", "cls_token", "mask_token", "additional_special_tokens"};
+    json_t *stm = NULL, *atj = NULL, *tj = NULL, *atd = NULL;
+    tx_status st = TX_OK;
+    if (json_object_get(cfg, "added_tokens_decoder")) return TX_OK;
+    if (!path_in(p, 5, "special_tokens_map.json"))
+        return txi_fail(err, TX_ERR_INVALID, "%s: path too long", p->dir);
+    st = load_json_file(p->buf[5], &stm, err);
+    if (st) return st;
+    if (stm) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(stm, key, v)
+        {
+            if (!strcmp(key, "additional_special_tokens") && json_is_array(v)) {
+                json_t *list = json_object_get(cfg, key);
+                if (!json_is_array(list)) {
+                    list = json_array();
+                    if (!list || json_object_set_new(cfg, key, list)) goto oom;
+                }
+                size_t i;
+                json_t *e;
+                json_array_foreach(v, i, e)
+                {
+                    int dup = 0;
+                    for (size_t k = 0; k < json_array_size(list); k++)
+                        dup |= json_equal(json_array_get(list, k), e);
+                    if (!dup && json_array_append(list, e)) goto oom;
+                }
+            } else if (json_object_set(cfg, key, v)) {
+                goto oom;
+            }
+        }
+    }
+    if (!(atd = json_object())) goto oom;
+    /* added_tokens.json: {"token": id}; special when it is one of the special tokens */
+    if (!path_in(p, 5, "added_tokens.json")) {
+        st = txi_fail(err, TX_ERR_INVALID, "%s: path too long", p->dir);
+        goto done;
+    }
+    st = load_json_file(p->buf[5], &atj, err);
+    if (st) goto done;
+    if (atj) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(atj, key, v)
+        {
+            if (!json_is_integer(v)) {
+                st = txi_fail(err, TX_ERR_FORMAT, "%s: the id of \"%.64s\" is not an integer",
+                              p->buf[5], key);
+                goto done;
+            }
+            int special = 0;
+            for (int a = 0; a < 8; a++) {
+                json_t *sv = json_object_get(cfg, attrs[a]);
+                json_t *items = json_is_array(sv) ? sv : NULL;
+                size_t n = items ? json_array_size(items) : 1;
+                for (size_t i = 0; i < n; i++) {
+                    json_t *e = items ? json_array_get(items, i) : sv;
+                    if (json_is_object(e)) e = json_object_get(e, "content");
+                    if (json_is_string(e) && !strcmp(json_string_value(e), key)) special = 1;
+                }
+            }
+            char idbuf[32];
+            snprintf(idbuf, sizeof idbuf, "%lld", (long long)json_integer_value(v));
+            if (json_object_set_new(atd, idbuf,
+                                    json_pack("{s:s,s:b}", "content", key, "special", special)))
+                goto oom;
+        }
+    }
+    /* tokenizer.json "added_tokens", with their flags */
+    if (has_tokjson) {
+        json_error_t je;
+        if (!path_in(p, 5, "tokenizer.json")) {
+            st = txi_fail(err, TX_ERR_INVALID, "%s: path too long", p->dir);
+            goto done;
+        }
+        tj = json_load_file(p->buf[5], 0, &je);
+        if (!tj) {
+            st = txi_fail(err, TX_ERR_FORMAT, "%s: line %d column %d: %s", p->buf[5], je.line,
+                          je.column, je.text);
+            goto done;
+        }
+        json_t *list = json_object_get(tj, "added_tokens");
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e)
+        {
+            json_t *id = json_object_get(e, "id");
+            if (!json_is_integer(id) || !json_is_string(json_object_get(e, "content"))) {
+                st = txi_fail(err, TX_ERR_FORMAT, "%s: added_tokens[%zu] needs an id and content",
+                              p->buf[5], i);
+                goto done;
+            }
+            char idbuf[32];
+            snprintf(idbuf, sizeof idbuf, "%lld", (long long)json_integer_value(id));
+            json_t *copy = json_deep_copy(e);
+            if (!copy) goto oom;
+            json_object_del(copy, "id");
+            if (json_object_set_new(atd, idbuf, copy)) goto oom;
+        }
+    }
+    if (json_object_size(atd) > 0 && json_object_set(cfg, "added_tokens_decoder", atd)) goto oom;
+    goto done;
+oom:
+    st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
+done:
+    json_decref(stm);
+    json_decref(atj);
+    json_decref(tj);
+    json_decref(atd);
+    return st;
+}
+
 tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error *err)
 {
     if (!dir || !out) return txi_fail(err, TX_ERR_INVALID, "tx_tokenizer_load: NULL argument");
     struct tx_tokenizer *tok = calloc(1, sizeof *tok);
     struct paths *p = calloc(1, sizeof *p);
-    json_t *cfg = NULL, *stm = NULL;
+    json_t *cfg = NULL;
     tx_status st;
     if (!tok || !p) {
         free(tok);
@@ -556,21 +678,7 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
     }
     st = load_json_file(p->buf[0], &cfg, err);
     if (st) goto fail;
-    /* special_tokens_map.json: its tokens take precedence over the config's defaults */
-    if (path_in(p, 5, "special_tokens_map.json")) {
-        st = load_json_file(p->buf[5], &stm, err);
-        if (st) goto fail;
-        if (stm) {
-            if (!cfg) cfg = json_object();
-            if (!cfg) goto oom;
-            const char *key;
-            json_t *v;
-            json_object_foreach(stm, key, v)
-            {
-                if (!json_object_get(cfg, key) && json_object_set(cfg, key, v)) goto oom;
-            }
-        }
-    }
+    if (!cfg && !(cfg = json_object())) goto oom;
     tok->clean_up = cfg_bool(cfg, "clean_up_tokenization_spaces", 1);
     json_t *clsv = cfg ? json_object_get(cfg, "tokenizer_class") : NULL;
     const char *cls = json_is_string(clsv) ? json_string_value(clsv) : NULL;
@@ -619,6 +727,10 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
                       dir);
         goto fail;
     }
+    if (k == K_MARIAN || k == K_T5 || k == K_BPE) {
+        st = merge_legacy_files(cfg, p, has_tokjson, err);
+        if (st) goto fail;
+    }
     switch (k) {
     case K_MARIAN:
         tok->kind = TX_TOKENIZER_MARIAN;
@@ -646,7 +758,6 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
     }
     if (st) goto fail;
     json_decref(cfg);
-    json_decref(stm);
     free(p);
     *out = tok;
     return TX_OK;
@@ -654,7 +765,6 @@ oom:
     st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
 fail:
     json_decref(cfg);
-    json_decref(stm);
     free(p);
     tx_tokenizer_free(tok);
     return st;

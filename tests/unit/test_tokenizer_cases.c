@@ -267,3 +267,36 @@ Test(tokenizer_cases, bart_with_add_prefix_space_matches_transformers)
     unlink(path);
     rmdir(dir);
 }
+
+Test(tokenizer_cases, t5_sentinel_flags_come_from_tokenizer_json_when_the_config_has_none)
+{
+    /* spiece.model + tokenizer.json + a tokenizer_config.json without added_tokens_decoder, as
+     * the published t5 checkpoints: transformers takes the added tokens from tokenizer.json */
+    char dir[64], path[256], target[4096];
+    snprintf(dir, sizeof dir, "/tmp/tok_t5_legacy_%d", (int)getpid());
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    const char *src[2] = {T5_DIR "/spiece.model",
+                          "tests/fixtures/tokenizers/t5-json/tokenizer.json"};
+    const char *names[3] = {"spiece.model", "tokenizer.json", "tokenizer_config.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        cr_assert(realpath(src[i], target));
+        cr_assert_eq(symlink(target, path), 0);
+    }
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs("{\"tokenizer_class\": \"T5Tokenizer\", \"extra_ids\": 100}\n", f);
+    fclose(f);
+    tx_tokenizer *tok = load(dir);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    cr_assert_eq(tx_tokenizer_get_kind(tok), TX_TOKENIZER_T5);
+    struct tally t = run_cases(tok, T5_DIR "/hf_legacy_tokjson.jsonl");
+    cr_expect_eq(t.n_cases, 24, "read %d cases", t.n_cases);
+    cr_expect_eq(t.id_fail, 0, "%d of %d cases give other ids", t.id_fail, t.n_cases);
+    tx_tokenizer_free(tok);
+}

@@ -64,3 +64,18 @@ for ids in rand_ids(len(bt), [0, 1, 2, 3, 50264], 150) + [[0, 48585, 2], [6800, 
         rows.append({"decode_ids": ids, "skip": skip, "decoded": bt.decode(ids, skip_special_tokens=skip)})
 dump("tests/fixtures/tokenizers/bart/hf_extra.jsonl", rows)
 print("ok")
+
+# T5Tokenizer (slow) in a folder that also ships tokenizer.json and whose tokenizer_config.json
+# has no added_tokens_decoder (as the published t5 checkpoints): the sentinels take their flags
+# from tokenizer.json's added_tokens (no stripping, not single-word).
+import os, shutil, tempfile
+d = tempfile.mkdtemp()
+shutil.copy(f"{F}/t5/spiece.model", d)
+shutil.copy("tests/fixtures/tokenizers/t5-json/tokenizer.json", d)
+with open(f"{d}/tokenizer_config.json", "w") as f:
+    json.dump({"tokenizer_class": "T5Tokenizer", "extra_ids": 100}, f)
+t5l = T5Tokenizer.from_pretrained(d)
+rows = [{"text": t, "ids": t5l(t).input_ids} for t in common]
+dump("tests/fixtures/tokenizers/t5/hf_legacy_tokjson.jsonl", rows)
+shutil.rmtree(d)
+print("ok legacy")

@@ -12,6 +12,9 @@
 #include <string.h>
 
 #define SPACE_SYMBOL "\xE2\x96\x81" /* U+2581, SentencePiece's whitespace mark */
+static int32_t *build_piece_map(const struct tx_tokenizer *tok, const struct tok_spm *sp,
+                                const struct tok_strmap *vocab);
+
 /* Longest input text accepted (offsets are 32-bit and normalization may expand text). */
 #define MAX_TEXT_BYTES ((size_t)256 << 20)
 
@@ -757,6 +760,16 @@ tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error
         st = TX_ERR_UNSUPPORTED;
     }
     if (st) goto fail;
+    if (tok->has_spm && tok->kind != TX_TOKENIZER_JSON) {
+        tok->map_src =
+            build_piece_map(tok, &tok->spm, tok->kind == TX_TOKENIZER_MARIAN ? &tok->vocab : NULL);
+        if (!tok->map_src) goto oom;
+    }
+    if (tok->has_spm_tgt) {
+        tok->map_tgt = build_piece_map(tok, &tok->spm_tgt,
+                                       tok->separate_vocabs ? &tok->tgt_vocab : &tok->vocab);
+        if (!tok->map_tgt) goto oom;
+    }
     json_decref(cfg);
     free(p);
     *out = tok;
@@ -783,6 +796,8 @@ void tx_tokenizer_free(tx_tokenizer *tok)
     if (tok->has_spm_tgt) tok_spm_free(&tok->spm_tgt);
     tok_strmap_free(&tok->vocab);
     tok_strmap_free(&tok->tgt_vocab);
+    free(tok->map_src);
+    free(tok->map_tgt);
     if (tok->has_bpe) tok_bpe_free(&tok->bpe);
     tok_json_free(tok->json);
     free(tok);
@@ -864,10 +879,25 @@ static int32_t piece_id(const struct tx_tokenizer *tok, const struct tok_spm *sp
 
 /* SentencePiece-encodes text[0..len) (byte i from original offset off[i]) and appends the ids
  * of the pieces (looked up in vocab when given, else SentencePiece ids). */
+/* The token id of every piece of sp, as piece_id gives it for the piece's own string: a piece
+ * that is not an unknown one (whose text is raw input) can then skip the string lookups. */
+static int32_t *build_piece_map(const struct tx_tokenizer *tok, const struct tok_spm *sp,
+                                const struct tok_strmap *vocab)
+{
+    int32_t n = tok_spm_n_pieces(sp);
+    int32_t *map = malloc((size_t)n * sizeof *map);
+    if (!map) return NULL;
+    for (int32_t id = 0; id < n; id++) {
+        struct spm_bytes pc = tok_spm_id_to_piece(sp, id);
+        map[id] = piece_id(tok, sp, vocab, pc.data, pc.size);
+    }
+    return map;
+}
+
 static tx_status encode_spm_text(const struct tx_tokenizer *tok, const struct tok_spm *sp,
-                                 const struct tok_strmap *vocab, const char *text, size_t len,
-                                 const uint32_t *off, struct enc_scratch *sc, struct enc_out *o,
-                                 struct tx_error *err)
+                                 const struct tok_strmap *vocab, const int32_t *map,
+                                 const char *text, size_t len, const uint32_t *off,
+                                 struct enc_scratch *sc, struct enc_out *o, struct tx_error *err)
 {
     if (len == 0) return TX_OK;
     tx_status st = tok_spm_encode(sp, text, len, &sc->spm, err);
@@ -875,9 +905,14 @@ static tx_status encode_spm_text(const struct tx_tokenizer *tok, const struct to
     for (size_t i = 0; i < sc->spm.n_pieces; i++) {
         char tmp[8];
         size_t pl;
-        const char *pc = tok_spm_piece_text(&sc->spm, i, tmp, &pl);
         const struct tok_spm_piece *p = &sc->spm.pieces[i];
-        int32_t id = piece_id(tok, sp, vocab, pc, pl);
+        int32_t id;
+        if (map && tok_spm_type(sp, p->id) != SPM_UNKNOWN) {
+            id = map[p->id];
+        } else {
+            const char *pc = tok_spm_piece_text(&sc->spm, i, tmp, &pl);
+            id = piece_id(tok, sp, vocab, pc, pl);
+        }
         uint32_t ob, oe;
         if (p->ob < len)
             map_span(off, p->ob, p->oe, &ob, &oe);
@@ -944,12 +979,13 @@ static tx_status encode_segment(const struct tx_tokenizer *tok, tx_side side, co
             if (out_push(o, piece_id(tok, NULL, vocab, s, code), ob, oe))
                 return txi_fail(err, TX_ERR_NOMEM, "out of memory");
         }
-        return encode_spm_text(tok, tgt ? &tok->spm_tgt : &tok->spm, vocab, sc->tmp, rest,
-                               sc->tmp_off, sc, o, err);
+        return encode_spm_text(tok, tgt ? &tok->spm_tgt : &tok->spm, vocab,
+                               tgt ? tok->map_tgt : tok->map_src, sc->tmp, rest, sc->tmp_off, sc, o,
+                               err);
     }
     case TX_TOKENIZER_T5:
     case TX_TOKENIZER_SPM:
-        return encode_spm_text(tok, &tok->spm, NULL, s, n, off, sc, o, err);
+        return encode_spm_text(tok, &tok->spm, NULL, tok->map_src, s, n, off, sc, o, err);
     case TX_TOKENIZER_BYTE_BPE:
         /* GPT2Tokenizer._tokenize: pattern chunks, bytes -> byte characters, bpe(), vocab */
         for (size_t i = 0; i < n;) {

@@ -33,6 +33,7 @@ struct tx_tokenizer {
     struct tok_strmap vocab;     /* Marian vocab.json (source side) */
     struct tok_strmap tgt_vocab; /* Marian target_vocab.json when separate_vocabs */
     int separate_vocabs;
+    int32_t *map_src, *map_tgt; /* token id of each piece id of spm / spm_tgt (precomputed) */
     int32_t vocab_size; /* the tokenizer's vocab_size property (T5: sp size, w/o extra ids) */
 
     /* TX_TOKENIZER_BYTE_BPE */

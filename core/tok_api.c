@@ -467,8 +467,8 @@ static tx_status load_byte_bpe(struct tx_tokenizer *tok, struct paths *p, json_t
     st = apply_added_tokens_decoder(tok, cfg, p->buf[0], err);
     if (st) return st;
     /* SPECIAL_TOKENS_ATTRIBUTES order; BartTokenizer/RobertaTokenizer make <mask> lstrip. */
-    static const char *keys[7] = {"bos_token", "eos_token", "unk_token", "sep_token",
-                                  "pad_token", "cls_token", "mask_token"};
+    static const char *const keys[7] = {"bos_token", "eos_token", "unk_token", "sep_token",
+                                        "pad_token", "cls_token", "mask_token"};
     const char *defs_bart[7] = {"<s>", "</s>", "<unk>", "</s>", "<pad>", "<s>", "<mask>"};
     const char *defs_gpt2[7] = {
         "<|endoftext|>", "<|endoftext|>", "<|endoftext|>", NULL, NULL, NULL, NULL};
@@ -531,8 +531,8 @@ oom:
 /* A lone "*.model" file in dir (sentencepiece.bpe.model, spm.model, ...), or -1. */
 static int find_model_file(const char *dir, char *out, size_t size)
 {
-    static const char *names[] = {"spm.model", "sentencepiece.model", "sentencepiece.bpe.model",
-                                  "tokenizer.model"};
+    static const char *const names[] = {"spm.model", "sentencepiece.model",
+                                        "sentencepiece.bpe.model", "tokenizer.model"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!tok_path_join(out, size, dir, names[i]) && tok_file_exists(out)) return 0;
     return -1;
@@ -545,7 +545,7 @@ static int find_model_file(const char *dir, char *out, size_t size)
 static tx_status merge_legacy_files(json_t *cfg, struct paths *p, int has_tokjson,
                                     struct tx_error *err)
 {
-    static const char *attrs[8] = {
+    static const char *const attrs[8] = {
         "bos_token", "eos_token", "unk_token",  "sep_token",
         "pad_token", "cls_token", "mask_token", "additional_special_tokens"};
     json_t *stm = NULL, *atj = NULL, *tj = NULL, *atd = NULL;
@@ -1118,9 +1118,9 @@ void tx_encoding_free(struct tx_encoding *enc)
 int tok_clean_up_spaces(const char *s, size_t n, struct tok_buf *out)
 {
     /* clean_up_tokenization: ten str.replace passes, in this order. */
-    static const char *from[10] = {" .",   " ?",  " !",  " ,",   " ' ",
-                                   " n't", " 'm", " 's", " 've", " 're"};
-    static const char *to[10] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
+    static const char *const from[10] = {" .",   " ?",  " !",  " ,",   " ' ",
+                                         " n't", " 'm", " 's", " 've", " 're"};
+    static const char *const to[10] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
     struct tok_buf a = {0}, b = {0};
     if (tok_buf_append(&a, s, n)) return -1;
     for (int r = 0; r < 10; r++) {

@@ -770,8 +770,8 @@ tx_status tok_json_load(struct tx_tokenizer *tok, const char *path, const char *
             goto done;
         }
     }
-    static const char *keys[4] = {"eos_token", "pad_token", "bos_token", "unk_token"};
-    static const char *defs[4] = {"</s>", "<pad>", "<s>", "<unk>"};
+    static const char *const keys[4] = {"eos_token", "pad_token", "bos_token", "unk_token"};
+    static const char *const defs[4] = {"</s>", "<pad>", "<s>", "<unk>"};
     int32_t *dst[4] = {&tok->eos_id, &tok->pad_id, &tok->bos_id, &tok->unk_id};
     for (int k = 0; k < 4; k++) {
         json_t *v = cfg ? json_object_get(cfg, keys[k]) : NULL;

@@ -49,6 +49,7 @@ struct jpre {
     int add_prefix_space;
     int prepend_scheme;
     int use_regex;
+    int no_split; /* Metaspace "split": false */
 };
 
 struct jdec {
@@ -323,6 +324,10 @@ static tx_status add_pre(struct ctx *c, struct tok_json *j, json_t *o, const cha
             else if (strcmp(v, "always"))
                 return bad(c, where, "unknown prepend_scheme");
         }
+        /* tokenizers >= 0.19 write prepend_scheme and "split" instead of add_prefix_space */
+        if (!json_object_get(o, "add_prefix_space"))
+            p->add_prefix_space = p->prepend_scheme != PREPEND_NEVER;
+        p->no_split = json_is_false(json_object_get(o, "split"));
     } else if (!strcmp(t, "WhitespaceSplit")) {
         p->type = P_WHITESPACE_SPLIT;
     } else if (!strcmp(t, "ByteLevel")) {
@@ -374,6 +379,9 @@ static tx_status add_dec(struct ctx *c, struct tok_json *j, json_t *o, const cha
         if (read_char(o, "replacement", "\xE2\x96\x81", d->repl, &d->repl_len))
             return bad(c, where, "replacement must be one character");
         d->add_prefix_space = !json_is_false(json_object_get(o, "add_prefix_space"));
+        json_t *ps = json_object_get(o, "prepend_scheme");
+        if (!json_object_get(o, "add_prefix_space") && json_is_string(ps))
+            d->add_prefix_space = strcmp(json_string_value(ps), "never") != 0;
     } else if (!strcmp(t, "ByteLevel")) {
         d->type = D_BYTE_LEVEL;
     } else if (!strcmp(t, "ByteFallback")) {
@@ -1176,7 +1184,7 @@ static int pre_tokenize_one(const struct jpre *pt, const struct tok_bpe *byte_ch
                 }
             }
             size_t run = start;
-            for (size_t i = start; i < out->pool.n;) {
+            for (size_t i = start; i < out->pool.n && !pt->no_split;) {
                 if (i > run && i + pt->repl_len <= out->pool.n &&
                     !memcmp(out->pool.s + i, pt->repl, pt->repl_len)) {
                     if (pc_add(out, run, i)) return -1;

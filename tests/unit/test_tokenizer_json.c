@@ -369,3 +369,62 @@ Test(tokenizer_json, a_minimal_bpe_with_unknowns_and_byte_fallback_encodes)
     tx_encoding_free(&enc);
     tx_tokenizer_free(tok);
 }
+
+/* Encodes text with a folder holding only tokenizer.json = json; writes the ids to ids. */
+static int encode_with(const char *json, const char *text, int32_t *ids, char *decoded,
+                       size_t dsize)
+{
+    char dir[64], path[128];
+    snprintf(dir, sizeof dir, "/tmp/tok_json_ms_%d", (int)getpid());
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert(f);
+    fputs(json, f);
+    fclose(f);
+    tx_tokenizer *tok = NULL;
+    struct tx_error err = {0};
+    cr_assert_eq(tx_tokenizer_load(dir, &tok, &err), TX_OK, "%s", err.message);
+    unlink(path);
+    rmdir(dir);
+    struct tx_encoding enc;
+    cr_assert_eq(tx_tokenizer_encode(tok, text, strlen(text), TX_SIDE_SOURCE, &enc, &err), TX_OK);
+    int n = enc.n_ids;
+    memcpy(ids, enc.ids, sizeof(int32_t) * (size_t)n);
+    char *out = NULL;
+    cr_assert_eq(tx_tokenizer_decode(tok, enc.ids, enc.n_ids, 1, &out, &err), TX_OK);
+    snprintf(decoded, dsize, "%s", out);
+    free(out);
+    tx_encoding_free(&enc);
+    tx_tokenizer_free(tok);
+    return n;
+}
+
+#define MS_VOCAB                                                                                   \
+    "\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": [[\"<unk>\", 0], "               \
+    "[\"\\u2581a\", -1],"                                                                          \
+    " [\"a\", -1], [\"\\u2581\", -2], [\"b\", -1], [\"\\u2581b\", -1]]}"
+
+Test(tokenizer_json, metaspace_prepend_schemes_of_old_and_new_files)
+{
+    int32_t ids[16];
+    char text[64];
+    /* old files: add_prefix_space true -> "▁a▁b" */
+    int n =
+        encode_with("{" MS_VOCAB ", \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": "
+                    "\"\\u2581\", \"add_prefix_space\": true}, \"decoder\": {\"type\": "
+                    "\"Metaspace\", \"replacement\": \"\\u2581\", \"add_prefix_space\": true}}",
+                    "a b", ids, text, sizeof text);
+    cr_assert_eq(n, 2);
+    cr_expect(ids[0] == 1 && ids[1] == 5);
+    cr_expect_str_eq(text, "a b");
+    /* new files: prepend_scheme never (no add_prefix_space key) -> "a▁b" */
+    n = encode_with("{" MS_VOCAB ", \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": "
+                    "\"\\u2581\", \"prepend_scheme\": \"never\", \"split\": true}, \"decoder\": "
+                    "{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", \"prepend_scheme\": "
+                    "\"never\", \"split\": true}}",
+                    "a b", ids, text, sizeof text);
+    cr_assert_eq(n, 2);
+    cr_expect(ids[0] == 2 && ids[1] == 5);
+    cr_expect_str_eq(text, "a b");
+}

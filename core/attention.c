@@ -3,10 +3,13 @@
  * float32's minimum before the softmax does in transformers. */
 #include "attention.h"
 #include "ops.h"
+#include "tx.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 int txi_attn_visible(const struct txi_attn_mask *m, int i, int k)
 {
@@ -162,4 +165,45 @@ void txi_rel_bias_table(const float *emb, int n_heads, int n_buckets, int max_di
         int b = txi_t5_bucket(r_min + j, bidirectional, n_buckets, max_distance);
         for (int h = 0; h < n_heads; h++) out[(size_t)h * n_rel + j] = emb[(size_t)b * n_heads + h];
     }
+}
+
+/* One rollout factor: A' = 0.5 A + 0.5 I with rows renormalised. */
+static void rollout_factor(const float *att, int n, float *out)
+{
+    for (int i = 0; i < n; i++) {
+        const float *row = att + (size_t)i * n;
+        float *o = out + (size_t)i * n;
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            o[j] = 0.5f * row[j] + (i == j ? 0.5f : 0.0f);
+            sum += o[j];
+        }
+        float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
+        for (int j = 0; j < n; j++) o[j] *= inv;
+    }
+}
+
+tx_status tx_attention_rollout(const float *att, int n_layers, int n, float *out)
+{
+    if (!att || !out || n_layers < 1 || n < 1) return TX_ERR_INVALID;
+    if ((size_t)n > SIZE_MAX / sizeof(float) / (size_t)n) return TX_ERR_NOMEM;
+    size_t nn = (size_t)n * n;
+    float *r = malloc(nn * sizeof *r), *f = malloc(nn * sizeof *f);
+    if (!r || !f) {
+        free(r);
+        free(f);
+        return TX_ERR_NOMEM;
+    }
+    rollout_factor(att, n, r); /* R = A_1' */
+    for (int l = 1; l < n_layers; l++) {
+        rollout_factor(att + (size_t)l * nn, n, f);
+        /* R = A_l' R, written to out then copied back */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, f, n, r, n, 0.0f,
+                    out, n);
+        memcpy(r, out, nn * sizeof *r);
+    }
+    memcpy(out, r, nn * sizeof *out);
+    free(r);
+    free(f);
+    return TX_OK;
 }

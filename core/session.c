@@ -40,6 +40,11 @@ size_t tx_session_arena_size(const tx_session *s)
     return s ? txi_arena_size(&s->arena) : 0;
 }
 
+const tx_model *tx_session_get_model(const tx_session *s)
+{
+    return s ? s->model : NULL;
+}
+
 tx_status txi_check_ids(const char *what, const int32_t *ids, int n, int vocab,
                         struct tx_error *err)
 {

@@ -151,6 +151,9 @@ void tx_session_free(tx_session *s);
 /* Bytes the session's arena currently holds (for metrics). */
 size_t tx_session_arena_size(const tx_session *s);
 
+/* The model a session runs (borrowed). */
+const tx_model *tx_session_get_model(const tx_session *s);
+
 enum {
     TX_FORWARD_ATTENTIONS = 1u << 0, /* fill the three attention arrays */
     TX_FORWARD_HIDDEN = 1u << 1,     /* fill encoder_hidden */
@@ -212,8 +215,10 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
 
 /* Attention rollout (Abnar & Zuidema 2020) over a stack of per-layer maps already averaged
  * over heads: A_l' = 0.5 * A_l + 0.5 * I, rows renormalised, then R = A_L' ... A_1'.
- * att: (n_layers, n, n); out: (n, n), caller-provided. */
-void tx_attention_rollout(const float *att, int n_layers, int n, float *out);
+ * att: (n_layers, n, n); out: (n, n), caller-provided. Returns TX_OK; TX_ERR_INVALID for NULL
+ * arrays or sizes < 1; TX_ERR_NOMEM when its two n x n scratch matrices cannot be allocated
+ * (out untouched on failure). Thread-safe. */
+tx_status tx_attention_rollout(const float *att, int n_layers, int n, float *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Tokenizers                                                                               */

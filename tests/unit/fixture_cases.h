@@ -11,12 +11,13 @@
 #include <stdlib.h>
 
 #define FIXTURE_DIR "tests/fixtures/hf-tiny"
+#define VARIANTS_DIR "tests/fixtures/variants"
 
-/* cases.json of a fixture model; owned (json_decref). Fails the test when unreadable. */
-static inline json_t *fx_load_cases(const char *model)
+/* cases.json of a fixture folder; owned (json_decref). Fails the test when unreadable. */
+static inline json_t *fx_load_cases(const char *dir)
 {
     char path[256];
-    snprintf(path, sizeof path, FIXTURE_DIR "/%s/cases.json", model);
+    snprintf(path, sizeof path, "%s/cases.json", dir);
     json_error_t e;
     json_t *root = json_load_file(path, 0, &e);
     cr_assert_not_null(root, "%s: %s", path, e.text);

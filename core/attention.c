@@ -118,15 +118,15 @@ void txi_mha(const struct txi_mha_args *a)
 void txi_pos_sinusoidal(float *table, int n_pos, int d, txi_sinusoid_layout layout)
 {
     int sentinel = (d + 1) / 2; /* columns of sines in the split layout */
-    for (int p = 0; p < n_pos; p++) {
-        float *row = table + (size_t)p * d;
-        for (int j = 0; j < d; j++) {
-            double angle = p / pow(10000.0, 2.0 * (double)(j / 2) / d);
-            double v = (j % 2 == 0) ? sin(angle) : cos(angle);
-            if (layout == TXI_SINUSOID_INTERLEAVED)
-                row[j] = (float)v;
-            else /* even columns (sines) first, then odd columns (cosines) */
-                row[j % 2 == 0 ? j / 2 : sentinel + j / 2] = (float)v;
+    for (int j = 0; j < d; j++) {
+        /* column by column: one pow per column, the division kept as numpy does it */
+        double denom = pow(10000.0, 2.0 * (double)(j / 2) / d);
+        int col = layout == TXI_SINUSOID_INTERLEAVED ? j
+                  : (j % 2 == 0)                     ? j / 2 /* sines first, then cosines */
+                                                     : sentinel + j / 2;
+        for (int p = 0; p < n_pos; p++) {
+            double angle = p / denom;
+            table[(size_t)p * d + col] = (float)((j % 2 == 0) ? sin(angle) : cos(angle));
         }
     }
 }

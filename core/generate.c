@@ -175,7 +175,7 @@ static double log_sum_exp(const float *x, int n)
         if (x[i] > mx) mx = x[i];
     if (mx == -INFINITY) return -INFINITY;
     double s = 0;
-    for (int i = 0; i < n; i++) s += exp((double)x[i] - mx);
+    for (int i = 0; i < n; i++) s += expf(x[i] - mx);
     return mx + log(s);
 }
 

@@ -251,6 +251,7 @@ static tx_status bind_bart_like(struct loader *ld)
 
     struct txi_stack *stacks[2] = {&m->enc, &m->dec};
     const char *sname[2] = {"encoder", "decoder"};
+    const float *computed_pos = NULL;
     for (int si = 0; si < 2; si++) {
         struct txi_stack *s = stacks[si];
         if (c->pos == TXI_POS_LEARNED) {
@@ -263,14 +264,16 @@ static tx_status bind_bart_like(struct loader *ld)
             name_fmt(base, sizeof base, "model.%s.embed_positions.weight", sname[si]);
             TRY(bind(ld, base, 2, c->max_pos, d, 1, &s->pos));
             s->n_pos = c->max_pos;
-            if (!s->pos) {
+            if (!s->pos && si == 1 && computed_pos) {
+                s->pos = computed_pos; /* the same table serves both stacks */
+            } else if (!s->pos) {
                 float *tab = malloc((size_t)c->max_pos * (size_t)d * sizeof *tab);
                 if (!tab || own(m, tab)) {
                     free(tab);
                     return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory");
                 }
                 txi_pos_sinusoidal(tab, c->max_pos, d, TXI_SINUSOID_SPLIT);
-                s->pos = tab;
+                s->pos = computed_pos = tab;
             }
         }
         if (c->emb_layernorm) {

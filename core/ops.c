@@ -7,13 +7,92 @@
 #include <math.h>
 #include <string.h>
 
+/* Few rows (a decode step's beams and batch rows) times a large weight matrix: sgemm would
+ * copy ("pack") the whole weight matrix for a handful of rows, which costs more than the
+ * product itself. These kernels stream each weight row once and reuse it for every row of A
+ * (which stays in L1): the step then reads the weights once, at memory bandwidth. */
+#define SMALL_M_MAX 16
+#define SMALL_M_BLOCK 64 /* portable version: weight rows per block (kept in cache) */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_KERNEL 1
+
+__attribute__((target("avx2,fma"))) static float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+/* C (m, n) = alpha A B^T + beta C for m <= SMALL_M_MAX, AVX2 + FMA: each weight row is loaded
+ * once from memory and used against every row of A, four rows at a time (the weight row stays
+ * in L1 between the groups; A, at most 16 rows, stays in L1/L2). */
+__attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, int k, float alpha,
+                                                                const float *a, int lda,
+                                                                const float *b, int ldb,
+                                                                float beta, float *c, int ldc)
+{
+    for (int j = 0; j < n; j++) {
+        const float *w = b + (size_t)j * ldb;
+        for (int r0 = 0; r0 < m; r0 += 4) {
+            int rr = m - r0 < 4 ? m - r0 : 4;
+            /* rows beyond m repeat the last one; their results are not stored */
+            const float *x0 = a + (size_t)r0 * lda;
+            const float *x1 = rr > 1 ? x0 + lda : x0;
+            const float *x2 = rr > 2 ? x1 + lda : x1;
+            const float *x3 = rr > 3 ? x2 + lda : x2;
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            int t = 0;
+            for (; t + 8 <= k; t += 8) {
+                __m256 wv = _mm256_loadu_ps(w + t);
+                s0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + t), s0);
+                s1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + t), s1);
+                s2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + t), s2);
+                s3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + t), s3);
+            }
+            float d[4] = {hsum256(s0), hsum256(s1), hsum256(s2), hsum256(s3)};
+            const float *xs[4] = {x0, x1, x2, x3};
+            for (int r = 0; r < rr; r++) {
+                for (int u = t; u < k; u++) d[r] += w[u] * xs[r][u];
+                float *cj = c + (size_t)(r0 + r) * ldc + j;
+                *cj = alpha * d[r] + (beta != 0.0f ? beta * *cj : 0.0f);
+            }
+        }
+    }
+}
+#endif
+
+void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c, int ldc)
+{
+    int block = 4 * SMALL_M_BLOCK;
+    for (int j0 = 0; j0 < n; j0 += block) {
+        int nb = n - j0 < block ? n - j0 : block;
+        for (int r = 0; r < m; r++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, k, alpha, b + (size_t)j0 * ldb, ldb,
+                        a + (size_t)r * lda, 1, beta, c + (size_t)r * ldc + j0, 1);
+    }
+}
+
 void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                    int ldb, float beta, float *c, int ldc)
 {
     if (m <= 0 || n <= 0) return;
     if (m == 1) {
-        /* one row: a matrix-vector product reads B once (the decode step's common case) */
+        /* one row: a matrix-vector product reads B once */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
+    if (m <= SMALL_M_MAX && n >= 4 * m) {
+#ifdef HAVE_AVX2_KERNEL
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+            small_m_nt_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+#endif
+        txi_small_m_nt_blas(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
@@ -78,27 +157,22 @@ void txi_norm_fwd(const struct txi_norm *nm, const float *x, int n, int d, float
 
 void txi_activation(float *x, size_t n, txi_act act)
 {
+    /* float32 arithmetic with the libm float functions, as torch evaluates these */
     switch (act) {
     case TXI_ACT_RELU:
         for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case TXI_ACT_GELU: /* exact: x * Phi(x) */
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i];
-            x[i] = (float)(0.5 * v * (1.0 + erf(v * M_SQRT1_2)));
-        }
+        for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
         break;
     case TXI_ACT_GELU_NEW: /* tanh approximation (transformers NewGELUActivation) */
         for (size_t i = 0; i < n; i++) {
-            double v = x[i];
-            x[i] = (float)(0.5 * v * (1.0 + tanh(sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v))));
+            float v = x[i];
+            x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
         }
         break;
-    case TXI_ACT_SILU:
-        for (size_t i = 0; i < n; i++) {
-            double v = x[i];
-            x[i] = (float)(v / (1.0 + exp(-v)));
-        }
+    case TXI_ACT_SILU: /* x * sigmoid(x) */
+        for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
         break;
     }
 }
@@ -118,7 +192,7 @@ void txi_log_softmax(const float *x, int n, float *out)
         return;
     }
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    for (int i = 0; i < n; i++) sum += expf(x[i] - mx);
     float lse = (float)log(sum);
     for (int i = 0; i < n; i++) out[i] = (x[i] - mx) - lse;
 }

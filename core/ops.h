@@ -9,9 +9,16 @@
 /* y (n, l->n_out) = x (n, l->n_in) W^T + b  (torch.nn.Linear). One sgemm for all n rows. */
 void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y);
 
-/* C (m, n) = alpha * A (m, k) B^T + beta * C, with B given as (n, k) rows; leading dims given. */
+/* C (m, n) = alpha * A (m, k) B^T + beta * C, with B given as (n, k) rows; leading dims given.
+ * One row: sgemv. Up to 16 rows (a decode step): a kernel that reads B once (AVX2+FMA when the
+ * CPU has them, else txi_small_m_nt_blas). More rows: sgemm. */
 void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                    int ldb, float beta, float *c, int ldc);
+
+/* The portable few-rows product: per block of B rows, one sgemv per row of A (the block stays
+ * in cache between them). Exposed for tests; txi_matmul_nt picks it when AVX2 is missing. */
+void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
 
 /* C (m, n) = alpha * A (m, k) B + beta * C, with B (k, n). */
 void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b,

@@ -4,7 +4,6 @@
 #include "ops.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 void txi_proc_repetition_penalty(float *scores, const int32_t *seq, int n, float penalty,
@@ -92,11 +91,37 @@ void txi_warp_top_k(float *scores, int vocab, int top_k, int min_keep, float *tm
         if (scores[i] < kth) scores[i] = -INFINITY; /* ties with the k-th stay */
 }
 
-static int cmp_scored_asc(const void *a, const void *b)
+/* (v, i) ascending: the order top-p walks in. */
+static int scored_less(const struct txi_scored *x, const struct txi_scored *y)
 {
-    const struct txi_scored *x = a, *y = b;
-    if (x->v != y->v) return x->v < y->v ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
+    return x->v < y->v || (x->v == y->v && x->i < y->i);
+}
+
+static void sift_down(struct txi_scored *a, int root, int n)
+{
+    for (;;) {
+        int child = 2 * root + 1;
+        if (child >= n) return;
+        if (child + 1 < n && scored_less(&a[child], &a[child + 1])) child++;
+        if (!scored_less(&a[root], &a[child])) return;
+        struct txi_scored t = a[root];
+        a[root] = a[child];
+        a[child] = t;
+        root = child;
+    }
+}
+
+/* In-place heapsort: glibc's qsort may malloc a merge buffer for a vocabulary-sized array,
+ * and this runs inside the decode loop. */
+static void sort_scored(struct txi_scored *a, int n)
+{
+    for (int i = n / 2 - 1; i >= 0; i--) sift_down(a, i, n);
+    for (int end = n - 1; end > 0; end--) {
+        struct txi_scored t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift_down(a, 0, end);
+    }
 }
 
 void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep,
@@ -108,7 +133,7 @@ void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep,
         pairs[i].v = scores[i];
         pairs[i].i = i;
     }
-    qsort(pairs, (size_t)vocab, sizeof *pairs, cmp_scored_asc);
+    sort_scored(pairs, vocab);
     float mx = pairs[vocab - 1].v;
     if (mx == -INFINITY) return;
     double total = 0;

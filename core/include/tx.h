@@ -107,14 +107,16 @@ struct tx_gen_params {
     int num_beams;         /* 1 = greedy or sampling */
     int num_return_sequences;
     float length_penalty;
-    int early_stopping;    /* 1 = True, 0 = False (HF's "never" is not supported) */
+    int early_stopping;    /* 1 = True, 0 = False, 2 = "never" (HF's three beam stopping rules) */
     int no_repeat_ngram_size;
     float repetition_penalty; /* 1.0 = off */
     int do_sample;
     float temperature;
     int top_k;             /* 0 = off */
     float top_p;           /* 1.0 = off */
-    uint64_t seed;         /* sampling is reproducible for a given seed */
+    uint64_t seed;         /* sampling is reproducible for a given seed (the library's own
+                              generator: not torch's numbers); an input's samples do not depend
+                              on the other inputs of the batch */
     int decoder_start_token_id;
     int eos_token_id;
     int pad_token_id;
@@ -194,7 +196,9 @@ struct tx_hypothesis {
     const float *token_logprobs;      /* (n_ids - 1): log-softmax of raw logits at the chosen
                                          token (greedy/sampling); NULL for beam search */
     const float *token_scores;        /* (n_ids - 1): log-softmax after logits processors
-                                         (HF compute_transition_scores, normalize_logits) */
+                                         (HF compute_transition_scores, normalize_logits);
+                                         beam search: the processed log-prob each token added
+                                         to its beam's score */
 };
 
 struct tx_gen_out {

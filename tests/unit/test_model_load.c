@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "tx.h"
 
 #define FIXTURE "tests/fixtures/hf-tiny"
@@ -835,4 +836,43 @@ Test(load, task_prefix_comes_from_task_specific_params)
     cr_assert_str_eq(tx_model_task_prefix(m, "summarization"), "summarize: ");
     cr_assert_null(tx_model_task_prefix(m, "translation_en_to_de"));
     tx_model_free(m);
+}
+
+Test(load, random_corruptions_of_the_header_fail_cleanly_or_load)
+{
+    /* Flips bytes of the length prefix and the JSON header of the T5 fixture: every load must
+     * either fail with a message or succeed; never crash or read out of bounds (the sanitizer
+     * build checks the latter). */
+    size_t n;
+    unsigned char *orig = read_all(FIXTURE "/t5/model.safetensors", &n);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | orig[i];
+    unsigned char *buf = malloc(n);
+    const char *d = make_dir("t5");
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", d);
+    uint64_t rng = 99;
+    int failed = 0;
+    for (int iter = 0; iter < 150; iter++) {
+        memcpy(buf, orig, n);
+        int flips = 1 + (int)(tu_rand_u64(&rng) % 4);
+        for (int f = 0; f < flips; f++) {
+            size_t at = (size_t)(tu_rand_u64(&rng) % (8 + hlen));
+            buf[at] = (unsigned char)tu_rand_u64(&rng);
+        }
+        write_all(path, buf, n);
+        tx_model *m = NULL;
+        struct tx_error e = {0};
+        tx_status st = tx_model_load(d, &m, &e);
+        if (st != TX_OK) {
+            failed++;
+            cr_assert_null(m);
+            cr_assert(strlen(e.message) > 0, "failure without a message");
+        } else {
+            tx_model_free(m);
+        }
+    }
+    cr_assert_gt(failed, 75, "most corruptions should be detected (%d of 150)", failed);
+    free(buf);
+    free(orig);
 }

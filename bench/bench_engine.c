@@ -7,8 +7,8 @@
  *                [--vocab 58101] [--threads 1] [--src 64,128] [--steps 32] [--tmp /tmp]
  *   bench_engine --write DIR [shape options]   (only write the random checkpoint into DIR)
  *
- * Figures print as "name: value unit" lines. Peak RSS is read before the machine measurements
- * (which allocate their own large buffers). */
+ * Figures print as "name: value unit" lines. The machine measurements run in a child process,
+ * so their buffers do not count in the peak RSS. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cblas.h>
@@ -214,6 +215,39 @@ static double read_bandwidth(size_t bytes, int reps)
     return (double)bytes / best / 1e9;
 }
 
+/* sgemm peak (best rate over square and encoder-like shapes) and read bandwidth, measured in a
+ * child process so their large buffers do not count in this process's peak RSS. */
+static int machine_limits(int d_model, double *peak_gf, double *bw)
+{
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        double r[2] = {sgemm_gflops(64, d_model, d_model, 20), 0};
+        const int sq[][3] = {{1024, 1024, 1024}, {512, 512, 512}, {256, 2048, 512},
+                             {2048, 512, 512}};
+        for (size_t k = 0; k < sizeof sq / sizeof sq[0]; k++) {
+            double g = sgemm_gflops(sq[k][0], sq[k][1], sq[k][2], 8);
+            if (g > r[0]) r[0] = g;
+        }
+        r[1] = read_bandwidth((size_t)512 << 20, 5);
+        ssize_t w = write(fd[1], r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(fd[1]);
+    double r[2];
+    ssize_t got = read(fd[0], r, sizeof r);
+    close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    *peak_gf = r[0];
+    *bw = r[1];
+    return 0;
+}
+
 /* ---- engine measurements ------------------------------------------------------------------ */
 
 static long peak_rss_kb(void)
@@ -303,6 +337,15 @@ int main(int argc, char **argv)
     if (threads == 1) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
     printf("threads: %d (OpenBLAS); clock: %s\n", threads,
            threads == 1 ? "process CPU time" : "wall time");
+    double peak_gf = 0, bw = 0;
+    if (machine_limits(sh.d, &peak_gf, &bw) != 0) {
+        fprintf(stderr, "bench_engine: machine measurements failed\n");
+        return 1;
+    }
+    printf("sgemm_peak: %.1f GFLOP/s (best of 1024^3, 512^3, 256x2048x512, 2048x512x512, "
+           "64x%dx%d)\n", peak_gf, sh.d, sh.d);
+    printf("memory_bandwidth: %.1f GB/s (OpenBLAS sasum over 512 MB, %d thread%s)\n", bw,
+           threads, threads > 1 ? "s" : "");
     char dir[512] = "";
     if (!model_dir) {
         snprintf(dir, sizeof dir, "%s/attnserve-bench-XXXXXX", tmp);
@@ -342,7 +385,7 @@ int main(int argc, char **argv)
     const struct txi_config *c = &m->cfg;
 
     /* encoder: tokens/s on one source of each length */
-    double enc_best_gflops = 0;
+    double enc_worst_gflops = 0;
     for (int k = 0; k < n_srcs; k++) {
         int S = srcs[k];
         if (c->max_pos && S > c->max_pos) S = c->max_pos;
@@ -350,7 +393,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < S; i++) ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
         int zero = 0;
         double best = 1e30;
-        for (int r = 0; r < 5; r++) {
+        for (int r = 0; r < 10; r++) {
             txi_arena_reset(&s->arena, 0);
             float *hidden = txi_arena_alloc(&s->arena, (size_t)S, (size_t)c->d_model * 4);
             struct txi_enc_job ej = {.ids = ids, .src_off = &zero, .src_len = &S, .n_src = 1,
@@ -361,9 +404,9 @@ int main(int argc, char **argv)
             if (t < best) best = t;
         }
         double gf = encoder_flops(c, S) / best / 1e9;
-        if (gf > enc_best_gflops) enc_best_gflops = gf;
-        printf("encoder %d tokens: %.2f ms, %.0f tokens/s, %.1f GFLOP/s\n", S, best * 1e3, S / best,
-               gf);
+        if (k == 0 || gf < enc_worst_gflops) enc_worst_gflops = gf;
+        printf("encoder %d tokens: %.2f ms, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
+               S, best * 1e3, S / best, gf, 100.0 * gf / peak_gf);
         free(ids);
     }
 
@@ -373,7 +416,7 @@ int main(int argc, char **argv)
     int32_t *ids = malloc((size_t)S * 4);
     for (int i = 0; i < S; i++) ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
     const int32_t *srcp[1] = {ids};
-    double step_bound_ms = 0, bw = 0;
+    double step_bound_ms = 0;
     double step_ms[2] = {0, 0};
     for (int beams = 1; beams <= 4; beams += 3) {
         struct tx_gen_params p = tx_model_gen_params(m);
@@ -417,23 +460,10 @@ int main(int argc, char **argv)
            peak / 1024.0, wb / 1048576.0, rss_before / 1024.0,
            tx_session_arena_size(s) / 1048576.0, peak / 1024.0 - wb / 1048576.0);
 
-    /* machine limits (own buffers: after the RSS reading) */
-    /* sgemm peak: the best rate over square and encoder-like shapes */
-    double peak_gf = 0, enc_gf = sgemm_gflops(64, c->d_model, c->d_model, 20);
-    const int sq[][3] = {{1024, 1024, 1024}, {512, 512, 512}, {256, 2048, 512}, {2048, 512, 512}};
-    for (size_t k = 0; k < sizeof sq / sizeof sq[0]; k++) {
-        double g = sgemm_gflops(sq[k][0], sq[k][1], sq[k][2], 8);
-        if (g > peak_gf) peak_gf = g;
-    }
-    if (enc_gf > peak_gf) peak_gf = enc_gf;
-    bw = read_bandwidth((size_t)512 << 20, 5);
     step_bound_ms = step_weight_bytes(m) / (bw * 1e9) * 1e3;
-    printf("sgemm_peak: %.1f GFLOP/s (best of 1024^3, 512^3, 256x2048x512, 2048x512x512, "
-           "64x%dx%d)\n", peak_gf, c->d_model, c->d_model);
-    printf("memory_bandwidth: %.1f GB/s (sasum over 512 MB, %d thread%s)\n", bw, threads,
-           threads > 1 ? "s" : "");
-    printf("encoder_efficiency: %.0f%% of sgemm peak (target >= 70%% at 64+ tokens)\n",
-           100.0 * enc_best_gflops / peak_gf);
+    printf("encoder_efficiency: %.0f%% of sgemm peak at the shortest source (target >= 70%% at "
+           "64+ tokens)\n",
+           100.0 * enc_worst_gflops / peak_gf);
     printf("decode_step_bound: %.2f ms (%.1f MB of weights per step / bandwidth)\n", step_bound_ms,
            step_weight_bytes(m) / 1e6);
     printf("decode_vs_bound: greedy %.2fx, 4 beams %.2fx (target <= 1.5x)\n",

@@ -110,10 +110,13 @@ Test(norms, layernorm_and_rmsnorm_match_the_definitions)
 
 Test(activations, match_their_definitions)
 {
-    const float xs[] = {-20.0f, -3.5f, -1.0f, -0.1f, 0.0f, 0.3f, 1.0f, 2.5f, 15.0f};
-    const int n = sizeof xs / sizeof xs[0];
+    /* edge values, then random ones (vector lanes and the scalar tail) */
+    float xs[203] = {-200.0f, -88.5f, -87.2f, -20.0f, -3.5f, -1.0f, -0.1f, 0.0f, -0.0f,
+                     0.3f,    1.0f,   2.5f,   15.0f,  87.5f, 88.7f, 200.0f, 1e-20f};
+    for (int i = 17; i < 203; i++) xs[i] = tu_rand_uniform(&rng, -30, 30);
+    const int n = 203;
     for (int act = TXI_ACT_RELU; act <= TXI_ACT_SILU; act++) {
-        float y[9];
+        float y[203];
         memcpy(y, xs, sizeof xs);
         txi_activation(y, (size_t)n, (txi_act)act);
         for (int i = 0; i < n; i++) {

@@ -149,12 +149,14 @@ static long long write_random_marian(const char *dir, const struct shape *s)
         off += bytes;
     }
     hl += (size_t)snprintf(h + hl, hcap - hl, "}");
-    while (hl % 8) h[hl++] = ' ';
+    while (hl % 8)
+        h[hl++] = ' ';
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     f = fopen(path, "wb");
     if (!f) return -1;
     unsigned char len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)hl >> (8 * i));
     fwrite(len8, 1, 8, f);
     fwrite(h, 1, hl, f);
     enum { CHUNK = 1 << 16 };
@@ -164,7 +166,8 @@ static long long write_random_marian(const char *dir, const struct shape *s)
         float scale = t[i].cols ? 1.0f / sqrtf((float)t[i].cols) : 0.0f;
         while (left > 0) {
             int c = left > CHUNK ? CHUNK : (int)left;
-            for (int j = 0; j < c; j++) buf[j] = t[i].kind == 1 ? 1.0f : t[i].kind == 2 ? 0.0f : rnd(scale);
+            for (int j = 0; j < c; j++)
+                buf[j] = t[i].kind == 1 ? 1.0f : t[i].kind == 2 ? 0.0f : rnd(scale);
             fwrite(buf, sizeof *buf, (size_t)c, f);
             left -= c;
         }
@@ -182,9 +185,12 @@ static long long write_random_marian(const char *dir, const struct shape *s)
 /* Best-of-reps sgemm GFLOP/s for C (m, n) = A (m, k) B^T, as the engine calls it. */
 static double sgemm_gflops(int m, int n, int k, int reps)
 {
-    float *a = malloc((size_t)m * k * 4), *b = malloc((size_t)n * k * 4), *c = malloc((size_t)m * n * 4);
-    for (size_t i = 0; i < (size_t)m * k; i++) a[i] = rnd(1);
-    for (size_t i = 0; i < (size_t)n * k; i++) b[i] = rnd(1);
+    float *a = malloc((size_t)m * k * 4), *b = malloc((size_t)n * k * 4),
+          *c = malloc((size_t)m * n * 4);
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        a[i] = rnd(1);
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        b[i] = rnd(1);
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         double t0 = now_s();
@@ -202,7 +208,8 @@ static double read_bandwidth(size_t bytes, int reps)
 {
     size_t n = bytes / 4;
     float *p = malloc(bytes);
-    for (size_t i = 0; i < n; i++) p[i] = (float)(i & 7);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(i & 7);
     double best = 1e30, sink = 0;
     for (int r = 0; r < reps; r++) {
         double t0 = now_s();
@@ -226,8 +233,8 @@ static int machine_limits(int d_model, double *peak_gf, double *bw)
     if (pid < 0) return -1;
     if (pid == 0) {
         double r[2] = {sgemm_gflops(64, d_model, d_model, 20), 0};
-        const int sq[][3] = {{1024, 1024, 1024}, {512, 512, 512}, {256, 2048, 512},
-                             {2048, 512, 512}};
+        const int sq[][3] = {
+            {1024, 1024, 1024}, {512, 512, 512}, {256, 2048, 512}, {2048, 512, 512}};
         for (size_t k = 0; k < sizeof sq / sizeof sq[0]; k++) {
             double g = sgemm_gflops(sq[k][0], sq[k][1], sq[k][2], 8);
             if (g > r[0]) r[0] = g;
@@ -311,17 +318,28 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_engine: %s needs a value\n", a);
             return 2;
         }
-        if (!strcmp(a, "--model")) model_dir = v;
-        else if (!strcmp(a, "--d-model")) sh.d = atoi(v);
-        else if (!strcmp(a, "--layers")) sh.layers = atoi(v);
-        else if (!strcmp(a, "--heads")) sh.heads = atoi(v);
-        else if (!strcmp(a, "--ffn")) sh.ffn = atoi(v);
-        else if (!strcmp(a, "--vocab")) sh.vocab = atoi(v);
-        else if (!strcmp(a, "--threads")) threads = atoi(v);
-        else if (!strcmp(a, "--steps")) steps = atoi(v);
-        else if (!strcmp(a, "--src")) n_srcs = parse_list(v, srcs, 8);
-        else if (!strcmp(a, "--tmp")) tmp = v;
-        else if (!strcmp(a, "--write")) write_only = v;
+        if (!strcmp(a, "--model"))
+            model_dir = v;
+        else if (!strcmp(a, "--d-model"))
+            sh.d = atoi(v);
+        else if (!strcmp(a, "--layers"))
+            sh.layers = atoi(v);
+        else if (!strcmp(a, "--heads"))
+            sh.heads = atoi(v);
+        else if (!strcmp(a, "--ffn"))
+            sh.ffn = atoi(v);
+        else if (!strcmp(a, "--vocab"))
+            sh.vocab = atoi(v);
+        else if (!strcmp(a, "--threads"))
+            threads = atoi(v);
+        else if (!strcmp(a, "--steps"))
+            steps = atoi(v);
+        else if (!strcmp(a, "--src"))
+            n_srcs = parse_list(v, srcs, 8);
+        else if (!strcmp(a, "--tmp"))
+            tmp = v;
+        else if (!strcmp(a, "--write"))
+            write_only = v;
         else {
             fprintf(stderr, "bench_engine: unknown option %s\n", a);
             return 2;
@@ -343,9 +361,10 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("sgemm_peak: %.1f GFLOP/s (best of 1024^3, 512^3, 256x2048x512, 2048x512x512, "
-           "64x%dx%d)\n", peak_gf, sh.d, sh.d);
-    printf("memory_bandwidth: %.1f GB/s (OpenBLAS sasum over 512 MB, %d thread%s)\n", bw,
-           threads, threads > 1 ? "s" : "");
+           "64x%dx%d)\n",
+           peak_gf, sh.d, sh.d);
+    printf("memory_bandwidth: %.1f GB/s (OpenBLAS sasum over 512 MB, %d thread%s)\n", bw, threads,
+           threads > 1 ? "s" : "");
     char dir[512] = "";
     if (!model_dir) {
         snprintf(dir, sizeof dir, "%s/attnserve-bench-XXXXXX", tmp);
@@ -373,9 +392,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const struct tx_model_info *in = tx_model_get_info(m);
-    printf("load_ms: %.2f (page cache warm; %lld MB of %s weights, %lld parameters)\n",
-           in->load_ms, (long long)(in->weight_bytes / 1000000), in->dtype,
-           (long long)in->n_params);
+    printf("load_ms: %.2f (page cache warm; %lld MB of %s weights, %lld parameters)\n", in->load_ms,
+           (long long)(in->weight_bytes / 1000000), in->dtype, (long long)in->n_params);
     tx_model_free(m);
     /* a second load: the figure a restart sees */
     if (tx_model_load(model_dir, &m, &e) != TX_OK) return 1;
@@ -390,14 +408,20 @@ int main(int argc, char **argv)
         int S = srcs[k];
         if (c->max_pos && S > c->max_pos) S = c->max_pos;
         int32_t *ids = malloc((size_t)S * 4);
-        for (int i = 0; i < S; i++) ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
+        for (int i = 0; i < S; i++)
+            ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
         int zero = 0;
         double best = 1e30;
         for (int r = 0; r < 10; r++) {
             txi_arena_reset(&s->arena, 0);
             float *hidden = txi_arena_alloc(&s->arena, (size_t)S, (size_t)c->d_model * 4);
-            struct txi_enc_job ej = {.ids = ids, .src_off = &zero, .src_len = &S, .n_src = 1,
-                                     .n_tok = S, .hidden = hidden, .att = NULL};
+            struct txi_enc_job ej = {.ids = ids,
+                                     .src_off = &zero,
+                                     .src_len = &S,
+                                     .n_src = 1,
+                                     .n_tok = S,
+                                     .hidden = hidden,
+                                     .att = NULL};
             double t0 = now_s();
             if (txi_encode(m, &s->arena, &ej, &e) != TX_OK) return 1;
             double t = now_s() - t0;
@@ -414,7 +438,8 @@ int main(int argc, char **argv)
      * encoder time of the same source is subtracted */
     int S = 32;
     int32_t *ids = malloc((size_t)S * 4);
-    for (int i = 0; i < S; i++) ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
+    for (int i = 0; i < S; i++)
+        ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
     const int32_t *srcp[1] = {ids};
     double step_bound_ms = 0;
     double step_ms[2] = {0, 0};
@@ -457,8 +482,8 @@ int main(int argc, char **argv)
     long long wb = (long long)tx_model_get_info(m)->weight_bytes;
     printf("peak_rss: %.1f MB (weights %.1f MB, process before load %.1f MB, arena %.1f MB); "
            "over weights: %.1f MB\n",
-           peak / 1024.0, wb / 1048576.0, rss_before / 1024.0,
-           tx_session_arena_size(s) / 1048576.0, peak / 1024.0 - wb / 1048576.0);
+           peak / 1024.0, wb / 1048576.0, rss_before / 1024.0, tx_session_arena_size(s) / 1048576.0,
+           peak / 1024.0 - wb / 1048576.0);
 
     step_bound_ms = step_weight_bytes(m) / (bw * 1e9) * 1e3;
     printf("encoder_efficiency: %.0f%% of sgemm peak at the shortest source (target >= 70%% at "

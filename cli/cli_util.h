@@ -27,8 +27,8 @@ static inline const char *cli_opt(int argc, char **argv, int *i, const char *fla
     return argv[++*i];
 }
 
-static inline int cli_parse_int(const char *cmd, const char *flag, const char *v, long lo,
-                                long hi, long *out)
+static inline int cli_parse_int(const char *cmd, const char *flag, const char *v, long lo, long hi,
+                                long *out)
 {
     char *end = NULL;
     errno = 0;
@@ -68,7 +68,8 @@ static inline int cli_parse_ids(const char *cmd, const char *flag, const char *v
         return -1;
     }
     const char *p = v;
-    while (*p == ' ' || *p == '[') p++;
+    while (*p == ' ' || *p == '[')
+        p++;
     while (*p && *p != ']') {
         char *end = NULL;
         errno = 0;
@@ -82,10 +83,12 @@ static inline int cli_parse_ids(const char *cmd, const char *flag, const char *v
         }
         out[k++] = (int32_t)x;
         p = end;
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
     }
     if (*p == ']') p++;
-    while (*p == ' ') p++;
+    while (*p == ' ')
+        p++;
     if (*p || k == 0) {
         fprintf(stderr, "attnserve-cli %s: %s needs a list of token ids like 5,17,1; got '%s'\n",
                 cmd, flag, v);
@@ -119,7 +122,8 @@ static inline void cli_put_tensor(FILE *f, const float *x, const int *dims, int 
         return;
     }
     size_t inner = 1;
-    for (int d = 1; d < n_dims; d++) inner *= (size_t)dims[d];
+    for (int d = 1; d < n_dims; d++)
+        inner *= (size_t)dims[d];
     fputc('[', f);
     for (int i = 0; i < dims[0]; i++) {
         if (i) fputc(',', f);
@@ -131,7 +135,8 @@ static inline void cli_put_tensor(FILE *f, const float *x, const int *dims, int 
 static inline void cli_put_ids(FILE *f, const int32_t *ids, int n)
 {
     fputc('[', f);
-    for (int i = 0; i < n; i++) fprintf(f, i ? ",%d" : "%d", (int)ids[i]);
+    for (int i = 0; i < n; i++)
+        fprintf(f, i ? ",%d" : "%d", (int)ids[i]);
     fputc(']', f);
 }
 

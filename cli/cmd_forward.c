@@ -10,13 +10,14 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attnserve-cli forward --model DIR --input-ids 5,17,1 --decoder-ids 0,7,8\n"
-            "                             [--attentions] [--hidden] [--threads N]\n"
-            "Prints one JSON object: \"logits\" [T][V] (row t: scores after reading\n"
-            "decoder_ids[0..t], final_logits_bias included); with --attentions also\n"
-            "\"encoder_attentions\" [L][H][S][S], \"decoder_attentions\" [L][H][T][T],\n"
-            "\"cross_attentions\" [L][H][T][S]; with --hidden \"encoder_last_hidden_state\" [S][D].\n");
+    fprintf(
+        f,
+        "usage: attnserve-cli forward --model DIR --input-ids 5,17,1 --decoder-ids 0,7,8\n"
+        "                             [--attentions] [--hidden] [--threads N]\n"
+        "Prints one JSON object: \"logits\" [T][V] (row t: scores after reading\n"
+        "decoder_ids[0..t], final_logits_bias included); with --attentions also\n"
+        "\"encoder_attentions\" [L][H][S][S], \"decoder_attentions\" [L][H][T][T],\n"
+        "\"cross_attentions\" [L][H][T][S]; with --hidden \"encoder_last_hidden_state\" [S][D].\n");
 }
 
 int cli_forward(int argc, char **argv)

@@ -12,23 +12,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: attnserve-cli generate --model DIR --input-ids 5,17,1 [--input-ids ...]\n"
-            "                              [options]\n"
-            "Decoding options (default: the checkpoint's generation_config.json):\n"
-            "  --num-beams N --num-return-sequences N --max-new-tokens N --max-length N\n"
-            "  --min-length N --length-penalty X --early-stopping true|false|never\n"
-            "  --no-repeat-ngram-size N --repetition-penalty X --bad-words-ids '5;7,8'\n"
-            "  --do-sample --temperature X --top-k N --top-p X --seed N\n"
-            "  --decoder-start-token-id N --eos-token-id N --forced-bos-token-id N\n"
-            "  --forced-eos-token-id N  (-1 disables the forced/eos ones)\n"
-            "  --threads N              OpenBLAS threads (default 1)\n"
-            "Several --input-ids are decoded together as one padded batch. Prints one JSON\n"
-            "object: \"sequences\" [inputs x returned][ids] (decoder start token first, eos\n"
-            "last when produced, as transformers returns them), \"scores\" (beam: sequence\n"
-            "scores; greedy/sampling: sum of processed log-probs), \"token_scores\" (per-token\n"
-            "log-softmax after the logits processors) and, except for beam search,\n"
-            "\"token_logprobs\" (log-softmax of the raw logits at each chosen token).\n");
+    fprintf(f, "usage: attnserve-cli generate --model DIR --input-ids 5,17,1 [--input-ids ...]\n"
+               "                              [options]\n"
+               "Decoding options (default: the checkpoint's generation_config.json):\n"
+               "  --num-beams N --num-return-sequences N --max-new-tokens N --max-length N\n"
+               "  --min-length N --length-penalty X --early-stopping true|false|never\n"
+               "  --no-repeat-ngram-size N --repetition-penalty X --bad-words-ids '5;7,8'\n"
+               "  --do-sample --temperature X --top-k N --top-p X --seed N\n"
+               "  --decoder-start-token-id N --eos-token-id N --forced-bos-token-id N\n"
+               "  --forced-eos-token-id N  (-1 disables the forced/eos ones)\n"
+               "  --threads N              OpenBLAS threads (default 1)\n"
+               "Several --input-ids are decoded together as one padded batch. Prints one JSON\n"
+               "object: \"sequences\" [inputs x returned][ids] (decoder start token first, eos\n"
+               "last when produced, as transformers returns them), \"scores\" (beam: sequence\n"
+               "scores; greedy/sampling: sum of processed log-probs), \"token_scores\" (per-token\n"
+               "log-softmax after the logits processors) and, except for beam search,\n"
+               "\"token_logprobs\" (log-softmax of the raw logits at each chosen token).\n");
 }
 
 /* "5;7,8" -> bad_words_ids [[5], [7, 8]] */
@@ -259,6 +258,7 @@ int cli_generate(int argc, char **argv)
 done:
     tx_session_free(s);
     tx_model_free(m);
-    for (int i = 0; i < n_inputs; i++) free(src[i]);
+    for (int i = 0; i < n_inputs; i++)
+        free(src[i]);
     return rc;
 }

@@ -38,21 +38,22 @@ void txi_score_additive(const float *q, int n_q, int d_q, const float *k, int n_
                         const float *w_q, const float *w_k, const float *v, int d_a, float *tmp,
                         float *scores)
 {
-    float *qp = tmp;                         /* (n_q, d_a) = q W_q^T */
-    float *kp = tmp + (size_t)n_q * d_a;     /* (n_k, d_a) = k W_k^T */
+    float *qp = tmp;                     /* (n_q, d_a) = q W_q^T */
+    float *kp = tmp + (size_t)n_q * d_a; /* (n_k, d_a) = k W_k^T */
     txi_matmul_nt(n_q, d_a, d_q, 1.0f, q, d_q, w_q, d_q, 0.0f, qp, d_a);
     txi_matmul_nt(n_k, d_a, d_k, 1.0f, k, d_k, w_k, d_k, 0.0f, kp, d_a);
     for (int i = 0; i < n_q; i++)
         for (int j = 0; j < n_k; j++) {
             const float *a = qp + (size_t)i * d_a, *b = kp + (size_t)j * d_a;
             double s = 0;
-            for (int t = 0; t < d_a; t++) s += (double)v[t] * tanh((double)a[t] + b[t]);
+            for (int t = 0; t < d_a; t++)
+                s += (double)v[t] * tanh((double)a[t] + b[t]);
             scores[(size_t)i * n_k + j] = (float)s;
         }
 }
 
-void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mask *mask,
-                      int top_k, float *tmp)
+void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mask *mask, int top_k,
+                      float *tmp)
 {
     for (int i = 0; i < n_q; i++) {
         float *row = scores + (size_t)i * n_k;
@@ -64,7 +65,8 @@ void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mas
                 row[k] = -INFINITY;
         }
         if (n_vis == 0) {
-            for (int k = 0; k < n_k; k++) row[k] = 0.0f;
+            for (int k = 0; k < n_k; k++)
+                row[k] = 0.0f;
             continue;
         }
         if (top_k > 0 && top_k < n_vis) {
@@ -83,7 +85,8 @@ void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mas
             sum += e;
         }
         float inv_sum = (float)sum;
-        for (int k = 0; k < n_k; k++) row[k] /= inv_sum;
+        for (int k = 0; k < n_k; k++)
+            row[k] /= inv_sum;
     }
 }
 
@@ -99,8 +102,8 @@ void txi_mha(const struct txi_mha_args *a)
     for (int h = 0; h < a->n_heads; h++) {
         float *s = a->probs ? a->probs + (size_t)h * plane : a->scratch;
         size_t col = (size_t)h * a->d_head;
-        txi_score_dot(a->q + col, a->ld_q, a->k + col, a->ld_k, a->n_q, a->n_k, a->d_head,
-                      a->scale, s);
+        txi_score_dot(a->q + col, a->ld_q, a->k + col, a->ld_k, a->n_q, a->n_k, a->d_head, a->scale,
+                      s);
         if (a->bias) {
             const float *tab = a->bias->table + (size_t)h * a->bias->n_rel;
             int q0 = a->mask ? a->mask->q_pos0 : 0;
@@ -163,7 +166,8 @@ void txi_rel_bias_table(const float *emb, int n_heads, int n_buckets, int max_di
 {
     for (int j = 0; j < n_rel; j++) {
         int b = txi_t5_bucket(r_min + j, bidirectional, n_buckets, max_distance);
-        for (int h = 0; h < n_heads; h++) out[(size_t)h * n_rel + j] = emb[(size_t)b * n_heads + h];
+        for (int h = 0; h < n_heads; h++)
+            out[(size_t)h * n_rel + j] = emb[(size_t)b * n_heads + h];
     }
 }
 
@@ -179,7 +183,8 @@ static void rollout_factor(const float *att, int n, float *out)
             sum += o[j];
         }
         float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
-        for (int j = 0; j < n; j++) o[j] *= inv;
+        for (int j = 0; j < n; j++)
+            o[j] *= inv;
     }
 }
 
@@ -198,8 +203,8 @@ tx_status tx_attention_rollout(const float *att, int n_layers, int n, float *out
     for (int l = 1; l < n_layers; l++) {
         rollout_factor(att + (size_t)l * nn, n, f);
         /* R = A_l' R, written to out then copied back */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, f, n, r, n, 0.0f,
-                    out, n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, f, n, r, n, 0.0f, out,
+                    n);
         memcpy(r, out, nn * sizeof *r);
     }
     memcpy(out, r, nn * sizeof *out);

@@ -10,9 +10,9 @@
 /* Which keys a query may see. Query row i sits at absolute position q_pos0 + i; keys are at
  * positions 0..n_k-1. A key is visible when every enabled rule allows it. */
 struct txi_attn_mask {
-    int causal;    /* key position <= query position */
-    int q_pos0;    /* absolute position of query row 0 */
-    int window;    /* >= 0: local attention, |key - query| <= window; < 0: off */
+    int causal;               /* key position <= query position */
+    int q_pos0;               /* absolute position of query row 0 */
+    int window;               /* >= 0: local attention, |key - query| <= window; < 0: off */
     const uint8_t *key_valid; /* (n_k): 0 marks padding; NULL = all valid */
 };
 
@@ -45,8 +45,8 @@ void txi_score_additive(const float *q, int n_q, int d_q, const float *k, int n_
  * only the top_k highest visible scores of a row survive (ties with the k-th survive too; top_k
  * = 1 is hard attention); tmp (n_k) is then needed, else may be NULL. A row with no visible key
  * becomes all zeros. */
-void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mask *mask,
-                      int top_k, float *tmp);
+void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mask *mask, int top_k,
+                      float *tmp);
 
 /* out (n_q, d) = probs (n_q, n_k) v (n_k, d); ld_* are row strides. */
 void txi_attn_context(const float *probs, int n_q, int n_k, const float *v, int ld_v, int d,
@@ -55,14 +55,18 @@ void txi_attn_context(const float *probs, int n_q, int n_k, const float *v, int 
 /* Multi-head attention of one sequence: for each head h, columns [h*d_head, (h+1)*d_head) of
  * q/k/v rows: P = softmax(scale * q k^T + bias, mask), out = P v. */
 struct txi_mha_args {
-    const float *q; int ld_q; /* (n_q, >= n_heads * d_head) */
-    const float *k; int ld_k; /* (n_k, ...) */
-    const float *v; int ld_v; /* (n_k, ...) */
+    const float *q;
+    int ld_q; /* (n_q, >= n_heads * d_head) */
+    const float *k;
+    int ld_k; /* (n_k, ...) */
+    const float *v;
+    int ld_v; /* (n_k, ...) */
     int n_q, n_k, n_heads, d_head;
     float scale;
     const struct txi_attn_mask *mask; /* NULL = every key visible */
     const struct txi_rel_bias *bias;  /* NULL = none */
-    float *out; int ld_out;           /* (n_q, ...) */
+    float *out;
+    int ld_out;     /* (n_q, ...) */
     float *probs;   /* (n_heads, n_q, n_k) probabilities are kept here when non-NULL */
     float *scratch; /* (n_q, n_k) used when probs == NULL */
 };

@@ -7,18 +7,18 @@
 #include <stdint.h>
 
 struct txi_beam_hyp {
-    double score;       /* sum_logprobs / len ** length_penalty */
-    int len;            /* tokens incl. the decoder start token, excl. the eos */
-    int eos;            /* 1 when finished by eos (then tokens[len] is it) */
-    int32_t *tokens;    /* (max_length + 1) */
-    float *scores;      /* (max_length): processed log-prob of each generated token */
+    double score;    /* sum_logprobs / len ** length_penalty */
+    int len;         /* tokens incl. the decoder start token, excl. the eos */
+    int eos;         /* 1 when finished by eos (then tokens[len] is it) */
+    int32_t *tokens; /* (max_length + 1) */
+    float *scores;   /* (max_length): processed log-prob of each generated token */
 };
 
 struct txi_beam_hyps {
     int num_beams, early_stopping, max_length;
     float length_penalty;
-    int n;              /* hypotheses kept, <= num_beams */
-    int *order;         /* (num_beams + 1): pool indices in insertion order */
+    int n;                     /* hypotheses kept, <= num_beams */
+    int *order;                /* (num_beams + 1): pool indices in insertion order */
     struct txi_beam_hyp *pool; /* (num_beams + 1) */
     double worst_score;
     int done;

@@ -69,10 +69,11 @@ static tx_status validate_params(const tx_model *m, struct tx_gen_params *p, str
                         "max_length = %d needs %d decoder positions; the model has %d "
                         "(max_position_embeddings)",
                         p->max_length, positions, m->cfg.max_pos);
-    if (p->min_length < 0) return txi_fail(err, TX_ERR_INVALID, "min_length = %d is negative", p->min_length);
+    if (p->min_length < 0)
+        return txi_fail(err, TX_ERR_INVALID, "min_length = %d is negative", p->min_length);
     if (p->num_beams < 1 || p->num_beams > MAX_BEAMS)
-        return txi_fail(err, TX_ERR_INVALID, "num_beams = %d is out of range [1, %d]",
-                        p->num_beams, MAX_BEAMS);
+        return txi_fail(err, TX_ERR_INVALID, "num_beams = %d is out of range [1, %d]", p->num_beams,
+                        MAX_BEAMS);
     if (p->num_return_sequences < 1 || p->num_return_sequences > MAX_BEAMS)
         return txi_fail(err, TX_ERR_INVALID, "num_return_sequences = %d is out of range [1, %d]",
                         p->num_return_sequences, MAX_BEAMS);
@@ -101,11 +102,9 @@ static tx_status validate_params(const tx_model *m, struct tx_gen_params *p, str
         if (!(p->temperature > 0) || !isfinite(p->temperature))
             return txi_fail(err, TX_ERR_INVALID, "temperature = %g must be a positive number",
                             (double)p->temperature);
-        if (p->top_k < 0)
-            return txi_fail(err, TX_ERR_INVALID, "top_k = %d is negative", p->top_k);
+        if (p->top_k < 0) return txi_fail(err, TX_ERR_INVALID, "top_k = %d is negative", p->top_k);
         if (!(p->top_p >= 0 && p->top_p <= 1))
-            return txi_fail(err, TX_ERR_INVALID, "top_p = %g is outside [0, 1]",
-                            (double)p->top_p);
+            return txi_fail(err, TX_ERR_INVALID, "top_p = %g is outside [0, 1]", (double)p->top_p);
     }
     tx_status st;
     if ((st = check_token("decoder_start_token_id", p->decoder_start_token_id, V, 0, err)) ||
@@ -139,11 +138,11 @@ struct gen {
     int V, n_inputs, n_per, rows, max_length;
     struct txi_arena *a;
     struct txi_dec_state ds;
-    float *logits;     /* (rows, V) */
-    int *slot, *src;   /* (rows) the step's active rows */
-    int32_t *step_ids; /* (rows) */
-    uint8_t *seen;     /* (V) zeroed, for the repetition penalty */
-    float *tmp;        /* (V) */
+    float *logits;            /* (rows, V) */
+    int *slot, *src;          /* (rows) the step's active rows */
+    int32_t *step_ids;        /* (rows) */
+    uint8_t *seen;            /* (V) zeroed, for the repetition penalty */
+    float *tmp;               /* (V) */
     struct txi_scored *pairs; /* (V) */
 };
 
@@ -175,7 +174,8 @@ static double log_sum_exp(const float *x, int n)
         if (x[i] > mx) mx = x[i];
     if (mx == -INFINITY) return -INFINITY;
     double s = 0;
-    for (int i = 0; i < n; i++) s += expf(x[i] - mx);
+    for (int i = 0; i < n; i++)
+        s += expf(x[i] - mx);
     return mx + log(s);
 }
 
@@ -211,8 +211,13 @@ static tx_status run_greedy(struct gen *g, struct tx_gen_out *out, struct tx_err
             g->step_ids[n] = seq[(size_t)r * ML + cur_len - 1];
             n++;
         }
-        struct txi_dec_job dj = {.n_rows = n, .n_new = 1, .past = cur_len - 1, .slot = g->slot,
-                                 .src = g->src, .ids = g->step_ids, .logits = g->logits};
+        struct txi_dec_job dj = {.n_rows = n,
+                                 .n_new = 1,
+                                 .past = cur_len - 1,
+                                 .slot = g->slot,
+                                 .src = g->src,
+                                 .ids = g->step_ids,
+                                 .logits = g->logits};
         txi_decode(g->m, &g->ds, &dj);
         for (int i = 0; i < n; i++) {
             int r = g->slot[i];
@@ -240,7 +245,8 @@ static tx_status run_greedy(struct gen *g, struct tx_gen_out *out, struct tx_err
         }
         cur_len++;
         int any = 0;
-        for (int r = 0; r < R && !any; r++) any = !finished[r];
+        for (int r = 0; r < R && !any; r++)
+            any = !finished[r];
         if (!any || cur_len >= ML) break;
         if (cancelled(g))
             return txi_fail(err, TX_ERR_CANCELLED, "generation cancelled after %d tokens",
@@ -282,8 +288,8 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
     float *next_lp = txi_arena_alloc(a, (size_t)R, sizeof(float));
     int32_t *next_tok = txi_arena_alloc(a, (size_t)R, sizeof(int32_t));
     int *from = txi_arena_alloc(a, (size_t)R, sizeof(int));
-    float *cand = txi_arena_alloc(a, KV, sizeof(float));      /* (K, V) processed + beam score */
-    float *cand_lp = txi_arena_alloc(a, KV, sizeof(float));   /* (K, V) processed log-probs */
+    float *cand = txi_arena_alloc(a, KV, sizeof(float));    /* (K, V) processed + beam score */
+    float *cand_lp = txi_arena_alloc(a, KV, sizeof(float)); /* (K, V) processed log-probs */
     float *probs = p->do_sample ? txi_arena_alloc(a, KV, sizeof(float)) : cand;
     int *top = txi_arena_alloc(a, (size_t)n_cand, sizeof(int));
     int *best = txi_arena_alloc(a, (size_t)K, sizeof(int));
@@ -320,8 +326,13 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
                 n++;
             }
         }
-        struct txi_dec_job dj = {.n_rows = n, .n_new = 1, .past = cur_len - 1, .slot = g->slot,
-                                 .src = g->src, .ids = g->step_ids, .logits = g->logits};
+        struct txi_dec_job dj = {.n_rows = n,
+                                 .n_new = 1,
+                                 .past = cur_len - 1,
+                                 .slot = g->slot,
+                                 .src = g->src,
+                                 .ids = g->step_ids,
+                                 .logits = g->logits};
         txi_decode(g->m, &g->ds, &dj);
 
         int ai = 0;
@@ -347,7 +358,8 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
                 if (p->do_sample) txi_logits_warp(p, min_keep, row, V, g->tmp, g->pairs);
                 float bs = beam_scores[r];
                 float *c = cand + (size_t)k * V;
-                for (int t = 0; t < V; t++) c[t] = row[t] + bs;
+                for (int t = 0; t < V; t++)
+                    c[t] = row[t] + bs;
             }
             ai++;
             int got = 0;
@@ -384,8 +396,8 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
                 int r = b * K + k;
                 if (tok == p->eos_token_id) {
                     if (rank >= K) continue;
-                    txi_beam_hyps_add(&hy[b], seq + (size_t)r * ML, lp + (size_t)r * ML,
-                                      cur_len, cand[c], tok, cand_lp[c]);
+                    txi_beam_hyps_add(&hy[b], seq + (size_t)r * ML, lp + (size_t)r * ML, cur_len,
+                                      cand[c], tok, cand_lp[c]);
                 } else {
                     int dst = b * K + nb++;
                     next_scores[dst] = cand[c];
@@ -399,8 +411,7 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
                                 "input %d: beam search found only %d continuations for %d beams "
                                 "(too many tokens are banned)",
                                 b, nb, K);
-            if (got > 0 && txi_beam_hyps_is_done(&hy[b], cand[top[0]], cur_len + 1))
-                hy[b].done = 1;
+            if (got > 0 && txi_beam_hyps_is_done(&hy[b], cand[top[0]], cur_len + 1)) hy[b].done = 1;
         }
         /* input_ids = cat(input_ids[beam_idx], next tokens) */
         for (int r = 0; r < R; r++) {
@@ -419,7 +430,8 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
         lp2 = tl;
         cur_len++;
         int all_done = 1;
-        for (int b = 0; b < B && all_done; b++) all_done = hy[b].done;
+        for (int b = 0; b < B && all_done; b++)
+            all_done = hy[b].done;
         if (all_done || cur_len >= ML) break;
         txi_dec_reorder(g->m, &g->ds, from, cur_len - 1);
         if (cancelled(g))
@@ -482,8 +494,8 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
     int beam = g.p.num_beams > 1;
     g.n_per = beam ? g.p.num_beams : g.p.do_sample ? g.p.num_return_sequences : 1;
     if ((long long)n_inputs * g.n_per > 1 << 20)
-        return txi_fail(err, TX_ERR_INVALID, "too many decoding rows (%d inputs x %d)",
-                        n_inputs, g.n_per);
+        return txi_fail(err, TX_ERR_INVALID, "too many decoding rows (%d inputs x %d)", n_inputs,
+                        g.n_per);
     g.rows = n_inputs * g.n_per;
     g.max_length = g.p.max_length;
     if (txi_arena_reset(g.a, 0) != 0)
@@ -495,13 +507,18 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
     if (st != TX_OK) return st;
     float *hidden = txi_arena_alloc(g.a, (size_t)n_tok, (size_t)g.m->cfg.d_model * sizeof(float));
     if (!hidden) return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder output)");
-    struct txi_enc_job ej = {.ids = ids, .src_off = off, .src_len = len, .n_src = n_inputs,
-                             .n_tok = n_tok, .hidden = hidden, .att = NULL};
+    struct txi_enc_job ej = {.ids = ids,
+                             .src_off = off,
+                             .src_len = len,
+                             .n_src = n_inputs,
+                             .n_tok = n_tok,
+                             .hidden = hidden,
+                             .att = NULL};
     st = txi_encode(g.m, g.a, &ej, err);
     if (st != TX_OK) return st;
     int positions = g.max_length > 1 ? g.max_length - 1 : 1;
-    st = txi_dec_init(g.m, g.a, &g.ds, hidden, off, len, n_inputs, g.rows, positions, g.rows,
-                      beam, err);
+    st = txi_dec_init(g.m, g.a, &g.ds, hidden, off, len, n_inputs, g.rows, positions, g.rows, beam,
+                      err);
     if (st != TX_OK) return st;
     st = gen_alloc_common(&g, err);
     if (st != TX_OK) return st;

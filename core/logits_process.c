@@ -18,7 +18,8 @@ void txi_proc_repetition_penalty(float *scores, const int32_t *seq, int n, float
         float s = scores[t];
         scores[t] = s < 0 ? s * penalty : s / penalty;
     }
-    for (int i = 0; i < n; i++) seen[seq[i]] = 0;
+    for (int i = 0; i < n; i++)
+        seen[seq[i]] = 0;
 }
 
 void txi_proc_no_repeat_ngram(float *scores, const int32_t *seq, int n, int ngram)
@@ -39,8 +40,7 @@ void txi_proc_bad_words(float *scores, const int32_t *seq, int n, const struct t
         const int32_t *bw = p->bad_words[w];
         if (len == 1 && bw[0] == p->eos_token_id) continue; /* HF filters [eos] out */
         if (len > n) continue; /* "the sequence is longer than the context, ignore" */
-        if (len == 1 ||
-            memcmp(seq + n - (len - 1), bw, (size_t)(len - 1) * sizeof *seq) == 0)
+        if (len == 1 || memcmp(seq + n - (len - 1), bw, (size_t)(len - 1) * sizeof *seq) == 0)
             scores[bw[len - 1]] = -INFINITY;
     }
 }
@@ -53,14 +53,16 @@ void txi_proc_min_length(float *scores, int cur_len, int min_length, int eos)
 void txi_proc_forced_bos(float *scores, int vocab, int cur_len, int bos)
 {
     if (bos < 0 || cur_len != 1) return;
-    for (int i = 0; i < vocab; i++) scores[i] = -INFINITY;
+    for (int i = 0; i < vocab; i++)
+        scores[i] = -INFINITY;
     scores[bos] = 0.0f;
 }
 
 void txi_proc_forced_eos(float *scores, int vocab, int cur_len, int max_length, int eos)
 {
     if (eos < 0 || cur_len != max_length - 1) return;
-    for (int i = 0; i < vocab; i++) scores[i] = -INFINITY;
+    for (int i = 0; i < vocab; i++)
+        scores[i] = -INFINITY;
     scores[eos] = 0.0f;
 }
 
@@ -79,7 +81,8 @@ void txi_logits_process(const struct tx_gen_params *p, int max_length, const int
 
 void txi_warp_temperature(float *scores, int vocab, float temperature)
 {
-    for (int i = 0; i < vocab; i++) scores[i] = scores[i] / temperature;
+    for (int i = 0; i < vocab; i++)
+        scores[i] = scores[i] / temperature;
 }
 
 void txi_warp_top_k(float *scores, int vocab, int top_k, int min_keep, float *tmp)
@@ -115,7 +118,8 @@ static void sift_down(struct txi_scored *a, int root, int n)
  * and this runs inside the decode loop. */
 static void sort_scored(struct txi_scored *a, int n)
 {
-    for (int i = n / 2 - 1; i >= 0; i--) sift_down(a, i, n);
+    for (int i = n / 2 - 1; i >= 0; i--)
+        sift_down(a, i, n);
     for (int end = n - 1; end > 0; end--) {
         struct txi_scored t = a[0];
         a[0] = a[end];
@@ -124,8 +128,7 @@ static void sort_scored(struct txi_scored *a, int n)
     }
 }
 
-void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep,
-                    struct txi_scored *pairs)
+void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep, struct txi_scored *pairs)
 {
     /* HF: sort ascending, cumulative softmax, drop tokens whose cumulative probability is
      * <= 1 - top_p, always keep the min_keep most probable */
@@ -137,7 +140,8 @@ void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep,
     float mx = pairs[vocab - 1].v;
     if (mx == -INFINITY) return;
     double total = 0;
-    for (int i = 0; i < vocab; i++) total += expf(pairs[i].v - mx);
+    for (int i = 0; i < vocab; i++)
+        total += expf(pairs[i].v - mx);
     float limit = (float)(1.0 - (double)top_p);
     double cum = 0;
     for (int i = 0; i < vocab - min_keep; i++) {

@@ -38,8 +38,7 @@ void txi_logits_process(const struct tx_gen_params *p, int max_length, const int
 /* TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper (filtered scores -> -inf). */
 void txi_warp_temperature(float *scores, int vocab, float temperature);
 void txi_warp_top_k(float *scores, int vocab, int top_k, int min_keep, float *tmp);
-void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep,
-                    struct txi_scored *pairs);
+void txi_warp_top_p(float *scores, int vocab, float top_p, int min_keep, struct txi_scored *pairs);
 
 /* The enabled warpers in HF order: temperature, top-k, top-p. */
 void txi_logits_warp(const struct tx_gen_params *p, int min_keep, float *scores, int vocab,

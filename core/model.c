@@ -19,8 +19,8 @@
 
 struct loader {
     tx_model *m;
-    const char *weights_name;  /* "model.safetensors" or "model.safetensors.index.json" */
-    json_t *weight_map;        /* sharded: name -> shard file name; else NULL */
+    const char *weights_name; /* "model.safetensors" or "model.safetensors.index.json" */
+    json_t *weight_map;       /* sharded: name -> shard file name; else NULL */
     int dtype_seen[3];
     struct tx_error *err;
 };
@@ -86,8 +86,8 @@ static void shape_str(const int64_t *shape, int n, char *buf, size_t size)
 
 /* Binds tensor `name` of shape (d0) [n_dims 1] or (d0, d1) [n_dims 2] as F32. When optional
  * and absent, *out = NULL and TX_OK. */
-static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, int d1,
-                      int optional, const float **out)
+static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, int d1, int optional,
+                      const float **out)
 {
     tx_model *m = ld->m;
     const struct txi_st_file *f = NULL;
@@ -95,12 +95,12 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
     if (!t) {
         *out = NULL;
         if (optional) return TX_OK;
-        return txi_fail(ld->err, TX_ERR_FORMAT, "%s: tensor %s is missing", ld->weights_name,
-                        name);
+        return txi_fail(ld->err, TX_ERR_FORMAT, "%s: tensor %s is missing", ld->weights_name, name);
     }
     int64_t want[2] = {d0, d1};
     int ok = t->n_dims == n_dims;
-    for (int i = 0; ok && i < n_dims; i++) ok = t->shape[i] == want[i];
+    for (int i = 0; ok && i < n_dims; i++)
+        ok = t->shape[i] == want[i];
     if (!ok) {
         char got[96], exp[96];
         shape_str(t->shape, t->n_dims, got, sizeof got);
@@ -110,8 +110,8 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
     }
     if (t->dtype == TXI_DT_OTHER)
         return txi_fail(ld->err, TX_ERR_UNSUPPORTED,
-                        "%s: tensor %s has dtype %s; only F32, F16 and BF16 are supported",
-                        f->name, t->name, t->dtype_name);
+                        "%s: tensor %s has dtype %s; only F32, F16 and BF16 are supported", f->name,
+                        t->name, t->dtype_name);
     ld->dtype_seen[t->dtype] = 1;
     m->info.n_params += t->n_elems;
     m->info.weight_bytes += (int64_t)t->n_bytes;
@@ -336,8 +336,8 @@ static tx_status bind_t5(struct loader *ld)
         struct txi_stack *s = stacks[si];
         int n_layers = si ? c->n_dec_layers : c->n_enc_layers;
         TRY(alloc_layers(ld, s, n_layers));
-        name_fmt(name, sizeof name, "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-                 sname[si]);
+        name_fmt(name, sizeof name,
+                 "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight", sname[si]);
         TRY(bind(ld, name, 2, c->n_buckets, c->n_heads, 0, &s->rel_bias));
         name_fmt(name, sizeof name, "%s.final_layer_norm", sname[si]);
         TRY(bind_norm(ld, name, d, 0, &s->final_norm));
@@ -385,8 +385,7 @@ static tx_status join(char *buf, size_t size, const char *dir, const char *name,
                       struct tx_error *err)
 {
     int n = snprintf(buf, size, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= size)
-        return txi_fail(err, TX_ERR_INVALID, "%s: path too long", dir);
+    if (n < 0 || (size_t)n >= size) return txi_fail(err, TX_ERR_INVALID, "%s: path too long", dir);
     return TX_OK;
 }
 
@@ -428,7 +427,8 @@ static tx_status open_weights(struct loader *ld, const char *dir, json_t **index
     if (!m->files) return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory");
     const char *key;
     json_t *v;
-    json_object_foreach(wm, key, v) {
+    json_object_foreach(wm, key, v)
+    {
         const char *shard = json_string_value(v);
         if (!shard)
             return txi_fail(ld->err, TX_ERR_FORMAT, "%s: weight_map[\"%s\"] is not a file name",
@@ -438,7 +438,8 @@ static tx_status open_weights(struct loader *ld, const char *dir, json_t **index
                             "%s: weight_map[\"%s\"] = \"%s\" is not a file in the folder", iname,
                             key, shard);
         int seen = 0;
-        for (int i = 0; i < m->n_files && !seen; i++) seen = !strcmp(m->files[i].name, shard);
+        for (int i = 0; i < m->n_files && !seen; i++)
+            seen = !strcmp(m->files[i].name, shard);
         if (seen) continue;
         TRY(join(path, sizeof path, dir, shard, ld->err));
         TRY(txi_st_open(path, shard, &m->files[m->n_files], ld->err));
@@ -446,10 +447,10 @@ static tx_status open_weights(struct loader *ld, const char *dir, json_t **index
     }
     ld->weight_map = wm;
     /* Every name the index lists must be in the shard it names. */
-    json_object_foreach(wm, key, v) {
+    json_object_foreach(wm, key, v)
+    {
         for (int i = 0; i < m->n_files; i++)
-            if (!strcmp(m->files[i].name, json_string_value(v)) &&
-                !txi_st_find(&m->files[i], key))
+            if (!strcmp(m->files[i].name, json_string_value(v)) && !txi_st_find(&m->files[i], key))
                 return txi_fail(ld->err, TX_ERR_FORMAT,
                                 "%s: tensor %s is listed in %s but not stored there",
                                 m->files[i].name, key, iname);
@@ -534,10 +535,10 @@ tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err)
     if (st != TX_OK) goto fail;
 
     int kinds = ld.dtype_seen[0] + ld.dtype_seen[1] + ld.dtype_seen[2];
-    strcpy(m->dtype, kinds > 1             ? "mixed"
-                     : ld.dtype_seen[1]    ? "F16"
-                     : ld.dtype_seen[2]    ? "BF16"
-                                           : "F32");
+    strcpy(m->dtype, kinds > 1          ? "mixed"
+                     : ld.dtype_seen[1] ? "F16"
+                     : ld.dtype_seen[2] ? "BF16"
+                                        : "F32");
     struct tx_model_info *in = &m->info;
     in->arch = m->cfg.arch;
     in->model_type = m->cfg.model_type;
@@ -562,9 +563,11 @@ fail:
 void tx_model_free(tx_model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_files; i++) txi_st_close(&m->files[i]);
+    for (int i = 0; i < m->n_files; i++)
+        txi_st_close(&m->files[i]);
     free(m->files);
-    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    for (int i = 0; i < m->n_owned; i++)
+        free(m->owned[i]);
     free(m->owned);
     json_decref(m->config_json);
     free(m);

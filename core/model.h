@@ -38,10 +38,10 @@ struct txi_layer {
 
 struct txi_stack {
     int n_layers;
-    struct txi_layer *layers;  /* (n_layers), owned by the model */
-    const float *embed;        /* (n_embed, d_model) token embedding */
+    struct txi_layer *layers; /* (n_layers), owned by the model */
+    const float *embed;       /* (n_embed, d_model) token embedding */
     int n_embed;
-    const float *pos;          /* (n_pos, d_model) position table (row p + pos_offset), or NULL */
+    const float *pos; /* (n_pos, d_model) position table (row p + pos_offset), or NULL */
     int n_pos;
     struct txi_norm emb_norm;   /* BART layernorm_embedding; w NULL when absent */
     struct txi_norm final_norm; /* mBART layer_norm / T5 final_layer_norm; w NULL when absent */
@@ -55,10 +55,10 @@ struct tx_model {
     const float *final_logits_bias; /* (dec_vocab) or NULL (zeros) */
     struct tx_gen_params gen;       /* checkpoint defaults */
     struct tx_model_info info;
-    json_t *config_json;            /* kept for task_specific_params */
-    struct txi_st_file *files;      /* (n_files) mapped safetensors */
+    json_t *config_json;       /* kept for task_specific_params */
+    struct txi_st_file *files; /* (n_files) mapped safetensors */
     int n_files;
-    void **owned;                   /* buffers the model owns (converted tensors, tables) */
+    void **owned; /* buffers the model owns (converted tensors, tables) */
     int n_owned, cap_owned;
     char dtype[8];
 };

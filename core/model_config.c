@@ -11,14 +11,21 @@
 static const char *json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -63,8 +70,8 @@ static tx_status get_int(const json_t *root, const char *file, const char *key, 
     return TX_OK;
 }
 
-static tx_status get_bool(const json_t *root, const char *file, const char *key, int def,
-                          int *out, struct tx_error *err)
+static tx_status get_bool(const json_t *root, const char *file, const char *key, int def, int *out,
+                          struct tx_error *err)
 {
     const json_t *v = json_object_get(root, key);
     if (!v || json_is_null(v)) {
@@ -97,8 +104,8 @@ static tx_status get_float(const json_t *root, const char *file, const char *key
 }
 
 /* String field; NULL (missing) -> def. */
-static tx_status get_string(const json_t *root, const char *file, const char *key,
-                            const char *def, const char **out, struct tx_error *err)
+static tx_status get_string(const json_t *root, const char *file, const char *key, const char *def,
+                            const char **out, struct tx_error *err)
 {
     const json_t *v = json_object_get(root, key);
     if (!v || json_is_null(v)) {
@@ -115,10 +122,14 @@ static tx_status get_string(const json_t *root, const char *file, const char *ke
 static tx_status parse_act(const char *file, const char *key, const char *name, txi_act *out,
                            struct tx_error *err)
 {
-    if (!strcmp(name, "relu")) *out = TXI_ACT_RELU;
-    else if (!strcmp(name, "gelu")) *out = TXI_ACT_GELU;
-    else if (!strcmp(name, "gelu_new")) *out = TXI_ACT_GELU_NEW;
-    else if (!strcmp(name, "silu") || !strcmp(name, "swish")) *out = TXI_ACT_SILU;
+    if (!strcmp(name, "relu"))
+        *out = TXI_ACT_RELU;
+    else if (!strcmp(name, "gelu"))
+        *out = TXI_ACT_GELU;
+    else if (!strcmp(name, "gelu_new"))
+        *out = TXI_ACT_GELU_NEW;
+    else if (!strcmp(name, "silu") || !strcmp(name, "swish"))
+        *out = TXI_ACT_SILU;
     else
         return txi_fail(err, TX_ERR_UNSUPPORTED,
                         "%s: %s \"%s\" is not supported (relu, gelu, gelu_new, silu, swish)", file,
@@ -234,7 +245,8 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
     memset(c, 0, sizeof *c);
     const char *mt = NULL;
     TRY(get_string(root, file, "model_type", NULL, &mt, err));
-    if (!mt) return txi_fail(err, TX_ERR_FORMAT, "%s: required field \"model_type\" is missing", file);
+    if (!mt)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: required field \"model_type\" is missing", file);
     if (strlen(mt) >= sizeof c->model_type)
         return txi_fail(err, TX_ERR_UNSUPPORTED,
                         "%s: model_type \"%.40s\" is not supported (marian, bart, mbart, t5)", file,
@@ -243,8 +255,8 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
     int enc_dec = 1;
     TRY(get_bool(root, file, "is_encoder_decoder", 1, &enc_dec, err));
     if (!enc_dec)
-        return txi_fail(err, TX_ERR_UNSUPPORTED,
-                        "%s: is_encoder_decoder = false is not supported", file);
+        return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: is_encoder_decoder = false is not supported",
+                        file);
     if (!strcmp(mt, "marian")) {
         c->arch = TX_ARCH_MARIAN;
         TRY(parse_bart_like(root, file, c, err));
@@ -321,15 +333,15 @@ static tx_status get_bad_words(const json_t *root, const char *file, int vocab,
         size_t n = json_is_array(w) ? json_array_size(w) : 0;
         if (!n)
             return txi_fail(err, TX_ERR_FORMAT,
-                            "%s: bad_words_ids[%zu] must be a non-empty list of token ids", file, i);
+                            "%s: bad_words_ids[%zu] must be a non-empty list of token ids", file,
+                            i);
         if (n > TX_MAX_BAD_WORD_LEN)
             return txi_fail(err, TX_ERR_UNSUPPORTED,
                             "%s: bad_words_ids[%zu] has %zu tokens; at most %d are supported", file,
                             i, n, TX_MAX_BAD_WORD_LEN);
         for (size_t j = 0; j < n; j++) {
             const json_t *t = json_array_get(w, j);
-            if (!json_is_integer(t) || json_integer_value(t) < 0 ||
-                json_integer_value(t) >= vocab)
+            if (!json_is_integer(t) || json_integer_value(t) < 0 || json_integer_value(t) >= vocab)
                 return txi_fail(err, TX_ERR_FORMAT,
                                 "%s: bad_words_ids[%zu][%zu] is not a token id of the vocabulary "
                                 "(size %d)",

@@ -14,28 +14,28 @@ struct txi_config {
     tx_arch arch;
     char model_type[16];
     int d_model;
-    int n_heads;        /* encoder and decoder (must agree) */
-    int d_head;         /* per-head width (T5 d_kv; else d_model / n_heads) */
-    int inner;          /* n_heads * d_head: width of q/k/v */
+    int n_heads; /* encoder and decoder (must agree) */
+    int d_head;  /* per-head width (T5 d_kv; else d_model / n_heads) */
+    int inner;   /* n_heads * d_head: width of q/k/v */
     int n_enc_layers, n_dec_layers;
     int enc_ffn, dec_ffn;
-    int vocab;          /* rows of the (encoder) embedding */
-    int dec_vocab;      /* rows of the decoder embedding and of the output projection */
-    int max_pos;        /* max_position_embeddings; 0 = unbounded (T5) */
+    int vocab;     /* rows of the (encoder) embedding */
+    int dec_vocab; /* rows of the decoder embedding and of the output projection */
+    int max_pos;   /* max_position_embeddings; 0 = unbounded (T5) */
     txi_act act;
-    int gated_ffn;      /* T5 gated-*: act(wi_0 x) * (wi_1 x) */
-    int pre_norm;       /* mBART and T5: norm before each sub-layer, plus a final stack norm */
-    int rms_norm;       /* T5: RMSNorm without bias; else LayerNorm with bias */
+    int gated_ffn; /* T5 gated-*: act(wi_0 x) * (wi_1 x) */
+    int pre_norm;  /* mBART and T5: norm before each sub-layer, plus a final stack norm */
+    int rms_norm;  /* T5: RMSNorm without bias; else LayerNorm with bias */
     float norm_eps;
-    float embed_scale;  /* sqrt(d_model) when scale_embedding, else 1 */
-    float attn_scale;   /* d_head^-0.5 (Marian/BART), 1 (T5) */
+    float embed_scale; /* sqrt(d_model) when scale_embedding, else 1 */
+    float attn_scale;  /* d_head^-0.5 (Marian/BART), 1 (T5) */
     txi_pos_kind pos;
-    int pos_offset;     /* BART learned positions: row p + 2 */
-    int emb_layernorm;  /* BART/mBART layernorm_embedding */
+    int pos_offset;       /* BART learned positions: row p + 2 */
+    int emb_layernorm;    /* BART/mBART layernorm_embedding */
     int share_embeddings; /* Marian share_encoder_decoder_embeddings */
     int tie_word_embeddings;
-    float lm_head_scale; /* T5 tied: d_model^-0.5 applied to the decoder output */
-    int linear_bias;    /* Marian/BART linears have biases; T5 none */
+    float lm_head_scale;         /* T5 tied: d_model^-0.5 applied to the decoder output */
+    int linear_bias;             /* Marian/BART linears have biases; T5 none */
     int n_buckets, max_distance; /* T5 relative attention */
 };
 

@@ -31,8 +31,8 @@ __attribute__((target("avx2,fma"))) static float hsum256(__m256 v)
  * in L1 between the groups; A, at most 16 rows, stays in L1/L2). */
 __attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, int k, float alpha,
                                                                 const float *a, int lda,
-                                                                const float *b, int ldb,
-                                                                float beta, float *c, int ldc)
+                                                                const float *b, int ldb, float beta,
+                                                                float *c, int ldc)
 {
     for (int j = 0; j < n; j++) {
         const float *w = b + (size_t)j * ldb;
@@ -55,7 +55,8 @@ __attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, in
             float d[4] = {hsum256(s0), hsum256(s1), hsum256(s2), hsum256(s3)};
             const float *xs[4] = {x0, x1, x2, x3};
             for (int r = 0; r < rr; r++) {
-                for (int u = t; u < k; u++) d[r] += w[u] * xs[r][u];
+                for (int u = t; u < k; u++)
+                    d[r] += w[u] * xs[r][u];
                 float *cj = c + (size_t)(r0 + r) * ldc + j;
                 *cj = alpha * d[r] + (beta != 0.0f ? beta * *cj : 0.0f);
             }
@@ -64,8 +65,8 @@ __attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, in
 }
 #endif
 
-void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda,
-                            const float *b, int ldb, float beta, float *c, int ldc)
+void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc)
 {
     int block = 4 * SMALL_M_BLOCK;
     for (int j0 = 0; j0 < n; j0 += block) {
@@ -115,7 +116,8 @@ void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y)
 {
     txi_matmul_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, y, l->n_out);
     if (l->b)
-        for (int i = 0; i < n; i++) txi_add(y + (size_t)i * l->n_out, l->b, (size_t)l->n_out);
+        for (int i = 0; i < n; i++)
+            txi_add(y + (size_t)i * l->n_out, l->b, (size_t)l->n_out);
 }
 
 void txi_layernorm(const float *x, int n, int d, const float *w, const float *b, float eps,
@@ -125,9 +127,11 @@ void txi_layernorm(const float *x, int n, int d, const float *w, const float *b,
         const float *xi = x + (size_t)i * d;
         float *oi = out + (size_t)i * d;
         double mean = 0, var = 0;
-        for (int j = 0; j < d; j++) mean += xi[j];
+        for (int j = 0; j < d; j++)
+            mean += xi[j];
         mean /= d;
-        for (int j = 0; j < d; j++) var += (xi[j] - mean) * (xi[j] - mean);
+        for (int j = 0; j < d; j++)
+            var += (xi[j] - mean) * (xi[j] - mean);
         var /= d;
         double inv = 1.0 / sqrt(var + (double)eps);
         for (int j = 0; j < d; j++)
@@ -141,9 +145,11 @@ void txi_rmsnorm(const float *x, int n, int d, const float *w, float eps, float 
         const float *xi = x + (size_t)i * d;
         float *oi = out + (size_t)i * d;
         double ss = 0;
-        for (int j = 0; j < d; j++) ss += (double)xi[j] * xi[j];
+        for (int j = 0; j < d; j++)
+            ss += (double)xi[j] * xi[j];
         double inv = 1.0 / sqrt(ss / d + (double)eps);
-        for (int j = 0; j < d; j++) oi[j] = w[j] * (float)(xi[j] * inv);
+        for (int j = 0; j < d; j++)
+            oi[j] = w[j] * (float)(xi[j] * inv);
     }
 }
 
@@ -168,8 +174,8 @@ __attribute__((target("avx2,fma"))) static void silu_avx2(float *x, size_t n)
     for (; i + 8 <= n; i += 8) {
         __m256 xv = _mm256_loadu_ps(x + i);
         __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), xv), lo), hi);
-        __m256 fn = _mm256_round_ps(_mm256_mul_ps(v, log2e), _MM_FROUND_TO_NEAREST_INT |
-                                                                  _MM_FROUND_NO_EXC);
+        __m256 fn =
+            _mm256_round_ps(_mm256_mul_ps(v, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         __m256 r = _mm256_fnmadd_ps(fn, c1, v);
         r = _mm256_fnmadd_ps(fn, c2, r);
         __m256 p = _mm256_set1_ps(1.9875691500e-4f);
@@ -179,12 +185,13 @@ __attribute__((target("avx2,fma"))) static void silu_avx2(float *x, size_t n)
         p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
         p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
         __m256 e = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), one);
-        __m256i pow2 = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn),
-                                                          _mm256_set1_epi32(127)), 23);
+        __m256i pow2 =
+            _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn), _mm256_set1_epi32(127)), 23);
         e = _mm256_mul_ps(e, _mm256_castsi256_ps(pow2)); /* e^-x */
         _mm256_storeu_ps(x + i, _mm256_div_ps(xv, _mm256_add_ps(one, e)));
     }
-    for (; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+    for (; i < n; i++)
+        x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 #endif
 
@@ -193,10 +200,12 @@ void txi_activation(float *x, size_t n, txi_act act)
     /* float32 arithmetic with the libm float functions, as torch evaluates these */
     switch (act) {
     case TXI_ACT_RELU:
-        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case TXI_ACT_GELU: /* exact: x * Phi(x) */
-        for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
         break;
     case TXI_ACT_GELU_NEW: /* tanh approximation (transformers NewGELUActivation) */
         for (size_t i = 0; i < n; i++) {
@@ -211,14 +220,16 @@ void txi_activation(float *x, size_t n, txi_act act)
             break;
         }
 #endif
-        for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] / (1.0f + expf(-x[i]));
         break;
     }
 }
 
 void txi_add(float *y, const float *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
 }
 
 void txi_log_softmax(const float *x, int n, float *out)
@@ -227,13 +238,16 @@ void txi_log_softmax(const float *x, int n, float *out)
     for (int i = 0; i < n; i++)
         if (x[i] > mx) mx = x[i];
     if (mx == -INFINITY) { /* nothing possible: torch gives NaN; keep -inf */
-        for (int i = 0; i < n; i++) out[i] = -INFINITY;
+        for (int i = 0; i < n; i++)
+            out[i] = -INFINITY;
         return;
     }
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += expf(x[i] - mx);
+    for (int i = 0; i < n; i++)
+        sum += expf(x[i] - mx);
     float lse = (float)log(sum);
-    for (int i = 0; i < n; i++) out[i] = (x[i] - mx) - lse;
+    for (int i = 0; i < n; i++)
+        out[i] = (x[i] - mx) - lse;
 }
 
 float txi_kth_largest(const float *x, int n, int k, float *tmp)
@@ -245,8 +259,10 @@ float txi_kth_largest(const float *x, int n, int k, float *tmp)
         float pivot = tmp[lo + (hi - lo) / 2];
         int i = lo, j = hi;
         while (i <= j) {
-            while (tmp[i] > pivot) i++;
-            while (tmp[j] < pivot) j--;
+            while (tmp[i] > pivot)
+                i++;
+            while (tmp[j] < pivot)
+                j--;
             if (i <= j) {
                 float t = tmp[i];
                 tmp[i] = tmp[j];

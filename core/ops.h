@@ -17,8 +17,8 @@ void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, co
 
 /* The portable few-rows product: per block of B rows, one sgemv per row of A (the block stays
  * in cache between them). Exposed for tests; txi_matmul_nt picks it when AVX2 is missing. */
-void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda,
-                         const float *b, int ldb, float beta, float *c, int ldc);
+void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc);
 
 /* C (m, n) = alpha * A (m, k) B + beta * C, with B (k, n). */
 void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b,

@@ -22,8 +22,8 @@ size_t txi_st_dtype_size(const char *d)
     static const struct {
         const char *name;
         size_t size;
-    } table[] = {{"F64", 8}, {"F32", 4}, {"F16", 2},  {"BF16", 2}, {"I64", 8},
-                 {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U64", 8},  {"U32", 4},
+    } table[] = {{"F64", 8}, {"F32", 4}, {"F16", 2},  {"BF16", 2},    {"I64", 8},
+                 {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U64", 8},     {"U32", 4},
                  {"U16", 2}, {"U8", 1},  {"BOOL", 1}, {"F8_E5M2", 1}, {"F8_E4M3", 1}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (!strcmp(d, table[i].name)) return table[i].size;
@@ -162,7 +162,8 @@ static tx_status parse_header(struct txi_st_file *f, struct tx_error *err)
     const char *fn = f->name;
     const unsigned char *p = f->map;
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | p[i];
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | p[i];
     if (hlen > f->map_size - 8)
         return txi_fail(err, TX_ERR_FORMAT,
                         "%s: header length %llu runs past the end of the file (%zu bytes)", fn,
@@ -187,7 +188,8 @@ static tx_status parse_header(struct txi_st_file *f, struct tx_error *err)
     size_t n = 0, names_size = 0;
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (!strcmp(key, "__metadata__")) continue;
         n++;
         names_size += strlen(key) + 1;
@@ -204,7 +206,8 @@ static tx_status parse_header(struct txi_st_file *f, struct tx_error *err)
         goto done;
     }
     size_t i = 0, off = 0;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         if (!strcmp(key, "__metadata__")) continue;
         struct txi_st_tensor *t = &f->tensors[i];
         size_t kl = strlen(key) + 1;

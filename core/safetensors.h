@@ -12,9 +12,9 @@
 typedef enum { TXI_DT_F32 = 0, TXI_DT_F16, TXI_DT_BF16, TXI_DT_OTHER } txi_dtype;
 
 struct txi_st_tensor {
-    const char *name;      /* borrowed from the file (valid until txi_st_close) */
-    char dtype_name[8];    /* as written in the header: "F32", "I64", ... */
-    txi_dtype dtype;       /* TXI_DT_OTHER for the dtypes the model code cannot use */
+    const char *name;   /* borrowed from the file (valid until txi_st_close) */
+    char dtype_name[8]; /* as written in the header: "F32", "I64", ... */
+    txi_dtype dtype;    /* TXI_DT_OTHER for the dtypes the model code cannot use */
     int n_dims;
     int64_t shape[TXI_ST_MAX_DIMS];
     int64_t n_elems;
@@ -23,13 +23,13 @@ struct txi_st_tensor {
 };
 
 struct txi_st_file {
-    char *name;       /* display name used in messages (e.g. "model.safetensors"); owned */
-    void *map;        /* whole file, PROT_READ */
+    char *name; /* display name used in messages (e.g. "model.safetensors"); owned */
+    void *map;  /* whole file, PROT_READ */
     size_t map_size;
-    size_t data_start; /* 8 + header length */
+    size_t data_start;             /* 8 + header length */
     struct txi_st_tensor *tensors; /* (n_tensors), sorted by name */
     int n_tensors;
-    char *names;      /* storage of the tensor names */
+    char *names; /* storage of the tensor names */
 };
 
 /* Maps `path` and validates its header: length within the file, JSON object, every entry's

@@ -16,7 +16,8 @@ static uint64_t splitmix64(uint64_t *x)
 void txi_rng_seed(struct txi_rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull + 0x632be59bd9b4e019ull);
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -49,7 +50,8 @@ void txi_softmax(const float *scores, int n, float *probs)
     for (int i = 0; i < n; i++)
         if (scores[i] > mx) mx = scores[i];
     if (mx == -INFINITY) {
-        for (int i = 0; i < n; i++) probs[i] = 0.0f;
+        for (int i = 0; i < n; i++)
+            probs[i] = 0.0f;
         return;
     }
     double sum = 0;
@@ -58,7 +60,8 @@ void txi_softmax(const float *scores, int n, float *probs)
         sum += probs[i];
     }
     float s = (float)sum;
-    for (int i = 0; i < n; i++) probs[i] /= s;
+    for (int i = 0; i < n; i++)
+        probs[i] /= s;
 }
 
 int txi_sample_categorical(const float *probs, int n, struct txi_rng *r)

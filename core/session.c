@@ -50,9 +50,8 @@ tx_status txi_check_ids(const char *what, const int32_t *ids, int n, int vocab,
 {
     for (int i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= vocab)
-            return txi_fail(err, TX_ERR_INVALID,
-                            "%s[%d] = %d is outside the vocabulary (0..%d)", what, i,
-                            (int)ids[i], vocab - 1);
+            return txi_fail(err, TX_ERR_INVALID, "%s[%d] = %d is outside the vocabulary (0..%d)",
+                            what, i, (int)ids[i], vocab - 1);
     return TX_OK;
 }
 
@@ -67,12 +66,13 @@ tx_status txi_check_source(const tx_model *m, const char *what, const int32_t *i
     return txi_check_ids(what, ids, n, m->cfg.vocab, err);
 }
 
-tx_status txi_pack_sources(struct txi_arena *a, const int32_t *const *ids, const int *n_src,
-                           int n, int32_t **ids_out, int **off, int **len, int *n_tok,
+tx_status txi_pack_sources(struct txi_arena *a, const int32_t *const *ids, const int *n_src, int n,
+                           int32_t **ids_out, int **off, int **len, int *n_tok,
                            struct tx_error *err)
 {
     long long total = 0;
-    for (int b = 0; b < n; b++) total += n_src[b];
+    for (int b = 0; b < n; b++)
+        total += n_src[b];
     if (total > 1 << 28) return txi_fail(err, TX_ERR_TOO_LONG, "sources are too long in total");
     *ids_out = txi_arena_alloc(a, (size_t)total, sizeof(int32_t));
     *off = txi_arena_alloc(a, (size_t)n, sizeof(int));
@@ -97,9 +97,8 @@ static tx_status arena_start(tx_session *s, struct tx_error *err)
     return TX_OK;
 }
 
-tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src,
-                     const int32_t *decoder_ids, int n_tgt, unsigned flags,
-                     struct tx_forward_out *out, struct tx_error *err)
+tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const int32_t *decoder_ids,
+                     int n_tgt, unsigned flags, struct tx_forward_out *out, struct tx_error *err)
 {
     if (!s || !out) return txi_fail(err, TX_ERR_INVALID, "tx_forward: NULL argument");
     const tx_model *m = s->model;
@@ -132,16 +131,28 @@ tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src,
         return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (forward of %d x %d tokens)",
                         n_src, n_tgt);
     int zero = 0;
-    struct txi_enc_job ej = {.ids = input_ids, .src_off = &zero, .src_len = &n_src, .n_src = 1,
-                             .n_tok = n_src, .hidden = hidden, .att = enc_att};
+    struct txi_enc_job ej = {.ids = input_ids,
+                             .src_off = &zero,
+                             .src_len = &n_src,
+                             .n_src = 1,
+                             .n_tok = n_src,
+                             .hidden = hidden,
+                             .att = enc_att};
     st = txi_encode(m, a, &ej, err);
     if (st != TX_OK) return st;
     struct txi_dec_state ds;
     st = txi_dec_init(m, a, &ds, hidden, &zero, &n_src, 1, 1, n_tgt, n_tgt, 0, err);
     if (st != TX_OK) return st;
-    struct txi_dec_job dj = {.n_rows = 1, .n_new = n_tgt, .past = 0, .slot = &zero, .src = &zero,
-                             .ids = decoder_ids, .logits = logits, .all_positions = 1,
-                             .self_att = dec_att, .cross_att = cross_att};
+    struct txi_dec_job dj = {.n_rows = 1,
+                             .n_new = n_tgt,
+                             .past = 0,
+                             .slot = &zero,
+                             .src = &zero,
+                             .ids = decoder_ids,
+                             .logits = logits,
+                             .all_positions = 1,
+                             .self_att = dec_att,
+                             .cross_att = cross_att};
     txi_decode(m, &ds, &dj);
 
     memset(out, 0, sizeof *out);
@@ -195,8 +206,13 @@ tx_status tx_forward_batch_first_step(tx_session *s, const int32_t *const *input
     int32_t *start_ids = txi_arena_alloc(a, (size_t)n_batch, sizeof(int32_t));
     if (!hidden || !padded || !logits || !rows || !start_ids)
         return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (batch of %d)", n_batch);
-    struct txi_enc_job ej = {.ids = ids, .src_off = off, .src_len = len, .n_src = n_batch,
-                             .n_tok = n_tok, .hidden = hidden, .att = NULL};
+    struct txi_enc_job ej = {.ids = ids,
+                             .src_off = off,
+                             .src_len = len,
+                             .n_src = n_batch,
+                             .n_tok = n_tok,
+                             .hidden = hidden,
+                             .att = NULL};
     st = txi_encode(m, a, &ej, err);
     if (st != TX_OK) return st;
     struct txi_dec_state ds;
@@ -208,8 +224,14 @@ tx_status tx_forward_batch_first_step(tx_session *s, const int32_t *const *input
         memcpy(padded + (size_t)b * max_src * d, hidden + (size_t)off[b] * d,
                (size_t)len[b] * d * sizeof(float));
     }
-    struct txi_dec_job dj = {.n_rows = n_batch, .n_new = 1, .past = 0, .slot = rows, .src = rows,
-                             .ids = start_ids, .logits = logits, .all_positions = 0};
+    struct txi_dec_job dj = {.n_rows = n_batch,
+                             .n_new = 1,
+                             .past = 0,
+                             .slot = rows,
+                             .src = rows,
+                             .ids = start_ids,
+                             .logits = logits,
+                             .all_positions = 0};
     txi_decode(m, &ds, &dj);
     out->n_batch = n_batch;
     out->max_src = max_src;

@@ -20,8 +20,8 @@ tx_status txi_check_source(const tx_model *m, const char *what, const int32_t *i
                            struct tx_error *err);
 
 /* Lays n sources end to end in arena memory: *ids_out (sum n_src), *off (n), *len (n). */
-tx_status txi_pack_sources(struct txi_arena *a, const int32_t *const *ids, const int *n_src,
-                           int n, int32_t **ids_out, int **off, int **len, int *n_tok,
+tx_status txi_pack_sources(struct txi_arena *a, const int32_t *const *ids, const int *n_src, int n,
+                           int32_t **ids_out, int **off, int **len, int *n_tok,
                            struct tx_error *err);
 
 #endif

@@ -19,7 +19,8 @@ static void embed_tokens(const tx_model *m, const struct txi_stack *s, const int
     for (int i = 0; i < n; i++) {
         const float *e = s->embed + (size_t)ids[i] * d;
         float *xi = x + (size_t)i * d;
-        for (int j = 0; j < d; j++) xi[j] = e[j] * c->embed_scale;
+        for (int j = 0; j < d; j++)
+            xi[j] = e[j] * c->embed_scale;
         if (s->pos) txi_pos_add_learned(xi, 1, d, s->pos, pos0 + i % period, c->pos_offset);
     }
     if (s->emb_norm.w) txi_norm_fwd(&s->emb_norm, x, n, d, c->norm_eps, x);
@@ -51,7 +52,8 @@ static void ffn_block(const tx_model *m, const struct txi_layer *L, float *x, in
     txi_activation(f, (size_t)n * L->fc1.n_out, m->cfg.act);
     if (L->fc1_gate.w) {
         txi_linear_fwd(&L->fc1_gate, in, n, g);
-        for (size_t i = 0; i < (size_t)n * L->fc1.n_out; i++) f[i] *= g[i];
+        for (size_t i = 0; i < (size_t)n * L->fc1.n_out; i++)
+            f[i] *= g[i];
     }
     txi_linear_fwd(&L->fc2, f, n, h);
     sub_out(m, &L->ffn_norm, x, h, n);
@@ -104,12 +106,23 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
         txi_linear_fwd(&L->self_attn.v, in, n, v);
         for (int b = 0; b < job->n_src; b++) {
             size_t off = (size_t)job->src_off[b] * inner;
-            struct txi_mha_args ma = {
-                .q = q + off, .ld_q = inner, .k = k + off, .ld_k = inner, .v = v + off,
-                .ld_v = inner, .n_q = job->src_len[b], .n_k = job->src_len[b], .n_heads = H,
-                .d_head = c->d_head, .scale = c->attn_scale, .mask = NULL,
-                .bias = rel ? &bias : NULL, .out = ctx + off, .ld_out = inner,
-                .probs = job->att ? job->att + (size_t)l * att_layer : NULL, .scratch = scores};
+            struct txi_mha_args ma = {.q = q + off,
+                                      .ld_q = inner,
+                                      .k = k + off,
+                                      .ld_k = inner,
+                                      .v = v + off,
+                                      .ld_v = inner,
+                                      .n_q = job->src_len[b],
+                                      .n_k = job->src_len[b],
+                                      .n_heads = H,
+                                      .d_head = c->d_head,
+                                      .scale = c->attn_scale,
+                                      .mask = NULL,
+                                      .bias = rel ? &bias : NULL,
+                                      .out = ctx + off,
+                                      .ld_out = inner,
+                                      .probs = job->att ? job->att + (size_t)l * att_layer : NULL,
+                                      .scratch = scores};
             txi_mha(&ma);
         }
         txi_linear_fwd(&L->self_attn.o, ctx, n, h);
@@ -159,8 +172,8 @@ tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_st
     st->kv = txi_arena_alloc(a, (size_t)max_rows, (size_t)inner * sizeof(float));
     st->ctx = txi_arena_alloc(a, (size_t)max_rows, (size_t)inner * sizeof(float));
     st->ffn = txi_arena_alloc(a, (size_t)max_rows, (size_t)ffn * sizeof(float));
-    st->gate = c->gated_ffn ? txi_arena_alloc(a, (size_t)max_rows, (size_t)ffn * sizeof(float))
-                            : st->ffn;
+    st->gate =
+        c->gated_ffn ? txi_arena_alloc(a, (size_t)max_rows, (size_t)ffn * sizeof(float)) : st->ffn;
     st->scores = txi_arena_alloc(a, (size_t)max_rows, (size_t)width * sizeof(float));
     if (!st->x || !st->h || !st->q || !st->kv || !st->ctx || !st->ffn || !st->gate || !st->scores)
         goto nomem;
@@ -219,10 +232,20 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
         for (int r = 0; r < job->n_rows; r++) {
             size_t off = (size_t)r * n_new * inner;
             struct txi_mha_args ma = {
-                .q = st->q + off, .ld_q = inner, .k = kc + job->slot[r] * slot_size,
-                .ld_k = inner, .v = vc + job->slot[r] * slot_size, .ld_v = inner, .n_q = n_new,
-                .n_k = n_k, .n_heads = H, .d_head = c->d_head, .scale = c->attn_scale,
-                .mask = &causal, .bias = st->rel_bias ? &bias : NULL, .out = st->ctx + off,
+                .q = st->q + off,
+                .ld_q = inner,
+                .k = kc + job->slot[r] * slot_size,
+                .ld_k = inner,
+                .v = vc + job->slot[r] * slot_size,
+                .ld_v = inner,
+                .n_q = n_new,
+                .n_k = n_k,
+                .n_heads = H,
+                .d_head = c->d_head,
+                .scale = c->attn_scale,
+                .mask = &causal,
+                .bias = st->rel_bias ? &bias : NULL,
+                .out = st->ctx + off,
                 .ld_out = inner,
                 .probs = job->self_att ? job->self_att + (size_t)l * H * n_new * n_k : NULL,
                 .scratch = st->scores};
@@ -239,10 +262,21 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
             int b = job->src[r], n_s = st->src_len[b];
             size_t soff = (size_t)st->src_off[b] * inner;
             struct txi_mha_args ma = {
-                .q = st->q + off, .ld_q = inner, .k = st->k_cross[l] + soff, .ld_k = inner,
-                .v = st->v_cross[l] + soff, .ld_v = inner, .n_q = n_new, .n_k = n_s,
-                .n_heads = H, .d_head = c->d_head, .scale = c->attn_scale, .mask = NULL,
-                .bias = NULL, .out = st->ctx + off, .ld_out = inner,
+                .q = st->q + off,
+                .ld_q = inner,
+                .k = st->k_cross[l] + soff,
+                .ld_k = inner,
+                .v = st->v_cross[l] + soff,
+                .ld_v = inner,
+                .n_q = n_new,
+                .n_k = n_s,
+                .n_heads = H,
+                .d_head = c->d_head,
+                .scale = c->attn_scale,
+                .mask = NULL,
+                .bias = NULL,
+                .out = st->ctx + off,
+                .ld_out = inner,
                 .probs = job->cross_att ? job->cross_att + (size_t)l * H * n_new * n_s : NULL,
                 .scratch = st->scores};
             txi_mha(&ma);
@@ -264,11 +298,13 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
         else
             memcpy(hi, xi, (size_t)d * sizeof(float));
         if (c->lm_head_scale != 1.0f)
-            for (int j = 0; j < d; j++) hi[j] *= c->lm_head_scale;
+            for (int j = 0; j < d; j++)
+                hi[j] *= c->lm_head_scale;
     }
     txi_matmul_nt(n_out, V, d, 1.0f, h, d, m->lm_head, d, 0.0f, job->logits, V);
     if (m->final_logits_bias)
-        for (int r = 0; r < n_out; r++) txi_add(job->logits + (size_t)r * V, m->final_logits_bias, (size_t)V);
+        for (int r = 0; r < n_out; r++)
+            txi_add(job->logits + (size_t)r * V, m->final_logits_bias, (size_t)V);
 }
 
 void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)

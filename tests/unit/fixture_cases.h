@@ -27,7 +27,8 @@ static inline json_t *fx_load_cases(const char *dir)
 static inline void fx_flatten(const json_t *v, double *out, size_t *n, size_t cap)
 {
     if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++) fx_flatten(json_array_get(v, i), out, n, cap);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            fx_flatten(json_array_get(v, i), out, n, cap);
         return;
     }
     cr_assert(json_is_number(v), "fixture value is not a number");
@@ -39,7 +40,8 @@ static inline size_t fx_count(const json_t *v)
 {
     if (!json_is_array(v)) return 1;
     size_t n = 0;
-    for (size_t i = 0; i < json_array_size(v); i++) n += fx_count(json_array_get(v, i));
+    for (size_t i = 0; i < json_array_size(v); i++)
+        n += fx_count(json_array_get(v, i));
     return n;
 }
 
@@ -62,7 +64,8 @@ static inline int32_t *fx_ints(const json_t *v, int *n_out)
     double *d = fx_numbers(v, &n);
     int32_t *out = malloc((n ? n : 1) * sizeof *out);
     cr_assert_not_null(out);
-    for (size_t i = 0; i < n; i++) out[i] = (int32_t)d[i];
+    for (size_t i = 0; i < n; i++)
+        out[i] = (int32_t)d[i];
     free(d);
     *n_out = (int)n;
     return out;
@@ -81,8 +84,8 @@ static inline void fx_assert_close(const float *got, const double *want, size_t 
             at = i;
         }
     }
-    cr_assert(worst <= tol, "%s: |diff| %.3g > %.1g at flat index %zu (got %.7g, want %.7g)",
-              what, worst, tol, at, (double)got[at], want[at]);
+    cr_assert(worst <= tol, "%s: |diff| %.3g > %.1g at flat index %zu (got %.7g, want %.7g)", what,
+              worst, tol, at, (double)got[at], want[at]);
 }
 
 #endif

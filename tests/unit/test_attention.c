@@ -18,7 +18,8 @@ static float *rnd(size_t n, float lo, float hi)
 {
     float *x = malloc((n ? n : 1) * sizeof *x);
     cr_assert_not_null(x);
-    for (size_t i = 0; i < n; i++) x[i] = tu_rand_uniform(&rng, lo, hi);
+    for (size_t i = 0; i < n; i++)
+        x[i] = tu_rand_uniform(&rng, lo, hi);
     return x;
 }
 
@@ -31,7 +32,7 @@ static void close_to(const float *got, const double *want, size_t n, double tol,
     }
 }
 
-static const int shapes[][3] = {{1, 1, 1}, {1, 7, 5}, {3, 1, 4},    {7, 13, 9},
+static const int shapes[][3] = {{1, 1, 1},    {1, 7, 5},      {3, 1, 4},    {7, 13, 9},
                                 {64, 70, 64}, {130, 257, 33}, {2, 300, 128}};
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -47,7 +48,8 @@ Test(scores, dot_product_matches_a_naive_loop)
         for (int i = 0; i < nq; i++)
             for (int j = 0; j < nk; j++) {
                 double a = 0;
-                for (int t = 0; t < d; t++) a += (double)q[i * ld + t] * k[j * ld + t];
+                for (int t = 0; t < d; t++)
+                    a += (double)q[i * ld + t] * k[j * ld + t];
                 want[i * nk + j] = a * scale;
             }
         close_to(got, want, (size_t)nq * nk, 1e-5, "dot");
@@ -92,8 +94,10 @@ Test(scores, bahdanau_additive_matches_a_naive_loop)
                 double a = 0;
                 for (int t = 0; t < da; t++) {
                     double h = 0;
-                    for (int x = 0; x < dq; x++) h += (double)wq[t * dq + x] * q[i * dq + x];
-                    for (int x = 0; x < dk; x++) h += (double)wk[t * dk + x] * k[j * dk + x];
+                    for (int x = 0; x < dq; x++)
+                        h += (double)wq[t * dq + x] * q[i * dq + x];
+                    for (int x = 0; x < dk; x++)
+                        h += (double)wk[t * dk + x] * k[j * dk + x];
                     a += v[t] * tanh(h);
                 }
                 want[i * nk + j] = a;
@@ -119,7 +123,8 @@ static void naive_softmax(const float *scores, int nq, int nk, const struct txi_
             for (int j = 0; j < nk; j++) {
                 if (out[i * nk + j] == -INFINITY) continue;
                 int greater = 0;
-                for (int t = 0; t < nk; t++) greater += out[i * nk + t] > out[i * nk + j];
+                for (int t = 0; t < nk; t++)
+                    greater += out[i * nk + t] > out[i * nk + j];
                 if (greater >= top_k) out[i * nk + j] = -INFINITY - 0.0;
             }
         }
@@ -130,7 +135,8 @@ static void naive_softmax(const float *scores, int nq, int nk, const struct txi_
             out[i * nk + j] = mx == -INFINITY ? 0 : exp(out[i * nk + j] - mx);
             sum += out[i * nk + j];
         }
-        for (int j = 0; j < nk; j++) out[i * nk + j] = sum > 0 ? out[i * nk + j] / sum : 0;
+        for (int j = 0; j < nk; j++)
+            out[i * nk + j] = sum > 0 ? out[i * nk + j] / sum : 0;
     }
 }
 
@@ -153,7 +159,8 @@ Test(softmax, padding_causal_and_window_masks_match_a_naive_loop)
     for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
         int nq = dims[s][0], nk = dims[s][1];
         uint8_t *valid = malloc((size_t)nk);
-        for (int j = 0; j < nk; j++) valid[j] = j == 0 || (tu_rand_u64(&rng) % 4 != 0);
+        for (int j = 0; j < nk; j++)
+            valid[j] = j == 0 || (tu_rand_u64(&rng) % 4 != 0);
         struct txi_attn_mask none = {0, 0, -1, NULL};
         struct txi_attn_mask pad = {0, 0, -1, valid};
         struct txi_attn_mask causal = {1, nk - nq, -1, NULL}; /* queries are the last nq keys */
@@ -186,7 +193,8 @@ Test(softmax, hard_and_top_k_attention_match_a_naive_loop)
     float row[5] = {0.1f, 2.0f, -1.0f, 1.9f, 0.0f}, tmp[5];
     txi_attn_softmax(row, 1, 5, NULL, 1, tmp);
     const float want[5] = {0, 1, 0, 0, 0};
-    for (int j = 0; j < 5; j++) cr_assert_eq(row[j], want[j]);
+    for (int j = 0; j < 5; j++)
+        cr_assert_eq(row[j], want[j]);
 }
 
 Test(softmax, row_without_visible_keys_is_all_zero)
@@ -195,7 +203,8 @@ Test(softmax, row_without_visible_keys_is_all_zero)
     struct txi_attn_mask m = {0, 0, -1, valid};
     float s[3] = {1, 2, 3};
     txi_attn_softmax(s, 1, 3, &m, 0, NULL);
-    for (int j = 0; j < 3; j++) cr_assert_eq(s[j], 0.0f);
+    for (int j = 0; j < 3; j++)
+        cr_assert_eq(s[j], 0.0f);
 }
 
 /* Naive multi-head attention with strides, mask and relative bias. */
@@ -234,8 +243,7 @@ static void naive_mha(const struct txi_mha_args *a, double *out, double *probs)
     free(p);
 }
 
-static void check_mha(int nq, int nk, int heads, int dh, int causal, int with_bias,
-                      int with_pad)
+static void check_mha(int nq, int nk, int heads, int dh, int causal, int with_bias, int with_pad)
 {
     int inner = heads * dh, ld = inner + 5;
     float *q = rnd((size_t)nq * ld, -1, 1), *k = rnd((size_t)nk * ld, -1, 1);
@@ -243,16 +251,29 @@ static void check_mha(int nq, int nk, int heads, int dh, int causal, int with_bi
     int n_rel = 2 * (nk + nq);
     float *tab = rnd((size_t)heads * n_rel, -2, 2);
     uint8_t *valid = malloc((size_t)nk);
-    for (int j = 0; j < nk; j++) valid[j] = j < nk - nk / 3;
+    for (int j = 0; j < nk; j++)
+        valid[j] = j < nk - nk / 3;
     struct txi_attn_mask m = {causal, nk - nq, -1, with_pad ? valid : NULL};
     struct txi_rel_bias bias = {tab, n_rel, -(nk + nq)};
     float *out = calloc((size_t)nq * inner, 4), *out2 = calloc((size_t)nq * inner, 4);
     float *probs = malloc((size_t)heads * nq * nk * 4), *scratch = malloc((size_t)nq * nk * 4);
-    struct txi_mha_args a = {.q = q, .ld_q = ld, .k = k, .ld_k = ld, .v = v, .ld_v = ld,
-                             .n_q = nq, .n_k = nk, .n_heads = heads, .d_head = dh,
-                             .scale = 1.0f / sqrtf((float)dh), .mask = &m,
-                             .bias = with_bias ? &bias : NULL, .out = out, .ld_out = inner,
-                             .probs = probs, .scratch = NULL};
+    struct txi_mha_args a = {.q = q,
+                             .ld_q = ld,
+                             .k = k,
+                             .ld_k = ld,
+                             .v = v,
+                             .ld_v = ld,
+                             .n_q = nq,
+                             .n_k = nk,
+                             .n_heads = heads,
+                             .d_head = dh,
+                             .scale = 1.0f / sqrtf((float)dh),
+                             .mask = &m,
+                             .bias = with_bias ? &bias : NULL,
+                             .out = out,
+                             .ld_out = inner,
+                             .probs = probs,
+                             .scratch = NULL};
     double *want = malloc((size_t)nq * inner * 8), *want_p = malloc((size_t)heads * nq * nk * 8);
     naive_mha(&a, want, want_p);
     txi_mha(&a);
@@ -269,8 +290,8 @@ static void check_mha(int nq, int nk, int heads, int dh, int causal, int with_bi
 
 Test(mha, self_and_cross_attention_with_masks_and_bias_match_a_naive_loop)
 {
-    const int dims[][4] = {{1, 1, 1, 1}, {1, 9, 4, 16}, {5, 5, 2, 3}, {7, 19, 3, 8},
-                           {64, 64, 8, 64}, {31, 97, 6, 32}};
+    const int dims[][4] = {{1, 1, 1, 1},  {1, 9, 4, 16},   {5, 5, 2, 3},
+                           {7, 19, 3, 8}, {64, 64, 8, 64}, {31, 97, 6, 32}};
     for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
         int nq = dims[s][0], nk = dims[s][1], h = dims[s][2], dh = dims[s][3];
         check_mha(nq, nk, h, dh, 0, 0, 0); /* cross-attention */
@@ -311,7 +332,8 @@ Test(positions, learned_positions_add_rows_with_an_offset)
     memcpy(x0, x, (size_t)n * d * 4);
     txi_pos_add_learned(x, n, d, tab, 4, 2); /* BART: position p uses row p + 2 */
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) cr_assert_eq(x[i * d + j], x0[i * d + j] + tab[(6 + i) * d + j]);
+        for (int j = 0; j < d; j++)
+            cr_assert_eq(x[i * d + j], x0[i * d + j] + tab[(6 + i) * d + j]);
     free(tab), free(x), free(x0);
 }
 
@@ -362,8 +384,10 @@ static float *stochastic(int layers, int n)
     float *a = rnd((size_t)layers * n * n, 0, 1);
     for (int r = 0; r < layers * n; r++) {
         double s = 0;
-        for (int j = 0; j < n; j++) s += a[r * n + j];
-        for (int j = 0; j < n; j++) a[r * n + j] = (float)(a[r * n + j] / s);
+        for (int j = 0; j < n; j++)
+            s += a[r * n + j];
+        for (int j = 0; j < n; j++)
+            a[r * n + j] = (float)(a[r * n + j] / s);
     }
     return a;
 }
@@ -383,7 +407,8 @@ Test(rollout, matches_a_naive_product_of_residual_maps)
                     f[i * n + j] = 0.5 * att[(l * n + i) * n + j] + (i == j ? 0.5 : 0);
                     sum += f[i * n + j];
                 }
-                for (int j = 0; j < n; j++) f[i * n + j] /= sum;
+                for (int j = 0; j < n; j++)
+                    f[i * n + j] /= sum;
             }
             if (l == 0) {
                 memcpy(r, f, (size_t)n * n * 8);
@@ -392,7 +417,8 @@ Test(rollout, matches_a_naive_product_of_residual_maps)
             for (int i = 0; i < n; i++) /* R = A_l' R */
                 for (int j = 0; j < n; j++) {
                     double a = 0;
-                    for (int k = 0; k < n; k++) a += f[i * n + k] * r[k * n + j];
+                    for (int k = 0; k < n; k++)
+                        a += f[i * n + k] * r[k * n + j];
                     t[i * n + j] = a;
                 }
             memcpy(r, t, (size_t)n * n * 8);
@@ -401,7 +427,8 @@ Test(rollout, matches_a_naive_product_of_residual_maps)
         close_to(got, r, (size_t)n * n, 1e-5, "rollout");
         for (int i = 0; i < n; i++) {
             double sum = 0;
-            for (int j = 0; j < n; j++) sum += got[i * n + j];
+            for (int j = 0; j < n; j++)
+                sum += got[i * n + j];
             cr_assert_float_eq(sum, 1.0, 1e-4, "row %d sums to %g", i, sum);
         }
         free(att), free(got), free(r), free(f), free(t);
@@ -413,9 +440,11 @@ Test(rollout, identity_attention_rolls_out_to_identity_and_bad_sizes_are_invalid
     int n = 4;
     float att[2 * 16] = {0}, out[16];
     for (int l = 0; l < 2; l++)
-        for (int i = 0; i < n; i++) att[l * 16 + i * n + i] = 1;
+        for (int i = 0; i < n; i++)
+            att[l * 16 + i * n + i] = 1;
     cr_assert_eq(tx_attention_rollout(att, 2, n, out), TX_OK);
-    for (int i = 0; i < 16; i++) cr_assert_float_eq(out[i], (i % 5 == 0) ? 1.0f : 0.0f, 1e-7);
+    for (int i = 0; i < 16; i++)
+        cr_assert_float_eq(out[i], (i % 5 == 0) ? 1.0f : 0.0f, 1e-7);
     cr_assert_eq(tx_attention_rollout(att, 0, n, out), TX_ERR_INVALID);
     cr_assert_eq(tx_attention_rollout(NULL, 2, n, out), TX_ERR_INVALID);
     cr_assert_eq(tx_attention_rollout(att, 2, 0, out), TX_ERR_INVALID);

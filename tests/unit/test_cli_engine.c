@@ -34,9 +34,9 @@ static json_t *run(const char *args, int *status, int quiet_stderr)
 {
     if (!find_cli()) cr_skip_test("attnserve-cli not built next to the tests (%s)", cli);
     char cmd[4096];
-    cr_assert_lt(snprintf(cmd, sizeof cmd, "%s %s%s", cli, args,
-                          quiet_stderr ? " 2>/dev/null" : ""),
-                 (int)sizeof cmd);
+    cr_assert_lt(
+        snprintf(cmd, sizeof cmd, "%s %s%s", cli, args, quiet_stderr ? " 2>/dev/null" : ""),
+        (int)sizeof cmd);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     size_t cap = 1 << 16, len = 0;
@@ -98,9 +98,9 @@ Test(cli, generate_greedy_batch_prints_one_row_per_input)
     const json_t *seqs = json_object_get(out, "sequences");
     cr_assert_eq(json_array_size(seqs), 2);
     for (size_t r = 0; r < 2; r++)
-        cr_assert(json_equal(json_array_get(seqs, r),
-                             json_object_get(json_array_get(g, r), "sequence")),
-                  "row %zu differs", r);
+        cr_assert(
+            json_equal(json_array_get(seqs, r), json_object_get(json_array_get(g, r), "sequence")),
+            "row %zu differs", r);
     cr_assert_eq(json_array_size(json_object_get(out, "token_logprobs")), 2);
     json_decref(out);
     json_decref(root);
@@ -119,8 +119,8 @@ Test(cli, forward_prints_logits_and_attentions_of_transformers)
         snprintf(dec + strlen(dec), sizeof dec - strlen(dec), i ? ",%lld" : "%lld",
                  (long long)json_integer_value(json_array_get(d, i)));
     snprintf(args, sizeof args,
-             "forward --model " FIXTURE_DIR "/t5 --input-ids %s --decoder-ids %s --attentions",
-             src, dec);
+             "forward --model " FIXTURE_DIR "/t5 --input-ids %s --decoder-ids %s --attentions", src,
+             dec);
     int st;
     json_t *out = run(args, &st, 0);
     cr_assert_eq(st, 0);

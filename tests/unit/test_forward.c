@@ -16,8 +16,8 @@ static void check_case(tx_session *s, const json_t *c, const char *model)
     int32_t *tgt = fx_ints(json_object_get(c, "decoder_input_ids"), &n_tgt);
     struct tx_forward_out o;
     struct tx_error e = {0};
-    tx_status st = tx_forward(s, src, n_src, tgt, n_tgt, TX_FORWARD_ATTENTIONS | TX_FORWARD_HIDDEN,
-                              &o, &e);
+    tx_status st =
+        tx_forward(s, src, n_src, tgt, n_tgt, TX_FORWARD_ATTENTIONS | TX_FORWARD_HIDDEN, &o, &e);
     cr_assert_eq(st, TX_OK, "%s/%s: %s", model, name, e.message);
     cr_assert_eq(o.n_src, n_src);
     cr_assert_eq(o.n_tgt, n_tgt);
@@ -68,7 +68,8 @@ static void check_batch(tx_session *s, const json_t *b, const char *model)
         owned[r] = fx_ints(json_array_get(ids, r), &n);
         int32_t *m = fx_ints(json_array_get(mask, r), &nm);
         lens[r] = 0;
-        for (int i = 0; i < nm; i++) lens[r] += m[i];
+        for (int i = 0; i < nm; i++)
+            lens[r] += m[i];
         free(m);
         rows[r] = owned[r];
     }
@@ -89,7 +90,8 @@ static void check_batch(tx_session *s, const json_t *b, const char *model)
                         "batch encoder_last_hidden_state");
     }
     free(want);
-    for (int r = 0; r < n_batch; r++) free(owned[r]);
+    for (int r = 0; r < n_batch; r++)
+        free(owned[r]);
 }
 
 static void check_model(const char *dir)
@@ -111,10 +113,22 @@ static void check_model(const char *dir)
     tx_model_free(m);
 }
 
-Test(forward, marian_matches_transformers) { check_model(FIXTURE_DIR "/marian"); }
-Test(forward, marian_f16_matches_transformers) { check_model(FIXTURE_DIR "/marian-f16"); }
-Test(forward, bart_matches_transformers) { check_model(FIXTURE_DIR "/bart"); }
-Test(forward, t5_matches_transformers) { check_model(FIXTURE_DIR "/t5"); }
+Test(forward, marian_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/marian");
+}
+Test(forward, marian_f16_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/marian-f16");
+}
+Test(forward, bart_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/bart");
+}
+Test(forward, t5_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/t5");
+}
 Test(forward, mbart_prenorm_with_final_layer_norms_matches_transformers)
 {
     check_model(VARIANTS_DIR "/mbart");

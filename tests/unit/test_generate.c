@@ -40,15 +40,24 @@ static struct tx_gen_params args(const tx_model *m, const json_t *root, const ch
     if (json_object_get(ga, "args")) ga = json_object_get(ga, "args");
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)ga, key, v) {
-        if (!strcmp(key, "max_new_tokens")) p.max_new_tokens = (int)json_integer_value(v);
-        else if (!strcmp(key, "num_beams")) p.num_beams = (int)json_integer_value(v);
-        else if (!strcmp(key, "num_return_sequences")) p.num_return_sequences = (int)json_integer_value(v);
-        else if (!strcmp(key, "do_sample")) p.do_sample = json_is_true(v);
-        else if (!strcmp(key, "length_penalty")) p.length_penalty = (float)json_number_value(v);
-        else if (!strcmp(key, "repetition_penalty")) p.repetition_penalty = (float)json_number_value(v);
-        else if (!strcmp(key, "no_repeat_ngram_size")) p.no_repeat_ngram_size = (int)json_integer_value(v);
-        else if (!strcmp(key, "min_length")) p.min_length = (int)json_integer_value(v);
+    json_object_foreach((json_t *)ga, key, v)
+    {
+        if (!strcmp(key, "max_new_tokens"))
+            p.max_new_tokens = (int)json_integer_value(v);
+        else if (!strcmp(key, "num_beams"))
+            p.num_beams = (int)json_integer_value(v);
+        else if (!strcmp(key, "num_return_sequences"))
+            p.num_return_sequences = (int)json_integer_value(v);
+        else if (!strcmp(key, "do_sample"))
+            p.do_sample = json_is_true(v);
+        else if (!strcmp(key, "length_penalty"))
+            p.length_penalty = (float)json_number_value(v);
+        else if (!strcmp(key, "repetition_penalty"))
+            p.repetition_penalty = (float)json_number_value(v);
+        else if (!strcmp(key, "no_repeat_ngram_size"))
+            p.no_repeat_ngram_size = (int)json_integer_value(v);
+        else if (!strcmp(key, "min_length"))
+            p.min_length = (int)json_integer_value(v);
         else if (!strcmp(key, "early_stopping"))
             p.early_stopping = json_is_string(v) ? 2 : json_is_true(v);
         else if (!strcmp(key, "bad_words_ids")) {
@@ -76,8 +85,8 @@ static void assert_ids(const struct tx_hypothesis *h, const json_t *want, const 
     for (int i = 0; i < n; i++)
         snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%d ", (int)w[i]);
     cr_assert_eq(h->n_ids, n, "%s: got [%s], want [%s]", what, got, exp);
-    cr_assert_eq(memcmp(h->ids, w, (size_t)n * sizeof *w), 0, "%s: got [%s], want [%s]", what,
-                 got, exp);
+    cr_assert_eq(memcmp(h->ids, w, (size_t)n * sizeof *w), 0, "%s: got [%s], want [%s]", what, got,
+                 exp);
     free(w);
 }
 
@@ -95,7 +104,8 @@ static void check_greedy(const struct tx_hypothesis *h, const json_t *g, const c
     snprintf(w, sizeof w, "%s logprobs_after_processors", what);
     fx_assert_close(h->token_scores, want, n, TOL, w);
     double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += want[i];
+    for (size_t i = 0; i < n; i++)
+        sum += want[i];
     cr_assert(fabs(h->score - sum) <= 1e-3, "%s: score %g, sum of processed log-probs %g", what,
               (double)h->score, sum);
     free(want);
@@ -141,8 +151,7 @@ static void run_cases(const char *dir, const char *mode)
         const int32_t *srcs[1] = {src};
         struct tx_gen_out o;
         struct tx_error e = {0};
-        cr_assert_eq(tx_generate(f.s, srcs, &n, 1, &p, &o, &e), TX_OK, "%s: %s", what,
-                     e.message);
+        cr_assert_eq(tx_generate(f.s, srcs, &n, 1, &p, &o, &e), TX_OK, "%s: %s", what, e.message);
         cr_assert_eq(o.n_inputs, 1);
         cr_assert_eq(o.n_return, p.num_return_sequences);
         if (beam)
@@ -163,7 +172,8 @@ static void run_batch(const char *model, int beam)
     fx_open(&f, dir);
     struct tx_gen_params p = args(f.m, f.root, beam ? "beam" : "greedy");
     const json_t *b = json_object_get(f.root, "batch");
-    const json_t *ids = json_object_get(b, "input_ids"), *mask = json_object_get(b, "attention_mask");
+    const json_t *ids = json_object_get(b, "input_ids"),
+                 *mask = json_object_get(b, "attention_mask");
     int n_rows = (int)json_array_size(ids);
     const int32_t *rows[4];
     int32_t *owned[4];
@@ -174,7 +184,8 @@ static void run_batch(const char *model, int beam)
         owned[r] = fx_ints(json_array_get(ids, r), &n);
         int32_t *m = fx_ints(json_array_get(mask, r), &nm);
         lens[r] = 0;
-        for (int i = 0; i < nm; i++) lens[r] += m[i];
+        for (int i = 0; i < nm; i++)
+            lens[r] += m[i];
         free(m);
         rows[r] = owned[r];
     }
@@ -191,17 +202,27 @@ static void run_batch(const char *model, int beam)
         else
             check_greedy(&o.hyps[r], json_array_get(want, (size_t)r), what);
     }
-    for (int r = 0; r < n_rows; r++) free(owned[r]);
+    for (int r = 0; r < n_rows; r++)
+        free(owned[r]);
     fx_close(&f);
 }
 
-Test(greedy, marian_matches_transformers) { run_cases(FIXTURE_DIR "/marian", "greedy"); }
-Test(greedy, marian_f16_matches_transformers) { run_cases(FIXTURE_DIR "/marian-f16", "greedy"); }
+Test(greedy, marian_matches_transformers)
+{
+    run_cases(FIXTURE_DIR "/marian", "greedy");
+}
+Test(greedy, marian_f16_matches_transformers)
+{
+    run_cases(FIXTURE_DIR "/marian-f16", "greedy");
+}
 Test(greedy, bart_matches_transformers_with_min_length_ngram_and_forced_tokens)
 {
     run_cases(FIXTURE_DIR "/bart", "greedy");
 }
-Test(greedy, t5_matches_transformers) { run_cases(FIXTURE_DIR "/t5", "greedy"); }
+Test(greedy, t5_matches_transformers)
+{
+    run_cases(FIXTURE_DIR "/t5", "greedy");
+}
 
 Test(beam, marian_returns_all_four_hypotheses_and_scores)
 {
@@ -226,26 +247,54 @@ static const char *const variants[] = {VARIANTS_DIR "/mbart", VARIANTS_DIR "/t5-
 
 Test(variants, greedy_matches_transformers)
 {
-    for (int i = 0; i < 3; i++) run_cases(variants[i], "greedy");
+    for (int i = 0; i < 3; i++)
+        run_cases(variants[i], "greedy");
 }
 Test(variants, greedy_with_repetition_penalty_ngram_bad_words_and_min_length_matches)
 {
-    for (int i = 0; i < 3; i++) run_cases(variants[i], "greedy_penalised");
+    for (int i = 0; i < 3; i++)
+        run_cases(variants[i], "greedy_penalised");
 }
 Test(variants, beam_with_length_penalty_matches_transformers)
 {
-    for (int i = 0; i < 3; i++) run_cases(variants[i], "beam");
+    for (int i = 0; i < 3; i++)
+        run_cases(variants[i], "beam");
 }
 Test(variants, beam_with_early_stopping_never_matches_transformers)
 {
-    for (int i = 0; i < 3; i++) run_cases(variants[i], "beam_never");
+    for (int i = 0; i < 3; i++)
+        run_cases(variants[i], "beam_never");
 }
 
-Test(batch, marian_greedy_rows_equal_their_single_results) { run_batch("marian", 0); }
-Test(batch, marian_f16_greedy_rows_equal_their_single_results) { run_batch("marian-f16", 0); }
-Test(batch, bart_greedy_rows_equal_their_single_results) { run_batch("bart", 0); }
-Test(batch, t5_greedy_rows_equal_their_single_results) { run_batch("t5", 0); }
-Test(batch, marian_beam_rows_equal_their_single_results) { run_batch("marian", 1); }
-Test(batch, marian_f16_beam_rows_equal_their_single_results) { run_batch("marian-f16", 1); }
-Test(batch, bart_beam_rows_equal_their_single_results) { run_batch("bart", 1); }
-Test(batch, t5_beam_rows_equal_their_single_results) { run_batch("t5", 1); }
+Test(batch, marian_greedy_rows_equal_their_single_results)
+{
+    run_batch("marian", 0);
+}
+Test(batch, marian_f16_greedy_rows_equal_their_single_results)
+{
+    run_batch("marian-f16", 0);
+}
+Test(batch, bart_greedy_rows_equal_their_single_results)
+{
+    run_batch("bart", 0);
+}
+Test(batch, t5_greedy_rows_equal_their_single_results)
+{
+    run_batch("t5", 0);
+}
+Test(batch, marian_beam_rows_equal_their_single_results)
+{
+    run_batch("marian", 1);
+}
+Test(batch, marian_f16_beam_rows_equal_their_single_results)
+{
+    run_batch("marian-f16", 1);
+}
+Test(batch, bart_beam_rows_equal_their_single_results)
+{
+    run_batch("bart", 1);
+}
+Test(batch, t5_beam_rows_equal_their_single_results)
+{
+    run_batch("t5", 1);
+}

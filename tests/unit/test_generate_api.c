@@ -94,7 +94,8 @@ Test(gen_api, sampling_with_a_seed_is_reproducible_and_seeds_differ)
 static int rank_of(const float *row, int v, int tok)
 {
     int r = 0;
-    for (int i = 0; i < v; i++) r += row[i] > row[tok];
+    for (int i = 0; i < v; i++)
+        r += row[i] > row[tok];
     return r;
 }
 
@@ -127,9 +128,15 @@ static void assert_tokens_in_top(int top_k, float top_p, int k_allowed)
     if (k_allowed > 1) cr_assert_gt(max_rank, 0, "sampling never left the argmax");
 }
 
-Test(gen_api, top_k_sampling_only_draws_from_the_k_best_tokens) { assert_tokens_in_top(3, 1.0f, 3); }
+Test(gen_api, top_k_sampling_only_draws_from_the_k_best_tokens)
+{
+    assert_tokens_in_top(3, 1.0f, 3);
+}
 
-Test(gen_api, tiny_top_p_sampling_draws_the_argmax) { assert_tokens_in_top(0, 1e-4f, 1); }
+Test(gen_api, tiny_top_p_sampling_draws_the_argmax)
+{
+    assert_tokens_in_top(0, 1e-4f, 1);
+}
 
 Test(gen_api, top_k_1_sampling_equals_greedy)
 {
@@ -163,7 +170,8 @@ Test(gen_api, beam_sampling_is_reproducible_and_returns_sorted_scores)
     int32_t a[3][32];
     int la[3];
     copy_ids(&o, a, la);
-    for (int j = 1; j < 3; j++) cr_assert_geq(o.hyps[j - 1].score, o.hyps[j].score);
+    for (int j = 1; j < 3; j++)
+        cr_assert_geq(o.hyps[j - 1].score, o.hyps[j].score);
     cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_OK, "%s", e.message);
     for (int j = 0; j < 3; j++) {
         cr_assert_eq(o.hyps[j].n_ids, la[j]);
@@ -175,8 +183,8 @@ Test(gen_api, repetition_penalty_changes_greedy_output_toward_unseen_tokens)
 {
     /* T5 greedy on src_len_23 repeats token 30 five times (fixture); a strong penalty must
      * not repeat any token more than before */
-    const int32_t src[] = {18, 100, 20, 4, 23, 123, 58, 81, 92, 37, 31, 38,
-                           30, 28, 21, 90, 58, 18, 39, 62, 2, 26, 1};
+    const int32_t src[] = {18, 100, 20, 4,  23, 123, 58, 81, 92, 37, 31, 38,
+                           30, 28,  21, 90, 58, 18,  39, 62, 2,  26, 1};
     const int32_t *srcs[1] = {src};
     int n = 23;
     struct tx_gen_params p = tx_model_gen_params(model);
@@ -186,8 +194,10 @@ Test(gen_api, repetition_penalty_changes_greedy_output_toward_unseen_tokens)
     struct tx_error e = {0};
     cr_assert_eq(tx_generate(sess, srcs, &n, 1, &p, &o, &e), TX_OK, "%s", e.message);
     int count[128] = {0};
-    for (int i = 1; i < o.hyps[0].n_ids; i++) count[o.hyps[0].ids[i]]++;
-    for (int t = 0; t < 128; t++) cr_assert_leq(count[t], 2, "token %d repeated %d times", t, count[t]);
+    for (int i = 1; i < o.hyps[0].n_ids; i++)
+        count[o.hyps[0].ids[i]]++;
+    for (int t = 0; t < 128; t++)
+        cr_assert_leq(count[t], 2, "token %d repeated %d times", t, count[t]);
 }
 
 Test(gen_api, no_repeat_ngram_size_2_never_repeats_a_bigram)
@@ -226,7 +236,8 @@ Test(gen_api, bad_words_are_never_generated)
     p.bad_words_len[0] = 1;
     p.bad_words[0][0] = first;
     cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_OK);
-    for (int i = 1; i < o.hyps[0].n_ids; i++) cr_assert_neq(o.hyps[0].ids[i], first);
+    for (int i = 1; i < o.hyps[0].n_ids; i++)
+        cr_assert_neq(o.hyps[0].ids[i], first);
     (void)second;
 }
 
@@ -245,7 +256,8 @@ Test(gen_api, min_and_max_new_tokens_bound_the_length)
     p.min_length = 25;
     cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_OK);
     cr_assert_geq(o.hyps[0].n_ids, 25, "eos came before min_length");
-    for (int i = 1; i < 24; i++) cr_assert_neq(o.hyps[0].ids[i], 1, "eos at %d", i);
+    for (int i = 1; i < 24; i++)
+        cr_assert_neq(o.hyps[0].ids[i], 1, "eos at %d", i);
 }
 
 static void expect(tx_status want, const struct tx_gen_params *p, const int32_t *src, int n,
@@ -320,7 +332,8 @@ Test(gen_api, inputs_longer_than_the_position_table_are_too_long)
     cr_assert_eq(tx_model_load(FIXTURE "/marian", &m, NULL), TX_OK);
     cr_assert_eq(tx_session_new(m, 0, &s, NULL), TX_OK);
     int32_t src[65];
-    for (int i = 0; i < 65; i++) src[i] = 5;
+    for (int i = 0; i < 65; i++)
+        src[i] = 5;
     const int32_t *srcs[1] = {src};
     int n = 65;
     struct tx_gen_out o;
@@ -375,8 +388,7 @@ Test(gen_api, cancel_callback_stops_generation)
     cancel_calls = 0;
     struct tx_gen_out o;
     struct tx_error e = {0};
-    cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_ERR_CANCELLED, "%s",
-                 e.message);
+    cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_ERR_CANCELLED, "%s", e.message);
     cr_assert_eq(cancel_calls, 3);
 }
 

@@ -30,7 +30,8 @@ Test(processors, repetition_penalty_divides_positive_and_multiplies_negative_onc
     txi_proc_repetition_penalty(s, seq, 4, 2.0f, seen);
     const float want[5] = {1.0f, -4.0f, 1.0f, 0.25f, 3.0f};
     assert_row(s, want, 5);
-    for (int i = 0; i < 5; i++) cr_assert_eq(seen[i], 0, "scratch not cleared");
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(seen[i], 0, "scratch not cleared");
 }
 
 Test(processors, no_repeat_ngram_bans_every_token_that_completes_a_seen_trigram)
@@ -60,10 +61,10 @@ Test(processors, bad_words_ban_single_tokens_and_completions_of_a_prefix)
     struct tx_gen_params p = tx_gen_default_params();
     p.eos_token_id = 0;
     p.n_bad_words = 4;
-    p.bad_words_len[0] = 1, p.bad_words[0][0] = 3;               /* always */
+    p.bad_words_len[0] = 1, p.bad_words[0][0] = 3;                        /* always */
     p.bad_words_len[1] = 2, p.bad_words[1][0] = 4, p.bad_words[1][1] = 5; /* after 4 */
-    p.bad_words_len[2] = 1, p.bad_words[2][0] = 0;               /* [eos]: dropped by HF */
-    p.bad_words_len[3] = 3;                                      /* longer than context */
+    p.bad_words_len[2] = 1, p.bad_words[2][0] = 0;                        /* [eos]: dropped by HF */
+    p.bad_words_len[3] = 3;                                               /* longer than context */
     p.bad_words[3][0] = 1, p.bad_words[3][1] = 4, p.bad_words[3][2] = 6;
     float s[8] = {0};
     const int32_t ends_with_4[] = {1, 4};
@@ -132,7 +133,8 @@ Test(processors, run_in_generate_order_so_forced_eos_overrides_min_length)
     assert_row(s, want, 4);
     float t[4] = {4, -4, 4, 4};
     int32_t seq20[20];
-    for (int i = 0; i < 20; i++) seq20[i] = 1;
+    for (int i = 0; i < 20; i++)
+        seq20[i] = 1;
     txi_logits_process(&p, 21, seq20, 20, t, 4, seen);
     const float want_t[4] = {NINF, NINF, 0, NINF};
     assert_row(t, want_t, 4);
@@ -210,7 +212,8 @@ Test(sampling, categorical_draws_follow_the_probabilities_and_skip_zeros)
     txi_rng_seed(&r, 1234, 0);
     int count[4] = {0};
     const int n = 200000;
-    for (int i = 0; i < n; i++) count[txi_sample_categorical(probs, 4, &r)]++;
+    for (int i = 0; i < n; i++)
+        count[txi_sample_categorical(probs, 4, &r)]++;
     cr_assert_eq(count[1], 0);
     for (int i = 0; i < 4; i++) /* 5 standard deviations of a binomial */
         cr_assert(fabs(count[i] / (double)n - probs[i]) <

@@ -51,7 +51,8 @@ static void ckpt_read(const char *model, struct ckpt *c)
     size_t n;
     unsigned char *buf = read_all(path, &n);
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | buf[i];
     json_error_t e;
     c->header = json_loadb((const char *)buf + 8, hlen, 0, &e);
     cr_assert_not_null(c->header, "fixture header: %s", e.text);
@@ -76,7 +77,8 @@ static void ckpt_write_raw(const char *path, const char *header_text, const unsi
     size_t total = 8 + padded + data_size;
     unsigned char *buf = malloc(total);
     uint64_t v = header_len_override ? header_len_override : padded;
-    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)(v >> (8 * i));
     memcpy(buf + 8, header_text, hl);
     memset(buf + 8 + hl, ' ', padded - hl);
     memcpy(buf + 8 + padded, data, data_size);
@@ -151,8 +153,8 @@ static void expect_fail(const char *dir, tx_status want, const char *frag1, cons
     tx_model *m = NULL;
     struct tx_error e = {0};
     tx_status st = tx_model_load(dir, &m, &e);
-    cr_assert_eq(st, want, "status %s, expected %s (%s)", tx_status_name(st),
-                 tx_status_name(want), e.message);
+    cr_assert_eq(st, want, "status %s, expected %s (%s)", tx_status_name(st), tx_status_name(want),
+                 e.message);
     cr_assert_null(m, "out-param written on failure");
     cr_assert_eq(e.status, want);
     cr_assert_not_null(strstr(e.message, frag1), "message \"%s\" lacks \"%s\"", e.message, frag1);
@@ -290,7 +292,8 @@ static void edit_dtype_unknown(json_t *h)
 
 Test(load, unknown_dtype_is_a_format_error)
 {
-    expect_fail(variant("marian", edit_dtype_unknown), TX_ERR_FORMAT, FC1, "unknown dtype \"Q4_K\"");
+    expect_fail(variant("marian", edit_dtype_unknown), TX_ERR_FORMAT, FC1,
+                "unknown dtype \"Q4_K\"");
 }
 
 static void edit_shape_transposed(json_t *h)
@@ -375,8 +378,7 @@ static void edit_entry_without_offsets(json_t *h)
 
 Test(load, header_entry_without_offsets_is_a_format_error)
 {
-    expect_fail(variant("marian", edit_entry_without_offsets), TX_ERR_FORMAT, FC1,
-                "data_offsets");
+    expect_fail(variant("marian", edit_entry_without_offsets), TX_ERR_FORMAT, FC1, "data_offsets");
 }
 
 /* A folder whose weights are the fixture's and whose config.json is `config_text`. */
@@ -525,7 +527,8 @@ static void assert_same_logits(const char *model, const char *dir)
     int n1, n2;
     float *a = logits_of(ref_dir, &n1), *b = logits_of(dir, &n2);
     cr_assert_eq(n1, n2);
-    for (int i = 0; i < n1; i++) cr_assert_eq(a[i], b[i], "logit %d differs", i);
+    for (int i = 0; i < n1; i++)
+        cr_assert_eq(a[i], b[i], "logit %d differs", i);
     free(a);
     free(b);
 }
@@ -544,7 +547,8 @@ Test(load, sharded_checkpoint_with_index_loads_the_same_weights)
     const char *key;
     json_t *v;
     int i = 0;
-    json_object_foreach(c.header, key, v) {
+    json_object_foreach(c.header, key, v)
+    {
         if (!strcmp(key, "__metadata__")) continue;
         int s = i++ % 2;
         json_t *o = json_object_get(v, "data_offsets");
@@ -552,8 +556,8 @@ Test(load, sharded_checkpoint_with_index_loads_the_same_weights)
         size_t e = (size_t)json_integer_value(json_array_get(o, 1));
         memcpy(buf[s] + used[s], c.data + b, e - b);
         json_t *nv = json_deep_copy(v);
-        json_object_set_new(nv, "data_offsets", json_pack("[II]", (json_int_t)used[s],
-                                                          (json_int_t)(used[s] + e - b)));
+        json_object_set_new(nv, "data_offsets",
+                            json_pack("[II]", (json_int_t)used[s], (json_int_t)(used[s] + e - b)));
         json_object_set_new(shard[s], key, nv);
         json_object_set_new(map, key, json_string(names[s]));
         used[s] += e - b;
@@ -642,7 +646,8 @@ Test(load, data_blocks_in_reverse_order_load)
     size_t at = c.data_size;
     const char *key;
     json_t *v;
-    json_object_foreach(c.header, key, v) {
+    json_object_foreach(c.header, key, v)
+    {
         if (!strcmp(key, "__metadata__")) continue;
         json_t *o = json_object_get(v, "data_offsets");
         size_t b = (size_t)json_integer_value(json_array_get(o, 0));
@@ -655,7 +660,8 @@ Test(load, data_blocks_in_reverse_order_load)
     const char *d = make_dir("t5");
     ckpt_write(d, "model.safetensors", c.header, data + at, c.data_size - at);
     /* offsets were computed from the end; shift them so the data area starts at `at` */
-    json_object_foreach(c.header, key, v) {
+    json_object_foreach(c.header, key, v)
+    {
         if (!strcmp(key, "__metadata__")) continue;
         json_t *o = json_object_get(v, "data_offsets");
         json_int_t b = json_integer_value(json_array_get(o, 0)) - (json_int_t)at;
@@ -695,7 +701,8 @@ Test(load, bf16_weights_compute_as_their_f32_values)
     json_t *h16 = json_deep_copy(c.header);
     const char *key;
     json_t *v;
-    json_object_foreach(h16, key, v) {
+    json_object_foreach(h16, key, v)
+    {
         if (!strcmp(key, "__metadata__")) continue;
         json_t *o = json_object_get(v, "data_offsets");
         json_int_t b = json_integer_value(json_array_get(o, 0)) / 2;
@@ -713,7 +720,8 @@ Test(load, bf16_weights_compute_as_their_f32_values)
     int n1, n2;
     float *a = logits_of(d32, &n1), *b = logits_of(d16, &n2);
     cr_assert_eq(n1, n2);
-    for (int i = 0; i < n1; i++) cr_assert_eq(a[i], b[i], "logit %d differs", i);
+    for (int i = 0; i < n1; i++)
+        cr_assert_eq(a[i], b[i], "logit %d differs", i);
     free(a);
     free(b);
     tx_model *m = NULL;
@@ -820,7 +828,7 @@ Test(load, without_generation_config_the_config_class_defaults_apply)
     cr_assert_eq(tx_model_load(d, &m, &e), TX_OK, "%s", e.message);
     struct tx_gen_params g = tx_model_gen_params(m);
     cr_assert_eq(g.forced_eos_token_id, 2);
-    cr_assert_eq(g.min_length, 8);  /* from config.json */
+    cr_assert_eq(g.min_length, 8); /* from config.json */
     cr_assert_eq(g.num_beams, 4);
     tx_model_free(m);
 }
@@ -846,7 +854,8 @@ Test(load, random_corruptions_of_the_header_fail_cleanly_or_load)
     size_t n;
     unsigned char *orig = read_all(FIXTURE "/t5/model.safetensors", &n);
     uint64_t hlen = 0;
-    for (int i = 7; i >= 0; i--) hlen = hlen << 8 | orig[i];
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | orig[i];
     unsigned char *buf = malloc(n);
     const char *d = make_dir("t5");
     char path[512];

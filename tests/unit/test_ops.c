@@ -14,7 +14,8 @@ static uint64_t rng = 777;
 static float *rnd(size_t n)
 {
     float *x = malloc((n ? n : 1) * sizeof *x);
-    for (size_t i = 0; i < n; i++) x[i] = tu_rand_uniform(&rng, -1, 1);
+    for (size_t i = 0; i < n; i++)
+        x[i] = tu_rand_uniform(&rng, -1, 1);
     return x;
 }
 
@@ -31,19 +32,21 @@ static void check_nt(matmul_fn fn, int m, int n, int k, float alpha, float beta)
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             double s = 0;
-            for (int t = 0; t < k; t++) s += (double)a[i * lda + t] * b[j * ldb + t];
+            for (int t = 0; t < k; t++)
+                s += (double)a[i * lda + t] * b[j * ldb + t];
             double want = alpha * s + (beta != 0 ? beta * c0[i * ldc + j] : 0);
             cr_assert(fabs(c[i * ldc + j] - want) <= 1e-5 * (1 + sqrt((double)k)),
                       "m=%d n=%d k=%d [%d][%d]: %g vs %g", m, n, k, i, j, (double)c[i * ldc + j],
                       want);
         }
     for (int i = 0; i < m; i++) /* the padding between rows is untouched */
-        for (int j = n; j < ldc; j++) cr_assert_eq(c[i * ldc + j], c0[i * ldc + j]);
+        for (int j = n; j < ldc; j++)
+            cr_assert_eq(c[i * ldc + j], c0[i * ldc + j]);
     free(a), free(b), free(c), free(c0);
 }
 
-static const int mnk[][3] = {{1, 1, 1},   {1, 300, 17}, {2, 8, 8},    {3, 40, 9},  {4, 101, 64},
-                             {5, 64, 1},  {7, 33, 130}, {8, 200, 512}, {13, 64, 31}, {16, 65, 24},
+static const int mnk[][3] = {{1, 1, 1},    {1, 300, 17},  {2, 8, 8},     {3, 40, 9},   {4, 101, 64},
+                             {5, 64, 1},   {7, 33, 130},  {8, 200, 512}, {13, 64, 31}, {16, 65, 24},
                              {17, 70, 40}, {64, 96, 128}, {3, 2, 5}};
 
 Test(matmul, nt_matches_a_naive_loop_on_every_path)
@@ -73,7 +76,8 @@ Test(matmul, nn_matches_a_naive_loop)
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) {
                 double w = 0;
-                for (int t = 0; t < k; t++) w += (double)a[i * k + t] * b[t * n + j];
+                for (int t = 0; t < k; t++)
+                    w += (double)a[i * k + t] * b[t * n + j];
                 cr_assert(fabs(c[i * n + j] - w) < 1e-5 * (1 + k));
             }
         free(a), free(b), free(c);
@@ -91,9 +95,11 @@ Test(norms, layernorm_and_rmsnorm_match_the_definitions)
         txi_rmsnorm(x, n, d, w, 1e-6f, rms);
         for (int i = 0; i < n; i++) {
             double mean = 0, var = 0, ss = 0;
-            for (int j = 0; j < d; j++) mean += x[i * d + j], ss += (double)x[i * d + j] * x[i * d + j];
+            for (int j = 0; j < d; j++)
+                mean += x[i * d + j], ss += (double)x[i * d + j] * x[i * d + j];
             mean /= d;
-            for (int j = 0; j < d; j++) var += (x[i * d + j] - mean) * (x[i * d + j] - mean);
+            for (int j = 0; j < d; j++)
+                var += (x[i * d + j] - mean) * (x[i * d + j] - mean);
             var /= d;
             for (int j = 0; j < d; j++) {
                 double want_ln = (x[i * d + j] - mean) / sqrt(var + 1e-5) * w[j] + b[j];
@@ -111,9 +117,10 @@ Test(norms, layernorm_and_rmsnorm_match_the_definitions)
 Test(activations, match_their_definitions)
 {
     /* edge values, then random ones (vector lanes and the scalar tail) */
-    float xs[203] = {-200.0f, -88.5f, -87.2f, -20.0f, -3.5f, -1.0f, -0.1f, 0.0f, -0.0f,
+    float xs[203] = {-200.0f, -88.5f, -87.2f, -20.0f, -3.5f, -1.0f, -0.1f,  0.0f,  -0.0f,
                      0.3f,    1.0f,   2.5f,   15.0f,  87.5f, 88.7f, 200.0f, 1e-20f};
-    for (int i = 17; i < 203; i++) xs[i] = tu_rand_uniform(&rng, -30, 30);
+    for (int i = 17; i < 203; i++)
+        xs[i] = tu_rand_uniform(&rng, -30, 30);
     const int n = 203;
     for (int act = TXI_ACT_RELU; act <= TXI_ACT_SILU; act++) {
         float y[203];
@@ -122,15 +129,21 @@ Test(activations, match_their_definitions)
         for (int i = 0; i < n; i++) {
             double v = xs[i], want = 0;
             switch (act) {
-            case TXI_ACT_RELU: want = v > 0 ? v : 0; break;
-            case TXI_ACT_GELU: want = 0.5 * v * (1 + erf(v / sqrt(2.0))); break;
+            case TXI_ACT_RELU:
+                want = v > 0 ? v : 0;
+                break;
+            case TXI_ACT_GELU:
+                want = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+                break;
             case TXI_ACT_GELU_NEW:
                 want = 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
                 break;
-            case TXI_ACT_SILU: want = v / (1 + exp(-v)); break;
+            case TXI_ACT_SILU:
+                want = v / (1 + exp(-v));
+                break;
             }
-            cr_assert(fabs(y[i] - want) <= 1e-6 * (1 + fabs(want)), "act %d at %g: %g vs %g",
-                      act, v, (double)y[i], want);
+            cr_assert(fabs(y[i] - want) <= 1e-6 * (1 + fabs(want)), "act %d at %g: %g vs %g", act,
+                      v, (double)y[i], want);
         }
     }
 }
@@ -141,10 +154,12 @@ Test(softmax_ops, log_softmax_and_kth_largest)
     float out[5];
     txi_log_softmax(x, 5, out);
     double lse = log(exp(1.0) + exp(-2.0) + exp(3.0) + exp(0.5));
-    for (int i = 0; i < 4; i++) cr_assert(fabs(out[i] - (x[i] - lse)) < 1e-6);
+    for (int i = 0; i < 4; i++)
+        cr_assert(fabs(out[i] - (x[i] - lse)) < 1e-6);
     cr_assert(isinf(out[4]) && out[4] < 0);
     float tmp[7];
     const float v[7] = {4, 9, 1, 9, 3, 7, 2};
     const float want[7] = {9, 9, 7, 4, 3, 2, 1};
-    for (int k = 1; k <= 7; k++) cr_assert_eq(txi_kth_largest(v, 7, k, tmp), want[k - 1]);
+    for (int k = 1; k <= 7; k++)
+        cr_assert_eq(txi_kth_largest(v, 7, k, tmp), want[k - 1]);
 }

@@ -82,6 +82,10 @@ static tx_status validate_params(const tx_model *m, struct tx_gen_params *p, str
                         "num_return_sequences = %d needs num_beams >= it or do_sample (greedy "
                         "search returns one sequence)",
                         p->num_return_sequences);
+    if (p->num_beams > 1 && p->max_length < 2)
+        return txi_fail(err, TX_ERR_INVALID,
+                        "max_length = %d leaves beam search no token to generate (at least 2)",
+                        p->max_length);
     if (p->num_beams > 1 && p->num_return_sequences > p->num_beams)
         return txi_fail(err, TX_ERR_INVALID,
                         "num_return_sequences (%d) has to be smaller or equal to num_beams (%d)",
@@ -183,7 +187,8 @@ static double log_sum_exp(const float *x, int n)
 static tx_status run_greedy(struct gen *g, struct tx_gen_out *out, struct tx_error *err)
 {
     struct txi_arena *a = g->a;
-    int R = g->rows, V = g->V, ML = g->max_length;
+    /* generate() runs at least one step, also for max_length 1: rows hold >= 2 tokens */
+    int R = g->rows, V = g->V, ML = g->max_length > 2 ? g->max_length : 2;
     const struct tx_gen_params *p = &g->p;
     int32_t *seq = txi_arena_alloc(a, (size_t)R, (size_t)ML * sizeof(int32_t)); /* (R, ML) */
     float *raw_lp = txi_arena_alloc(a, (size_t)R, (size_t)ML * sizeof(float));
@@ -224,7 +229,7 @@ static tx_status run_greedy(struct gen *g, struct tx_gen_out *out, struct tx_err
             int32_t *sr = seq + (size_t)r * ML;
             const float *raw = g->logits + (size_t)i * V;
             memcpy(proc, raw, (size_t)V * sizeof *proc);
-            txi_logits_process(p, ML, sr, cur_len, proc, V, g->seen);
+            txi_logits_process(p, g->max_length, sr, cur_len, proc, V, g->seen);
             int tok;
             if (p->do_sample) {
                 txi_logits_warp(p, 1, proc, V, g->tmp, g->pairs);
@@ -247,7 +252,7 @@ static tx_status run_greedy(struct gen *g, struct tx_gen_out *out, struct tx_err
         int any = 0;
         for (int r = 0; r < R && !any; r++)
             any = !finished[r];
-        if (!any || cur_len >= ML) break;
+        if (!any || cur_len >= g->max_length) break;
         if (cancelled(g))
             return txi_fail(err, TX_ERR_CANCELLED, "generation cancelled after %d tokens",
                             cur_len - 1);

@@ -260,6 +260,33 @@ Test(gen_api, min_and_max_new_tokens_bound_the_length)
         cr_assert_neq(o.hyps[0].ids[i], 1, "eos at %d", i);
 }
 
+Test(gen_api, max_length_1_still_generates_one_token_like_transformers)
+{
+    /* transformers 4.35.2: greedy generate(max_length=1) returns [[0, 45]] for this source;
+     * its beam search fails on it, here a clear error */
+    const int32_t *srcs[1] = {SRC_A};
+    int n_src[1] = {7};
+    struct tx_gen_params p = tx_model_gen_params(model);
+    p.max_length = 1;
+    struct tx_gen_out o;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(o.hyps[0].n_ids, 2);
+    cr_assert_eq(o.hyps[0].ids[0], 0);
+    cr_assert_eq(o.hyps[0].ids[1], 45);
+    p.num_beams = 3;
+    cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_ERR_INVALID);
+    cr_assert_not_null(strstr(e.message, "max_length = 1"), "%s", e.message);
+    p.max_length = 2; /* transformers: [[0, 45], [0, 107]], scores -0.1587726, -0.7488424 */
+    p.num_return_sequences = 2;
+    cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(o.hyps[0].n_ids, 2);
+    cr_assert_eq(o.hyps[0].ids[1], 45);
+    cr_assert_eq(o.hyps[1].ids[1], 107);
+    cr_assert_float_eq(o.hyps[0].score, -0.1587726f, 1e-4);
+    cr_assert_float_eq(o.hyps[1].score, -0.7488424f, 1e-4);
+}
+
 static void expect(tx_status want, const struct tx_gen_params *p, const int32_t *src, int n,
                    const char *frag)
 {

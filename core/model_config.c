@@ -354,9 +354,49 @@ static tx_status get_bad_words(const json_t *root, const char *file, int vocab,
     return TX_OK;
 }
 
+/* Generation options of transformers 4.35.2 this library does not implement: a checkpoint that
+ * sets one (to anything but its default) is refused rather than decoded differently. */
+static tx_status check_unsupported_gen(const json_t *r, const char *f, struct tx_error *err)
+{
+    static const struct {
+        const char *key;
+        double def; /* numbers: the value that means "off" */
+    } numbers[] = {{"num_beam_groups", 1}, {"diversity_penalty", 0},
+                   {"typical_p", 1},       {"epsilon_cutoff", 0},
+                   {"eta_cutoff", 0},      {"penalty_alpha", 0},
+                   {"guidance_scale", 1},  {"encoder_repetition_penalty", 1},
+                   {"min_new_tokens", 0},  {"encoder_no_repeat_ngram_size", 0}};
+    static const char *const lists[] = {"suppress_tokens",
+                                        "begin_suppress_tokens",
+                                        "forced_decoder_ids",
+                                        "sequence_bias",
+                                        "exponential_decay_length_penalty",
+                                        "force_words_ids",
+                                        "constraints"};
+    static const char *const flags[] = {"renormalize_logits", "remove_invalid_values"};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const json_t *v = json_object_get(r, numbers[i].key);
+        if (v && json_is_number(v) && json_number_value(v) != numbers[i].def)
+            return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: %s = %g is not supported", f,
+                            numbers[i].key, json_number_value(v));
+    }
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        const json_t *v = json_object_get(r, lists[i]);
+        if (v && !json_is_null(v) &&
+            !((json_is_array(v) && json_array_size(v) == 0) ||
+              (json_is_object(v) && json_object_size(v) == 0)))
+            return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: %s is not supported", f, lists[i]);
+    }
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (json_is_true(json_object_get(r, flags[i])))
+            return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: %s = true is not supported", f, flags[i]);
+    return TX_OK;
+}
+
 tx_status txi_gen_config_parse(const json_t *r, const char *f, int vocab, struct tx_gen_params *g,
                                struct tx_error *err)
 {
+    TRY(check_unsupported_gen(r, f, err));
     int bos = -1;
     TRY(get_int(r, f, "max_length", 0, g->max_length, 1, 1000000, &g->max_length, err));
     TRY(get_int(r, f, "max_new_tokens", 0, g->max_new_tokens, 0, 1000000, &g->max_new_tokens, err));

@@ -47,7 +47,9 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
 
 /* Reads generation settings from a generation_config.json (or config.json) object over
  * tx_gen_default_params(), as transformers' GenerationConfig does, then resolves
- * decoder_start_token_id (falls back to bos) and pad_token_id (falls back to eos). */
+ * decoder_start_token_id (falls back to bos) and pad_token_id (falls back to eos). A
+ * generation option this library does not implement, set to other than its default, gives
+ * TX_ERR_UNSUPPORTED naming it. */
 tx_status txi_gen_config_parse(const json_t *root, const char *file, int vocab,
                                struct tx_gen_params *g, struct tx_error *err);
 

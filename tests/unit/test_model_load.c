@@ -833,6 +833,40 @@ Test(load, without_generation_config_the_config_class_defaults_apply)
     tx_model_free(m);
 }
 
+Test(load, unimplemented_generation_options_are_unsupported_naming_the_field)
+{
+    static const struct {
+        const char *key, *json, *frag;
+    } cases[] = {{"num_beam_groups", "2", "num_beam_groups = 2"},
+                 {"typical_p", "0.9", "typical_p = 0.9"},
+                 {"suppress_tokens", "[5, 6]", "suppress_tokens"},
+                 {"forced_decoder_ids", "[[1, 5]]", "forced_decoder_ids"},
+                 {"renormalize_logits", "true", "renormalize_logits"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *d = with_config("marian", "{}");
+        char *text = config_with("marian", "model_type", json_string("marian"));
+        put_text(d, "config.json", text);
+        free(text);
+        char gen[256];
+        snprintf(gen, sizeof gen, "{\"decoder_start_token_id\": 127, \"%s\": %s}", cases[i].key,
+                 cases[i].json);
+        put_text(d, "generation_config.json", gen);
+        expect_fail(d, TX_ERR_UNSUPPORTED, "generation_config.json", cases[i].frag);
+    }
+    /* their defaults (as older config.json files list them) are fine */
+    const char *d = with_config("marian", "{}");
+    char *text = config_with("marian", "diversity_penalty", json_real(0.0));
+    put_text(d, "config.json", text);
+    free(text);
+    put_text(d, "generation_config.json",
+             "{\"num_beam_groups\": 1, \"typical_p\": 1.0, \"suppress_tokens\": null, "
+             "\"forced_decoder_ids\": null, \"renormalize_logits\": false}");
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_model_load(d, &m, &e), TX_OK, "%s", e.message);
+    tx_model_free(m);
+}
+
 Test(load, task_prefix_comes_from_task_specific_params)
 {
     char *text = config_with("t5", "task_specific_params",

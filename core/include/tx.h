@@ -107,14 +107,16 @@ struct tx_gen_params {
     int num_beams;         /* 1 = greedy or sampling */
     int num_return_sequences;
     float length_penalty;
-    int early_stopping;    /* 1 = True, 0 = False (HF's "never" is not supported) */
+    int early_stopping;    /* 1 = True, 0 = False, 2 = "never" (HF's three beam stopping rules) */
     int no_repeat_ngram_size;
     float repetition_penalty; /* 1.0 = off */
     int do_sample;
     float temperature;
     int top_k;             /* 0 = off */
     float top_p;           /* 1.0 = off */
-    uint64_t seed;         /* sampling is reproducible for a given seed */
+    uint64_t seed;         /* sampling is reproducible for a given seed (the library's own
+                              generator: not torch's numbers); an input's samples do not depend
+                              on the other inputs of the batch */
     int decoder_start_token_id;
     int eos_token_id;
     int pad_token_id;
@@ -194,7 +196,9 @@ struct tx_hypothesis {
     const float *token_logprobs;      /* (n_ids - 1): log-softmax of raw logits at the chosen
                                          token (greedy/sampling); NULL for beam search */
     const float *token_scores;        /* (n_ids - 1): log-softmax after logits processors
-                                         (HF compute_transition_scores, normalize_logits) */
+                                         (HF compute_transition_scores, normalize_logits);
+                                         beam search: the processed log-prob each token added
+                                         to its beam's score */
 };
 
 struct tx_gen_out {
@@ -215,8 +219,10 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
 
 /* Attention rollout (Abnar & Zuidema 2020) over a stack of per-layer maps already averaged
  * over heads: A_l' = 0.5 * A_l + 0.5 * I, rows renormalised, then R = A_L' ... A_1'.
- * att: (n_layers, n, n); out: (n, n), caller-provided. */
-void tx_attention_rollout(const float *att, int n_layers, int n, float *out);
+ * att: (n_layers, n, n); out: (n, n), caller-provided. Returns TX_OK; TX_ERR_INVALID for NULL
+ * arrays or sizes < 1; TX_ERR_NOMEM when its two n x n scratch matrices cannot be allocated
+ * (out untouched on failure). Thread-safe. */
+tx_status tx_attention_rollout(const float *att, int n_layers, int n, float *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Tokenizers                                                                               */

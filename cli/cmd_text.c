@@ -1,11 +1,12 @@
 /* cmd_text.c — attnserve-cli translate / summarize: text in (argument or stdin lines), text out. */
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
+#include "gen_opts.h"
 #include "tx.h"
 
 /* Lines handed to tx_text_generate at once (it batches them further inside). */
@@ -28,73 +29,73 @@ static void text_usage(FILE *f, const char *cmd)
             "usage: attnserve-cli %s --model DIR [options] [TEXT]\n"
             "Reads one input per line on stdin when TEXT is not given; prints one output per line.\n"
             "  --model DIR               Hugging Face model folder (weights + tokenizer)\n"
-            "  --json                    print one JSON object per input (text, score, tokens, ...)\n"
-            "  --num-beams N             beam width (default: the model's generation config)\n"
-            "  --max-new-tokens N        --max-length N   --min-length N\n"
-            "  --length-penalty X        --no-repeat-ngram-size N   --repetition-penalty X\n"
-            "  --num-return-sequences N  alternatives per input (JSON output)\n"
-            "  --do-sample --temperature X --top-k N --top-p X --seed N\n"
+            "  --json                    print one JSON object per input (text, score, ids,\n"
+            "                            tokens, alternatives, input/output token counts)\n"
             "  --max-input-tokens N      source limit (default: the model's)\n"
             "  --strict                  fail on too-long input instead of truncating it\n"
-            "  --split                   split each input into sentences (default for translate)\n"
-            "  --no-split                translate each input as one unit\n"
+            "  --split / --no-split      split each input into sentences (default: translate\n"
+            "                            splits, summarize does not)\n"
             "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
-            "  --threads N               OpenBLAS threads (default 1)\n",
-            cmd);
+            "  --threads N               OpenBLAS threads (default 1)\n%s",
+            cmd, cli_gen_opts_help);
 }
 
-/* Parses a number option; returns 0 on success, prints an error naming the flag otherwise. */
-static int parse_int(const char *cmd, const char *flag, const char *v, int lo, int hi, int *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "attnserve-cli %s: %s needs an integer in [%d, %d], got '%s'\n", cmd,
-                flag, lo, hi, v ? v : "");
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
-static int parse_float(const char *cmd, const char *flag, const char *v, double lo, double hi,
-                       float *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = v ? strtod(v, &end) : 0;
-    if (!v || !*v || *end || errno || !(x >= lo && x <= hi)) {
-        fprintf(stderr, "attnserve-cli %s: %s needs a number in [%g, %g], got '%s'\n", cmd, flag,
-                lo, hi, v ? v : "");
-        return -1;
-    }
-    *out = (float)x;
-    return 0;
-}
-
-/* Returns 0 ok, 1 = --help shown, -1 = usage error. */
+/* Returns 0 ok, 1 = --help shown, -1 = usage error, -2 = the model failed to load. */
 static int parse_args(int argc, char **argv, enum text_task task, struct text_opts *o,
-                      const tx_model **model_out)
+                      tx_model **model_out)
 {
     const char *cmd = argv[0];
+    struct cli_gen_opts go = {0};
+    long threads = 1, max_in = 0;
     memset(o, 0, sizeof *o);
-    o->threads = 1;
     o->tp.split_sentences = task == TASK_TRANSLATE;
     o->tp.truncate = 1;
-    /* first pass: --model and --help, so defaults can come from the model */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        const char *a = argv[i], *v;
+        int missing = 0;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             text_usage(stdout, cmd);
             return 1;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+        } else if (!strcmp(a, "--strict")) {
+            o->tp.truncate = 0;
+        } else if (!strcmp(a, "--split")) {
+            o->tp.split_sentences = 1;
+        } else if (!strcmp(a, "--no-split")) {
+            o->tp.split_sentences = 0;
+        } else if ((v = cli_opt(argc, argv, &i, "--model", &missing))) {
+            o->model_dir = v;
+        } else if (!missing && (v = cli_opt(argc, argv, &i, "--prefix", &missing))) {
+            o->prefix = v;
+        } else if (!missing && (v = cli_opt(argc, argv, &i, "--threads", &missing))) {
+            if (cli_parse_int(cmd, "--threads", v, 1, 256, &threads)) return -1;
+        } else if (!missing && (v = cli_opt(argc, argv, &i, "--max-input-tokens", &missing))) {
+            if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &max_in)) return -1;
+        } else if (!missing && a[0] == '-' && a[1] == '-') {
+            int took = cli_gen_opts_take(&go, cmd, argc, argv, &i);
+            if (took < 0) return -1;
+            if (!took) {
+                fprintf(stderr, "attnserve-cli %s: unknown option %s\n", cmd, a);
+                return -1;
+            }
+        } else if (missing) {
+            fprintf(stderr, "attnserve-cli %s: missing value for '%s'\n", cmd, a);
+            return -1;
+        } else if (!o->text) {
+            o->text = a;
+        } else {
+            fprintf(stderr, "attnserve-cli %s: more than one TEXT argument\n", cmd);
+            return -1;
         }
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) o->model_dir = argv[i + 1];
     }
     if (!o->model_dir) {
         fprintf(stderr, "attnserve-cli %s: --model DIR is required\n", cmd);
         text_usage(stderr, cmd);
         return -1;
     }
+    o->threads = (int)threads;
+    o->tp.max_input_tokens = (int)max_in;
     struct tx_error err = {0};
     tx_model *model = NULL;
     if (tx_model_load(o->model_dir, &model, &err) != TX_OK) {
@@ -103,86 +104,12 @@ static int parse_args(int argc, char **argv, enum text_task task, struct text_op
     }
     *model_out = model;
     o->tp.gen = tx_model_gen_params(model);
-    struct tx_gen_params *g = &o->tp.gen;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0, takes = 1;
-        if (!strcmp(a, "--model")) {
-        } else if (!strcmp(a, "--json")) {
-            o->json = 1, takes = 0;
-        } else if (!strcmp(a, "--strict")) {
-            o->tp.truncate = 0, takes = 0;
-        } else if (!strcmp(a, "--split")) {
-            o->tp.split_sentences = 1, takes = 0;
-        } else if (!strcmp(a, "--no-split")) {
-            o->tp.split_sentences = 0, takes = 0;
-        } else if (!strcmp(a, "--do-sample")) {
-            g->do_sample = 1, takes = 0;
-        } else if (!strcmp(a, "--prefix")) {
-            o->prefix = v;
-            rc = v ? 0 : -1;
-        } else if (!strcmp(a, "--num-beams")) {
-            rc = parse_int(cmd, a, v, 1, 64, &g->num_beams);
-        } else if (!strcmp(a, "--max-new-tokens")) {
-            rc = parse_int(cmd, a, v, 1, 4096, &g->max_new_tokens);
-        } else if (!strcmp(a, "--max-length")) {
-            rc = parse_int(cmd, a, v, 1, 4096, &g->max_length);
-            g->max_new_tokens = 0;
-        } else if (!strcmp(a, "--min-length")) {
-            rc = parse_int(cmd, a, v, 0, 4096, &g->min_length);
-        } else if (!strcmp(a, "--length-penalty")) {
-            rc = parse_float(cmd, a, v, -10, 10, &g->length_penalty);
-        } else if (!strcmp(a, "--no-repeat-ngram-size")) {
-            rc = parse_int(cmd, a, v, 0, 64, &g->no_repeat_ngram_size);
-        } else if (!strcmp(a, "--repetition-penalty")) {
-            rc = parse_float(cmd, a, v, 0.01, 100, &g->repetition_penalty);
-        } else if (!strcmp(a, "--num-return-sequences")) {
-            rc = parse_int(cmd, a, v, 1, 64, &g->num_return_sequences);
-        } else if (!strcmp(a, "--temperature")) {
-            rc = parse_float(cmd, a, v, 1e-4, 100, &g->temperature);
-        } else if (!strcmp(a, "--top-k")) {
-            rc = parse_int(cmd, a, v, 0, 1 << 30, &g->top_k);
-        } else if (!strcmp(a, "--top-p")) {
-            rc = parse_float(cmd, a, v, 0, 1, &g->top_p);
-        } else if (!strcmp(a, "--seed")) {
-            int seed = 0;
-            rc = parse_int(cmd, a, v, 0, 2147483647, &seed);
-            g->seed = (uint64_t)seed;
-        } else if (!strcmp(a, "--max-input-tokens")) {
-            rc = parse_int(cmd, a, v, 2, 1 << 20, &o->tp.max_input_tokens);
-        } else if (!strcmp(a, "--threads")) {
-            rc = parse_int(cmd, a, v, 1, 256, &o->threads);
-        } else if (a[0] == '-' && a[1] == '-') {
-            fprintf(stderr, "attnserve-cli %s: unknown option %s\n", cmd, a);
-            return -1;
-        } else if (!o->text) {
-            o->text = a, takes = 0;
-        } else {
-            fprintf(stderr, "attnserve-cli %s: more than one TEXT argument\n", cmd);
-            return -1;
-        }
-        if (rc) return -1;
-        if (takes) {
-            if (!v) {
-                fprintf(stderr, "attnserve-cli %s: %s needs a value\n", cmd, a);
-                return -1;
-            }
-            i++;
-        }
-    }
-    if (g->num_return_sequences > g->num_beams && !g->do_sample) {
-        fprintf(stderr, "attnserve-cli %s: --num-return-sequences (%d) cannot exceed --num-beams (%d)\n",
-                cmd, g->num_return_sequences, g->num_beams);
-        return -1;
-    }
-    if (o->prefix) {
+    if (cli_gen_opts_apply(&go, cmd, &o->tp.gen)) return -1;
+    if (o->prefix)
         o->tp.prefix = o->prefix;
-    } else if (task == TASK_SUMMARIZE) {
-        o->tp.prefix = tx_model_task_prefix(model, "summarization");
-    } else {
-        o->tp.prefix = tx_model_task_prefix(model, "translation_en_to_de");
-    }
+    else
+        o->tp.prefix = tx_model_task_prefix(
+            model, task == TASK_SUMMARIZE ? "summarization" : "translation_en_to_de");
     return 0;
 }
 
@@ -280,11 +207,11 @@ static int run_text(int argc, char **argv, enum text_task task)
 {
     const char *cmd = argv[0];
     struct text_opts o;
-    const tx_model *model = NULL;
+    tx_model *model = NULL;
     int rc = parse_args(argc, argv, task, &o, &model);
     if (rc == 1) return 0;
     if (rc < 0) {
-        tx_model_free((tx_model *)model);
+        tx_model_free(model);
         return rc == -2 ? 1 : 2;
     }
     if (o.json) o.tp.want |= TX_WANT_TOKENS;
@@ -331,7 +258,7 @@ static int run_text(int argc, char **argv, enum text_task task)
 done:
     tx_session_free(s);
     tx_tokenizer_free(tok);
-    tx_model_free((tx_model *)model);
+    tx_model_free(model);
     return status;
 }
 

@@ -42,7 +42,7 @@ void srv_app_stop(struct srv_app *app);
 void srv_app_free(struct srv_app *app);
 
 /* The embedded openapi.yaml (generated at build time). */
-extern const char srv_openapi_yaml[];
+extern const char *const srv_openapi_yaml;
 extern const size_t srv_openapi_yaml_len;
 
 #endif

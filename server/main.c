@@ -1,5 +1,8 @@
 /* main.c — the attnserve executable: configuration, BLAS threads, listen, load, serve until
  * SIGTERM/SIGINT, drain, exit 0. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +15,29 @@
 #include "tx.h"
 
 extern char **environ;
+
+/* SIGTERM/SIGINT: the handler only writes the signal number to a pipe the main thread reads
+ * (async-signal-safe). A handler, not sigwait, because threads that libraries start before
+ * main (OpenBLAS) cannot block signals: a signal they received would otherwise kill the
+ * process with the default action. */
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    char c = (char)sig;
+    if (write(sig_pipe[1], &c, 1) < 0) { /* nothing to do: a pipe of 64 KiB never fills */
+    }
+    errno = saved;
+}
+
+static int wait_for_signal(void)
+{
+    char c = 0;
+    while (read(sig_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    return c;
+}
 
 int main(int argc, char **argv)
 {
@@ -47,14 +73,26 @@ int main(int argc, char **argv)
                                     : 1;
     tx_blas_set_threads(blas);
 
-    /* signals are taken synchronously by this thread; every thread started later inherits the
-     * mask, so none is interrupted */
-    sigset_t set;
+    if (pipe(sig_pipe)) {
+        perror("attnserve: pipe");
+        cfg_free(&cfg);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* threads started from here on (HTTP, workers) block the signals and so are never
+     * interrupted; the main thread takes them again once start-up is over */
+    sigset_t set, old_mask;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    pthread_sigmask(SIG_BLOCK, &set, &old_mask);
 
     struct srv_app *app = srv_app_new(&cfg);
     if (!app) {
@@ -85,8 +123,8 @@ int main(int argc, char **argv)
         cfg_free(&cfg);
         return 1;
     }
-    int sig = 0;
-    sigwait(&set, &sig);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL); /* a signal sent meanwhile arrives now */
+    int sig = wait_for_signal();
     srv_log_msg(CFG_LOG_INFO, "stopping", "received %s; finishing in-flight requests",
                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
     srv_app_stop(app);

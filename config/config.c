@@ -22,7 +22,8 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static void add_err(struct cfg_errors *e, const char *fmt, ...)
+static void
+add_err(struct cfg_errors *e, const char *fmt, ...)
 {
     char buf[768];
     va_list ap;
@@ -38,7 +39,8 @@ static void add_err(struct cfg_errors *e, const char *fmt, ...)
 
 void cfg_errors_free(struct cfg_errors *e)
 {
-    for (int i = 0; i < e->n; i++) free(e->msgs[i]);
+    for (int i = 0; i < e->n; i++)
+        free(e->msgs[i]);
     free(e->msgs);
     e->msgs = NULL;
     e->n = 0;
@@ -98,7 +100,8 @@ static void free_model(struct cfg_model *m)
 
 static void free_list(char ***list, int *n)
 {
-    for (int i = 0; i < *n; i++) free((*list)[i]);
+    for (int i = 0; i < *n; i++)
+        free((*list)[i]);
     free(*list);
     *list = NULL;
     *n = 0;
@@ -108,13 +111,15 @@ void cfg_free(struct cfg_config *c)
 {
     free(c->config_file);
     free(c->host);
-    for (int i = 0; i < c->n_models; i++) free_model(&c->models[i]);
+    for (int i = 0; i < c->n_models; i++)
+        free_model(&c->models[i]);
     free(c->models);
     free(c->api_keys_file);
     for (int i = 0; i < c->n_api_keys; i++) {
         /* keys are secrets: wipe before release */
         volatile char *p = c->api_keys[i];
-        for (size_t k = 0; p[k]; k++) p[k] = 0;
+        for (size_t k = 0; p[k]; k++)
+            p[k] = 0;
         free(c->api_keys[i]);
     }
     free(c->api_keys);
@@ -125,9 +130,12 @@ void cfg_free(struct cfg_config *c)
 const char *cfg_task_name(cfg_task t)
 {
     switch (t) {
-    case CFG_TASK_TRANSLATE: return "translate";
-    case CFG_TASK_SUMMARIZE: return "summarize";
-    case CFG_TASK_AUTO: return "auto";
+    case CFG_TASK_TRANSLATE:
+        return "translate";
+    case CFG_TASK_SUMMARIZE:
+        return "summarize";
+    case CFG_TASK_AUTO:
+        return "auto";
     }
     return "auto";
 }
@@ -149,10 +157,11 @@ static const struct setting {
 } settings[] = {
     {"listen.host", "ATTNSERVE_HOST", "--host", S_STR, offsetof(struct cfg_config, host), 0, 0,
      "address to listen on (0.0.0.0, ::, 127.0.0.1, localhost)"},
-    {"listen.port", "ATTNSERVE_PORT", "--port", S_INT, offsetof(struct cfg_config, port), 0,
-     65535, "TCP port (0 = any free port)"},
+    {"listen.port", "ATTNSERVE_PORT", "--port", S_INT, offsetof(struct cfg_config, port), 0, 65535,
+     "TCP port (0 = any free port)"},
     {"http_threads", "ATTNSERVE_HTTP_THREADS", "--http-threads", S_INT,
-     offsetof(struct cfg_config, http_threads), 1, 256, "HTTP threads (epoll, each many connections)"},
+     offsetof(struct cfg_config, http_threads), 1, 256,
+     "HTTP threads (epoll, each many connections)"},
     {"workers", "ATTNSERVE_WORKERS", "--workers", S_INT, offsetof(struct cfg_config, workers), 1,
      64, "inference workers"},
     {"blas_threads", "ATTNSERVE_BLAS_THREADS", "--blas-threads", S_INT,
@@ -265,8 +274,8 @@ static int set_from_string(struct cfg_config *c, const struct setting *s, const 
     case S_LL: {
         long long x;
         if (parse_ll(v, &x) || x < s->lo || x > s->hi) {
-            add_err(errs, "%s must be an integer between %lld and %lld, got %s", what, s->lo,
-                    s->hi, quote(v, q, sizeof q));
+            add_err(errs, "%s must be an integer between %lld and %lld, got %s", what, s->lo, s->hi,
+                    quote(v, q, sizeof q));
             return 1;
         }
         if (s->type == S_INT)
@@ -318,8 +327,7 @@ static int set_from_json(struct cfg_config *c, const struct setting *s, const js
 {
     char got[80];
     if (s->type == S_INT || s->type == S_LL) {
-        if (!json_is_integer(v) || json_integer_value(v) < s->lo ||
-            json_integer_value(v) > s->hi) {
+        if (!json_is_integer(v) || json_integer_value(v) < s->lo || json_integer_value(v) > s->hi) {
             add_err(errs, "%s must be an integer between %lld and %lld, got %s", s->path, s->lo,
                     s->hi, cfg_json_describe(v, got, sizeof got));
             return 1;
@@ -335,7 +343,8 @@ static int set_from_json(struct cfg_config *c, const struct setting *s, const js
         return 0;
     }
     if (!json_is_string(v)) {
-        add_err(errs, "%s must be a string, got %s", s->path, cfg_json_describe(v, got, sizeof got));
+        add_err(errs, "%s must be a string, got %s", s->path,
+                cfg_json_describe(v, got, sizeof got));
         return 1;
     }
     if (s->type == S_PATH && !*json_string_value(v)) {
@@ -367,16 +376,20 @@ static struct cfg_model *add_model(struct cfg_config *c)
 
 static int parse_task(const char *s, cfg_task *out)
 {
-    if (!strcmp(s, "translate")) *out = CFG_TASK_TRANSLATE;
-    else if (!strcmp(s, "summarize")) *out = CFG_TASK_SUMMARIZE;
-    else if (!strcmp(s, "auto")) *out = CFG_TASK_AUTO;
-    else return -1;
+    if (!strcmp(s, "translate"))
+        *out = CFG_TASK_TRANSLATE;
+    else if (!strcmp(s, "summarize"))
+        *out = CFG_TASK_SUMMARIZE;
+    else if (!strcmp(s, "auto"))
+        *out = CFG_TASK_AUTO;
+    else
+        return -1;
     return 0;
 }
 
 /* Sets one key of a model from a string (flag/env syntax "key=value"). */
-static int model_set_string(struct cfg_model *m, const char *key, const char *v,
-                            const char *what, struct cfg_errors *errs)
+static int model_set_string(struct cfg_model *m, const char *key, const char *v, const char *what,
+                            struct cfg_errors *errs)
 {
     char q[80];
     if (!strcmp(key, "task")) {
@@ -394,8 +407,9 @@ static int model_set_string(struct cfg_model *m, const char *key, const char *v,
     } else if (!strcmp(key, "prefix")) {
         set_str(&m->prefix, v);
     } else {
-        add_err(errs, "%s: unknown model key %s (known: task, source_lang, target_lang, "
-                      "language, prefix)",
+        add_err(errs,
+                "%s: unknown model key %s (known: task, source_lang, target_lang, "
+                "language, prefix)",
                 what, quote(key, q, sizeof q));
         return 1;
     }
@@ -419,7 +433,8 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
     int bad = 0;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach((json_t *)o, key, v)
+    {
         if (key[0] == '_') continue; /* comments */
         if (!strcmp(key, "default_options")) {
             char msg[512], p2[96];
@@ -442,14 +457,15 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
             }
             continue;
         }
-        static const char *const str_keys[] = {"name",      "task",     "path",  "source_lang",
+        static const char *const str_keys[] = {"name",        "task",     "path",  "source_lang",
                                                "target_lang", "language", "prefix"};
         int known = 0;
         for (size_t k = 0; k < sizeof str_keys / sizeof str_keys[0]; k++)
             if (!strcmp(key, str_keys[k])) known = 1;
         if (!known) {
-            add_err(errs, "%s.%s: unknown key (known: name, task, path, source_lang, "
-                          "target_lang, language, prefix, max_input_tokens, default_options)",
+            add_err(errs,
+                    "%s.%s: unknown key (known: name, task, path, source_lang, "
+                    "target_lang, language, prefix, max_input_tokens, default_options)",
                     path, key);
             bad++;
             continue;
@@ -461,11 +477,13 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
             continue;
         }
         const char *s = json_string_value(v);
-        if (!strcmp(key, "name")) set_str(&m->name, s);
+        if (!strcmp(key, "name"))
+            set_str(&m->name, s);
         else if (!strcmp(key, "path")) {
             free(m->path);
             m->path = *s ? resolve_path(base_dir, s) : NULL;
-        } else bad += model_set_string(m, key, s, path, errs);
+        } else
+            bad += model_set_string(m, key, s, path, errs);
     }
     if (!m->name) {
         add_err(errs, "%s.name is required", path);
@@ -545,7 +563,8 @@ static int set_cors_json(struct cfg_config *c, const json_t *v, struct cfg_error
     int bad = 0;
     c->cors_origins = calloc(json_array_size(v) + 1, sizeof *c->cors_origins);
     if (!c->cors_origins) return 1;
-    json_array_foreach(v, i, o) {
+    json_array_foreach(v, i, o)
+    {
         if (!json_is_string(o)) {
             add_err(errs, "cors_origins[%zu] must be a string, got %s", i,
                     cfg_json_describe(o, got, sizeof got));
@@ -564,7 +583,8 @@ static int walk_object(struct cfg_config *c, const json_t *obj, const char *pref
     int bad = 0;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         if (key[0] == '_' || key[0] == '$') continue; /* "_comment", "$schema" */
         char full[128];
         snprintf(full, sizeof full, "%s%s%s", prefix, *prefix ? "." : "", key);
@@ -595,7 +615,8 @@ static int walk_object(struct cfg_config *c, const json_t *obj, const char *pref
         int is_group = 0;
         size_t fl = strlen(full);
         for (size_t i = 0; i < N_SETTINGS; i++) {
-            if (!strcmp(settings[i].path, full)) s = &settings[i];
+            if (!strcmp(settings[i].path, full))
+                s = &settings[i];
             else if (!strncmp(settings[i].path, full, fl) && settings[i].path[fl] == '.')
                 is_group = 1;
         }
@@ -692,8 +713,10 @@ int cfg_load_file(struct cfg_config *c, const char *path, struct cfg_errors *err
         return 1;
     }
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else dir[0] = '\0';
+    if (slash)
+        *slash = '\0';
+    else
+        dir[0] = '\0';
     int bad = cfg_load_json_text(c, text, slash ? (*dir ? dir : "/") : "", errs);
     free(dir);
     free(text);
@@ -708,15 +731,18 @@ static int set_cors_csv(struct cfg_config *c, const char *v)
 {
     free_list(&c->cors_origins, &c->n_cors_origins);
     size_t n = 1;
-    for (const char *p = v; *p; p++) n += *p == ',';
+    for (const char *p = v; *p; p++)
+        n += *p == ',';
     c->cors_origins = calloc(n + 1, sizeof *c->cors_origins);
     if (!c->cors_origins) return 1;
     const char *p = v;
     while (*p) {
         const char *e = strchr(p, ',');
         size_t l = e ? (size_t)(e - p) : strlen(p);
-        while (l && isspace((unsigned char)*p)) p++, l--;
-        while (l && isspace((unsigned char)p[l - 1])) l--;
+        while (l && isspace((unsigned char)*p))
+            p++, l--;
+        while (l && isspace((unsigned char)p[l - 1]))
+            l--;
         if (l) c->cors_origins[c->n_cors_origins++] = strndup(p, l);
         if (!e) break;
         p = e + 1;
@@ -849,12 +875,14 @@ static int valid_name(const char *s)
 static int valid_lang(const char *s)
 {
     size_t i = 0;
-    while (s[i] >= 'a' && s[i] <= 'z') i++;
+    while (s[i] >= 'a' && s[i] <= 'z')
+        i++;
     if (i < 2 || i > 3) return 0;
     while (s[i]) {
         if (s[i] != '-' && s[i] != '_') return 0;
         size_t j = ++i;
-        while (isalnum((unsigned char)s[i])) i++;
+        while (isalnum((unsigned char)s[i]))
+            i++;
         if (i - j < 2 || i - j > 8) return 0;
     }
     return 1;
@@ -907,8 +935,9 @@ static int validate_model(struct cfg_config *c, int i, struct cfg_errors *errs)
         snprintf(cfgp, n, "%s/config.json", m->path);
         struct stat st;
         if (stat(cfgp, &st) != 0) {
-            add_err(errs, "models[%d].path (model %s): %s has no config.json; not a Hugging Face "
-                          "checkpoint folder",
+            add_err(errs,
+                    "models[%d].path (model %s): %s has no config.json; not a Hugging Face "
+                    "checkpoint folder",
                     i, nm, m->path);
             bad++;
         }
@@ -919,8 +948,9 @@ static int validate_model(struct cfg_config *c, int i, struct cfg_errors *errs)
         m->task = (m->source_lang && m->target_lang) ? CFG_TASK_TRANSLATE : CFG_TASK_SUMMARIZE;
     if (m->task == CFG_TASK_TRANSLATE) {
         if (!m->source_lang || !m->target_lang) {
-            add_err(errs, "models[%d] (model %s): a translate model needs source_lang and "
-                          "target_lang (not in its tokenizer_config.json either)",
+            add_err(errs,
+                    "models[%d] (model %s): a translate model needs source_lang and "
+                    "target_lang (not in its tokenizer_config.json either)",
                     i, nm);
             bad++;
         }
@@ -929,8 +959,9 @@ static int validate_model(struct cfg_config *c, int i, struct cfg_errors *errs)
     const char *lang_vals[] = {m->source_lang, m->target_lang, m->language};
     for (int k = 0; k < 3; k++)
         if (lang_vals[k] && !valid_lang(lang_vals[k])) {
-            add_err(errs, "models[%d].%s must be a language code such as \"en\" or \"pt-BR\", "
-                          "got %s",
+            add_err(errs,
+                    "models[%d].%s must be a language code such as \"en\" or \"pt-BR\", "
+                    "got %s",
                     i, lang_keys[k], quote(lang_vals[k], q, sizeof q));
             bad++;
         }
@@ -978,19 +1009,23 @@ static int load_api_keys(struct cfg_config *c, struct cfg_errors *errs)
                     MAX_API_KEY_LEN);
             bad++;
             int ch;
-            while ((ch = fgetc(f)) != EOF && ch != '\n') {}
+            while ((ch = fgetc(f)) != EOF && ch != '\n') {
+            }
             continue;
         }
-        while (l && isspace((unsigned char)line[l - 1])) line[--l] = '\0';
+        while (l && isspace((unsigned char)line[l - 1]))
+            line[--l] = '\0';
         char *s = line;
-        while (isspace((unsigned char)*s)) s++, l--;
+        while (isspace((unsigned char)*s))
+            s++, l--;
         if (!*s || *s == '#') continue;
         int ok = l <= MAX_API_KEY_LEN;
         for (size_t k = 0; k < l; k++)
             if ((unsigned char)s[k] <= 0x20 || (unsigned char)s[k] >= 0x7f) ok = 0;
         if (!ok) {
-            add_err(errs, "api_keys_file: line %d: a key must be 1-%d printable ASCII characters "
-                          "without spaces",
+            add_err(errs,
+                    "api_keys_file: line %d: a key must be 1-%d printable ASCII characters "
+                    "without spaces",
                     lineno, MAX_API_KEY_LEN);
             bad++;
             continue;
@@ -1015,9 +1050,10 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs)
     int bad = 0;
     char q[80];
     if (c->workers > 1 && c->blas_threads > 1) {
-        add_err(errs, "blas_threads must be 0 or 1 when workers > 1 (got workers %d, "
-                      "blas_threads %d): BLAS parallelism is chosen once, either several "
-                      "single-threaded workers or one worker with several BLAS threads",
+        add_err(errs,
+                "blas_threads must be 0 or 1 when workers > 1 (got workers %d, "
+                "blas_threads %d): BLAS parallelism is chosen once, either several "
+                "single-threaded workers or one worker with several BLAS threads",
                 c->workers, c->blas_threads);
         bad++;
     }
@@ -1028,7 +1064,8 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs)
     }
     for (const char *p = c->host; p && *p; p++)
         if (isspace((unsigned char)*p)) {
-            add_err(errs, "listen.host must not contain spaces, got %s", quote(c->host, q, sizeof q));
+            add_err(errs, "listen.host must not contain spaces, got %s",
+                    quote(c->host, q, sizeof q));
             bad++;
             break;
         }
@@ -1037,7 +1074,8 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs)
                       "ATTNSERVE_MODELS or --model NAME=PATH)");
         bad++;
     }
-    for (int i = 0; i < c->n_models; i++) bad += validate_model(c, i, errs);
+    for (int i = 0; i < c->n_models; i++)
+        bad += validate_model(c, i, errs);
     for (int i = 0; i < c->n_cors_origins; i++) {
         const char *o = c->cors_origins[i];
         int ok = !strcmp(o, "*") || !strncmp(o, "http://", 7) || !strncmp(o, "https://", 8);
@@ -1046,8 +1084,9 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs)
         for (const char *p = o; *p; p++)
             if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) ok = 0;
         if (!ok) {
-            add_err(errs, "cors_origins[%d] must be \"*\" or an origin such as "
-                          "\"https://example.com:8443\" (no path), got %s",
+            add_err(errs,
+                    "cors_origins[%d] must be \"*\" or an origin such as "
+                    "\"https://example.com:8443\" (no path), got %s",
                     i, quote(o, q, sizeof q));
             bad++;
         }
@@ -1066,11 +1105,16 @@ int cfg_load(struct cfg_config *c, int argc, char *const *argv, char *const *env
     *action = CFG_RUN;
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) *action = CFG_HELP;
-        else if (!strcmp(argv[i], "--version")) *action = CFG_VERSION;
-        else if (!strcmp(argv[i], "--check") && *action == CFG_RUN) *action = CFG_CHECK;
-        else if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[++i];
-        else if (!strncmp(argv[i], "--config=", 9)) file = argv[i] + 9;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            *action = CFG_HELP;
+        else if (!strcmp(argv[i], "--version"))
+            *action = CFG_VERSION;
+        else if (!strcmp(argv[i], "--check") && *action == CFG_RUN)
+            *action = CFG_CHECK;
+        else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            file = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9))
+            file = argv[i] + 9;
     }
     if (*action == CFG_HELP || *action == CFG_VERSION) return 0;
     if (!file && envp)
@@ -1092,24 +1136,25 @@ const char *cfg_version(void)
 
 void cfg_print_help(FILE *f, const char *prog)
 {
-    fprintf(f,
-            "usage: %s [--config FILE] [--model NAME=PATH[,key=value...]]... [options]\n\n"
-            "Serves Hugging Face encoder-decoder checkpoints over HTTP (see openapi.yaml).\n"
-            "Sources, later ones winning: built-in defaults < JSON config file < ATTNSERVE_*\n"
-            "environment variables < command-line flags. Every invalid value is reported with\n"
-            "its key and the server does not start.\n\n"
-            "  --config FILE                 JSON config (env ATTNSERVE_CONFIG; default\n"
-            "                                ./config/attnserve.json when it exists)\n"
-            "  --model NAME=PATH[,k=v...]    serve a checkpoint folder (or change the path of a\n"
-            "                                configured model); keys: task (translate|summarize),\n"
-            "                                source_lang, target_lang, language, prefix\n"
-            "                                (env ATTNSERVE_MODELS=\"a=PATH;b=PATH,task=summarize\")\n"
-            "  --cors-origin ORIGIN          allowed browser origin, repeatable; \"*\" = any\n"
-            "                                (env ATTNSERVE_CORS_ORIGINS, comma-separated;\n"
-            "                                key cors_origins)\n"
-            "  --check                       validate the configuration, load the models, exit\n"
-            "  --help, --version\n\n",
-            prog);
+    fprintf(
+        f,
+        "usage: %s [--config FILE] [--model NAME=PATH[,key=value...]]... [options]\n\n"
+        "Serves Hugging Face encoder-decoder checkpoints over HTTP (see openapi.yaml).\n"
+        "Sources, later ones winning: built-in defaults < JSON config file < ATTNSERVE_*\n"
+        "environment variables < command-line flags. Every invalid value is reported with\n"
+        "its key and the server does not start.\n\n"
+        "  --config FILE                 JSON config (env ATTNSERVE_CONFIG; default\n"
+        "                                ./config/attnserve.json when it exists)\n"
+        "  --model NAME=PATH[,k=v...]    serve a checkpoint folder (or change the path of a\n"
+        "                                configured model); keys: task (translate|summarize),\n"
+        "                                source_lang, target_lang, language, prefix\n"
+        "                                (env ATTNSERVE_MODELS=\"a=PATH;b=PATH,task=summarize\")\n"
+        "  --cors-origin ORIGIN          allowed browser origin, repeatable; \"*\" = any\n"
+        "                                (env ATTNSERVE_CORS_ORIGINS, comma-separated;\n"
+        "                                key cors_origins)\n"
+        "  --check                       validate the configuration, load the models, exit\n"
+        "  --help, --version\n\n",
+        prog);
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const struct setting *s = &settings[i];
         char flag[64];
@@ -1132,15 +1177,21 @@ char *cfg_dump_json(const struct cfg_config *c)
         const char *field = (const char *)c + s->off;
         json_t *v = NULL;
         switch (s->type) {
-        case S_INT: v = json_integer(*(const int *)(const void *)field); break;
-        case S_LL: v = json_integer(*(const long long *)(const void *)field); break;
+        case S_INT:
+            v = json_integer(*(const int *)(const void *)field);
+            break;
+        case S_LL:
+            v = json_integer(*(const long long *)(const void *)field);
+            break;
         case S_STR:
         case S_PATH: {
             const char *str = *(char *const *)(const void *)field;
             v = str ? json_string(str) : json_null();
             break;
         }
-        case S_LEVEL: v = json_string(level_names[*(const cfg_log_level *)(const void *)field]); break;
+        case S_LEVEL:
+            v = json_string(level_names[*(const cfg_log_level *)(const void *)field]);
+            break;
         case S_FORMAT:
             v = json_string(format_names[*(const cfg_log_format *)(const void *)field]);
             break;
@@ -1149,15 +1200,16 @@ char *cfg_dump_json(const struct cfg_config *c)
     }
     json_object_set_new(j, "api_keys", json_integer(c->n_api_keys));
     json_t *cors = json_array();
-    for (int i = 0; i < c->n_cors_origins; i++) json_array_append_new(cors, json_string(c->cors_origins[i]));
+    for (int i = 0; i < c->n_cors_origins; i++)
+        json_array_append_new(cors, json_string(c->cors_origins[i]));
     json_object_set_new(j, "cors_origins", cors);
     json_t *models = json_array();
     for (int i = 0; i < c->n_models; i++) {
         const struct cfg_model *m = &c->models[i];
-        json_t *o = json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?}", "name", m->name, "task",
-                              cfg_task_name(m->task), "path", m->path, "source_lang",
-                              m->source_lang, "target_lang", m->target_lang, "language",
-                              m->language);
+        json_t *o =
+            json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?}", "name", m->name, "task",
+                      cfg_task_name(m->task), "path", m->path, "source_lang", m->source_lang,
+                      "target_lang", m->target_lang, "language", m->language);
         if (o) {
             json_object_set_new(o, "default_options", cfg_gen_options_to_json(&m->defaults));
             json_array_append_new(models, o);

@@ -14,27 +14,27 @@ typedef enum { CFG_LOG_DEBUG = 0, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cf
 typedef enum { CFG_LOG_JSON = 0, CFG_LOG_TEXT } cfg_log_format;
 
 struct cfg_model {
-    char *name;        /* unique; [A-Za-z0-9._-], 1..64 bytes */
-    cfg_task task;     /* after cfg_load: never CFG_TASK_AUTO */
-    char *path;        /* checkpoint folder (relative paths in a file: to the file's folder) */
-    char *source_lang; /* translate: source language code (or from tokenizer_config.json) */
-    char *target_lang; /* translate: target language code */
-    char *language;    /* summarize: language of texts and summaries (may be NULL) */
-    char *prefix;      /* text prepended to every input; NULL = the checkpoint's own */
+    char *name;           /* unique; [A-Za-z0-9._-], 1..64 bytes */
+    cfg_task task;        /* after cfg_load: never CFG_TASK_AUTO */
+    char *path;           /* checkpoint folder (relative paths in a file: to the file's folder) */
+    char *source_lang;    /* translate: source language code (or from tokenizer_config.json) */
+    char *target_lang;    /* translate: target language code */
+    char *language;       /* summarize: language of texts and summaries (may be NULL) */
+    char *prefix;         /* text prepended to every input; NULL = the checkpoint's own */
     int max_input_tokens; /* 0 = limits.max_input_tokens */
     struct cfg_gen_options defaults; /* default_options, over the checkpoint's defaults */
 };
 
 struct cfg_limits {
-    long long max_body_bytes;  /* request bodies larger than this: 413 */
-    int max_texts;             /* items of a text list */
-    int max_text_bytes;        /* bytes of one text */
-    int max_input_tokens;      /* tokens of one model input (a sentence when split) */
-    int max_output_tokens;     /* upper bound of max_new_tokens */
-    int request_timeout_ms;    /* deadline from arrival to answer */
-    int body_timeout_ms;       /* a body must arrive completely within this */
-    int idle_timeout_s;        /* idle keep-alive connections are closed after this */
-    int session_memory_mb;     /* cap of one worker session's arena per model (0 = none) */
+    long long max_body_bytes; /* request bodies larger than this: 413 */
+    int max_texts;            /* items of a text list */
+    int max_text_bytes;       /* bytes of one text */
+    int max_input_tokens;     /* tokens of one model input (a sentence when split) */
+    int max_output_tokens;    /* upper bound of max_new_tokens */
+    int request_timeout_ms;   /* deadline from arrival to answer */
+    int body_timeout_ms;      /* a body must arrive completely within this */
+    int idle_timeout_s;       /* idle keep-alive connections are closed after this */
+    int session_memory_mb;    /* cap of one worker session's arena per model (0 = none) */
 };
 
 struct cfg_attention_store {
@@ -48,9 +48,9 @@ struct cfg_config {
     char *host;        /* listen address: IPv4/IPv6 literal, "localhost", "*" = all */
     int port;          /* 0 = an ephemeral port (logged at start) */
     int http_threads;
-    int workers;       /* inference workers */
-    int blas_threads;  /* BLAS threads (process-wide); 0 = number of CPUs when workers == 1 */
-    int queue_depth;   /* requests waiting for a worker before 503 */
+    int workers;             /* inference workers */
+    int blas_threads;        /* BLAS threads (process-wide); 0 = number of CPUs when workers == 1 */
+    int queue_depth;         /* requests waiting for a worker before 503 */
     int shutdown_timeout_ms; /* SIGTERM: longest wait for in-flight requests */
     struct cfg_limits limits;
     struct cfg_attention_store attention_store;

@@ -24,25 +24,23 @@ static const struct opt {
      offsetof(struct cfg_gen_options, num_return_sequences), 1, CFG_MAX_RETURN_SEQUENCES, 0},
     {"max_new_tokens", CFG_OPT_MAX_NEW_TOKENS, K_INT,
      offsetof(struct cfg_gen_options, max_new_tokens), 1, -1, 0},
-    {"min_length", CFG_OPT_MIN_LENGTH, K_INT, offsetof(struct cfg_gen_options, min_length), 0,
-     -1, 0},
-    {"max_length", CFG_OPT_MAX_LENGTH, K_INT, offsetof(struct cfg_gen_options, max_length), 1,
-     -1, 0},
+    {"min_length", CFG_OPT_MIN_LENGTH, K_INT, offsetof(struct cfg_gen_options, min_length), 0, -1,
+     0},
+    {"max_length", CFG_OPT_MAX_LENGTH, K_INT, offsetof(struct cfg_gen_options, max_length), 1, -1,
+     0},
     {"length_penalty", CFG_OPT_LENGTH_PENALTY, K_NUM,
      offsetof(struct cfg_gen_options, length_penalty), -10, 10, 0},
     {"no_repeat_ngram_size", CFG_OPT_NO_REPEAT_NGRAM_SIZE, K_INT,
      offsetof(struct cfg_gen_options, no_repeat_ngram_size), 0, CFG_MAX_NGRAM, 0},
     {"repetition_penalty", CFG_OPT_REPETITION_PENALTY, K_NUM,
      offsetof(struct cfg_gen_options, repetition_penalty), 0, 10, 1},
-    {"do_sample", CFG_OPT_DO_SAMPLE, K_BOOL, offsetof(struct cfg_gen_options, do_sample), 0, 1,
-     0},
-    {"temperature", CFG_OPT_TEMPERATURE, K_NUM, offsetof(struct cfg_gen_options, temperature),
-     0, 10, 1},
-    {"top_k", CFG_OPT_TOP_K, K_INT, offsetof(struct cfg_gen_options, top_k), 0, CFG_MAX_TOP_K,
-     0},
+    {"do_sample", CFG_OPT_DO_SAMPLE, K_BOOL, offsetof(struct cfg_gen_options, do_sample), 0, 1, 0},
+    {"temperature", CFG_OPT_TEMPERATURE, K_NUM, offsetof(struct cfg_gen_options, temperature), 0,
+     10, 1},
+    {"top_k", CFG_OPT_TOP_K, K_INT, offsetof(struct cfg_gen_options, top_k), 0, CFG_MAX_TOP_K, 0},
     {"top_p", CFG_OPT_TOP_P, K_NUM, offsetof(struct cfg_gen_options, top_p), 0, 1, 1},
-    {"seed", CFG_OPT_SEED, K_SEED, offsetof(struct cfg_gen_options, seed), 0,
-     (double)CFG_MAX_SEED, 0},
+    {"seed", CFG_OPT_SEED, K_SEED, offsetof(struct cfg_gen_options, seed), 0, (double)CFG_MAX_SEED,
+     0},
     {"early_stopping", CFG_OPT_EARLY_STOPPING, K_BOOL,
      offsetof(struct cfg_gen_options, early_stopping), 0, 1, 0},
 };
@@ -52,13 +50,27 @@ const char *cfg_json_describe(const json_t *v, char *buf, size_t buf_size)
 {
     if (!buf_size) return buf;
     switch (json_typeof(v)) {
-    case JSON_OBJECT: snprintf(buf, buf_size, "an object"); break;
-    case JSON_ARRAY: snprintf(buf, buf_size, "a list"); break;
-    case JSON_INTEGER: snprintf(buf, buf_size, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
-    case JSON_REAL: snprintf(buf, buf_size, "%.17g", json_real_value(v)); break;
-    case JSON_TRUE: snprintf(buf, buf_size, "true"); break;
-    case JSON_FALSE: snprintf(buf, buf_size, "false"); break;
-    case JSON_NULL: snprintf(buf, buf_size, "null"); break;
+    case JSON_OBJECT:
+        snprintf(buf, buf_size, "an object");
+        break;
+    case JSON_ARRAY:
+        snprintf(buf, buf_size, "a list");
+        break;
+    case JSON_INTEGER:
+        snprintf(buf, buf_size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        snprintf(buf, buf_size, "%.17g", json_real_value(v));
+        break;
+    case JSON_TRUE:
+        snprintf(buf, buf_size, "true");
+        break;
+    case JSON_FALSE:
+        snprintf(buf, buf_size, "false");
+        break;
+    case JSON_NULL:
+        snprintf(buf, buf_size, "null");
+        break;
     case JSON_STRING: {
         /* quoted, control characters and quotes escaped, cut at 40 bytes (on a UTF-8
          * boundary) so a huge or hostile value cannot flood a message */
@@ -152,8 +164,8 @@ static int parse_one(const struct opt *op, const json_t *v, const char *path, in
         if (!json_is_number(v) || !isfinite(d) || d > hi_v || d < op->lo ||
             (op->lo_open && d <= op->lo)) {
             if (op->lo_open)
-                snprintf(rest, sizeof rest, "must be a number greater than %s and at most %s, got %s",
-                         lo, hi, got);
+                snprintf(rest, sizeof rest,
+                         "must be a number greater than %s and at most %s, got %s", lo, hi, got);
             else
                 snprintf(rest, sizeof rest, "must be a number between %s and %s, got %s", lo, hi,
                          got);
@@ -180,7 +192,8 @@ int cfg_gen_options_parse(const json_t *obj, const char *path, int max_output_to
     }
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         const struct opt *op = NULL;
         for (size_t i = 0; i < N_OPTS; i++)
             if (!strcmp(opts[i].key, key)) op = &opts[i];
@@ -220,16 +233,16 @@ int cfg_gen_options_check(const struct cfg_gen_options *o, const char *path, cha
                           size_t msg_size)
 {
     if ((o->set & CFG_OPT_MAX_LENGTH) && (o->set & CFG_OPT_MAX_NEW_TOKENS)) {
-        snprintf(msg, msg_size, "%s.max_length and %s.max_new_tokens mean the same; give one",
-                 path, path);
+        snprintf(msg, msg_size, "%s.max_length and %s.max_new_tokens mean the same; give one", path,
+                 path);
         return -1;
     }
     int max = (o->set & CFG_OPT_MAX_NEW_TOKENS) ? o->max_new_tokens
               : (o->set & CFG_OPT_MAX_LENGTH)   ? o->max_length
                                                 : -1;
     if ((o->set & CFG_OPT_MIN_LENGTH) && max >= 0 && o->min_length > max) {
-        snprintf(msg, msg_size, "%s.min_length (%d) must not exceed the maximum length (%d)",
-                 path, o->min_length, max);
+        snprintf(msg, msg_size, "%s.min_length (%d) must not exceed the maximum length (%d)", path,
+                 o->min_length, max);
         return -1;
     }
     int sample = (o->set & CFG_OPT_DO_SAMPLE) && o->do_sample;
@@ -253,10 +266,18 @@ json_t *cfg_gen_options_to_json(const struct cfg_gen_options *o)
         const char *f = (const char *)o + opts[i].off;
         json_t *v = NULL;
         switch (opts[i].kind) {
-        case K_INT: v = json_integer(*(const int *)(const void *)f); break;
-        case K_SEED: v = json_integer((json_int_t) * (const uint64_t *)(const void *)f); break;
-        case K_NUM: v = json_real(*(const double *)(const void *)f); break;
-        case K_BOOL: v = json_boolean(*(const int *)(const void *)f); break;
+        case K_INT:
+            v = json_integer(*(const int *)(const void *)f);
+            break;
+        case K_SEED:
+            v = json_integer((json_int_t) * (const uint64_t *)(const void *)f);
+            break;
+        case K_NUM:
+            v = json_real(*(const double *)(const void *)f);
+            break;
+        case K_BOOL:
+            v = json_boolean(*(const int *)(const void *)f);
+            break;
         }
         if (!v || json_object_set_new(j, opts[i].key, v)) {
             json_decref(j);

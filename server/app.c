@@ -21,7 +21,8 @@ struct srv_app *srv_app_new(const struct cfg_config *cfg)
                                     cfg->attention_store.max_entries, cfg->attention_store.ttl_s);
     const char **names = calloc(cfg->n_models > 0 ? (size_t)cfg->n_models : 1, sizeof *names);
     if (!names) goto fail;
-    for (int i = 0; i < cfg->n_models; i++) names[i] = cfg->models[i].name;
+    for (int i = 0; i < cfg->n_models; i++)
+        names[i] = cfg->models[i].name;
     app->metrics = srv_metrics_new(srv_route_labels(), SRV_R_COUNT, names, cfg->n_models);
     free(names);
     if (!app->store || !app->metrics) goto fail;
@@ -90,7 +91,8 @@ void srv_app_stop(struct srv_app *app)
     srv_http_quiesce(app);
     /* let in-flight requests finish; past the deadline, cancel what still runs */
     int64_t deadline = srv_now_ns() + (int64_t)app->cfg->shutdown_timeout_ms * 1000000LL;
-    while (atomic_load(&app->inflight) > 0 && srv_now_ns() < deadline) sleep_ms(10);
+    while (atomic_load(&app->inflight) > 0 && srv_now_ns() < deadline)
+        sleep_ms(10);
     int left = atomic_load(&app->inflight);
     if (left > 0) {
         srv_log_msg(CFG_LOG_WARN, "shutdown", "cancelling %d requests still running after %d ms",
@@ -101,7 +103,8 @@ void srv_app_stop(struct srv_app *app)
     app->pool = NULL;
     /* give resumed connections a moment to send their last answers */
     int64_t flush = srv_now_ns() + 2000000000LL;
-    while (atomic_load(&app->inflight) > 0 && srv_now_ns() < flush) sleep_ms(10);
+    while (atomic_load(&app->inflight) > 0 && srv_now_ns() < flush)
+        sleep_ms(10);
     srv_http_stop(app);
 }
 

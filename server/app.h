@@ -17,16 +17,16 @@ struct MHD_Daemon;
 struct srv_app {
     const struct cfg_config *cfg; /* borrowed; outlives the app */
     struct srv_registry reg;
-    struct srv_pool *pool;        /* NULL until the models are loaded */
+    struct srv_pool *pool; /* NULL until the models are loaded */
     struct srv_attn_store *store;
     struct srv_metrics *metrics;
     struct MHD_Daemon *daemon;
-    int port;                      /* bound port */
-    atomic_int ready;              /* every model loaded and workers started */
+    int port;         /* bound port */
+    atomic_int ready; /* every model loaded and workers started */
     atomic_int n_loaded;
-    atomic_int draining;           /* SIGTERM: refuse new requests */
-    atomic_int abort_jobs;         /* shutdown deadline passed: cancel running work */
-    atomic_int inflight;           /* requests received and not yet completed */
+    atomic_int draining;   /* SIGTERM: refuse new requests */
+    atomic_int abort_jobs; /* shutdown deadline passed: cancel running work */
+    atomic_int inflight;   /* requests received and not yet completed */
 };
 
 /* Creates the app (no threads, no sockets). Returns NULL on OOM. */

@@ -24,7 +24,8 @@ struct srv_attn_store {
 static void free_strings(char **v, int n)
 {
     if (!v) return;
-    for (int i = 0; i < n; i++) free(v[i]);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
@@ -47,11 +48,13 @@ void srv_attn_entry_account(struct srv_attn_entry *e)
 {
     size_t S = (size_t)e->n_src, T = (size_t)e->n_tgt, H = (size_t)e->n_heads;
     size_t b = sizeof *e;
-    b += sizeof(float) * H * ((size_t)e->n_enc_layers * S * S + (size_t)e->n_dec_layers * T * T +
-                              (size_t)e->n_dec_layers * T * S);
+    b += sizeof(float) * H *
+         ((size_t)e->n_enc_layers * S * S + (size_t)e->n_dec_layers * T * T +
+          (size_t)e->n_dec_layers * T * S);
     b += (e->model ? strlen(e->model) : 0) + (e->output ? strlen(e->output) : 0) + 2;
     for (int i = 0; i < e->n_src; i++)
-        b += sizeof(char *) + 1 + (e->src_tokens && e->src_tokens[i] ? strlen(e->src_tokens[i]) + 1 : 0);
+        b += sizeof(char *) + 1 +
+             (e->src_tokens && e->src_tokens[i] ? strlen(e->src_tokens[i]) + 1 : 0);
     for (int i = 0; i < e->n_tgt; i++) {
         b += 2 * sizeof(char *);
         if (e->tgt_tokens && e->tgt_tokens[i]) b += strlen(e->tgt_tokens[i]) + 1;
@@ -92,7 +95,8 @@ int srv_random_id(char out[SRV_ATTN_ID_LEN + 1])
 static size_t hash_id(const char *id, size_t n_buckets)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const char *p = id; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return (size_t)(h & (n_buckets - 1));
 }
 
@@ -104,7 +108,8 @@ struct srv_attn_store *srv_attn_store_new(size_t max_bytes, int max_entries, int
     s->max_entries = max_entries > 0 ? max_entries : 1;
     s->ttl_ns = (int64_t)ttl_s * 1000000000LL;
     s->n_buckets = 16;
-    while (s->n_buckets < (size_t)s->max_entries * 2 && s->n_buckets < (1u << 20)) s->n_buckets *= 2;
+    while (s->n_buckets < (size_t)s->max_entries * 2 && s->n_buckets < (1u << 20))
+        s->n_buckets *= 2;
     s->buckets = calloc(s->n_buckets, sizeof *s->buckets);
     if (!s->buckets) {
         free(s);
@@ -117,12 +122,17 @@ struct srv_attn_store *srv_attn_store_new(size_t max_bytes, int max_entries, int
 /* Unlinks e from list and hash; frees it when no reader holds it. Lock held. */
 static void remove_locked(struct srv_attn_store *s, struct srv_attn_entry *e)
 {
-    if (e->lru_prev) e->lru_prev->lru_next = e->lru_next;
-    else s->head = e->lru_next;
-    if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
-    else s->tail = e->lru_prev;
+    if (e->lru_prev)
+        e->lru_prev->lru_next = e->lru_next;
+    else
+        s->head = e->lru_next;
+    if (e->lru_next)
+        e->lru_next->lru_prev = e->lru_prev;
+    else
+        s->tail = e->lru_prev;
     struct srv_attn_entry **pp = &s->buckets[hash_id(e->id, s->n_buckets)];
-    while (*pp && *pp != e) pp = &(*pp)->hash_next;
+    while (*pp && *pp != e)
+        pp = &(*pp)->hash_next;
     if (*pp) *pp = e->hash_next;
     e->lru_prev = e->lru_next = e->hash_next = NULL;
     e->in_store = 0;
@@ -134,7 +144,8 @@ static void remove_locked(struct srv_attn_store *s, struct srv_attn_entry *e)
 void srv_attn_store_free(struct srv_attn_store *s)
 {
     if (!s) return;
-    while (s->head) remove_locked(s, s->head);
+    while (s->head)
+        remove_locked(s, s->head);
     pthread_mutex_destroy(&s->mu);
     free(s->buckets);
     free(s);
@@ -172,7 +183,8 @@ struct srv_attn_entry *srv_attn_store_get(struct srv_attn_store *s, const char *
     if (strlen(id) != SRV_ATTN_ID_LEN) return NULL;
     pthread_mutex_lock(&s->mu);
     struct srv_attn_entry *e = s->buckets[hash_id(id, s->n_buckets)];
-    while (e && strcmp(e->id, id)) e = e->hash_next;
+    while (e && strcmp(e->id, id))
+        e = e->hash_next;
     if (e && srv_now_ns() - e->created_ns > s->ttl_ns) {
         s->expirations++;
         remove_locked(s, e);
@@ -182,8 +194,10 @@ struct srv_attn_entry *srv_attn_store_get(struct srv_attn_store *s, const char *
         e->refs++;
         if (e != s->head) { /* move to the front */
             e->lru_prev->lru_next = e->lru_next;
-            if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
-            else s->tail = e->lru_prev;
+            if (e->lru_next)
+                e->lru_next->lru_prev = e->lru_prev;
+            else
+                s->tail = e->lru_prev;
             e->lru_prev = NULL;
             e->lru_next = s->head;
             s->head->lru_prev = e;

@@ -34,7 +34,7 @@ char *const *srv_attn_row_labels(const struct srv_attn_entry *e, unsigned kind)
 
 char *const *srv_attn_col_labels(const struct srv_attn_entry *e, unsigned kind)
 {
-    return kind == SRV_KIND_CROSS ? e->src_tokens
+    return kind == SRV_KIND_CROSS     ? e->src_tokens
            : kind == SRV_KIND_DECODER ? e->dec_tokens
                                       : e->src_tokens;
 }
@@ -59,12 +59,15 @@ void srv_attn_slice(const struct srv_attn_entry *e, unsigned kind, int layer, in
     for (int h = 1; h < e->n_heads; h++) {
         const float *H = L + (size_t)h * rc;
         if (agg == SRV_AGG_MAX)
-            for (size_t i = 0; i < rc; i++) out[i] = H[i] > out[i] ? H[i] : out[i];
+            for (size_t i = 0; i < rc; i++)
+                out[i] = H[i] > out[i] ? H[i] : out[i];
         else
-            for (size_t i = 0; i < rc; i++) out[i] += H[i];
+            for (size_t i = 0; i < rc; i++)
+                out[i] += H[i];
     }
     if (agg == SRV_AGG_MEAN && e->n_heads > 0)
-        for (size_t i = 0; i < rc; i++) out[i] /= (float)e->n_heads;
+        for (size_t i = 0; i < rc; i++)
+            out[i] /= (float)e->n_heads;
 }
 
 void srv_attn_write_matrix(struct srv_buf *b, const float *m, int rows, int cols)
@@ -105,8 +108,8 @@ void srv_attn_write_maps(struct srv_buf *b, const struct srv_attn_entry *e, unsi
             for (int hi = 0; hi < Hn; hi++) {
                 int head = n_heads ? heads[hi] : hi;
                 if (hi) srv_buf_putc(b, ',');
-                const float *m = base_of(e, kind) + ((size_t)layer * (size_t)e->n_heads +
-                                                     (size_t)head) * rc;
+                const float *m =
+                    base_of(e, kind) + ((size_t)layer * (size_t)e->n_heads + (size_t)head) * rc;
                 srv_attn_write_matrix(b, m, R, C);
             }
         }
@@ -127,11 +130,14 @@ void srv_attn_write_alignment(struct srv_buf *b, const struct srv_attn_entry *e)
     }
     size_t per = (size_t)e->n_dec_layers * (size_t)e->n_heads;
     for (size_t k = 0; k < per; k++)
-        for (size_t i = 0; i < S * T; i++) avg[i] += e->cross[k * S * T + i];
+        for (size_t i = 0; i < S * T; i++)
+            avg[i] += e->cross[k * S * T + i];
     if (per)
-        for (size_t i = 0; i < S * T; i++) avg[i] /= (float)per;
+        for (size_t i = 0; i < S * T; i++)
+            avg[i] /= (float)per;
     int any_plain = 0;
-    for (size_t s = 0; s < S; s++) any_plain |= !(e->src_special && e->src_special[s]);
+    for (size_t s = 0; s < S; s++)
+        any_plain |= !(e->src_special && e->src_special[s]);
     srv_buf_putc(b, '[');
     for (size_t t = 0; t < T; t++) {
         const float *row = avg + t * S;
@@ -186,9 +192,9 @@ int srv_attn_check_selection(const struct srv_attn_entry *e, unsigned kinds, con
  * in grey scale and by colour-blind readers. */
 static void viridis(float t, int rgb[3])
 {
-    static const unsigned char stops[9][3] = {
-        {68, 1, 84},    {71, 44, 122},  {59, 81, 139},  {44, 113, 142}, {33, 144, 141},
-        {39, 173, 129}, {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
+    static const unsigned char stops[9][3] = {{68, 1, 84},    {71, 44, 122},  {59, 81, 139},
+                                              {44, 113, 142}, {33, 144, 141}, {39, 173, 129},
+                                              {92, 200, 99},  {170, 220, 50}, {253, 231, 37}};
     if (!(t > 0.0f)) t = 0.0f;
     if (t > 1.0f) t = 1.0f;
     float x = t * 8.0f;
@@ -196,7 +202,8 @@ static void viridis(float t, int rgb[3])
     if (i >= 8) i = 7;
     float f = x - (float)i;
     for (int c = 0; c < 3; c++)
-        rgb[c] = (int)lrintf((float)stops[i][c] + f * ((float)stops[i + 1][c] - (float)stops[i][c]));
+        rgb[c] =
+            (int)lrintf((float)stops[i][c] + f * ((float)stops[i + 1][c] - (float)stops[i][c]));
 }
 
 static void put_xml(struct srv_buf *b, const char *s)
@@ -209,14 +216,26 @@ static void put_xml(struct srv_buf *b, const char *s)
     }
     for (const unsigned char *p = (const unsigned char *)clean; *p; p++) {
         switch (*p) {
-        case '<': srv_buf_puts(b, "&lt;"); break;
-        case '>': srv_buf_puts(b, "&gt;"); break;
-        case '&': srv_buf_puts(b, "&amp;"); break;
-        case '"': srv_buf_puts(b, "&quot;"); break;
-        case '\'': srv_buf_puts(b, "&#39;"); break;
+        case '<':
+            srv_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            srv_buf_puts(b, "&gt;");
+            break;
+        case '&':
+            srv_buf_puts(b, "&amp;");
+            break;
+        case '"':
+            srv_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            srv_buf_puts(b, "&#39;");
+            break;
         default:
-            if (*p < 0x20) srv_buf_putc(b, ' '); /* control characters are not XML */
-            else srv_buf_putc(b, (char)*p);
+            if (*p < 0x20)
+                srv_buf_putc(b, ' '); /* control characters are not XML */
+            else
+                srv_buf_putc(b, (char)*p);
         }
     }
     free(clean);
@@ -226,12 +245,13 @@ static void put_xml(struct srv_buf *b, const char *s)
 static int label_width(const char *s)
 {
     int n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) n += (*p & 0xC0) != 0x80;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        n += (*p & 0xC0) != 0x80;
     return n;
 }
 
-void srv_attn_write_svg(struct srv_buf *b, const struct srv_attn_entry *e, unsigned kind,
-                        int layer, int head, int agg)
+void srv_attn_write_svg(struct srv_buf *b, const struct srv_attn_entry *e, unsigned kind, int layer,
+                        int head, int agg)
 {
     int nl, R, C;
     srv_attn_shape(e, kind, &nl, &R, &C);
@@ -243,12 +263,15 @@ void srv_attn_write_svg(struct srv_buf *b, const struct srv_attn_entry *e, unsig
     }
     srv_attn_slice(e, kind, layer, head, agg, m);
     float vmax = 0.0f;
-    for (size_t i = 0; i < rc; i++) vmax = m[i] > vmax ? m[i] : vmax;
+    for (size_t i = 0; i < rc; i++)
+        vmax = m[i] > vmax ? m[i] : vmax;
     char *const *rl = srv_attn_row_labels(e, kind);
     char *const *cl = srv_attn_col_labels(e, kind);
     int maxr = 1, maxc = 1;
-    for (int r = 0; r < R; r++) maxr = label_width(rl[r]) > maxr ? label_width(rl[r]) : maxr;
-    for (int c = 0; c < C; c++) maxc = label_width(cl[c]) > maxc ? label_width(cl[c]) : maxc;
+    for (int r = 0; r < R; r++)
+        maxr = label_width(rl[r]) > maxr ? label_width(rl[r]) : maxr;
+    for (int c = 0; c < C; c++)
+        maxc = label_width(cl[c]) > maxc ? label_width(cl[c]) : maxc;
     if (maxr > 24) maxr = 24;
     if (maxc > 24) maxc = 24;
     int cell = C > 0 ? 720 / C : 24;
@@ -258,9 +281,12 @@ void srv_attn_write_svg(struct srv_buf *b, const struct srv_attn_entry *e, unsig
     int width = left + C * cell + 90, height = top + R * cell + 20;
     if (height < top + 160) height = top + 160;
     char headname[16];
-    if (agg == SRV_AGG_MEAN) snprintf(headname, sizeof headname, "mean");
-    else if (agg == SRV_AGG_MAX) snprintf(headname, sizeof headname, "max");
-    else snprintf(headname, sizeof headname, "%d", head);
+    if (agg == SRV_AGG_MEAN)
+        snprintf(headname, sizeof headname, "mean");
+    else if (agg == SRV_AGG_MAX)
+        snprintf(headname, sizeof headname, "max");
+    else
+        snprintf(headname, sizeof headname, "%d", head);
 
     srv_buf_printf(b,
                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "

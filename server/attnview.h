@@ -41,7 +41,7 @@ int srv_attn_check_selection(const struct srv_attn_entry *e, unsigned kinds, con
                              int n_layers, const int *heads, int n_heads, struct srv_err *err);
 
 /* An SVG heatmap of one slice with token labels, title and colour legend. */
-void srv_attn_write_svg(struct srv_buf *b, const struct srv_attn_entry *e, unsigned kind,
-                        int layer, int head, int agg);
+void srv_attn_write_svg(struct srv_buf *b, const struct srv_attn_entry *e, unsigned kind, int layer,
+                        int head, int agg);
 
 #endif

@@ -10,12 +10,15 @@
 const char *srv_auth_bearer(const char *header, size_t *len)
 {
     if (!header) return NULL;
-    while (*header == ' ' || *header == '\t') header++;
+    while (*header == ' ' || *header == '\t')
+        header++;
     if (strncasecmp(header, "Bearer", 6) || (header[6] != ' ' && header[6] != '\t')) return NULL;
     const char *t = header + 6;
-    while (*t == ' ' || *t == '\t') t++;
+    while (*t == ' ' || *t == '\t')
+        t++;
     size_t n = strlen(t);
-    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+        n--;
     if (!n) return NULL;
     *len = n;
     return t;
@@ -37,6 +40,7 @@ static unsigned ct_diff(const char *a, size_t alen, const char *b, size_t blen)
 int srv_auth_check(char *const *keys, int n, const char *key, size_t len)
 {
     unsigned ok = 0;
-    for (int i = 0; i < n; i++) ok |= ct_diff(keys[i], strlen(keys[i]), key, len) == 0;
+    for (int i = 0; i < n; i++)
+        ok |= ct_diff(keys[i], strlen(keys[i]), key, len) == 0;
     return ok != 0;
 }

@@ -64,7 +64,10 @@ void srv_err_from_tx(tx_status st, const struct tx_error *txe, struct srv_err *e
 {
     const char *m = txe && txe->message[0] ? txe->message : NULL;
     switch (st) {
-    case TX_OK: err->code = SRV_OK; err->message[0] = '\0'; return;
+    case TX_OK:
+        err->code = SRV_OK;
+        err->message[0] = '\0';
+        return;
     case TX_ERR_INVALID:
         srv_fail(err, SRV_E_INVALID_VALUE, "%s", m ? m : "invalid input");
         return;

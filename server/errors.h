@@ -9,30 +9,30 @@
 
 typedef enum {
     SRV_OK = 0,
-    SRV_E_INVALID_JSON,        /* 400 body is not valid JSON */
-    SRV_E_INVALID_FORM,        /* 400 form body cannot be decoded */
-    SRV_E_INVALID_ENCODING,    /* 400 text is not valid UTF-8 */
-    SRV_E_UNAUTHORIZED,        /* 401 missing or wrong API key */
-    SRV_E_NOT_FOUND,           /* 404 no such route */
-    SRV_E_MODEL_NOT_FOUND,     /* 404 no such model / no model for a language pair */
-    SRV_E_ATTENTION_NOT_FOUND, /* 404 attention id unknown or expired */
-    SRV_E_METHOD_NOT_ALLOWED,  /* 405 */
-    SRV_E_REQUEST_TIMEOUT,     /* 408 body not received in time */
-    SRV_E_PAYLOAD_TOO_LARGE,   /* 413 body larger than limits.max_body_bytes */
-    SRV_E_INPUT_TOO_LONG,      /* 413 text too long (bytes, or tokens in strict mode) */
-    SRV_E_TOO_MANY_TEXTS,      /* 413 more texts than limits.max_texts */
-    SRV_E_ATTENTION_TOO_LARGE, /* 413 attention result larger than the store */
+    SRV_E_INVALID_JSON,           /* 400 body is not valid JSON */
+    SRV_E_INVALID_FORM,           /* 400 form body cannot be decoded */
+    SRV_E_INVALID_ENCODING,       /* 400 text is not valid UTF-8 */
+    SRV_E_UNAUTHORIZED,           /* 401 missing or wrong API key */
+    SRV_E_NOT_FOUND,              /* 404 no such route */
+    SRV_E_MODEL_NOT_FOUND,        /* 404 no such model / no model for a language pair */
+    SRV_E_ATTENTION_NOT_FOUND,    /* 404 attention id unknown or expired */
+    SRV_E_METHOD_NOT_ALLOWED,     /* 405 */
+    SRV_E_REQUEST_TIMEOUT,        /* 408 body not received in time */
+    SRV_E_PAYLOAD_TOO_LARGE,      /* 413 body larger than limits.max_body_bytes */
+    SRV_E_INPUT_TOO_LONG,         /* 413 text too long (bytes, or tokens in strict mode) */
+    SRV_E_TOO_MANY_TEXTS,         /* 413 more texts than limits.max_texts */
+    SRV_E_ATTENTION_TOO_LARGE,    /* 413 attention result larger than the store */
     SRV_E_UNSUPPORTED_MEDIA_TYPE, /* 415 */
-    SRV_E_INVALID_VALUE,       /* 422 wrong type or out of range */
-    SRV_E_MISSING_FIELD,       /* 422 */
-    SRV_E_UNKNOWN_FIELD,       /* 422 */
-    SRV_E_WRONG_TASK,          /* 422 model does not do the task asked */
-    SRV_E_INTERNAL,            /* 500 */
-    SRV_E_OUT_OF_MEMORY,       /* 500 */
-    SRV_E_BUSY,                /* 503 queue full (Retry-After) */
-    SRV_E_TIMEOUT,             /* 503 request deadline passed */
-    SRV_E_NOT_READY,           /* 503 models still loading (Retry-After) */
-    SRV_E_SHUTTING_DOWN,       /* 503 server is stopping */
+    SRV_E_INVALID_VALUE,          /* 422 wrong type or out of range */
+    SRV_E_MISSING_FIELD,          /* 422 */
+    SRV_E_UNKNOWN_FIELD,          /* 422 */
+    SRV_E_WRONG_TASK,             /* 422 model does not do the task asked */
+    SRV_E_INTERNAL,               /* 500 */
+    SRV_E_OUT_OF_MEMORY,          /* 500 */
+    SRV_E_BUSY,                   /* 503 queue full (Retry-After) */
+    SRV_E_TIMEOUT,                /* 503 request deadline passed */
+    SRV_E_NOT_READY,              /* 503 models still loading (Retry-After) */
+    SRV_E_SHUTTING_DOWN,          /* 503 server is stopping */
     SRV_E_COUNT
 } srv_code;
 

@@ -62,7 +62,8 @@ int srv_form_parse(const char *s, size_t n, struct srv_form *out, struct srv_err
 {
     memset(out, 0, sizeof *out);
     size_t cap = 1;
-    for (size_t i = 0; i < n; i++) cap += s[i] == '&';
+    for (size_t i = 0; i < n; i++)
+        cap += s[i] == '&';
     out->keys = calloc(cap, sizeof *out->keys);
     out->vals = calloc(cap, sizeof *out->vals);
     out->lens = calloc(cap, sizeof *out->lens);
@@ -73,10 +74,12 @@ int srv_form_parse(const char *s, size_t n, struct srv_form *out, struct srv_err
     size_t i = 0;
     while (i < n) {
         size_t e = i;
-        while (e < n && s[e] != '&') e++;
+        while (e < n && s[e] != '&')
+            e++;
         if (e > i) {
             size_t eq = i;
-            while (eq < e && s[eq] != '=') eq++;
+            while (eq < e && s[eq] != '=')
+                eq++;
             char *k = NULL, *v = NULL;
             size_t kl = 0, vl = 0;
             int rk = decode(s + i, eq - i, &k, &kl);

@@ -92,7 +92,8 @@ void srv_handle_languages(struct srv_app *app, struct srv_response *r)
         json_t *entry = NULL;
         size_t k;
         json_t *e;
-        json_array_foreach(list, k, e) {
+        json_array_foreach(list, k, e)
+        {
             if (!strcmp(json_string_value(json_object_get(e, "code")), src)) entry = e;
         }
         if (!entry) {
@@ -102,7 +103,8 @@ void srv_handle_languages(struct srv_app *app, struct srv_response *r)
         }
         json_t *targets = json_object_get(entry, "targets");
         int seen = 0;
-        json_array_foreach(targets, k, e) seen |= !strcmp(json_string_value(e), m->cfg->target_lang);
+        json_array_foreach(targets, k, e) seen |=
+            !strcmp(json_string_value(e), m->cfg->target_lang);
         if (!seen) json_array_append_new(targets, json_string(m->cfg->target_lang));
     }
     answer_json(r, 200, list);
@@ -154,9 +156,12 @@ void srv_handle_attention_get(struct srv_app *app, const char *id, const struct 
     const char *format = srv_form_get(query, "format", NULL);
     unsigned kind = SRV_KIND_CROSS;
     if (kind_s) {
-        if (!strcmp(kind_s, "cross")) kind = SRV_KIND_CROSS;
-        else if (!strcmp(kind_s, "encoder")) kind = SRV_KIND_ENCODER;
-        else if (!strcmp(kind_s, "decoder")) kind = SRV_KIND_DECODER;
+        if (!strcmp(kind_s, "cross"))
+            kind = SRV_KIND_CROSS;
+        else if (!strcmp(kind_s, "encoder"))
+            kind = SRV_KIND_ENCODER;
+        else if (!strcmp(kind_s, "decoder"))
+            kind = SRV_KIND_DECODER;
         else {
             srv_fail(&err, SRV_E_INVALID_VALUE,
                      "kind must be cross, encoder or decoder, got \"%.40s\"", kind_s);
@@ -166,9 +171,12 @@ void srv_handle_attention_get(struct srv_app *app, const char *id, const struct 
     }
     int agg = SRV_AGG_MEAN, head = 0;
     if (head_s) {
-        if (!strcmp(head_s, "mean")) agg = SRV_AGG_MEAN;
-        else if (!strcmp(head_s, "max")) agg = SRV_AGG_MAX;
-        else if (parse_index(head_s, &head) == 0) agg = SRV_AGG_NONE;
+        if (!strcmp(head_s, "mean"))
+            agg = SRV_AGG_MEAN;
+        else if (!strcmp(head_s, "max"))
+            agg = SRV_AGG_MAX;
+        else if (parse_index(head_s, &head) == 0)
+            agg = SRV_AGG_NONE;
         else {
             srv_fail(&err, SRV_E_INVALID_VALUE,
                      "head must be a head index, mean or max, got \"%.40s\"", head_s);
@@ -184,7 +192,8 @@ void srv_handle_attention_get(struct srv_app *app, const char *id, const struct 
     }
     int svg = 0;
     if (format) {
-        if (!strcmp(format, "svg")) svg = 1;
+        if (!strcmp(format, "svg"))
+            svg = 1;
         else if (strcmp(format, "json")) {
             srv_fail(&err, SRV_E_INVALID_VALUE, "format must be json or svg, got \"%.40s\"",
                      format);
@@ -206,8 +215,9 @@ void srv_handle_attention_get(struct srv_app *app, const char *id, const struct 
     if (layer < 0) layer = nl - 1;
     if (layer >= nl || (agg == SRV_AGG_NONE && head >= e->n_heads)) {
         if (layer >= nl)
-            srv_fail(&err, SRV_E_INVALID_VALUE, "layer is %d, but the %s attention has %d layers (0-%d)",
-                     layer, srv_attn_kind_name(kind), nl, nl - 1);
+            srv_fail(&err, SRV_E_INVALID_VALUE,
+                     "layer is %d, but the %s attention has %d layers (0-%d)", layer,
+                     srv_attn_kind_name(kind), nl, nl - 1);
         else
             srv_fail(&err, SRV_E_INVALID_VALUE, "head is %d, but the model has %d heads (0-%d)",
                      head, e->n_heads, e->n_heads - 1);
@@ -232,9 +242,12 @@ void srv_handle_attention_get(struct srv_app *app, const char *id, const struct 
             srv_buf_json_string(&b, e->model, strlen(e->model));
             srv_buf_printf(&b, ",\"kind\":\"%s\",\"layer\":%d,\"head\":", srv_attn_kind_name(kind),
                            layer);
-            if (agg == SRV_AGG_MEAN) srv_buf_puts(&b, "\"mean\"");
-            else if (agg == SRV_AGG_MAX) srv_buf_puts(&b, "\"max\"");
-            else srv_buf_printf(&b, "%d", head);
+            if (agg == SRV_AGG_MEAN)
+                srv_buf_puts(&b, "\"mean\"");
+            else if (agg == SRV_AGG_MAX)
+                srv_buf_puts(&b, "\"max\"");
+            else
+                srv_buf_printf(&b, "%d", head);
             char *const *rl = srv_attn_row_labels(e, kind);
             char *const *cl = srv_attn_col_labels(e, kind);
             srv_buf_puts(&b, ",\"rows\":[");

@@ -48,8 +48,8 @@ struct req {
     int content_kind; /* 1 JSON, 2 form */
     char *body;
     size_t len, cap;
-    int responded;    /* a response was queued or handed to another thread */
-    int status;       /* status queued (for the log); 0 = none */
+    int responded; /* a response was queued or handed to another thread */
+    int status;    /* status queued (for the log); 0 = none */
     srv_code code;
     char model[72];
     long in_tokens, out_tokens;
@@ -83,8 +83,10 @@ static void add_cors(const struct req *r, struct MHD_Response *resp, int preflig
     if (!r->origin || !cfg->n_cors_origins) return;
     int any = 0, match = 0;
     for (int i = 0; i < cfg->n_cors_origins; i++) {
-        if (!strcmp(cfg->cors_origins[i], "*")) any = 1;
-        else if (!strcmp(cfg->cors_origins[i], r->origin)) match = 1;
+        if (!strcmp(cfg->cors_origins[i], "*"))
+            any = 1;
+        else if (!strcmp(cfg->cors_origins[i], r->origin))
+            match = 1;
     }
     if (!any && !match) return;
     if (match) {
@@ -95,8 +97,7 @@ static void add_cors(const struct req *r, struct MHD_Response *resp, int preflig
     }
     MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
     if (preflight) {
-        MHD_add_response_header(resp, "Access-Control-Allow-Methods",
-                                srv_routes[r->route].allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", srv_routes[r->route].allow);
         MHD_add_response_header(resp, "Access-Control-Allow-Headers",
                                 "Content-Type, Authorization, X-Request-Id");
         MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
@@ -278,12 +279,24 @@ static enum MHD_Result handle_get(struct req *r)
     struct srv_response s;
     memset(&s, 0, sizeof s);
     switch (r->route) {
-    case SRV_R_HEALTHZ: srv_handle_healthz(app, &s); break;
-    case SRV_R_READYZ: srv_handle_readyz(app, &s); break;
-    case SRV_R_METRICS: srv_handle_metrics(app, &s); break;
-    case SRV_R_MODELS: srv_handle_models(app, &s); break;
-    case SRV_R_LANGUAGES: srv_handle_languages(app, &s); break;
-    case SRV_R_OPENAPI: srv_handle_openapi(app, &s); break;
+    case SRV_R_HEALTHZ:
+        srv_handle_healthz(app, &s);
+        break;
+    case SRV_R_READYZ:
+        srv_handle_readyz(app, &s);
+        break;
+    case SRV_R_METRICS:
+        srv_handle_metrics(app, &s);
+        break;
+    case SRV_R_MODELS:
+        srv_handle_models(app, &s);
+        break;
+    case SRV_R_LANGUAGES:
+        srv_handle_languages(app, &s);
+        break;
+    case SRV_R_OPENAPI:
+        srv_handle_openapi(app, &s);
+        break;
     case SRV_R_ATTENTION_ID: {
         struct srv_form q;
         memset(&q, 0, sizeof q);
@@ -292,8 +305,10 @@ static enum MHD_Result handle_get(struct req *r)
         if (qc.oom || qc.bad_utf8) {
             srv_form_free(&q);
             struct srv_err e;
-            if (qc.oom) srv_fail(&e, SRV_E_OUT_OF_MEMORY, "out of memory");
-            else srv_fail(&e, SRV_E_INVALID_ENCODING, "the query string is not valid UTF-8");
+            if (qc.oom)
+                srv_fail(&e, SRV_E_OUT_OF_MEMORY, "out of memory");
+            else
+                srv_fail(&e, SRV_E_INVALID_ENCODING, "the query string is not valid UTF-8");
             return respond_error(r, &e);
         }
         if (!r->auth_ok && !check_key(r, srv_form_get(&q, "api_key", NULL))) {
@@ -350,10 +365,9 @@ static enum MHD_Result handle_post(struct req *r)
     if (r->route == SRV_R_ATTENTION)
         rc = srv_infer_prepare_attention(&r->job, app, &r->att, &e);
     else
-        rc = srv_infer_prepare_gen(&r->job, app,
-                                   r->route == SRV_R_TRANSLATE ? SRV_JOB_TRANSLATE
-                                                               : SRV_JOB_SUMMARIZE,
-                                   &r->gen, &e);
+        rc = srv_infer_prepare_gen(
+            &r->job, app, r->route == SRV_R_TRANSLATE ? SRV_JOB_TRANSLATE : SRV_JOB_SUMMARIZE,
+            &r->gen, &e);
     r->has_job = 1;
     if (rc) return respond_error(r, &e);
     snprintf(r->model, sizeof r->model, "%s", r->job.model->name);
@@ -448,7 +462,8 @@ static enum MHD_Result first_call(struct req *r, const char *method)
                 /* A client waiting for "100 Continue" never sends the body, and one that
                  * sends a body far too large is cut off; anything else is read and dropped
                  * so the answer is not lost to a reset of a connection with unread data. */
-                const char *expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
+                const char *expect =
+                    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
                 if ((expect && !strcasecmp(expect, "100-continue")) || n > DISCARD_FACTOR * cap)
                     return respond_error(r, &e);
                 r->body_error = 1;
@@ -490,8 +505,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
                   (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_' || *p == '.'))
                 plain = 0;
-        if (plain) snprintf(r->request_id, sizeof r->request_id, "%s", rid);
-        else if (srv_random_id(r->request_id)) snprintf(r->request_id, sizeof r->request_id, "-");
+        if (plain)
+            snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+        else if (srv_random_id(r->request_id))
+            snprintf(r->request_id, sizeof r->request_id, "-");
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
         r->expect_body = (cl && strcmp(cl, "0")) || te;
@@ -505,7 +522,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         if (r->responded) return MHD_YES; /* discarding after an early answer */
         const struct cfg_limits *lim = &app->cfg->limits;
-        int64_t elapsed = srv_now_ns() - r->t0, limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
+        int64_t elapsed = srv_now_ns() - r->t0,
+                limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
         if (!r->body_error && elapsed > limit_ns) {
             r->body_error = 1;
             srv_fail(&r->body_err, SRV_E_REQUEST_TIMEOUT,
@@ -529,7 +547,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         struct srv_err e;
         if (r->len + n + 1 > r->cap) {
             size_t nc = r->cap ? r->cap : 4096;
-            while (nc < r->len + n + 1) nc *= 2;
+            while (nc < r->len + n + 1)
+                nc *= 2;
             if (nc > (size_t)lim->max_body_bytes + 1) nc = (size_t)lim->max_body_bytes + 1;
             char *b = realloc(r->body, nc);
             if (!b) {
@@ -619,7 +638,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
     srv_log_msg(CFG_LOG_DEBUG, "http", "%s", msg);
 }
 
@@ -653,8 +673,10 @@ static socklen_t resolve(const char *host, int port, struct sockaddr_storage *ss
     if (getaddrinfo(host, NULL, &hints, &res) || !res) return 0;
     socklen_t len = res->ai_addrlen <= sizeof *ss ? res->ai_addrlen : 0;
     if (len) memcpy(ss, res->ai_addr, len);
-    if (res->ai_family == AF_INET) a4->sin_port = htons((uint16_t)port);
-    else if (res->ai_family == AF_INET6) a6->sin6_port = htons((uint16_t)port), *v6 = 1;
+    if (res->ai_family == AF_INET)
+        a4->sin_port = htons((uint16_t)port);
+    else if (res->ai_family == AF_INET6)
+        a6->sin6_port = htons((uint16_t)port), *v6 = 1;
     freeaddrinfo(res);
     return len;
 }
@@ -675,11 +697,12 @@ int srv_http_start(struct srv_app *app)
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->limits.idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
     if (!app->daemon) {
-        srv_log_msg(CFG_LOG_ERROR, "listen", "cannot listen on %s:%d (address in use, or not "
-                                             "permitted)",
+        srv_log_msg(CFG_LOG_ERROR, "listen",
+                    "cannot listen on %s:%d (address in use, or not "
+                    "permitted)",
                     cfg->host, cfg->port);
         srv_http_stop(app);
         return -1;

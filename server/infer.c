@@ -76,8 +76,7 @@ static int set_texts(struct srv_infer *j, int n, struct srv_err *err)
 }
 
 /* LibreTranslate format=html: every non-blank text run of every item becomes one text. */
-static int prepare_html(struct srv_infer *j, const struct srv_gen_request *req,
-                        struct srv_err *err)
+static int prepare_html(struct srv_infer *j, const struct srv_gen_request *req, struct srv_err *err)
 {
     j->html = calloc((size_t)req->n_texts, sizeof *j->html);
     if (!j->html) return srv_fail(err, SRV_E_OUT_OF_MEMORY, "out of memory");
@@ -87,7 +86,8 @@ static int prepare_html(struct srv_infer *j, const struct srv_gen_request *req,
         if (n < 0) return srv_fail(err, SRV_E_OUT_OF_MEMORY, "out of memory");
         j->html[i].n_pieces = n;
         j->html[i].first_text = total;
-        for (int k = 0; k < n; k++) j->html[i].n_text += j->html[i].pieces[k].is_text;
+        for (int k = 0; k < n; k++)
+            j->html[i].n_text += j->html[i].pieces[k].is_text;
         total += j->html[i].n_text;
     }
     int cap = j->app->cfg->limits.max_texts * 64;
@@ -150,8 +150,8 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
 {
     init_job(j, app, SRV_JOB_ATTENTION);
     j->att = req;
-    if (srv_registry_pick(&app->reg, req->task, req->model, req->source_lang, req->target_lang,
-                          0, &j->model, err))
+    if (srv_registry_pick(&app->reg, req->task, req->model, req->source_lang, req->target_lang, 0,
+                          &j->model, err))
         return -1;
     /* layer and head indices are checked before running, against the model's shape */
     const struct tx_model_info *in = &j->model->info;
@@ -160,9 +160,9 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
         int dec = (req->kinds & (SRV_KIND_CROSS | SRV_KIND_DECODER)) != 0;
         if ((enc && req->layers[i] >= in->n_encoder_layers) ||
             (dec && req->layers[i] >= in->n_decoder_layers)) {
-            int lim = enc && dec ? (in->n_encoder_layers < in->n_decoder_layers
-                                        ? in->n_encoder_layers
-                                        : in->n_decoder_layers)
+            int lim = enc && dec
+                          ? (in->n_encoder_layers < in->n_decoder_layers ? in->n_encoder_layers
+                                                                         : in->n_decoder_layers)
                       : enc ? in->n_encoder_layers
                             : in->n_decoder_layers;
             return srv_fail(err, SRV_E_INVALID_VALUE,
@@ -193,7 +193,8 @@ void srv_infer_free(struct srv_infer *j)
     free(j->texts);
     free(j->lens);
     if (j->html && j->gen)
-        for (int i = 0; i < j->gen->n_texts; i++) free(j->html[i].pieces);
+        for (int i = 0; i < j->gen->n_texts; i++)
+            free(j->html[i].pieces);
     free(j->html);
     j->texts = NULL;
     j->lens = NULL;
@@ -256,8 +257,10 @@ static void put_key(struct srv_buf *b, const char *k)
 
 static void put_str(struct srv_buf *b, const char *s)
 {
-    if (!s) srv_buf_puts(b, "null");
-    else srv_buf_json_string(b, s, strlen(s));
+    if (!s)
+        srv_buf_puts(b, "null");
+    else
+        srv_buf_json_string(b, s, strlen(s));
 }
 
 static void put_str_list(struct srv_buf *b, char *const *v, int n)
@@ -303,7 +306,8 @@ static struct srv_attn_entry *make_entry(const struct srv_infer *j, struct tx_te
         e->src_tokens[s] = srv_utf8_sanitize(t, strlen(t));
         if (!e->src_tokens[s]) goto fail;
         if (it->source_ids && s < it->n_source_tokens)
-            e->src_special[s] = (unsigned char)(tx_tokenizer_is_special(tok, it->source_ids[s]) != 0);
+            e->src_special[s] =
+                (unsigned char)(tx_tokenizer_is_special(tok, it->source_ids[s]) != 0);
     }
     /* rows: generated tokens; decoder inputs: the start token, then all but the last */
     char startbuf[128];
@@ -312,8 +316,8 @@ static struct srv_attn_entry *make_entry(const struct srv_infer *j, struct tx_te
     for (int t = 0; t < m->n_tgt; t++) {
         const char *g = t < best->n_ids && best->tokens ? best->tokens[t] : "?";
         e->tgt_tokens[t] = srv_utf8_sanitize(g, strlen(g));
-        const char *d = t == 0 ? startbuf
-                        : (t - 1 < best->n_ids && best->tokens ? best->tokens[t - 1] : "?");
+        const char *d =
+            t == 0 ? startbuf : (t - 1 < best->n_ids && best->tokens ? best->tokens[t - 1] : "?");
         e->dec_tokens[t] = srv_utf8_sanitize(d, strlen(d));
         if (!e->tgt_tokens[t] || !e->dec_tokens[t]) goto fail;
     }
@@ -362,8 +366,9 @@ static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item 
     srv_buf_putc(b, '{');
     put_key(b, "text");
     put_str(b, best->text);
-    srv_buf_printf(b, ",\"truncated\":%s,\"input_tokens\":%d,\"input_tokens_original\":%d,"
-                      "\"output_tokens\":%d",
+    srv_buf_printf(b,
+                   ",\"truncated\":%s,\"input_tokens\":%d,\"input_tokens_original\":%d,"
+                   "\"output_tokens\":%d",
                    it->truncated ? "true" : "false", it->n_input_tokens,
                    it->n_input_tokens_original, it->n_output_tokens);
     if (q->scores) {
@@ -418,8 +423,8 @@ static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item 
     return 0;
 }
 
-static int answer_gen(struct srv_infer *j, struct tx_text_result *res, int64_t start_ns,
-                      long in, long out, struct srv_err *err)
+static int answer_gen(struct srv_infer *j, struct tx_text_result *res, int64_t start_ns, long in,
+                      long out, struct srv_err *err)
 {
     struct srv_buf b;
     srv_buf_init(&b);
@@ -470,8 +475,10 @@ static void put_libre_text(struct srv_buf *b, const struct srv_infer *j,
         srv_buf_puts(&t, tr ? tr : "");
         srv_buf_put(&t, src + pc->trail, pc->end - pc->trail);
     }
-    if (t.oom) b->oom = 1;
-    else srv_buf_json_string(b, t.data, t.len);
+    if (t.oom)
+        b->oom = 1;
+    else
+        srv_buf_json_string(b, t.data, t.len);
     srv_buf_free(&t);
 }
 
@@ -494,7 +501,7 @@ static int answer_libre(struct srv_infer *j, struct tx_text_result *res)
         for (int i = 0; i < q->n_texts; i++) {
             srv_buf_puts(&b, i ? ",[" : "[");
             /* alternatives the model produced; an HTML item without text has none */
-            int have = !j->html ? res->items[i].n_alternatives
+            int have = !j->html                ? res->items[i].n_alternatives
                        : j->html[i].n_text > 0 ? res->items[j->html[i].first_text].n_alternatives
                                                : 1;
             for (int k = 1; k < have && k <= n_alt; k++) {
@@ -511,7 +518,8 @@ static int answer_libre(struct srv_infer *j, struct tx_text_result *res)
         srv_buf_puts(&b, ",\"detectedLanguage\":");
         if (q->text_is_list) srv_buf_putc(&b, '[');
         for (int i = 0; i < q->n_texts; i++) {
-            srv_buf_puts(&b, i ? ",{\"confidence\":0,\"language\":" : "{\"confidence\":0,\"language\":");
+            srv_buf_puts(&b, i ? ",{\"confidence\":0,\"language\":"
+                               : "{\"confidence\":0,\"language\":");
             put_str(&b, j->model->cfg->source_lang);
             srv_buf_putc(&b, '}');
         }
@@ -537,7 +545,8 @@ static void put_rollout(struct srv_buf *b, const struct srv_attn_entry *e)
         b->oom = 1;
         return;
     }
-    for (size_t l = 0; l < L; l++) srv_attn_slice(e, SRV_KIND_ENCODER, (int)l, 0, SRV_AGG_MEAN, avg + l * S * S);
+    for (size_t l = 0; l < L; l++)
+        srv_attn_slice(e, SRV_KIND_ENCODER, (int)l, 0, SRV_AGG_MEAN, avg + l * S * S);
     if (S > 0) tx_attention_rollout(avg, (int)L, (int)S, out);
     srv_buf_puts(b, "{\"encoder\":");
     srv_attn_write_matrix(b, out, (int)S, (int)S);
@@ -550,7 +559,8 @@ static void put_index_list(struct srv_buf *b, const int *v, int n, int all)
 {
     srv_buf_putc(b, '[');
     int count = n ? n : all;
-    for (int i = 0; i < count; i++) srv_buf_printf(b, "%s%d", i ? "," : "", n ? v[i] : i);
+    for (int i = 0; i < count; i++)
+        srv_buf_printf(b, "%s%d", i ? "," : "", n ? v[i] : i);
     srv_buf_putc(b, ']');
 }
 
@@ -589,9 +599,12 @@ static int answer_attention(struct srv_infer *j, struct tx_text_result *res, int
     srv_buf_puts(&b, ",\"decoder\":");
     put_index_list(&b, q->layers, q->n_layers, e->n_dec_layers);
     srv_buf_puts(&b, "},\"heads\":");
-    if (q->head_agg == SRV_AGG_MEAN) srv_buf_puts(&b, "[\"mean\"]");
-    else if (q->head_agg == SRV_AGG_MAX) srv_buf_puts(&b, "[\"max\"]");
-    else put_index_list(&b, q->heads, q->n_heads, e->n_heads);
+    if (q->head_agg == SRV_AGG_MEAN)
+        srv_buf_puts(&b, "[\"mean\"]");
+    else if (q->head_agg == SRV_AGG_MAX)
+        srv_buf_puts(&b, "[\"max\"]");
+    else
+        put_index_list(&b, q->heads, q->n_heads, e->n_heads);
     srv_buf_printf(&b, ",\"n_layers\":{\"encoder\":%d,\"decoder\":%d},\"n_heads\":%d",
                    e->n_enc_layers, e->n_dec_layers, e->n_heads);
     static const struct {

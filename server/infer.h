@@ -42,14 +42,14 @@ struct srv_infer {
     const struct srv_gen_request *gen;       /* translate/summarize, borrowed */
     const struct srv_attention_request *att; /* attention, borrowed */
     struct tx_text_params params;
-    int n_texts;          /* texts given to the core */
-    const char **texts;   /* (n_texts) owned array, strings borrowed from the request */
-    size_t *lens;         /* (n_texts) owned */
+    int n_texts;                /* texts given to the core */
+    const char **texts;         /* (n_texts) owned array, strings borrowed from the request */
+    size_t *lens;               /* (n_texts) owned */
     struct srv_html_item *html; /* (gen->n_texts) for LibreTranslate format=html, else NULL */
-    int fd;               /* client socket for disconnect checks; -1 = none */
-    int64_t received_ns;  /* request arrival */
-    int64_t deadline_ns;  /* answer by this time (CLOCK_MONOTONIC) */
-    atomic_int cancel_reason; /* -1, or SRV_CANCEL_* once cancelled */
+    int fd;                     /* client socket for disconnect checks; -1 = none */
+    int64_t received_ns;        /* request arrival */
+    int64_t deadline_ns;        /* answer by this time (CLOCK_MONOTONIC) */
+    atomic_int cancel_reason;   /* -1, or SRV_CANCEL_* once cancelled */
     struct srv_response resp;
     /* called on the worker once resp is filled; the job must not be touched after it */
     void (*done)(struct srv_infer *job);

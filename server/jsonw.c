@@ -83,10 +83,14 @@ size_t srv_utf8_seq_len(const unsigned char *s, size_t n)
     if (c < 0x80) return 1;
     size_t len;
     unsigned cp;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
     if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xC0) != 0x80) return 0;
@@ -153,11 +157,21 @@ void srv_buf_json_string(struct srv_buf *b, const char *s, size_t n)
         run = 0;
         char esc[8];
         switch (c) {
-        case '"': srv_buf_put(b, "\\\"", 2); break;
-        case '\\': srv_buf_put(b, "\\\\", 2); break;
-        case '\n': srv_buf_put(b, "\\n", 2); break;
-        case '\r': srv_buf_put(b, "\\r", 2); break;
-        case '\t': srv_buf_put(b, "\\t", 2); break;
+        case '"':
+            srv_buf_put(b, "\\\"", 2);
+            break;
+        case '\\':
+            srv_buf_put(b, "\\\\", 2);
+            break;
+        case '\n':
+            srv_buf_put(b, "\\n", 2);
+            break;
+        case '\r':
+            srv_buf_put(b, "\\r", 2);
+            break;
+        case '\t':
+            srv_buf_put(b, "\\t", 2);
+            break;
         default:
             if (c < 0x20) {
                 memcpy(esc, "\\u00", 4);
@@ -187,7 +201,8 @@ void srv_buf_json_fixed(struct srv_buf *b, double v, int decimals)
         return;
     }
     if (memchr(tmp, '.', (size_t)n)) {
-        while (n > 0 && tmp[n - 1] == '0') n--;
+        while (n > 0 && tmp[n - 1] == '0')
+            n--;
         if (n > 0 && tmp[n - 1] == '.') n--;
     }
     tmp[n] = '\0';

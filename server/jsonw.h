@@ -8,7 +8,7 @@
 struct srv_buf {
     char *data; /* NUL-terminated when non-NULL */
     size_t len, cap;
-    int oom;    /* set once an allocation failed; later writes are ignored */
+    int oom; /* set once an allocation failed; later writes are ignored */
 };
 
 void srv_buf_init(struct srv_buf *b);

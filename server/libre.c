@@ -9,17 +9,17 @@
 static const struct {
     const char *code, *name;
 } names[] = {
-    {"ar", "Arabic"},     {"az", "Azerbaijani"}, {"bg", "Bulgarian"}, {"ca", "Catalan"},
-    {"cs", "Czech"},      {"da", "Danish"},      {"de", "German"},    {"el", "Greek"},
-    {"en", "English"},    {"eo", "Esperanto"},   {"es", "Spanish"},   {"et", "Estonian"},
-    {"fa", "Persian"},    {"fi", "Finnish"},     {"fr", "French"},    {"ga", "Irish"},
-    {"he", "Hebrew"},     {"hi", "Hindi"},       {"hu", "Hungarian"}, {"id", "Indonesian"},
-    {"it", "Italian"},    {"ja", "Japanese"},    {"ko", "Korean"},    {"lt", "Lithuanian"},
-    {"lv", "Latvian"},    {"ms", "Malay"},       {"nb", "Norwegian Bokmål"},
-    {"nl", "Dutch"},      {"pl", "Polish"},      {"pt", "Portuguese"}, {"ro", "Romanian"},
-    {"ru", "Russian"},    {"sk", "Slovak"},      {"sl", "Slovenian"}, {"sq", "Albanian"},
-    {"sv", "Swedish"},    {"th", "Thai"},        {"tl", "Tagalog"},   {"tr", "Turkish"},
-    {"uk", "Ukrainian"},  {"ur", "Urdu"},        {"vi", "Vietnamese"}, {"zh", "Chinese"},
+    {"ar", "Arabic"},  {"az", "Azerbaijani"}, {"bg", "Bulgarian"},        {"ca", "Catalan"},
+    {"cs", "Czech"},   {"da", "Danish"},      {"de", "German"},           {"el", "Greek"},
+    {"en", "English"}, {"eo", "Esperanto"},   {"es", "Spanish"},          {"et", "Estonian"},
+    {"fa", "Persian"}, {"fi", "Finnish"},     {"fr", "French"},           {"ga", "Irish"},
+    {"he", "Hebrew"},  {"hi", "Hindi"},       {"hu", "Hungarian"},        {"id", "Indonesian"},
+    {"it", "Italian"}, {"ja", "Japanese"},    {"ko", "Korean"},           {"lt", "Lithuanian"},
+    {"lv", "Latvian"}, {"ms", "Malay"},       {"nb", "Norwegian Bokmål"}, {"nl", "Dutch"},
+    {"pl", "Polish"},  {"pt", "Portuguese"},  {"ro", "Romanian"},         {"ru", "Russian"},
+    {"sk", "Slovak"},  {"sl", "Slovenian"},   {"sq", "Albanian"},         {"sv", "Swedish"},
+    {"th", "Thai"},    {"tl", "Tagalog"},     {"tr", "Turkish"},          {"uk", "Ukrainian"},
+    {"ur", "Urdu"},    {"vi", "Vietnamese"},  {"zh", "Chinese"},
 };
 
 const char *srv_language_name(const char *code)
@@ -92,21 +92,24 @@ int srv_html_split(const char *h, size_t n, struct srv_html_piece **out)
             const char *close;
             if (raw_text_tag(h, i, e, &close)) { /* keep script/style bodies untouched */
                 size_t cl = strlen(close), k = e;
-                while (k + cl <= n && strncasecmp(h + k, close, cl)) k++;
+                while (k + cl <= n && strncasecmp(h + k, close, cl))
+                    k++;
                 e = k + cl <= n ? markup_end(h, n, k) : n;
             }
             p.end = e;
         } else {
             size_t e = i;
-            while (e < n && !(h[e] == '<' && e + 1 < n &&
-                              (isalpha((unsigned char)h[e + 1]) || h[e + 1] == '/' ||
-                               h[e + 1] == '!')))
+            while (e < n &&
+                   !(h[e] == '<' && e + 1 < n &&
+                     (isalpha((unsigned char)h[e + 1]) || h[e + 1] == '/' || h[e + 1] == '!')))
                 e++;
             if (e == i) e = i + 1;
             p.end = e;
             size_t a = i, b = e;
-            while (a < b && isspace((unsigned char)h[a])) a++;
-            while (b > a && isspace((unsigned char)h[b - 1])) b--;
+            while (a < b && isspace((unsigned char)h[a]))
+                a++;
+            while (b > a && isspace((unsigned char)h[b - 1]))
+                b--;
             p.lead = a;
             p.trail = b;
             p.is_text = b > a;

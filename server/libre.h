@@ -12,9 +12,9 @@ const char *srv_language_name(const char *code);
  * run to translate. For a text run, [lead, trail) excludes its leading/trailing whitespace,
  * which is kept around the translation. */
 struct srv_html_piece {
-    size_t start, end;     /* byte span in the fragment */
-    size_t lead, trail;    /* text: the span without surrounding whitespace */
-    int is_text;           /* 1: translatable text (non-blank), 0: markup or blank */
+    size_t start, end;  /* byte span in the fragment */
+    size_t lead, trail; /* text: the span without surrounding whitespace */
+    int is_text;        /* 1: translatable text (non-blank), 0: markup or blank */
 };
 
 /* Splits html[0..n) into pieces; text inside <script>/<style> is kept as markup. Returns the

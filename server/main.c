@@ -46,7 +46,8 @@ int main(int argc, char **argv)
     int action;
     cfg_init(&cfg);
     if (cfg_load(&cfg, argc, argv, environ, &action, &errs)) {
-        for (int i = 0; i < errs.n; i++) fprintf(stderr, "attnserve: %s\n", errs.msgs[i]);
+        for (int i = 0; i < errs.n; i++)
+            fprintf(stderr, "attnserve: %s\n", errs.msgs[i]);
         fprintf(stderr, "attnserve: %d configuration problem%s; not starting (see --help)\n",
                 errs.n, errs.n == 1 ? "" : "s");
         cfg_errors_free(&errs);

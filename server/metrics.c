@@ -69,7 +69,8 @@ struct srv_metrics *srv_metrics_new(const char *const *route_labels, int n_route
 void srv_metrics_free(struct srv_metrics *m)
 {
     if (!m) return;
-    for (int i = 0; m->models && i < m->n_models; i++) free(m->models[i].name);
+    for (int i = 0; m->models && i < m->n_models; i++)
+        free(m->models[i].name);
     free(m->models);
     free(m->requests);
     free(m->latency);
@@ -80,7 +81,8 @@ static void observe(struct hist *h, double seconds)
 {
     if (!(seconds >= 0)) seconds = 0;
     size_t i = 0;
-    while (i < NB && seconds > bounds[i]) i++;
+    while (i < NB && seconds > bounds[i])
+        i++;
     atomic_fetch_add(&h->bucket[i], 1);
     atomic_fetch_add(&h->count, 1);
     atomic_fetch_add(&h->sum_us, (uint_fast64_t)(seconds * 1e6 + 0.5));
@@ -143,7 +145,8 @@ static void put_hist(struct srv_buf *b, const char *name, const char *lk, const 
             srv_buf_printf(b, "%s_bucket{%sle=\"%g\"} %llu\n", name, lbl, bounds[i],
                            (unsigned long long)cum);
         else
-            srv_buf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, lbl, (unsigned long long)cum);
+            srv_buf_printf(b, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, lbl,
+                           (unsigned long long)cum);
     }
     if (lk) lbl[strlen(lbl) - 1] = '\0'; /* drop the trailing comma */
     srv_buf_printf(b, "%s_sum%s%s%s %.6f\n", name, lk ? "{" : "", lbl, lk ? "}" : "",
@@ -163,12 +166,13 @@ char *srv_metrics_render(struct srv_metrics *m, const struct srv_gauges *g, size
             uint64_t v = atomic_load(&m->requests[(size_t)r * (NS + 1) + s]);
             if (!v) continue;
             if (s < NS)
-                srv_buf_printf(&b, "attnserve_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                srv_buf_printf(&b,
+                               "attnserve_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
                                m->routes[r], statuses[s], (unsigned long long)v);
             else
-                srv_buf_printf(&b,
-                               "attnserve_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                               m->routes[r], (unsigned long long)v);
+                srv_buf_printf(
+                    &b, "attnserve_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                    m->routes[r], (unsigned long long)v);
         }
     srv_buf_puts(&b, "# HELP attnserve_http_request_duration_seconds Time from request arrival "
                      "to the answer.\n# TYPE attnserve_http_request_duration_seconds histogram\n");

@@ -50,7 +50,8 @@ static void *worker_main(void *arg)
 
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->count == 0 && !p->stopping) pthread_cond_wait(&p->nonempty, &p->mu);
+        while (p->count == 0 && !p->stopping)
+            pthread_cond_wait(&p->nonempty, &p->mu);
         if (p->count == 0 && p->stopping) break; /* drained */
         struct srv_job *job = p->ring[p->head];
         p->head = (p->head + 1) % p->depth;
@@ -110,7 +111,8 @@ int srv_pool_start(struct srv_pool **out, int n_workers, int depth, srv_worker_i
     }
     /* wait for every worker's init, then fail as a whole if any failed */
     pthread_mutex_lock(&p->mu);
-    while (p->n_started < p->n_workers) pthread_cond_wait(&p->started, &p->mu);
+    while (p->n_started < p->n_workers)
+        pthread_cond_wait(&p->started, &p->mu);
     int failed = p->n_failed || p->n_workers < n_workers;
     pthread_mutex_unlock(&p->mu);
     if (failed) {
@@ -170,6 +172,7 @@ void srv_pool_stop(struct srv_pool *p)
     p->stopping = 1;
     pthread_cond_broadcast(&p->nonempty);
     pthread_mutex_unlock(&p->mu);
-    for (int i = 0; i < p->n_workers; i++) pthread_join(p->threads[i], NULL);
+    for (int i = 0; i < p->n_workers; i++)
+        pthread_join(p->threads[i], NULL);
     destroy(p);
 }

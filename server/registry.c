@@ -18,9 +18,8 @@ int srv_registry_init(struct srv_registry *r, const struct cfg_config *cfg)
         m->cfg = &cfg->models[i];
         m->name = cfg->models[i].name;
         m->task = cfg->models[i].task;
-        m->max_input_tokens = cfg->models[i].max_input_tokens > 0
-                                  ? cfg->models[i].max_input_tokens
-                                  : cfg->limits.max_input_tokens;
+        m->max_input_tokens = cfg->models[i].max_input_tokens > 0 ? cfg->models[i].max_input_tokens
+                                                                  : cfg->limits.max_input_tokens;
         m->max_new_tokens_cap = cfg->limits.max_output_tokens;
         if (cfg->models[i].prefix) m->prefix = strdup(cfg->models[i].prefix);
     }
@@ -33,8 +32,8 @@ static void list_names(const struct srv_registry *r, int task, char *buf, size_t
     buf[0] = '\0';
     for (int i = 0; i < r->n && o + 70 < n; i++) {
         const struct srv_model *m = &r->models[i];
-        if (task >= 0 && (int)m->task != (task == SRV_TASK_TRANSLATE ? CFG_TASK_TRANSLATE
-                                                                      : CFG_TASK_SUMMARIZE))
+        if (task >= 0 &&
+            (int)m->task != (task == SRV_TASK_TRANSLATE ? CFG_TASK_TRANSLATE : CFG_TASK_SUMMARIZE))
             continue;
         o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "", m->name);
     }
@@ -48,8 +47,8 @@ static void list_pairs(const struct srv_registry *r, char *buf, size_t n)
     for (int i = 0; i < r->n && o + 150 < n; i++) {
         const struct srv_model *m = &r->models[i];
         if (m->task != CFG_TASK_TRANSLATE) continue;
-        o += (size_t)snprintf(buf + o, n - o, "%s%.64s->%.64s", o ? ", " : "",
-                              m->cfg->source_lang, m->cfg->target_lang);
+        o += (size_t)snprintf(buf + o, n - o, "%s%.64s->%.64s", o ? ", " : "", m->cfg->source_lang,
+                              m->cfg->target_lang);
     }
     if (!o) snprintf(buf, n, "none");
 }
@@ -116,11 +115,11 @@ int srv_registry_pick(const struct srv_registry *r, int task, const char *name, 
         return srv_fail(err, SRV_E_MODEL_NOT_FOUND,
                         "no model translates %.64s to %.64s (available: %s)", src, tgt, names);
     if (tgt)
-        return srv_fail(err, SRV_E_MODEL_NOT_FOUND, "no model translates into %.64s (available: %s)",
-                        tgt, names);
+        return srv_fail(err, SRV_E_MODEL_NOT_FOUND,
+                        "no model translates into %.64s (available: %s)", tgt, names);
     if (src)
-        return srv_fail(err, SRV_E_MODEL_NOT_FOUND, "no model translates from %.64s (available: %s)",
-                        src, names);
+        return srv_fail(err, SRV_E_MODEL_NOT_FOUND,
+                        "no model translates from %.64s (available: %s)", src, names);
     return srv_fail(err, SRV_E_MODEL_NOT_FOUND, "no translation model is served");
 }
 
@@ -193,9 +192,9 @@ json_t *srv_params_to_json(const struct tx_gen_params *g)
                      g->num_beams, "max_new_tokens", max_new, "min_length",
                      g->min_length > 1 ? g->min_length - 1 : 0, "length_penalty",
                      (double)g->length_penalty, "no_repeat_ngram_size", g->no_repeat_ngram_size,
-                     "repetition_penalty", (double)g->repetition_penalty, "do_sample",
-                     g->do_sample, "temperature", (double)g->temperature, "top_k", g->top_k,
-                     "top_p", (double)g->top_p, "early_stopping", g->early_stopping);
+                     "repetition_penalty", (double)g->repetition_penalty, "do_sample", g->do_sample,
+                     "temperature", (double)g->temperature, "top_k", g->top_k, "top_p",
+                     (double)g->top_p, "early_stopping", g->early_stopping);
 }
 
 json_t *srv_model_to_json(const struct srv_model *m)

@@ -14,13 +14,13 @@ struct srv_model {
     const struct cfg_model *cfg; /* borrowed from the configuration */
     const char *name;            /* = cfg->name */
     cfg_task task;
-    tx_model *model;             /* owned; NULL until loaded */
-    tx_tokenizer *tok;           /* owned; NULL until loaded */
-    struct tx_model_info info;   /* copy (its strings borrowed from model) */
-    char *prefix;                /* owned: configured prefix, else the checkpoint's; or NULL */
-    int max_input_tokens;        /* min(limit of config, limit of the model) */
-    int max_new_tokens_cap;      /* min(limits.max_output_tokens, decoder positions - 1) */
-    struct tx_gen_params base;   /* the checkpoint's generation defaults */
+    tx_model *model;           /* owned; NULL until loaded */
+    tx_tokenizer *tok;         /* owned; NULL until loaded */
+    struct tx_model_info info; /* copy (its strings borrowed from model) */
+    char *prefix;              /* owned: configured prefix, else the checkpoint's; or NULL */
+    int max_input_tokens;      /* min(limit of config, limit of the model) */
+    int max_new_tokens_cap;    /* min(limits.max_output_tokens, decoder positions - 1) */
+    struct tx_gen_params base; /* the checkpoint's generation defaults */
     double load_ms;
 };
 

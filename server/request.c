@@ -15,11 +15,13 @@
 /* Compares the media type of ct (before ';', trimmed, case-insensitive) with want. */
 static int media_is(const char *ct, const char *want)
 {
-    while (*ct == ' ' || *ct == '\t') ct++;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
     size_t n = strlen(want);
     if (strncasecmp(ct, want, n)) return 0;
     ct += n;
-    while (*ct == ' ' || *ct == '\t') ct++;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
     return *ct == '\0' || *ct == ';';
 }
 
@@ -29,7 +31,8 @@ static int charset_ok(const char *ct)
     const char *p = strchr(ct, ';');
     while (p) {
         p++;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (!strncasecmp(p, "charset=", 8)) {
             const char *v = p + 8;
             if (*v == '"') v++;
@@ -46,18 +49,19 @@ int srv_content_kind(const char *ct, int allow_form, struct srv_err *err)
                                     "with LibreTranslate's fields)"
                                   : "application/json";
     if (!ct || !*ct)
-        return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE,
-                        "Content-Type is missing; send %s", want);
+        return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type is missing; send %s",
+                        want);
     char shown[64];
     size_t n = strlen(ct) < sizeof shown - 1 ? strlen(ct) : sizeof shown - 1;
-    for (size_t i = 0; i < n; i++) shown[i] = isprint((unsigned char)ct[i]) ? ct[i] : '?';
+    for (size_t i = 0; i < n; i++)
+        shown[i] = isprint((unsigned char)ct[i]) ? ct[i] : '?';
     shown[n] = '\0';
-    int kind = media_is(ct, "application/json") ? 1
+    int kind = media_is(ct, "application/json")                                    ? 1
                : (allow_form && media_is(ct, "application/x-www-form-urlencoded")) ? 2
-                                                                                     : 0;
+                                                                                   : 0;
     if (!kind)
-        return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be %s, got %s",
-                        want, shown);
+        return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be %s, got %s", want,
+                        shown);
     if (!charset_ok(ct))
         return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE,
                         "only charset=utf-8 is accepted, got Content-Type %s", shown);
@@ -67,14 +71,20 @@ int srv_content_kind(const char *ct, int allow_form, struct srv_err *err)
 static const char *json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "a list";
-    case JSON_STRING: return "a string";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "a list";
+    case JSON_STRING:
+        return "a string";
     case JSON_INTEGER:
-    case JSON_REAL: return "a number";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
     }
     return "a value";
 }
@@ -114,7 +124,8 @@ static int check_known(const json_t *obj, const char *const *known, size_t n_kno
 {
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         int ok = 0;
         for (size_t i = 0; i < n_known; i++)
             if (!strcmp(key, known[i])) ok = 1;
@@ -178,9 +189,9 @@ static int check_text(const char *s, size_t n, const char *path, const struct cf
                         "%s is %zu bytes; a text may have at most %d bytes", path, n,
                         lim->max_text_bytes);
     size_t i = 0;
-    while (i < n && isspace((unsigned char)s[i])) i++;
-    if (i == n)
-        return srv_fail(err, SRV_E_INVALID_VALUE, "%s holds only whitespace", path);
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    if (i == n) return srv_fail(err, SRV_E_INVALID_VALUE, "%s holds only whitespace", path);
     return 0;
 }
 
@@ -191,8 +202,8 @@ static int get_texts(const json_t *obj, const char *key, const struct cfg_limits
     const json_t *v = json_object_get(obj, key);
     char got[64], path[48];
     if (!v)
-        return srv_fail(err, SRV_E_MISSING_FIELD,
-                        "%s is required (a string, or a list of strings)", key);
+        return srv_fail(err, SRV_E_MISSING_FIELD, "%s is required (a string, or a list of strings)",
+                        key);
     if (json_is_string(v)) {
         r->texts = malloc(sizeof *r->texts);
         r->lens = malloc(sizeof *r->lens);
@@ -207,8 +218,7 @@ static int get_texts(const json_t *obj, const char *key, const struct cfg_limits
                         "%s must be a string or a list of strings, got %s", key,
                         cfg_json_describe(v, got, sizeof got));
     size_t n = json_array_size(v);
-    if (n == 0)
-        return srv_fail(err, SRV_E_INVALID_VALUE, "%s must hold at least one string", key);
+    if (n == 0) return srv_fail(err, SRV_E_INVALID_VALUE, "%s must hold at least one string", key);
     if (n > (size_t)lim->max_texts)
         return srv_fail(err, SRV_E_TOO_MANY_TEXTS, "%s holds %zu texts; at most %d are accepted",
                         key, n, lim->max_texts);
@@ -230,8 +240,8 @@ static int get_texts(const json_t *obj, const char *key, const struct cfg_limits
     return 0;
 }
 
-static int get_options(const json_t *obj, const struct cfg_limits *lim,
-                       struct cfg_gen_options *out, struct srv_err *err)
+static int get_options(const json_t *obj, const struct cfg_limits *lim, struct cfg_gen_options *out,
+                       struct srv_err *err)
 {
     const json_t *o = json_object_get(obj, "options");
     char msg[SRV_MESSAGE_SIZE];
@@ -344,7 +354,8 @@ static int parse_libre_form(const char *body, size_t len, const struct cfg_limit
                             struct srv_gen_request *r, struct srv_err *err)
 {
     size_t k = 0;
-    while (k < len && isspace((unsigned char)body[k])) k++;
+    while (k < len && isspace((unsigned char)body[k]))
+        k++;
     if (k < len && (body[k] == '{' || body[k] == '['))
         return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE,
                         "the body looks like JSON but Content-Type is "
@@ -391,9 +402,9 @@ int srv_parse_translate(const char *body, size_t len, int kind, const struct cfg
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
     if (json_object_get(doc, "q")) return parse_libre_json(doc, lim, out, err);
-    static const char *const known[] = {"text",      "model",     "source_lang", "target_lang",
-                                        "options",   "scores",    "tokens",      "alignment",
-                                        "attention", "strict",    "split_sentences", "api_key"};
+    static const char *const known[] = {"text",      "model",  "source_lang",     "target_lang",
+                                        "options",   "scores", "tokens",          "alignment",
+                                        "attention", "strict", "split_sentences", "api_key"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "a /translate request", err))
         return -1;
     if (get_texts(doc, "text", lim, out, err)) return -1;
@@ -419,8 +430,7 @@ int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *l
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
-    static const char *const known[] = {"text",   "model",  "options",
-                                        "scores", "strict", "api_key"};
+    static const char *const known[] = {"text", "model", "options", "scores", "strict", "api_key"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "a /summarize request", err))
         return -1;
     if (get_texts(doc, "text", lim, out, err)) return -1;
@@ -448,8 +458,7 @@ static int get_index_list(const json_t *v, const char *key, int *out, int *n_out
 {
     char got[64];
     size_t n = json_array_size(v);
-    if (n == 0)
-        return srv_fail(err, SRV_E_INVALID_VALUE, "%s must hold at least one index", key);
+    if (n == 0) return srv_fail(err, SRV_E_INVALID_VALUE, "%s must hold at least one index", key);
     if (n > SRV_MAX_SELECT)
         return srv_fail(err, SRV_E_INVALID_VALUE, "%s holds %zu indices; at most %d", key, n,
                         SRV_MAX_SELECT);
@@ -477,9 +486,9 @@ int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *l
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
-    static const char *const known[] = {"task",    "text",  "model",   "source_lang",
-                                        "target_lang", "options", "kinds", "layers",
-                                        "heads",   "rollout", "alignment", "strict", "api_key"};
+    static const char *const known[] = {
+        "task",   "text",  "model",   "source_lang", "target_lang", "options", "kinds",
+        "layers", "heads", "rollout", "alignment",   "strict",      "api_key"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "an /attention request", err))
         return -1;
     char got[64];
@@ -516,9 +525,10 @@ int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *l
         out->kinds = 0;
         size_t i;
         const json_t *k;
-        json_array_foreach(v, i, k) {
+        json_array_foreach(v, i, k)
+        {
             const char *s = json_string_value(k);
-            unsigned bit = !s                     ? 0
+            unsigned bit = !s                      ? 0
                            : !strcmp(s, "cross")   ? SRV_KIND_CROSS
                            : !strcmp(s, "encoder") ? SRV_KIND_ENCODER
                            : !strcmp(s, "decoder") ? SRV_KIND_DECODER

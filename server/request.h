@@ -31,9 +31,9 @@ struct srv_gen_request {
     const char *api_key; /* body "api_key" (LibreTranslate), or NULL */
     /* LibreTranslate shape (the body had "q"): answer in its shape */
     int libre;
-    int libre_html;        /* format "html": translate text between tags */
+    int libre_html;         /* format "html": translate text between tags */
     int libre_alternatives; /* alternatives asked for */
-    int libre_auto;        /* source "auto" */
+    int libre_auto;         /* source "auto" */
 };
 
 /* A POST /attention request. */
@@ -47,9 +47,9 @@ struct srv_attention_request {
     unsigned kinds; /* SRV_KIND_*; default all */
     int n_layers;   /* 0 = all */
     int layers[SRV_MAX_SELECT];
-    int n_heads;    /* 0 = all (unless agg) */
+    int n_heads; /* 0 = all (unless agg) */
     int heads[SRV_MAX_SELECT];
-    int head_agg;   /* SRV_AGG_* */
+    int head_agg; /* SRV_AGG_* */
     int rollout, alignment, strict;
     const char *api_key;
 };

@@ -19,10 +19,10 @@ struct srv_response {
     char *body;               /* owned unless body_static */
     size_t len;
     int body_static;
-    int retry_after;          /* seconds; 0 = no Retry-After */
-    const char *allow;        /* Allow header (405, OPTIONS), static */
-    int www_authenticate;     /* 401: add WWW-Authenticate: Bearer */
-    int no_body;              /* 204 */
+    int retry_after;      /* seconds; 0 = no Retry-After */
+    const char *allow;    /* Allow header (405, OPTIONS), static */
+    int www_authenticate; /* 401: add WWW-Authenticate: Bearer */
+    int no_body;          /* 204 */
     /* for the request log */
     char model[72];
     long in_tokens, out_tokens;

@@ -35,6 +35,7 @@ srv_route srv_route_match(const char *path, const char **id)
 const char *const *srv_route_labels(void)
 {
     static const char *labels[SRV_R_COUNT];
-    for (int i = 0; i < SRV_R_COUNT; i++) labels[i] = srv_routes[i].label;
+    for (int i = 0; i < SRV_R_COUNT; i++)
+        labels[i] = srv_routes[i].label;
     return labels;
 }

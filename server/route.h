@@ -21,10 +21,10 @@ typedef enum {
 enum { SRV_M_GET = 1u << 0, SRV_M_POST = 1u << 1 };
 
 struct srv_route_def {
-    const char *label;  /* template, e.g. "/attention/{id}" (metrics label) */
-    unsigned methods;   /* SRV_M_*; GET implies HEAD; OPTIONS is always answered */
-    int needs_key;      /* API key required when keys are configured */
-    const char *allow;  /* Allow header value */
+    const char *label; /* template, e.g. "/attention/{id}" (metrics label) */
+    unsigned methods;  /* SRV_M_*; GET implies HEAD; OPTIONS is always answered */
+    int needs_key;     /* API key required when keys are configured */
+    const char *allow; /* Allow header value */
 };
 
 extern const struct srv_route_def srv_routes[SRV_R_COUNT];

@@ -63,7 +63,8 @@ static int has_msg(const struct cfg_errors *e, const char *needle)
 
 static void dump(const struct cfg_errors *e)
 {
-    for (int i = 0; i < e->n; i++) cr_log_info("msg: %s", e->msgs[i]);
+    for (int i = 0; i < e->n; i++)
+        cr_log_info("msg: %s", e->msgs[i]);
 }
 
 Test(config, defaults_listen_on_8080_with_one_worker_and_no_models)
@@ -190,9 +191,9 @@ Test(config, environment_overrides_the_file_and_flags_override_the_environment)
     dump(&e);
     cr_assert_eq(rc, 0);
     cr_assert_eq(action, CFG_RUN);
-    cr_assert_eq(c.port, 9003);       /* flag */
-    cr_assert_eq(c.queue_depth, 6);   /* environment */
-    cr_assert_eq(c.workers, 3);       /* file */
+    cr_assert_eq(c.port, 9003);     /* flag */
+    cr_assert_eq(c.queue_depth, 6); /* environment */
+    cr_assert_eq(c.workers, 3);     /* file */
     cr_assert_eq(c.log_format, CFG_LOG_TEXT);
     cr_assert_eq(c.n_models, 1);
     cr_assert_str_eq(c.models[0].name, "mt");
@@ -204,8 +205,8 @@ Test(config, environment_overrides_the_file_and_flags_override_the_environment)
 Test(config, invalid_environment_and_flag_values_name_their_source)
 {
     char *env[] = {"ATTNSERVE_PORT=http", "ATTNSERVE_WORKRS=2", "ATTNSERVE_WORKERS=0", NULL};
-    char *argv[] = {"attnserve", "--max-texts", "-1", "--frobnicate", "--log-level=verbose",
-                    "stray", "--port"};
+    char *argv[] = {"attnserve",           "--max-texts", "-1",    "--frobnicate",
+                    "--log-level=verbose", "stray",       "--port"};
     struct cfg_config c;
     struct cfg_errors e = {0};
     cfg_init(&c);
@@ -231,8 +232,8 @@ Test(config, model_flags_add_models_or_change_a_configured_ones_path)
     write_file("d.json", "{\"models\":[{\"name\":\"en-de\",\"path\":\"nowhere\"}]}", path,
                sizeof path);
     snprintf(spec1, sizeof spec1, "en-de=%s/mt", tmpdir);
-    snprintf(spec2, sizeof spec2, "news=%s/sum,task=summarize,language=en,prefix=summarize: ",
-             tmpdir);
+    snprintf(spec2, sizeof spec2,
+             "news=%s/sum,task=summarize,language=en,prefix=summarize: ", tmpdir);
     char *argv[] = {"attnserve", "--model", spec1, "--model", spec2};
     struct cfg_config c;
     struct cfg_errors e = {0};
@@ -256,8 +257,9 @@ Test(config, model_problems_are_found_at_validation)
     char spec[512], spec2[512];
     snprintf(spec, sizeof spec, "bad name=%s/mt", tmpdir);
     snprintf(spec2, sizeof spec2, "x=%s/sum,task=translate,source_lang=EN", tmpdir);
-    char *argv[] = {"attnserve", "--model", "a=/definitely/not/here", "--model", spec,
-                    "--model", spec2, "--model", "oops"};
+    char *argv[] = {"attnserve", "--model", "a=/definitely/not/here",
+                    "--model",   spec,      "--model",
+                    spec2,       "--model", "oops"};
     struct cfg_config c;
     struct cfg_errors e = {0};
     cfg_init(&c);

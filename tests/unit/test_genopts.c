@@ -49,8 +49,7 @@ Test(genopts, out_of_range_and_wrong_types_give_the_key_path_and_the_value)
         {"{\"length_penalty\":null}",
          "options.length_penalty must be a number between -10 and 10, got null"},
         {"{\"do_sample\":1}", "options.do_sample must be true or false, got 1"},
-        {"{\"seed\":-1}",
-         "options.seed must be an integer between 0 and 9007199254740991, got -1"},
+        {"{\"seed\":-1}", "options.seed must be an integer between 0 and 9007199254740991, got -1"},
         {"{\"top_k\":[1]}", "options.top_k must be an integer between 0 and 1000, got a list"},
         {"{\"beams\":2}", "options has an unknown option \"beams\""},
     };
@@ -99,7 +98,8 @@ Test(genopts, combinations_are_checked)
     cr_assert_str_eq(msg, "options.min_length (20) must not exceed the maximum length (10)");
     cr_assert_eq(parse("{\"num_return_sequences\":3,\"num_beams\":2}", &o, msg, sizeof msg), 0);
     cr_assert_eq(cfg_gen_options_check(&o, "options", msg, sizeof msg), -1);
-    cr_assert(strstr(msg, "options.num_return_sequences (3) must not exceed options.num_beams (2)"));
+    cr_assert(
+        strstr(msg, "options.num_return_sequences (3) must not exceed options.num_beams (2)"));
     /* sampling may return several sequences with one beam */
     cr_assert_eq(parse("{\"num_return_sequences\":3,\"do_sample\":true}", &o, msg, sizeof msg), 0);
     cr_assert_eq(cfg_gen_options_check(&o, "options", msg, sizeof msg), 0);
@@ -109,9 +109,8 @@ Test(genopts, rendering_to_json_round_trips)
 {
     struct cfg_gen_options o, back;
     char msg[256];
-    cr_assert_eq(parse("{\"num_beams\":3,\"top_p\":0.5,\"early_stopping\":true}", &o, msg,
-                       sizeof msg),
-                 0);
+    cr_assert_eq(
+        parse("{\"num_beams\":3,\"top_p\":0.5,\"early_stopping\":true}", &o, msg, sizeof msg), 0);
     json_t *j = cfg_gen_options_to_json(&o);
     cr_assert_eq(json_object_size(j), 3);
     cr_assert_eq(cfg_gen_options_parse(j, "x", 10, &back, msg, sizeof msg), 0);

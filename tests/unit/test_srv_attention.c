@@ -51,7 +51,8 @@ static struct srv_attn_entry *make(int S, int T, uint64_t seed)
             float sum = 0;
             for (int c = 0; c < cols[k]; c++)
                 sum += maps[k][r * (size_t)cols[k] + (size_t)c] = tu_rand_uniform(&st, 0.0f, 1.0f);
-            for (int c = 0; c < cols[k]; c++) maps[k][r * (size_t)cols[k] + (size_t)c] /= sum;
+            for (int c = 0; c < cols[k]; c++)
+                maps[k][r * (size_t)cols[k] + (size_t)c] /= sum;
         }
     srv_attn_entry_account(e);
     return e;
@@ -80,7 +81,8 @@ Test(srv_attention, ids_are_distinct_random_hex)
     cr_assert_eq(srv_random_id(a), 0);
     cr_assert_eq(srv_random_id(b), 0);
     cr_assert_str_neq(a, b);
-    for (int i = 0; i < SRV_ATTN_ID_LEN; i++) cr_assert(strchr("0123456789abcdef", a[i]));
+    for (int i = 0; i < SRV_ATTN_ID_LEN; i++)
+        cr_assert(strchr("0123456789abcdef", a[i]));
 }
 
 Test(srv_attention, the_least_recently_used_entry_goes_first_when_the_count_is_full)
@@ -173,7 +175,8 @@ Test(srv_attention, slices_match_naive_mean_and_max_over_heads)
             for (int s = 0; s < 7; s++) {
                 double sum = 0, mx = -1;
                 for (int h = 0; h < 4; h++) {
-                    double v = e->cross[(((size_t)layer * 4 + (size_t)h) * 4 + (size_t)t) * 7 + (size_t)s];
+                    double v =
+                        e->cross[(((size_t)layer * 4 + (size_t)h) * 4 + (size_t)t) * 7 + (size_t)s];
                     sum += v;
                     mx = v > mx ? v : mx;
                 }
@@ -185,7 +188,8 @@ Test(srv_attention, slices_match_naive_mean_and_max_over_heads)
             for (int s = 0; s < 7; s++) {
                 double mx = -1;
                 for (int h = 0; h < 4; h++) {
-                    double v = e->cross[(((size_t)layer * 4 + (size_t)h) * 4 + (size_t)t) * 7 + (size_t)s];
+                    double v =
+                        e->cross[(((size_t)layer * 4 + (size_t)h) * 4 + (size_t)t) * 7 + (size_t)s];
                     mx = v > mx ? v : mx;
                 }
                 cr_assert_float_eq(out[t * 7 + s], mx, 1e-7);
@@ -257,9 +261,9 @@ Test(srv_attention, selections_beyond_the_model_are_refused)
     int ok_layers[] = {1};
     cr_assert_eq(srv_attn_check_selection(e, SRV_KIND_ENCODER, ok_layers, 1, NULL, 0, &err), 0);
     int layers[] = {2};
-    cr_assert_eq(srv_attn_check_selection(e, SRV_KIND_ENCODER | SRV_KIND_CROSS, layers, 1, NULL, 0,
-                                          &err),
-                 -1);
+    cr_assert_eq(
+        srv_attn_check_selection(e, SRV_KIND_ENCODER | SRV_KIND_CROSS, layers, 1, NULL, 0, &err),
+        -1);
     cr_assert(strstr(err.message, "the encoder attention of model \"m\" has 2 layers"), "%s",
               err.message);
     int heads[] = {4};
@@ -271,7 +275,8 @@ Test(srv_attention, selections_beyond_the_model_are_refused)
 static int count(const char *hay, const char *needle)
 {
     int n = 0;
-    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle)) n++;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
     return n;
 }
 

@@ -50,7 +50,8 @@ Test(srv_errors, core_failures_never_leak_file_paths)
 Test(srv_errors, the_error_body_is_one_json_shape)
 {
     struct srv_err e;
-    srv_fail(&e, SRV_E_INVALID_VALUE, "options.num_beams must be between %d and %d, got %d", 1, 16, 0);
+    srv_fail(&e, SRV_E_INVALID_VALUE, "options.num_beams must be between %d and %d, got %d", 1, 16,
+             0);
     size_t len;
     char *body = srv_error_body(&e, &len);
     json_t *j = json_loadb(body, len, 0, NULL);
@@ -69,14 +70,16 @@ Test(srv_jsonw, strings_are_escaped_and_always_valid_utf8)
 {
     struct srv_buf b;
     srv_buf_init(&b);
-    const char s[] = "a\"b\\c\n\t\x01\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80|\xff|\xc0\xaf|\xed\xa0\x80";
+    const char s[] =
+        "a\"b\\c\n\t\x01\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80|\xff|\xc0\xaf|\xed\xa0\x80";
     srv_buf_json_string(&b, s, sizeof s - 1);
     json_error_t je;
     json_t *j = json_loadb(b.data, b.len, JSON_DECODE_ANY, &je);
     cr_assert_not_null(j, "%s: %s", b.data, je.text);
     const char *v = json_string_value(j);
     cr_assert_eq(strncmp(v, "a\"b\\c\n\t\x01\xc3\xa4\xe2\x82\xac\xf0\x9f\x98\x80|", 18), 0);
-    /* 0xff, the overlong 0xc0 0xaf (two bytes) and the surrogate (three bytes) -> U+FFFD each byte */
+    /* 0xff, the overlong 0xc0 0xaf (two bytes) and the surrogate (three bytes) -> U+FFFD each byte
+     */
     cr_assert(strstr(v, "|\xEF\xBF\xBD|\xEF\xBF\xBD\xEF\xBF\xBD|"), "%s", b.data);
     json_decref(j);
     srv_buf_free(&b);
@@ -87,8 +90,8 @@ Test(srv_jsonw, fixed_numbers_have_no_trailing_zeros)
     const struct {
         double v;
         const char *want;
-    } cases[] = {{0, "0"},         {1, "1"},        {0.5, "0.5"},   {0.12345, "0.1235"},
-                 {0.00004, "0"},   {-0.00004, "0"}, {0.99996, "1"}, {12.3, "12.3"},
+    } cases[] = {{0, "0"},        {1, "1"},        {0.5, "0.5"},   {0.12345, "0.1235"},
+                 {0.00004, "0"},  {-0.00004, "0"}, {0.99996, "1"}, {12.3, "12.3"},
                  {-1.25, "-1.25"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct srv_buf b;
@@ -172,9 +175,12 @@ Test(srv_metrics, counters_and_histograms_render_in_prometheus_format)
     char *t = srv_metrics_render(m, &g, &len);
     cr_assert(strstr(t, "attnserve_http_requests_total{route=\"/a\",status=\"200\"} 2\n"));
     cr_assert(strstr(t, "attnserve_http_requests_total{route=\"/b\",status=\"other\"} 1\n"));
-    cr_assert(strstr(t, "attnserve_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.005\"} 1\n"));
-    cr_assert(strstr(t, "attnserve_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.25\"} 2\n"));
-    cr_assert(strstr(t, "attnserve_http_request_duration_seconds_bucket{route=\"/a\",le=\"+Inf\"} 2\n"));
+    cr_assert(
+        strstr(t, "attnserve_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.005\"} 1\n"));
+    cr_assert(
+        strstr(t, "attnserve_http_request_duration_seconds_bucket{route=\"/a\",le=\"0.25\"} 2\n"));
+    cr_assert(
+        strstr(t, "attnserve_http_request_duration_seconds_bucket{route=\"/a\",le=\"+Inf\"} 2\n"));
     cr_assert(strstr(t, "attnserve_http_request_duration_seconds_count{route=\"/a\"} 2\n"));
     cr_assert(strstr(t, "attnserve_http_request_duration_seconds_sum{route=\"/a\"} 0.203000\n"));
     cr_assert(strstr(t, "attnserve_input_tokens_total{model=\"m1\"} 10\n"));

@@ -19,7 +19,8 @@ struct tjob {
 static void run(struct srv_job *job, void *worker)
 {
     struct tjob *t = (struct tjob *)job;
-    while (t->gate && !*t->gate) usleep(1000);
+    while (t->gate && !*t->gate)
+        usleep(1000);
     t->worker_seen = worker;
     pthread_mutex_lock(t->mu);
     t->order[(*t->n_done)++] = t->id;
@@ -70,15 +71,18 @@ Test(srv_pool, a_full_queue_refuses_at_once_and_every_accepted_job_runs_in_order
     /* job 0 occupies the worker (held at the gate); jobs 1-3 fill the 3 slots */
     accepted = 0;
     cr_assert_eq(srv_pool_submit(p, &jobs[0].base, on_accept, NULL), 0);
-    while (srv_pool_busy(p) == 0) usleep(1000);
-    for (int i = 1; i <= 3; i++) cr_assert_eq(srv_pool_submit(p, &jobs[i].base, on_accept, NULL), 0);
+    while (srv_pool_busy(p) == 0)
+        usleep(1000);
+    for (int i = 1; i <= 3; i++)
+        cr_assert_eq(srv_pool_submit(p, &jobs[i].base, on_accept, NULL), 0);
     cr_assert_eq(srv_pool_queued(p), 3);
     cr_assert_eq(srv_pool_submit(p, &jobs[4].base, on_accept, NULL), -1);
     cr_assert_eq(accepted, 4); /* the refused job's callback did not run */
     gate = 1;
     srv_pool_stop(p); /* drains the queue */
     cr_assert_eq(n_done, 4);
-    for (int i = 0; i < 4; i++) cr_assert_eq(order[i], i);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(order[i], i);
     cr_assert_eq(jobs[2].worker_seen, (void *)(intptr_t)100);
     cr_assert_eq(n_fini, 1);
 }
@@ -105,8 +109,10 @@ Test(srv_pool, several_workers_share_the_queue)
     srv_pool_stop(p);
     cr_assert_eq(n_done, 50);
     int seen[50] = {0};
-    for (int i = 0; i < 50; i++) seen[order[i]]++;
-    for (int i = 0; i < 50; i++) cr_assert_eq(seen[i], 1);
+    for (int i = 0; i < 50; i++)
+        seen[order[i]]++;
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(seen[i], 1);
     cr_assert_eq(n_fini, 3);
 }
 

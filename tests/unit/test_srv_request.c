@@ -49,8 +49,9 @@ Test(srv_request, content_types_are_checked)
 
 Test(srv_request, a_valid_translate_request_is_read)
 {
-    const char *body = "{\"text\":[\"Hello.\",\"World\"],\"model\":\"en-de\",\"options\":"
-                       "{\"num_beams\":2},\"scores\":true,\"tokens\":false,\"split_sentences\":false}";
+    const char *body =
+        "{\"text\":[\"Hello.\",\"World\"],\"model\":\"en-de\",\"options\":"
+        "{\"num_beams\":2},\"scores\":true,\"tokens\":false,\"split_sentences\":false}";
     struct cfg_limits l = limits();
     struct srv_gen_request r;
     struct srv_err e = {0};
@@ -222,10 +223,11 @@ Test(srv_request, attention_selections_are_read)
 {
     struct srv_attention_request r;
     struct srv_err e = {0};
-    cr_assert_eq(attention("{\"task\":\"summarize\",\"text\":\"x\",\"kinds\":[\"cross\",\"decoder\"],"
-                           "\"layers\":[1,0],\"heads\":\"max\",\"rollout\":true}",
-                           &r, &e),
-                 0, "%s", e.message);
+    cr_assert_eq(
+        attention("{\"task\":\"summarize\",\"text\":\"x\",\"kinds\":[\"cross\",\"decoder\"],"
+                  "\"layers\":[1,0],\"heads\":\"max\",\"rollout\":true}",
+                  &r, &e),
+        0, "%s", e.message);
     cr_assert_eq(r.task, SRV_TASK_SUMMARIZE);
     cr_assert_eq(r.kinds, SRV_KIND_CROSS | SRV_KIND_DECODER);
     cr_assert_eq(r.n_layers, 2);
@@ -252,7 +254,8 @@ Test(srv_request, attention_selections_are_checked)
         {"{\"task\":\"translate\"}", "text is required", SRV_E_MISSING_FIELD},
         {"{\"text\":[\"x\"]}", "text must be a string, got a list", SRV_E_INVALID_VALUE},
         {"{\"text\":\"x\",\"kinds\":[]}", "kinds must be a non-empty list", SRV_E_INVALID_VALUE},
-        {"{\"text\":\"x\",\"kinds\":[\"self\"]}", "kinds[0] must be \"cross\"", SRV_E_INVALID_VALUE},
+        {"{\"text\":\"x\",\"kinds\":[\"self\"]}", "kinds[0] must be \"cross\"",
+         SRV_E_INVALID_VALUE},
         {"{\"text\":\"x\",\"kinds\":[\"cross\",\"cross\"]}", "kinds lists \"cross\" twice",
          SRV_E_INVALID_VALUE},
         {"{\"text\":\"x\",\"layers\":[-1]}", "layers[0] must be a non-negative integer",

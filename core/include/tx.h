@@ -107,14 +107,16 @@ struct tx_gen_params {
     int num_beams;         /* 1 = greedy or sampling */
     int num_return_sequences;
     float length_penalty;
-    int early_stopping;    /* 1 = True, 0 = False (HF's "never" is not supported) */
+    int early_stopping;    /* 1 = True, 0 = False, 2 = "never" (HF's three beam stopping rules) */
     int no_repeat_ngram_size;
     float repetition_penalty; /* 1.0 = off */
     int do_sample;
     float temperature;
     int top_k;             /* 0 = off */
     float top_p;           /* 1.0 = off */
-    uint64_t seed;         /* sampling is reproducible for a given seed */
+    uint64_t seed;         /* sampling is reproducible for a given seed (the library's own
+                              generator: not torch's numbers); an input's samples do not depend
+                              on the other inputs of the batch */
     int decoder_start_token_id;
     int eos_token_id;
     int pad_token_id;
@@ -194,7 +196,9 @@ struct tx_hypothesis {
     const float *token_logprobs;      /* (n_ids - 1): log-softmax of raw logits at the chosen
                                          token (greedy/sampling); NULL for beam search */
     const float *token_scores;        /* (n_ids - 1): log-softmax after logits processors
-                                         (HF compute_transition_scores, normalize_logits) */
+                                         (HF compute_transition_scores, normalize_logits);
+                                         beam search: the processed log-prob each token added
+                                         to its beam's score */
 };
 
 struct tx_gen_out {
@@ -215,8 +219,10 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
 
 /* Attention rollout (Abnar & Zuidema 2020) over a stack of per-layer maps already averaged
  * over heads: A_l' = 0.5 * A_l + 0.5 * I, rows renormalised, then R = A_L' ... A_1'.
- * att: (n_layers, n, n); out: (n, n), caller-provided. */
-void tx_attention_rollout(const float *att, int n_layers, int n, float *out);
+ * att: (n_layers, n, n); out: (n, n), caller-provided. Returns TX_OK; TX_ERR_INVALID for NULL
+ * arrays or sizes < 1; TX_ERR_NOMEM when its two n x n scratch matrices cannot be allocated
+ * (out untouched on failure). Thread-safe. */
+tx_status tx_attention_rollout(const float *att, int n_layers, int n, float *out);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Tokenizers                                                                               */
@@ -235,10 +241,17 @@ typedef enum {
 } tx_tokenizer_kind;
 
 /* Loads the tokenizer of a model folder, detected from its files and tokenizer_config.json.
+ * tokenizer_class (Marian..., T5..., Bart..., Roberta..., GPT2...) picks the kind; without
+ * one the files do (source.spm, spiece.model, vocab.json + merges.txt, tokenizer.json, a lone
+ * *.model). The slow-tokenizer files win over tokenizer.json when both are present (they
+ * define transformers' reference behaviour). Errors name the file and field (TX_ERR_IO,
+ * _FORMAT, _UNSUPPORTED with the JSON path of a tokenizer.json section not implemented).
  * Owned: free with tx_tokenizer_free. Read-only after load; thread-safe. */
 tx_status tx_tokenizer_load(const char *dir, tx_tokenizer **out, struct tx_error *err);
 void tx_tokenizer_free(tx_tokenizer *tok);
 tx_tokenizer_kind tx_tokenizer_get_kind(const tx_tokenizer *tok);
+/* Number of valid ids, [0, n): transformers' len(tokenizer) (vocabulary plus added tokens, e.g.
+ * 8100 for a T5 spiece.model of 8000 pieces and 100 sentinels). */
 int tx_tokenizer_vocab_size(const tx_tokenizer *tok);
 
 /* Token ids with the byte span of input text each came from ([start, end) into the text as
@@ -254,7 +267,7 @@ void tx_encoding_free(struct tx_encoding *enc);
 /* Encodes UTF-8 text (len bytes, need not be NUL-terminated) as transformers'
  * tokenizer(text).input_ids: special tokens included. side selects a Marian model's target
  * vocabulary (ignored by other kinds). Invalid UTF-8 -> TX_ERR_ENCODING naming the byte
- * offset. Linear time in len. */
+ * offset; more than 256 MiB -> TX_ERR_TOO_LONG. Linear time in len. */
 tx_status tx_tokenizer_encode(const tx_tokenizer *tok, const char *text, size_t len,
                               tx_side side, struct tx_encoding *out, struct tx_error *err);
 
@@ -269,8 +282,9 @@ tx_status tx_tokenizer_decode(const tx_tokenizer *tok, const int32_t *ids, int n
 const char *tx_tokenizer_id_to_piece(const tx_tokenizer *tok, int32_t id);
 
 /* A human-readable form of one token for display (U+2581 / byte-level marks turned back
- * into a leading space, byte pieces into their characters where possible). Written to buf
- * (NUL-terminated, truncated to buf_size); returns the length it needed. */
+ * into a leading space, byte pieces into their characters where possible; bytes that are not
+ * a whole UTF-8 character show as "<0xNN>"). Written to buf (NUL-terminated, truncated to
+ * buf_size at a character boundary); returns the length it needed (excluding the NUL). */
 size_t tx_tokenizer_display_piece(const tx_tokenizer *tok, int32_t id, char *buf,
                                   size_t buf_size);
 

@@ -1,0 +1,509 @@
+/* bench_engine.c — engine speed against this machine's limits: encoder tokens/s vs sgemm peak,
+ * decoder steps/s (greedy and 4 beams) vs the memory-bandwidth bound, peak RSS vs weight bytes,
+ * and mmap load time. Runs a model folder, or writes a random-weight Marian checkpoint of a
+ * given shape (default: Helsinki-NLP/opus-mt-en-de's) to a temp folder and loads that.
+ *
+ *   bench_engine [--model DIR | --random] [--d-model 512] [--layers 6] [--heads 8] [--ffn 2048]
+ *                [--vocab 58101] [--threads 1] [--src 64,128] [--steps 32] [--tmp /tmp]
+ *   bench_engine --write DIR [shape options]   (only write the random checkpoint into DIR)
+ *
+ * Figures print as "name: value unit" lines. The machine measurements run in a child process,
+ * so their buffers do not count in the peak RSS. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cblas.h>
+
+#include "arena.h"
+#include "model.h"
+#include "session.h"
+#include "transformer.h"
+#include "tx.h"
+
+/* Timings use the process CPU clock when BLAS runs one thread: on a machine shared with other
+ * jobs it counts the time this process computed, not the time it waited for a core. With
+ * several threads (CPU time would add up) they use the wall clock. */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(bench_clock, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng_state = 0x853c49e6748fea9bull;
+static float rnd(float scale)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return scale * ((float)(rng_state >> 40) / (float)(1u << 24) * 2.0f - 1.0f);
+}
+
+/* ---- random Marian checkpoint ------------------------------------------------------------ */
+
+struct shape {
+    int d, layers, heads, ffn, vocab, max_pos;
+};
+
+struct tensor_spec {
+    char name[96];
+    int rows, cols; /* cols 0 = 1-D */
+    int kind;       /* 0 random, 1 ones (norm weight), 2 zeros (bias) */
+};
+
+static int add_spec(struct tensor_spec *t, int n, const char *name, int rows, int cols, int kind)
+{
+    snprintf(t[n].name, sizeof t[n].name, "%s", name);
+    t[n].rows = rows;
+    t[n].cols = cols;
+    t[n].kind = kind;
+    return n + 1;
+}
+
+static int marian_specs(const struct shape *s, struct tensor_spec *t)
+{
+    int n = 0;
+    char b[96];
+    n = add_spec(t, n, "model.shared.weight", s->vocab, s->d, 0);
+    n = add_spec(t, n, "final_logits_bias", 1, s->vocab, 2);
+    const char *proj[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+    for (int dec = 0; dec < 2; dec++)
+        for (int l = 0; l < s->layers; l++) {
+            const char *st = dec ? "decoder" : "encoder";
+            for (int a = 0; a < (dec ? 2 : 1); a++) {
+                const char *att = a ? "encoder_attn" : "self_attn";
+                for (int p = 0; p < 4; p++) {
+                    snprintf(b, sizeof b, "model.%s.layers.%d.%s.%s.weight", st, l, att, proj[p]);
+                    n = add_spec(t, n, b, s->d, s->d, 0);
+                    snprintf(b, sizeof b, "model.%s.layers.%d.%s.%s.bias", st, l, att, proj[p]);
+                    n = add_spec(t, n, b, s->d, 0, 2);
+                }
+                snprintf(b, sizeof b, "model.%s.layers.%d.%s_layer_norm.weight", st, l, att);
+                n = add_spec(t, n, b, s->d, 0, 1);
+                snprintf(b, sizeof b, "model.%s.layers.%d.%s_layer_norm.bias", st, l, att);
+                n = add_spec(t, n, b, s->d, 0, 2);
+            }
+            snprintf(b, sizeof b, "model.%s.layers.%d.fc1.weight", st, l);
+            n = add_spec(t, n, b, s->ffn, s->d, 0);
+            snprintf(b, sizeof b, "model.%s.layers.%d.fc1.bias", st, l);
+            n = add_spec(t, n, b, s->ffn, 0, 2);
+            snprintf(b, sizeof b, "model.%s.layers.%d.fc2.weight", st, l);
+            n = add_spec(t, n, b, s->d, s->ffn, 0);
+            snprintf(b, sizeof b, "model.%s.layers.%d.fc2.bias", st, l);
+            n = add_spec(t, n, b, s->d, 0, 2);
+            snprintf(b, sizeof b, "model.%s.layers.%d.final_layer_norm.weight", st, l);
+            n = add_spec(t, n, b, s->d, 0, 1);
+            snprintf(b, sizeof b, "model.%s.layers.%d.final_layer_norm.bias", st, l);
+            n = add_spec(t, n, b, s->d, 0, 2);
+        }
+    return n;
+}
+
+/* Writes config.json + model.safetensors (F32) into dir, streaming the data in small chunks so
+ * the bench's own memory stays small. Returns the data bytes written, or -1. */
+static long long write_random_marian(const char *dir, const struct shape *s)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f,
+            "{\"model_type\": \"marian\", \"d_model\": %d, \"encoder_layers\": %d,"
+            " \"decoder_layers\": %d, \"encoder_attention_heads\": %d,"
+            " \"decoder_attention_heads\": %d, \"encoder_ffn_dim\": %d, \"decoder_ffn_dim\": %d,"
+            " \"vocab_size\": %d, \"max_position_embeddings\": %d, \"activation_function\":"
+            " \"swish\", \"scale_embedding\": true, \"pad_token_id\": %d,"
+            " \"decoder_start_token_id\": %d, \"eos_token_id\": 0, \"forced_eos_token_id\": 0}\n",
+            s->d, s->layers, s->layers, s->heads, s->heads, s->ffn, s->ffn, s->vocab, s->max_pos,
+            s->vocab - 1, s->vocab - 1);
+    fclose(f);
+    int cap = 64 + 40 * s->layers;
+    struct tensor_spec *t = calloc((size_t)cap, sizeof *t);
+    int n = marian_specs(s, t);
+    /* header */
+    size_t hcap = (size_t)n * 200 + 64, hl = 0;
+    char *h = malloc(hcap);
+    long long off = 0;
+    hl += (size_t)snprintf(h + hl, hcap - hl, "{");
+    for (int i = 0; i < n; i++) {
+        long long bytes = 4LL * t[i].rows * (t[i].cols ? t[i].cols : 1);
+        if (t[i].cols)
+            hl += (size_t)snprintf(h + hl, hcap - hl,
+                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],"
+                                   "\"data_offsets\":[%lld,%lld]}",
+                                   i ? "," : "", t[i].name, t[i].rows, t[i].cols, off, off + bytes);
+        else
+            hl += (size_t)snprintf(h + hl, hcap - hl,
+                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d],"
+                                   "\"data_offsets\":[%lld,%lld]}",
+                                   i ? "," : "", t[i].name, t[i].rows, off, off + bytes);
+        off += bytes;
+    }
+    hl += (size_t)snprintf(h + hl, hcap - hl, "}");
+    while (hl % 8)
+        h[hl++] = ' ';
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    f = fopen(path, "wb");
+    if (!f) return -1;
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    fwrite(len8, 1, 8, f);
+    fwrite(h, 1, hl, f);
+    enum { CHUNK = 1 << 16 };
+    float *buf = malloc(CHUNK * sizeof *buf);
+    for (int i = 0; i < n; i++) {
+        long long left = (long long)t[i].rows * (t[i].cols ? t[i].cols : 1);
+        float scale = t[i].cols ? 1.0f / sqrtf((float)t[i].cols) : 0.0f;
+        while (left > 0) {
+            int c = left > CHUNK ? CHUNK : (int)left;
+            for (int j = 0; j < c; j++)
+                buf[j] = t[i].kind == 1 ? 1.0f : t[i].kind == 2 ? 0.0f : rnd(scale);
+            fwrite(buf, sizeof *buf, (size_t)c, f);
+            left -= c;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    free(buf);
+    free(h);
+    free(t);
+    return bad ? -1 : off;
+}
+
+/* ---- machine limits ----------------------------------------------------------------------- */
+
+/* Best-of-reps sgemm GFLOP/s for C (m, n) = A (m, k) B^T, as the engine calls it. */
+static double sgemm_gflops(int m, int n, int k, int reps)
+{
+    float *a = malloc((size_t)m * k * 4), *b = malloc((size_t)n * k * 4),
+          *c = malloc((size_t)m * n * 4);
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        a[i] = rnd(1);
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        b[i] = rnd(1);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+        double t = now_s() - t0;
+        if (t < best) best = t;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * m * n * k / best / 1e9;
+}
+
+/* Read bandwidth (GB/s) over a buffer far larger than the caches: OpenBLAS's sasum (vectorised,
+ * with the BLAS threads) reads every byte once, as a decode step reads the weights. */
+static double read_bandwidth(size_t bytes, int reps)
+{
+    size_t n = bytes / 4;
+    float *p = malloc(bytes);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(i & 7);
+    double best = 1e30, sink = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        sink += cblas_sasum((blasint)n, p, 1);
+        double dt = now_s() - t0;
+        if (dt < best) best = dt;
+    }
+    free(p);
+    if (sink < 0) printf("?");
+    return (double)bytes / best / 1e9;
+}
+
+/* sgemm peak (best rate over square and encoder-like shapes) and read bandwidth, measured in a
+ * child process so their large buffers do not count in this process's peak RSS. */
+static int machine_limits(int d_model, double *peak_gf, double *bw)
+{
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        double r[2] = {sgemm_gflops(64, d_model, d_model, 20), 0};
+        const int sq[][3] = {
+            {1024, 1024, 1024}, {512, 512, 512}, {256, 2048, 512}, {2048, 512, 512}};
+        for (size_t k = 0; k < sizeof sq / sizeof sq[0]; k++) {
+            double g = sgemm_gflops(sq[k][0], sq[k][1], sq[k][2], 8);
+            if (g > r[0]) r[0] = g;
+        }
+        r[1] = read_bandwidth((size_t)512 << 20, 5);
+        ssize_t w = write(fd[1], r, sizeof r);
+        _exit(w == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(fd[1]);
+    double r[2];
+    ssize_t got = read(fd[0], r, sizeof r);
+    close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof r || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    *peak_gf = r[0];
+    *bw = r[1];
+    return 0;
+}
+
+/* ---- engine measurements ------------------------------------------------------------------ */
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static long current_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Encoder FLOPs for one source of s tokens (projections, FFN, attention products). */
+static double encoder_flops(const struct txi_config *c, int s)
+{
+    double per_tok = 2.0 * (3.0 * c->d_model * c->inner + (double)c->inner * c->d_model) +
+                     2.0 * (2.0 + c->gated_ffn) * c->d_model * c->enc_ffn;
+    double attn = 2.0 * 2.0 * (double)s * s * c->inner;
+    return c->n_enc_layers * (per_tok * s + attn);
+}
+
+/* Weight bytes a decoder step reads: decoder layers (without the cross-attention keys/values,
+ * computed once per source) plus the output projection. */
+static double step_weight_bytes(const tx_model *m)
+{
+    const struct txi_config *c = &m->cfg;
+    double per_layer = 4.0 * c->d_model * c->inner + 2.0 * c->d_model * c->inner +
+                       (2.0 + c->gated_ffn) * c->d_model * c->dec_ffn;
+    return 4.0 * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
+}
+
+static int parse_list(const char *s, int *out, int max)
+{
+    int n = 0;
+    while (*s && n < max) {
+        out[n++] = atoi(s);
+        const char *c = strchr(s, ',');
+        if (!c) break;
+        s = c + 1;
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_dir = NULL, *tmp = "/tmp", *write_only = NULL;
+    struct shape sh = {512, 6, 8, 2048, 58101, 512};
+    int threads = 1, steps = 32, srcs[8] = {64, 128}, n_srcs = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--random")) continue;
+        if (!v) {
+            fprintf(stderr, "bench_engine: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--model"))
+            model_dir = v;
+        else if (!strcmp(a, "--d-model"))
+            sh.d = atoi(v);
+        else if (!strcmp(a, "--layers"))
+            sh.layers = atoi(v);
+        else if (!strcmp(a, "--heads"))
+            sh.heads = atoi(v);
+        else if (!strcmp(a, "--ffn"))
+            sh.ffn = atoi(v);
+        else if (!strcmp(a, "--vocab"))
+            sh.vocab = atoi(v);
+        else if (!strcmp(a, "--threads"))
+            threads = atoi(v);
+        else if (!strcmp(a, "--steps"))
+            steps = atoi(v);
+        else if (!strcmp(a, "--src"))
+            n_srcs = parse_list(v, srcs, 8);
+        else if (!strcmp(a, "--tmp"))
+            tmp = v;
+        else if (!strcmp(a, "--write"))
+            write_only = v;
+        else {
+            fprintf(stderr, "bench_engine: unknown option %s\n", a);
+            return 2;
+        }
+        i++;
+    }
+    if (write_only) {
+        long long bytes = write_random_marian(write_only, &sh);
+        if (bytes < 0) fprintf(stderr, "bench_engine: cannot write into %s\n", write_only);
+        return bytes < 0;
+    }
+    tx_blas_set_threads(threads);
+    if (threads == 1) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+    printf("threads: %d (OpenBLAS); clock: %s\n", threads,
+           threads == 1 ? "process CPU time" : "wall time");
+    double peak_gf = 0, bw = 0;
+    if (machine_limits(sh.d, &peak_gf, &bw) != 0) {
+        fprintf(stderr, "bench_engine: machine measurements failed\n");
+        return 1;
+    }
+    printf("sgemm_peak: %.1f GFLOP/s (best of 1024^3, 512^3, 256x2048x512, 2048x512x512, "
+           "64x%dx%d)\n",
+           peak_gf, sh.d, sh.d);
+    printf("memory_bandwidth: %.1f GB/s (OpenBLAS sasum over 512 MB, %d thread%s)\n", bw, threads,
+           threads > 1 ? "s" : "");
+    char dir[512] = "";
+    if (!model_dir) {
+        snprintf(dir, sizeof dir, "%s/attnserve-bench-XXXXXX", tmp);
+        if (!mkdtemp(dir)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        double t0 = now_s();
+        long long bytes = write_random_marian(dir, &sh);
+        if (bytes < 0) {
+            fprintf(stderr, "bench_engine: cannot write the random checkpoint in %s\n", dir);
+            return 1;
+        }
+        printf("random checkpoint: marian d_model %d, %d+%d layers, %d heads, ffn %d, vocab %d: "
+               "%.1f MB F32 written to %s in %.2f s\n",
+               sh.d, sh.layers, sh.layers, sh.heads, sh.ffn, sh.vocab, bytes / 1e6, dir,
+               now_s() - t0);
+        model_dir = dir;
+    }
+    long rss_before = current_rss_kb();
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    if (tx_model_load(model_dir, &m, &e) != TX_OK) {
+        fprintf(stderr, "bench_engine: %s\n", e.message);
+        return 1;
+    }
+    const struct tx_model_info *in = tx_model_get_info(m);
+    printf("load_ms: %.2f (page cache warm; %lld MB of %s weights, %lld parameters)\n", in->load_ms,
+           (long long)(in->weight_bytes / 1000000), in->dtype, (long long)in->n_params);
+    tx_model_free(m);
+    /* a second load: the figure a restart sees */
+    if (tx_model_load(model_dir, &m, &e) != TX_OK) return 1;
+    printf("load_ms (second): %.2f\n", tx_model_get_info(m)->load_ms);
+    tx_session *s = NULL;
+    if (tx_session_new(m, 0, &s, &e) != TX_OK) return 1;
+    const struct txi_config *c = &m->cfg;
+
+    /* encoder: tokens/s on one source of each length */
+    double enc_worst_gflops = 0;
+    for (int k = 0; k < n_srcs; k++) {
+        int S = srcs[k];
+        if (c->max_pos && S > c->max_pos) S = c->max_pos;
+        int32_t *ids = malloc((size_t)S * 4);
+        for (int i = 0; i < S; i++)
+            ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
+        int zero = 0;
+        double best = 1e30;
+        for (int r = 0; r < 10; r++) {
+            txi_arena_reset(&s->arena, 0);
+            float *hidden = txi_arena_alloc(&s->arena, (size_t)S, (size_t)c->d_model * 4);
+            struct txi_enc_job ej = {.ids = ids,
+                                     .src_off = &zero,
+                                     .src_len = &S,
+                                     .n_src = 1,
+                                     .n_tok = S,
+                                     .hidden = hidden,
+                                     .att = NULL};
+            double t0 = now_s();
+            if (txi_encode(m, &s->arena, &ej, &e) != TX_OK) return 1;
+            double t = now_s() - t0;
+            if (t < best) best = t;
+        }
+        double gf = encoder_flops(c, S) / best / 1e9;
+        if (k == 0 || gf < enc_worst_gflops) enc_worst_gflops = gf;
+        printf("encoder %d tokens: %.2f ms, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
+               S, best * 1e3, S / best, gf, 100.0 * gf / peak_gf);
+        free(ids);
+    }
+
+    /* decoder: steps/s in tx_generate (greedy, 4 beams), eos banned so every step runs; the
+     * encoder time of the same source is subtracted */
+    int S = 32;
+    int32_t *ids = malloc((size_t)S * 4);
+    for (int i = 0; i < S; i++)
+        ids[i] = (int32_t)(5 + (i * 7919) % (c->vocab - 10));
+    const int32_t *srcp[1] = {ids};
+    double step_bound_ms = 0;
+    double step_ms[2] = {0, 0};
+    for (int beams = 1; beams <= 4; beams += 3) {
+        struct tx_gen_params p = tx_model_gen_params(m);
+        p.num_beams = beams;
+        p.num_return_sequences = 1;
+        p.do_sample = 0;
+        p.max_new_tokens = steps;
+        p.min_length = steps + 1;
+        p.forced_eos_token_id = -1;
+        struct tx_gen_out o;
+        double best = 1e30;
+        for (int r = 0; r < 3; r++) {
+            double t0 = now_s();
+            if (tx_generate(s, srcp, &S, 1, &p, &o, &e) != TX_OK) {
+                fprintf(stderr, "bench_engine: %s\n", e.message);
+                return 1;
+            }
+            double t = now_s() - t0;
+            if (t < best) best = t;
+        }
+        /* subtract one encoder pass (+ cross K/V) measured by a 1-step run */
+        p.max_new_tokens = 1;
+        p.min_length = 0;
+        double one = 1e30;
+        for (int r = 0; r < 3; r++) {
+            double t0 = now_s();
+            if (tx_generate(s, srcp, &S, 1, &p, &o, &e) != TX_OK) return 1;
+            double t = now_s() - t0;
+            if (t < one) one = t;
+        }
+        double per_step = (best - one) / (steps - 1);
+        step_ms[beams == 4] = per_step * 1e3;
+        printf("decoder %d beam%s: %.2f ms/step, %.1f steps/s (%d steps after a %d-token source)\n",
+               beams, beams > 1 ? "s" : "", per_step * 1e3, 1.0 / per_step, steps, S);
+    }
+    free(ids);
+    long peak = peak_rss_kb();
+    long long wb = (long long)tx_model_get_info(m)->weight_bytes;
+    printf("peak_rss: %.1f MB (weights %.1f MB, process before load %.1f MB, arena %.1f MB); "
+           "over weights: %.1f MB\n",
+           peak / 1024.0, wb / 1048576.0, rss_before / 1024.0, tx_session_arena_size(s) / 1048576.0,
+           peak / 1024.0 - wb / 1048576.0);
+
+    step_bound_ms = step_weight_bytes(m) / (bw * 1e9) * 1e3;
+    printf("encoder_efficiency: %.0f%% of sgemm peak at the shortest source (target >= 70%% at "
+           "64+ tokens)\n",
+           100.0 * enc_worst_gflops / peak_gf);
+    printf("decode_step_bound: %.2f ms (%.1f MB of weights per step / bandwidth)\n", step_bound_ms,
+           step_weight_bytes(m) / 1e6);
+    printf("decode_vs_bound: greedy %.2fx, 4 beams %.2fx (target <= 1.5x)\n",
+           step_ms[0] / step_bound_ms, step_ms[1] / step_bound_ms);
+    printf("rss_vs_target: %.1f MB over the weights (target <= 64 MB)\n",
+           peak / 1024.0 - wb / 1048576.0);
+    tx_session_free(s);
+    tx_model_free(m);
+    if (dir[0]) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        unlink(path);
+        rmdir(dir);
+    }
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* transformer.h — encoder and incremental decoder of the Marian/BART/mBART/T5 family, built on
+ * the attention primitives (internal). */
+#ifndef ATTNSERVE_TRANSFORMER_H
+#define ATTNSERVE_TRANSFORMER_H
+
+#include "arena.h"
+#include "model.h"
+
+/* Encodes n_src sources laid end to end without padding (source b is tokens
+ * [src_off[b], src_off[b] + src_len[b])): projections and feed-forward layers run as one
+ * matrix product over all tokens, attention per source. Scratch comes from the arena. */
+struct txi_enc_job {
+    const int32_t *ids; /* (n_tok) */
+    const int *src_off; /* (n_src) */
+    const int *src_len; /* (n_src) */
+    int n_src, n_tok;
+    float *hidden; /* out: (n_tok, d_model) encoder output */
+    float *att;    /* capture when non-NULL (n_src must be 1): (n_layers, n_heads, S, S) */
+};
+tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
+                     struct tx_error *err);
+
+/* Decoder state for one request: per-layer self-attention KV cache (one slot per decoding row),
+ * cross-attention K/V computed once per source, and every scratch buffer a step needs, all
+ * allocated up front by txi_dec_init (a step allocates nothing). */
+struct txi_dec_state {
+    int n_slots, max_len, max_rows, max_src;
+    float **k_self, **v_self;   /* per layer: (n_slots, max_len, inner) */
+    float **k_cross, **v_cross; /* per layer: (n_src_tok, inner) */
+    const int *src_off, *src_len;
+    float *rel_bias; /* T5: (n_heads, max_len) for r = -(max_len - 1) .. 0 */
+    float *x, *h, *q, *kv, *ctx, *ffn, *gate; /* (max_rows, ...) step scratch */
+    float *scores;                            /* (max_rows, max(max_len, max_src)) */
+    float *reorder;  /* (n_slots, max_len, inner) for txi_dec_reorder, or NULL */
+    uint8_t *needed; /* (n_slots) */
+};
+
+/* Prepares a decoder for sources already encoded in enc_hidden (n_src_tok, d_model) with the
+ * given layout; n_slots cache slots of max_len positions; steps of at most max_rows token rows;
+ * with_reorder allocates what beam reordering needs. */
+tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                       const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
+                       int n_slots, int max_len, int max_rows, int with_reorder,
+                       struct tx_error *err);
+
+/* One decoder pass over n_rows rows, each adding n_new tokens at positions past..past+n_new-1
+ * to its cache slot (teacher forcing: 1 row, n_new = T; generation: R rows, n_new = 1). */
+struct txi_dec_job {
+    int n_rows, n_new, past;
+    const int *slot;    /* (n_rows) cache slot of each row */
+    const int *src;     /* (n_rows) source index of each row */
+    const int32_t *ids; /* (n_rows, n_new) */
+    float *logits;      /* out: (n_rows, n_new, dec_vocab) if all_positions, else (n_rows, V) */
+    int all_positions;
+    float *self_att;  /* capture (n_layers, n_heads, n_new, past + n_new); needs n_rows 1 */
+    float *cross_att; /* capture (n_layers, n_heads, n_new, src_len) */
+};
+void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job);
+
+/* Beam reordering: slot r takes the first `len` cached positions of old slot from[r]. */
+void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len);
+
+#endif

@@ -1,0 +1,143 @@
+/* test_forward.c — teacher-forced forward pass against transformers 4.35.2 (hf-tiny fixtures):
+ * logits, encoder output and every attention probability within 1e-4; padded batch first step. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "fixture_cases.h"
+#include "tx.h"
+
+#define TOL 1e-4
+
+static void check_case(tx_session *s, const json_t *c, const char *model)
+{
+    const char *name = json_string_value(json_object_get(c, "name"));
+    int n_src, n_tgt;
+    int32_t *src = fx_ints(json_object_get(c, "input_ids"), &n_src);
+    int32_t *tgt = fx_ints(json_object_get(c, "decoder_input_ids"), &n_tgt);
+    struct tx_forward_out o;
+    struct tx_error e = {0};
+    tx_status st =
+        tx_forward(s, src, n_src, tgt, n_tgt, TX_FORWARD_ATTENTIONS | TX_FORWARD_HIDDEN, &o, &e);
+    cr_assert_eq(st, TX_OK, "%s/%s: %s", model, name, e.message);
+    cr_assert_eq(o.n_src, n_src);
+    cr_assert_eq(o.n_tgt, n_tgt);
+    static const struct {
+        const char *field;
+        size_t off;
+    } fields[] = {
+        {"logits", offsetof(struct tx_forward_out, logits)},
+        {"encoder_last_hidden_state", offsetof(struct tx_forward_out, encoder_hidden)},
+        {"encoder_attentions", offsetof(struct tx_forward_out, encoder_attentions)},
+        {"decoder_attentions", offsetof(struct tx_forward_out, decoder_attentions)},
+        {"cross_attentions", offsetof(struct tx_forward_out, cross_attentions)},
+    };
+    size_t expect_n[] = {
+        (size_t)n_tgt * o.vocab,
+        (size_t)n_src * o.d_model,
+        (size_t)o.n_enc_layers * o.n_heads * n_src * n_src,
+        (size_t)o.n_dec_layers * o.n_heads * n_tgt * n_tgt,
+        (size_t)o.n_dec_layers * o.n_heads * n_tgt * n_src,
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        size_t n;
+        double *want = fx_numbers(json_object_get(c, fields[i].field), &n);
+        cr_assert_eq(n, expect_n[i], "%s/%s: %s has %zu values, expected %zu", model, name,
+                     fields[i].field, n, expect_n[i]);
+        const float *got = *(const float *const *)((const char *)&o + fields[i].off);
+        cr_assert_not_null(got, "%s not returned", fields[i].field);
+        char what[128];
+        snprintf(what, sizeof what, "%s/%s %s", model, name, fields[i].field);
+        fx_assert_close(got, want, n, TOL, what);
+        free(want);
+    }
+    free(src);
+    free(tgt);
+}
+
+static void check_batch(tx_session *s, const json_t *b, const char *model)
+{
+    const json_t *ids = json_object_get(b, "input_ids");
+    const json_t *mask = json_object_get(b, "attention_mask");
+    int n_batch = (int)json_array_size(ids);
+    const int32_t *rows[8];
+    int32_t *owned[8];
+    int lens[8];
+    cr_assert(n_batch > 1 && n_batch <= 8);
+    for (int r = 0; r < n_batch; r++) {
+        int n, nm;
+        owned[r] = fx_ints(json_array_get(ids, r), &n);
+        int32_t *m = fx_ints(json_array_get(mask, r), &nm);
+        lens[r] = 0;
+        for (int i = 0; i < nm; i++)
+            lens[r] += m[i];
+        free(m);
+        rows[r] = owned[r];
+    }
+    struct tx_batch_forward_out o;
+    struct tx_error e = {0};
+    tx_status st = tx_forward_batch_first_step(s, rows, lens, n_batch, &o, &e);
+    cr_assert_eq(st, TX_OK, "%s batch: %s", model, e.message);
+    size_t n;
+    double *want = fx_numbers(json_object_get(b, "first_step_logits"), &n);
+    cr_assert_eq(n, (size_t)n_batch * o.vocab);
+    fx_assert_close(o.first_step_logits, want, n, TOL, "batch first_step_logits");
+    free(want);
+    want = fx_numbers(json_object_get(b, "encoder_last_hidden_state"), &n);
+    cr_assert_eq(n, (size_t)n_batch * o.max_src * o.d_model);
+    for (int r = 0; r < n_batch; r++) {
+        size_t off = (size_t)r * o.max_src * o.d_model; /* only unpadded positions count */
+        fx_assert_close(o.encoder_hidden + off, want + off, (size_t)lens[r] * o.d_model, TOL,
+                        "batch encoder_last_hidden_state");
+    }
+    free(want);
+    for (int r = 0; r < n_batch; r++)
+        free(owned[r]);
+}
+
+static void check_model(const char *dir)
+{
+    const char *model = strrchr(dir, '/') + 1;
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_model_load(dir, &m, &e), TX_OK, "%s: %s", dir, e.message);
+    tx_session *s = NULL;
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    json_t *root = fx_load_cases(dir);
+    const json_t *cases = json_object_get(root, "cases");
+    cr_assert(json_array_size(cases) >= 2);
+    for (size_t i = 0; i < json_array_size(cases); i++)
+        check_case(s, json_array_get(cases, i), model);
+    if (json_object_get(root, "batch")) check_batch(s, json_object_get(root, "batch"), model);
+    json_decref(root);
+    tx_session_free(s);
+    tx_model_free(m);
+}
+
+Test(forward, marian_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/marian");
+}
+Test(forward, marian_f16_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/marian-f16");
+}
+Test(forward, bart_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/bart");
+}
+Test(forward, t5_matches_transformers)
+{
+    check_model(FIXTURE_DIR "/t5");
+}
+Test(forward, mbart_prenorm_with_final_layer_norms_matches_transformers)
+{
+    check_model(VARIANTS_DIR "/mbart");
+}
+Test(forward, t5_gated_gelu_untied_head_matches_transformers)
+{
+    check_model(VARIANTS_DIR "/t5-gated");
+}
+Test(forward, marian_with_separate_embeddings_matches_transformers)
+{
+    check_model(VARIANTS_DIR "/marian-sep");
+}

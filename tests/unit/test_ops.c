@@ -1,0 +1,165 @@
+/* test_ops.c — the dense operations against naive double loops on random and edge shapes:
+ * matrix products on every path (sgemv, the few-rows kernels, sgemm), LayerNorm, RMSNorm,
+ * activations, log-softmax and k-th largest. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "testutil.h"
+
+static uint64_t rng = 777;
+
+static float *rnd(size_t n)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = tu_rand_uniform(&rng, -1, 1);
+    return x;
+}
+
+typedef void (*matmul_fn)(int, int, int, float, const float *, int, const float *, int, float,
+                          float *, int);
+
+static void check_nt(matmul_fn fn, int m, int n, int k, float alpha, float beta)
+{
+    int lda = k + 1, ldb = k + 3, ldc = n + 2;
+    float *a = rnd((size_t)m * lda), *b = rnd((size_t)n * ldb), *c = rnd((size_t)m * ldc);
+    float *c0 = malloc((size_t)m * ldc * sizeof *c0);
+    memcpy(c0, c, (size_t)m * ldc * sizeof *c);
+    fn(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double s = 0;
+            for (int t = 0; t < k; t++)
+                s += (double)a[i * lda + t] * b[j * ldb + t];
+            double want = alpha * s + (beta != 0 ? beta * c0[i * ldc + j] : 0);
+            cr_assert(fabs(c[i * ldc + j] - want) <= 1e-5 * (1 + sqrt((double)k)),
+                      "m=%d n=%d k=%d [%d][%d]: %g vs %g", m, n, k, i, j, (double)c[i * ldc + j],
+                      want);
+        }
+    for (int i = 0; i < m; i++) /* the padding between rows is untouched */
+        for (int j = n; j < ldc; j++)
+            cr_assert_eq(c[i * ldc + j], c0[i * ldc + j]);
+    free(a), free(b), free(c), free(c0);
+}
+
+static const int mnk[][3] = {{1, 1, 1},    {1, 300, 17},  {2, 8, 8},     {3, 40, 9},   {4, 101, 64},
+                             {5, 64, 1},   {7, 33, 130},  {8, 200, 512}, {13, 64, 31}, {16, 65, 24},
+                             {17, 70, 40}, {64, 96, 128}, {3, 2, 5}};
+
+Test(matmul, nt_matches_a_naive_loop_on_every_path)
+{
+    for (size_t s = 0; s < sizeof mnk / sizeof mnk[0]; s++) {
+        check_nt(txi_matmul_nt, mnk[s][0], mnk[s][1], mnk[s][2], 1.0f, 0.0f);
+        check_nt(txi_matmul_nt, mnk[s][0], mnk[s][1], mnk[s][2], 0.5f, 0.0f);
+        check_nt(txi_matmul_nt, mnk[s][0], mnk[s][1], mnk[s][2], 1.0f, 1.0f);
+    }
+}
+
+Test(matmul, portable_few_rows_product_matches_a_naive_loop)
+{
+    for (size_t s = 0; s < sizeof mnk / sizeof mnk[0]; s++) {
+        check_nt(txi_small_m_nt_blas, mnk[s][0], mnk[s][1], mnk[s][2], 1.0f, 0.0f);
+        check_nt(txi_small_m_nt_blas, mnk[s][0], mnk[s][1], mnk[s][2], 2.0f, 1.0f);
+    }
+}
+
+Test(matmul, nn_matches_a_naive_loop)
+{
+    const int shapes[][3] = {{1, 5, 7}, {1, 1, 1}, {6, 9, 4}, {33, 17, 65}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        float *a = rnd((size_t)m * k), *b = rnd((size_t)k * n), *c = malloc((size_t)m * n * 4);
+        txi_matmul_nn(m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double w = 0;
+                for (int t = 0; t < k; t++)
+                    w += (double)a[i * k + t] * b[t * n + j];
+                cr_assert(fabs(c[i * n + j] - w) < 1e-5 * (1 + k));
+            }
+        free(a), free(b), free(c);
+    }
+}
+
+Test(norms, layernorm_and_rmsnorm_match_the_definitions)
+{
+    const int dims[][2] = {{1, 1}, {3, 7}, {5, 512}};
+    for (size_t s = 0; s < 3; s++) {
+        int n = dims[s][0], d = dims[s][1];
+        float *x = rnd((size_t)n * d), *w = rnd(d), *b = rnd(d);
+        float *ln = malloc((size_t)n * d * 4), *rms = malloc((size_t)n * d * 4);
+        txi_layernorm(x, n, d, w, b, 1e-5f, ln);
+        txi_rmsnorm(x, n, d, w, 1e-6f, rms);
+        for (int i = 0; i < n; i++) {
+            double mean = 0, var = 0, ss = 0;
+            for (int j = 0; j < d; j++)
+                mean += x[i * d + j], ss += (double)x[i * d + j] * x[i * d + j];
+            mean /= d;
+            for (int j = 0; j < d; j++)
+                var += (x[i * d + j] - mean) * (x[i * d + j] - mean);
+            var /= d;
+            for (int j = 0; j < d; j++) {
+                double want_ln = (x[i * d + j] - mean) / sqrt(var + 1e-5) * w[j] + b[j];
+                double want_rms = w[j] * x[i * d + j] / sqrt(ss / d + 1e-6);
+                cr_assert(fabs(ln[i * d + j] - want_ln) < 1e-5, "layernorm [%d][%d]", i, j);
+                cr_assert(fabs(rms[i * d + j] - want_rms) < 1e-5, "rmsnorm [%d][%d]", i, j);
+            }
+        }
+        txi_layernorm(x, n, d, w, b, 1e-5f, x); /* in place gives the same */
+        cr_assert_eq(memcmp(x, ln, (size_t)n * d * 4), 0);
+        free(x), free(w), free(b), free(ln), free(rms);
+    }
+}
+
+Test(activations, match_their_definitions)
+{
+    /* edge values, then random ones (vector lanes and the scalar tail) */
+    float xs[203] = {-200.0f, -88.5f, -87.2f, -20.0f, -3.5f, -1.0f, -0.1f,  0.0f,  -0.0f,
+                     0.3f,    1.0f,   2.5f,   15.0f,  87.5f, 88.7f, 200.0f, 1e-20f};
+    for (int i = 17; i < 203; i++)
+        xs[i] = tu_rand_uniform(&rng, -30, 30);
+    const int n = 203;
+    for (int act = TXI_ACT_RELU; act <= TXI_ACT_SILU; act++) {
+        float y[203];
+        memcpy(y, xs, sizeof xs);
+        txi_activation(y, (size_t)n, (txi_act)act);
+        for (int i = 0; i < n; i++) {
+            double v = xs[i], want = 0;
+            switch (act) {
+            case TXI_ACT_RELU:
+                want = v > 0 ? v : 0;
+                break;
+            case TXI_ACT_GELU:
+                want = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+                break;
+            case TXI_ACT_GELU_NEW:
+                want = 0.5 * v * (1 + tanh(sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
+                break;
+            case TXI_ACT_SILU:
+                want = v / (1 + exp(-v));
+                break;
+            }
+            cr_assert(fabs(y[i] - want) <= 1e-6 * (1 + fabs(want)), "act %d at %g: %g vs %g", act,
+                      v, (double)y[i], want);
+        }
+    }
+}
+
+Test(softmax_ops, log_softmax_and_kth_largest)
+{
+    const float x[5] = {1.0f, -2.0f, 3.0f, 0.5f, -INFINITY};
+    float out[5];
+    txi_log_softmax(x, 5, out);
+    double lse = log(exp(1.0) + exp(-2.0) + exp(3.0) + exp(0.5));
+    for (int i = 0; i < 4; i++)
+        cr_assert(fabs(out[i] - (x[i] - lse)) < 1e-6);
+    cr_assert(isinf(out[4]) && out[4] < 0);
+    float tmp[7];
+    const float v[7] = {4, 9, 1, 9, 3, 7, 2};
+    const float want[7] = {9, 9, 7, 4, 3, 2, 1};
+    for (int k = 1; k <= 7; k++)
+        cr_assert_eq(txi_kth_largest(v, 7, k, tmp), want[k - 1]);
+}

@@ -1125,7 +1125,7 @@ int cfg_load(struct cfg_config *c, int argc, char *const *argv, char *const *env
     if (file) cfg_load_file(c, file, errs);
     cfg_apply_env(c, envp, errs);
     cfg_apply_args(c, argc, argv, errs);
-    if (errs->n == 0) cfg_validate(c, errs);
+    cfg_validate(c, errs); /* even after other errors: report every problem at once */
     return errs->n ? -1 : 0;
 }
 

@@ -32,6 +32,7 @@ test: deps-test
 	$(MAKE) build CMAKE_FLAGS="$(CMAKE_FLAGS) -DATTNSERVE_TESTS=ON"
 	$(MAKE) test-unit
 	$(MAKE) test-asan
+	$(MAKE) test-integration test-integration-asan
 
 test-unit:
 	tests/run_unit.sh $(BUILD)
@@ -41,3 +42,25 @@ test-asan: build-asan
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
+
+# --- Server: OpenAPI check, integration, hostile and concurrency suites (Node 20, node --test) ---
+# They start the real attnserve binary on ephemeral ports with tests/fixtures/serve-tiny.
+.PHONY: node-deps test-openapi test-integration test-integration-asan
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+node-deps: node_modules/.package-lock.json
+
+test-openapi: node-deps
+	node tests/integration/check-openapi.mjs
+
+test-integration: node-deps test-openapi
+	ATTNSERVE_BIN=$(BUILD)/server/attnserve node --test --test-concurrency=1 tests/integration/ tests/hostile/
+
+# The API and hostile suites again on the sanitizer build: a leak or memory error makes the
+# server's exit status non-zero, which the suites check.
+test-integration-asan: node-deps build-asan
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ATTNSERVE_BIN=$(BUILD_ASAN)/server/attnserve node --test --test-concurrency=1 \
+	    tests/integration/api.test.mjs tests/hostile/

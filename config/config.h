@@ -1,0 +1,113 @@
+/* config.h — attnserve's configuration: one plain struct filled from defaults, a JSON file,
+ * ATTNSERVE_* environment variables and command-line flags (later sources win), validated
+ * once, every invalid value reported with its key path. */
+#ifndef ATTNSERVE_CONFIG_H
+#define ATTNSERVE_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "genopts.h"
+
+typedef enum { CFG_TASK_AUTO = 0, CFG_TASK_TRANSLATE, CFG_TASK_SUMMARIZE } cfg_task;
+typedef enum { CFG_LOG_DEBUG = 0, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_log_level;
+typedef enum { CFG_LOG_JSON = 0, CFG_LOG_TEXT } cfg_log_format;
+
+struct cfg_model {
+    char *name;           /* unique; [A-Za-z0-9._-], 1..64 bytes */
+    cfg_task task;        /* after cfg_load: never CFG_TASK_AUTO */
+    char *path;           /* checkpoint folder (relative paths in a file: to the file's folder) */
+    char *source_lang;    /* translate: source language code (or from tokenizer_config.json) */
+    char *target_lang;    /* translate: target language code */
+    char *language;       /* summarize: language of texts and summaries (may be NULL) */
+    char *prefix;         /* text prepended to every input; NULL = the checkpoint's own */
+    int max_input_tokens; /* 0 = limits.max_input_tokens */
+    struct cfg_gen_options defaults; /* default_options, over the checkpoint's defaults */
+};
+
+struct cfg_limits {
+    long long max_body_bytes; /* request bodies larger than this: 413 */
+    int max_texts;            /* items of a text list */
+    int max_text_bytes;       /* bytes of one text */
+    int max_input_tokens;     /* tokens of one model input (a sentence when split) */
+    int max_output_tokens;    /* upper bound of max_new_tokens */
+    int request_timeout_ms;   /* deadline from arrival to answer */
+    int body_timeout_ms;      /* a body must arrive completely within this */
+    int idle_timeout_s;       /* idle keep-alive connections are closed after this */
+    int session_memory_mb;    /* cap of one worker session's arena per model (0 = none) */
+};
+
+struct cfg_attention_store {
+    int max_mb;      /* bytes of attention results kept (LRU beyond) */
+    int max_entries; /* results kept */
+    int ttl_s;       /* a result is dropped this long after its creation */
+};
+
+struct cfg_config {
+    char *config_file; /* the file read, or NULL */
+    char *host;        /* listen address: IPv4/IPv6 literal, "localhost", "*" = all */
+    int port;          /* 0 = an ephemeral port (logged at start) */
+    int http_threads;
+    int workers;             /* inference workers */
+    int blas_threads;        /* BLAS threads (process-wide); 0 = number of CPUs when workers == 1 */
+    int queue_depth;         /* requests waiting for a worker before 503 */
+    int shutdown_timeout_ms; /* SIGTERM: longest wait for in-flight requests */
+    struct cfg_limits limits;
+    struct cfg_attention_store attention_store;
+    struct cfg_model *models;
+    int n_models;
+    char *api_keys_file; /* NULL = no authentication */
+    char **api_keys;     /* keys read from api_keys_file */
+    int n_api_keys;
+    char **cors_origins; /* allowed Origin values; "*" = any */
+    int n_cors_origins;
+    cfg_log_level log_level;
+    cfg_log_format log_format;
+};
+
+/* Messages collected while loading (owned by the struct; cfg_errors_free). */
+struct cfg_errors {
+    int n;
+    char **msgs;
+};
+void cfg_errors_free(struct cfg_errors *e);
+
+/* What cfg_load asks the caller to do besides serving. */
+enum { CFG_RUN = 0, CFG_HELP, CFG_VERSION, CFG_CHECK };
+
+/* Fills *c with the built-in defaults (no models). Owned strings: cfg_free. */
+void cfg_init(struct cfg_config *c);
+void cfg_free(struct cfg_config *c);
+
+/* Loads the configuration: defaults, then the file (--config FILE, else $ATTNSERVE_CONFIG,
+ * else ./config/attnserve.json when it exists), then the environment (envp: "KEY=VALUE"
+ * strings, NULL-terminated; may be NULL), then argv (argv[0] is the program name). Validates
+ * the result (ranges, model folders, languages, API keys file). Returns 0 with *action set
+ * (CFG_RUN, or CFG_HELP/CFG_VERSION/CFG_CHECK for --help/--version/--check), or -1 with every
+ * problem in errs ("listen.port must be an integer between 0 and 65535, got 70000",
+ * "models[1].path: no such directory: x"). Not thread-safe (call once at start-up). */
+int cfg_load(struct cfg_config *c, int argc, char *const *argv, char *const *envp, int *action,
+             struct cfg_errors *errs);
+
+/* Individual steps of cfg_load, for tests. Each appends problems to errs and returns the
+ * number it appended. */
+int cfg_load_file(struct cfg_config *c, const char *path, struct cfg_errors *errs);
+int cfg_load_json_text(struct cfg_config *c, const char *text, const char *base_dir,
+                       struct cfg_errors *errs);
+int cfg_apply_env(struct cfg_config *c, char *const *envp, struct cfg_errors *errs);
+int cfg_apply_args(struct cfg_config *c, int argc, char *const *argv, struct cfg_errors *errs);
+int cfg_validate(struct cfg_config *c, struct cfg_errors *errs);
+
+/* Writes the --help text (every flag, its environment variable and JSON key). */
+void cfg_print_help(FILE *f, const char *prog);
+
+/* Name of a task ("translate", "summarize", "auto"). Static storage. */
+const char *cfg_task_name(cfg_task t);
+
+/* attnserve's version string. Static storage. */
+const char *cfg_version(void);
+
+/* The effective configuration as JSON (API keys replaced by their count). Owned. */
+char *cfg_dump_json(const struct cfg_config *c);
+
+#endif

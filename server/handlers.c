@@ -1,0 +1,274 @@
+/* handlers.c — operations and metadata routes, and GET /attention/{id}. */
+#include "handlers.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attnview.h"
+#include "jsonw.h"
+#include "libre.h"
+
+static void answer_json(struct srv_response *r, int status, json_t *j)
+{
+    char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    srv_response_json(r, status, body, body ? strlen(body) : 0);
+}
+
+void srv_handle_healthz(struct srv_app *app, struct srv_response *r)
+{
+    (void)app;
+    static const char ok[] = "{\"status\":\"ok\"}";
+    srv_response_json(r, 200, strdup(ok), sizeof ok - 1);
+}
+
+void srv_handle_readyz(struct srv_app *app, struct srv_response *r)
+{
+    if (atomic_load(&app->draining)) {
+        struct srv_err e;
+        srv_fail(&e, SRV_E_SHUTTING_DOWN, "the server is shutting down");
+        srv_response_error(r, &e);
+        return;
+    }
+    if (!atomic_load(&app->ready)) {
+        struct srv_err e;
+        srv_fail(&e, SRV_E_NOT_READY, "loading models (%d of %d loaded)",
+                 atomic_load(&app->n_loaded), app->reg.n);
+        srv_response_error(r, &e);
+        return;
+    }
+    json_t *names = json_array();
+    for (int i = 0; i < app->reg.n; i++)
+        json_array_append_new(names, json_string(app->reg.models[i].name));
+    answer_json(r, 200, json_pack("{s:s, s:o}", "status", "ready", "models", names));
+}
+
+void srv_handle_metrics(struct srv_app *app, struct srv_response *r)
+{
+    struct srv_gauges g;
+    memset(&g, 0, sizeof g);
+    if (app->pool) {
+        g.queue_depth = srv_pool_queued(app->pool);
+        g.queue_capacity = srv_pool_capacity(app->pool);
+        g.workers_busy = srv_pool_busy(app->pool);
+    } else {
+        g.queue_capacity = app->cfg->queue_depth;
+    }
+    g.workers = app->cfg->workers;
+    g.inflight = atomic_load(&app->inflight);
+    g.ready = atomic_load(&app->ready);
+    struct srv_attn_store_stats st;
+    srv_attn_store_stats(app->store, &st);
+    g.attention_store_bytes = st.bytes;
+    g.attention_store_entries = st.entries;
+    g.attention_store_evictions = st.evictions;
+    size_t len;
+    char *body = srv_metrics_render(app->metrics, &g, &len);
+    srv_response_json(r, 200, body, len);
+    if (body) r->content_type = SRV_CT_PROMETHEUS;
+}
+
+void srv_handle_models(struct srv_app *app, struct srv_response *r)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < app->reg.n; i++) {
+        const struct srv_model *m = &app->reg.models[i];
+        json_t *o = srv_model_to_json(m);
+        if (o) json_object_set_new(o, "loaded", json_boolean(m->model != NULL));
+        json_array_append_new(list, o);
+    }
+    answer_json(r, 200, json_pack("{s:o}", "models", list));
+}
+
+void srv_handle_languages(struct srv_app *app, struct srv_response *r)
+{
+    /* LibreTranslate's shape: one entry per source language, with its target languages */
+    json_t *list = json_array();
+    for (int i = 0; i < app->reg.n; i++) {
+        const struct srv_model *m = &app->reg.models[i];
+        if (m->task != CFG_TASK_TRANSLATE) continue;
+        const char *src = m->cfg->source_lang;
+        json_t *entry = NULL;
+        size_t k;
+        json_t *e;
+        json_array_foreach(list, k, e)
+        {
+            if (!strcmp(json_string_value(json_object_get(e, "code")), src)) entry = e;
+        }
+        if (!entry) {
+            entry = json_pack("{s:s, s:s, s:[]}", "code", src, "name", srv_language_name(src),
+                              "targets");
+            json_array_append_new(list, entry);
+        }
+        json_t *targets = json_object_get(entry, "targets");
+        int seen = 0;
+        json_array_foreach(targets, k, e) seen |=
+            !strcmp(json_string_value(e), m->cfg->target_lang);
+        if (!seen) json_array_append_new(targets, json_string(m->cfg->target_lang));
+    }
+    answer_json(r, 200, list);
+}
+
+void srv_handle_openapi(struct srv_app *app, struct srv_response *r)
+{
+    (void)app;
+    srv_response_free(r);
+    r->status = 200;
+    r->code = SRV_OK;
+    r->content_type = SRV_CT_YAML;
+    r->body = (char *)srv_openapi_yaml;
+    r->len = srv_openapi_yaml_len;
+    r->body_static = 1;
+}
+
+/* Parses a non-negative decimal integer query value. */
+static int parse_index(const char *s, int *out)
+{
+    if (!s || !*s || strlen(s) > 6) return -1;
+    int v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return -1;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+void srv_handle_attention_get(struct srv_app *app, const char *id, const struct srv_form *query,
+                              struct srv_response *r)
+{
+    struct srv_err err;
+    for (int i = 0; i < query->n; i++) {
+        const char *k = query->keys[i];
+        if (strcmp(k, "kind") && strcmp(k, "layer") && strcmp(k, "head") && strcmp(k, "format") &&
+            strcmp(k, "api_key")) {
+            srv_fail(&err, SRV_E_UNKNOWN_FIELD,
+                     "unknown query parameter \"%.40s\" (known: kind, layer, head, format)", k);
+            srv_response_error(r, &err);
+            return;
+        }
+    }
+    /* the query is checked before the lookup so a bad request gets its 422 either way */
+    const char *kind_s = srv_form_get(query, "kind", NULL);
+    const char *layer_s = srv_form_get(query, "layer", NULL);
+    const char *head_s = srv_form_get(query, "head", NULL);
+    const char *format = srv_form_get(query, "format", NULL);
+    unsigned kind = SRV_KIND_CROSS;
+    if (kind_s) {
+        if (!strcmp(kind_s, "cross"))
+            kind = SRV_KIND_CROSS;
+        else if (!strcmp(kind_s, "encoder"))
+            kind = SRV_KIND_ENCODER;
+        else if (!strcmp(kind_s, "decoder"))
+            kind = SRV_KIND_DECODER;
+        else {
+            srv_fail(&err, SRV_E_INVALID_VALUE,
+                     "kind must be cross, encoder or decoder, got \"%.40s\"", kind_s);
+            srv_response_error(r, &err);
+            return;
+        }
+    }
+    int agg = SRV_AGG_MEAN, head = 0;
+    if (head_s) {
+        if (!strcmp(head_s, "mean"))
+            agg = SRV_AGG_MEAN;
+        else if (!strcmp(head_s, "max"))
+            agg = SRV_AGG_MAX;
+        else if (parse_index(head_s, &head) == 0)
+            agg = SRV_AGG_NONE;
+        else {
+            srv_fail(&err, SRV_E_INVALID_VALUE,
+                     "head must be a head index, mean or max, got \"%.40s\"", head_s);
+            srv_response_error(r, &err);
+            return;
+        }
+    }
+    int layer = -1;
+    if (layer_s && parse_index(layer_s, &layer)) {
+        srv_fail(&err, SRV_E_INVALID_VALUE, "layer must be a layer index, got \"%.40s\"", layer_s);
+        srv_response_error(r, &err);
+        return;
+    }
+    int svg = 0;
+    if (format) {
+        if (!strcmp(format, "svg"))
+            svg = 1;
+        else if (strcmp(format, "json")) {
+            srv_fail(&err, SRV_E_INVALID_VALUE, "format must be json or svg, got \"%.40s\"",
+                     format);
+            srv_response_error(r, &err);
+            return;
+        }
+    }
+    struct srv_attn_entry *e = srv_attn_store_get(app->store, id);
+    if (!e) {
+        srv_fail(&err, SRV_E_ATTENTION_NOT_FOUND,
+                 "no attention result with this id (unknown, or expired and dropped; results "
+                 "are kept for %d s within %d MiB)",
+                 app->cfg->attention_store.ttl_s, app->cfg->attention_store.max_mb);
+        srv_response_error(r, &err);
+        return;
+    }
+    int nl, R, C;
+    srv_attn_shape(e, kind, &nl, &R, &C);
+    if (layer < 0) layer = nl - 1;
+    if (layer >= nl || (agg == SRV_AGG_NONE && head >= e->n_heads)) {
+        if (layer >= nl)
+            srv_fail(&err, SRV_E_INVALID_VALUE,
+                     "layer is %d, but the %s attention has %d layers (0-%d)", layer,
+                     srv_attn_kind_name(kind), nl, nl - 1);
+        else
+            srv_fail(&err, SRV_E_INVALID_VALUE, "head is %d, but the model has %d heads (0-%d)",
+                     head, e->n_heads, e->n_heads - 1);
+        srv_attn_store_release(app->store, e);
+        srv_response_error(r, &err);
+        return;
+    }
+    struct srv_buf b;
+    srv_buf_init(&b);
+    if (svg) {
+        srv_attn_write_svg(&b, e, kind, layer, head, agg);
+    } else {
+        size_t rc = (size_t)R * (size_t)C;
+        float *m = malloc((rc ? rc : 1) * sizeof *m);
+        if (!m) {
+            b.oom = 1;
+        } else {
+            srv_attn_slice(e, kind, layer, head, agg, m);
+            srv_buf_puts(&b, "{\"id\":");
+            srv_buf_json_string(&b, e->id, strlen(e->id));
+            srv_buf_printf(&b, ",\"model\":");
+            srv_buf_json_string(&b, e->model, strlen(e->model));
+            srv_buf_printf(&b, ",\"kind\":\"%s\",\"layer\":%d,\"head\":", srv_attn_kind_name(kind),
+                           layer);
+            if (agg == SRV_AGG_MEAN)
+                srv_buf_puts(&b, "\"mean\"");
+            else if (agg == SRV_AGG_MAX)
+                srv_buf_puts(&b, "\"max\"");
+            else
+                srv_buf_printf(&b, "%d", head);
+            char *const *rl = srv_attn_row_labels(e, kind);
+            char *const *cl = srv_attn_col_labels(e, kind);
+            srv_buf_puts(&b, ",\"rows\":[");
+            for (int i = 0; i < R; i++) {
+                if (i) srv_buf_putc(&b, ',');
+                srv_buf_json_string(&b, rl[i], strlen(rl[i]));
+            }
+            srv_buf_puts(&b, "],\"cols\":[");
+            for (int i = 0; i < C; i++) {
+                if (i) srv_buf_putc(&b, ',');
+                srv_buf_json_string(&b, cl[i], strlen(cl[i]));
+            }
+            srv_buf_puts(&b, "],\"matrix\":");
+            srv_attn_write_matrix(&b, m, R, C);
+            srv_buf_putc(&b, '}');
+            free(m);
+        }
+    }
+    srv_attn_store_release(app->store, e);
+    size_t len;
+    char *body = srv_buf_steal(&b, &len);
+    srv_response_json(r, 200, body, len);
+    if (body && svg) r->content_type = SRV_CT_SVG;
+}

@@ -1,0 +1,726 @@
+/* http.c — libmicrohttpd glue: per-request state from the first callback to the completion
+ * callback, which frees it on every path. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "infer.h"
+#include "jsonw.h"
+#include "log.h"
+#include "request.h"
+#include "route.h"
+
+#ifdef ATTNSERVE_HAVE_WEB
+#include "web_assets.h"
+#endif
+
+/* A body over the size or time limit is read and dropped up to this many times the limit
+ * before the connection is cut. */
+#define DISCARD_FACTOR 4
+
+/* ---------------------------------------------------------------------------------------- */
+/* Per-request state                                                                        */
+/* ---------------------------------------------------------------------------------------- */
+
+struct req {
+    struct srv_app *app;
+    struct MHD_Connection *conn;
+    srv_route route;
+    char method[16];
+    char path[160];
+    char id[72]; /* /attention/{id} segment */
+    int is_head;
+    int64_t t0;
+    char request_id[40];
+    char *origin;     /* Origin header, copied at the first call */
+    int auth_ok;      /* authorized by header, or no key needed */
+    int content_kind; /* 1 JSON, 2 form */
+    char *body;
+    size_t len, cap;
+    int responded; /* a response was queued or handed to another thread */
+    int status;    /* status queued (for the log); 0 = none */
+    srv_code code;
+    char model[72];
+    long in_tokens, out_tokens;
+    double queue_ms, inference_ms;
+    int has_gen, has_att, has_job;
+    struct srv_gen_request gen;
+    struct srv_attention_request att;
+    struct srv_infer job;
+    /* An answer decided at the first callback waits for the final one when the request has
+     * no body: answering before the request counts as fully received makes libmicrohttpd
+     * close the connection, which would cost keep-alive clients a reconnect. */
+    int in_first_call, expect_body, has_pending;
+    /* A body found too large or too slow while arriving cannot be answered at once (libmicro-
+     * httpd queues answers only before or after a body): it is read and dropped, and the
+     * error sent at the final callback, unless it goes on past DISCARD_FACTOR times the
+     * limit in bytes or in time, when the connection is cut. */
+    int body_error;
+    size_t discarded;
+    struct srv_err body_err;
+    struct srv_response pending;
+};
+
+/* ---------------------------------------------------------------------------------------- */
+/* Sending                                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Adds CORS headers when the request's Origin is allowed. */
+static void add_cors(const struct req *r, struct MHD_Response *resp, int preflight)
+{
+    const struct cfg_config *cfg = r->app->cfg;
+    if (!r->origin || !cfg->n_cors_origins) return;
+    int any = 0, match = 0;
+    for (int i = 0; i < cfg->n_cors_origins; i++) {
+        if (!strcmp(cfg->cors_origins[i], "*"))
+            any = 1;
+        else if (!strcmp(cfg->cors_origins[i], r->origin))
+            match = 1;
+    }
+    if (!any && !match) return;
+    if (match) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
+        MHD_add_response_header(resp, "Vary", "Origin");
+    } else {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+    }
+    MHD_add_response_header(resp, "Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+    if (preflight) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", srv_routes[r->route].allow);
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "Content-Type, Authorization, X-Request-Id");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    }
+}
+
+/* Turns a plain response into a libmicrohttpd one and queues it (the body is handed over). */
+static void send_response(struct req *r, struct srv_response *s)
+{
+    struct MHD_Response *resp;
+    if (s->no_body || !s->body) {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        srv_response_free(s);
+    } else if (s->body_static) {
+        resp = MHD_create_response_from_buffer(s->len, s->body, MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(s->len, s->body, MHD_RESPMEM_MUST_FREE);
+        if (resp) s->body = NULL; /* now owned by the response */
+    }
+    r->responded = 1;
+    r->status = s->status;
+    r->code = s->code;
+    if (s->model[0]) snprintf(r->model, sizeof r->model, "%s", s->model);
+    r->in_tokens = s->in_tokens;
+    r->out_tokens = s->out_tokens;
+    r->queue_ms = s->queue_ms;
+    r->inference_ms = s->inference_ms;
+    if (!resp) {
+        srv_response_free(s);
+        return; /* out of memory: the connection is closed without an answer */
+    }
+    if (s->content_type) MHD_add_response_header(resp, "Content-Type", s->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (s->content_type && !strcmp(s->content_type, SRV_CT_JSON))
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (s->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", s->retry_after);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
+    if (s->allow) MHD_add_response_header(resp, "Allow", s->allow);
+    if (s->www_authenticate)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"attnserve\"");
+    if (atomic_load(&r->app->draining)) MHD_add_response_header(resp, "Connection", "close");
+    add_cors(r, resp, r->status == 204 && s->allow != NULL);
+    MHD_queue_response(r->conn, (unsigned)s->status, resp);
+    MHD_destroy_response(resp);
+    srv_response_free(s);
+}
+
+static enum MHD_Result respond(struct req *r, struct srv_response *s)
+{
+    if (r->in_first_call && !r->expect_body) {
+        r->pending = *s;
+        memset(s, 0, sizeof *s);
+        r->has_pending = 1;
+        r->responded = 1;
+        return MHD_YES;
+    }
+    send_response(r, s);
+    return MHD_YES;
+}
+
+static enum MHD_Result respond_error(struct req *r, const struct srv_err *e)
+{
+    struct srv_response s;
+    memset(&s, 0, sizeof s);
+    srv_response_error(&s, e);
+    return respond(r, &s);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Jobs                                                                                     */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Worker thread: the answer is ready; queue it on the suspended connection and resume it. */
+static void job_done(struct srv_infer *j)
+{
+    struct req *r = j->done_arg;
+    struct MHD_Connection *c = r->conn;
+    send_response(r, &j->resp);
+    MHD_resume_connection(c); /* r may be freed from here on */
+}
+
+/* Under the queue lock, just before a worker can see the job. */
+static void on_accept(struct srv_job *job, void *arg)
+{
+    (void)job;
+    struct req *r = arg;
+    r->responded = 1;
+    MHD_suspend_connection(r->conn);
+}
+
+static enum MHD_Result submit(struct req *r)
+{
+    struct srv_app *app = r->app;
+    struct srv_infer *j = &r->job;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    j->fd = ci ? ci->connect_fd : -1;
+    j->received_ns = r->t0;
+    j->deadline_ns = r->t0 + (int64_t)app->cfg->limits.request_timeout_ms * 1000000LL;
+    j->done = job_done;
+    j->done_arg = r;
+    int rc = srv_pool_submit(app->pool, &j->base, on_accept, r);
+    if (rc == 0) return MHD_YES;
+    struct srv_err e;
+    if (rc == -1) {
+        srv_metrics_rejected(app->metrics);
+        srv_fail(&e, SRV_E_BUSY, "the server is busy (%d requests waiting); retry shortly",
+                 srv_pool_capacity(app->pool));
+    } else {
+        srv_fail(&e, SRV_E_SHUTTING_DOWN, "the server is shutting down");
+    }
+    return respond_error(r, &e);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Routes                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+static int check_key(struct req *r, const char *key)
+{
+    const struct cfg_config *cfg = r->app->cfg;
+    return key && srv_auth_check(cfg->api_keys, cfg->n_api_keys, key, strlen(key));
+}
+
+static enum MHD_Result unauthorized(struct req *r, const char *why)
+{
+    struct srv_err e;
+    srv_fail(&e, SRV_E_UNAUTHORIZED, "%s", why);
+    return respond_error(r, &e);
+}
+
+struct query_collect {
+    struct srv_form *f;
+    int oom, bad_utf8;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    struct query_collect *q = cls;
+    struct srv_form *f = q->f;
+    if (!value) value = "";
+    if (srv_utf8_check(key, strlen(key)) != strlen(key) ||
+        srv_utf8_check(value, strlen(value)) != strlen(value)) {
+        q->bad_utf8 = 1;
+        return MHD_NO;
+    }
+    char **k = realloc(f->keys, (size_t)(f->n + 1) * sizeof *k);
+    if (k) f->keys = k;
+    char **v = realloc(f->vals, (size_t)(f->n + 1) * sizeof *v);
+    if (v) f->vals = v;
+    size_t *l = realloc(f->lens, (size_t)(f->n + 1) * sizeof *l);
+    if (l) f->lens = l;
+    if (!k || !v || !l) {
+        q->oom = 1;
+        return MHD_NO;
+    }
+    f->keys[f->n] = strdup(key);
+    f->vals[f->n] = strdup(value);
+    f->lens[f->n] = strlen(value);
+    if (!f->keys[f->n] || !f->vals[f->n]) {
+        free(f->keys[f->n]);
+        free(f->vals[f->n]);
+        q->oom = 1;
+        return MHD_NO;
+    }
+    f->n++;
+    return MHD_YES;
+}
+
+static enum MHD_Result handle_get(struct req *r)
+{
+    struct srv_app *app = r->app;
+    struct srv_response s;
+    memset(&s, 0, sizeof s);
+    switch (r->route) {
+    case SRV_R_HEALTHZ:
+        srv_handle_healthz(app, &s);
+        break;
+    case SRV_R_READYZ:
+        srv_handle_readyz(app, &s);
+        break;
+    case SRV_R_METRICS:
+        srv_handle_metrics(app, &s);
+        break;
+    case SRV_R_MODELS:
+        srv_handle_models(app, &s);
+        break;
+    case SRV_R_LANGUAGES:
+        srv_handle_languages(app, &s);
+        break;
+    case SRV_R_OPENAPI:
+        srv_handle_openapi(app, &s);
+        break;
+    case SRV_R_ATTENTION_ID: {
+        struct srv_form q;
+        memset(&q, 0, sizeof q);
+        struct query_collect qc = {&q, 0, 0};
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &qc);
+        if (qc.oom || qc.bad_utf8) {
+            srv_form_free(&q);
+            struct srv_err e;
+            if (qc.oom)
+                srv_fail(&e, SRV_E_OUT_OF_MEMORY, "out of memory");
+            else
+                srv_fail(&e, SRV_E_INVALID_ENCODING, "the query string is not valid UTF-8");
+            return respond_error(r, &e);
+        }
+        if (!r->auth_ok && !check_key(r, srv_form_get(&q, "api_key", NULL))) {
+            srv_form_free(&q);
+            return unauthorized(r, "an API key is required: send Authorization: Bearer <key> "
+                                   "(or ?api_key=)");
+        }
+        srv_handle_attention_get(app, r->id, &q, &s);
+        srv_form_free(&q);
+        break;
+    }
+    default: {
+        struct srv_err e;
+        srv_fail(&e, SRV_E_NOT_FOUND, "no such route");
+        srv_response_error(&s, &e);
+    }
+    }
+    return respond(r, &s);
+}
+
+/* The body is complete: parse, authorize, prepare, enqueue. */
+static enum MHD_Result handle_post(struct req *r)
+{
+    struct srv_app *app = r->app;
+    const struct cfg_limits *lim = &app->cfg->limits;
+    struct srv_err e;
+    memset(&e, 0, sizeof e);
+    int rc;
+    const char *body_key = NULL;
+    if (r->route == SRV_R_ATTENTION) {
+        rc = srv_parse_attention(r->body ? r->body : "", r->len, lim, &r->att, &e);
+        r->has_att = 1;
+        body_key = r->att.api_key;
+    } else if (r->route == SRV_R_TRANSLATE) {
+        rc = srv_parse_translate(r->body ? r->body : "", r->len, r->content_kind, lim, &r->gen, &e);
+        r->has_gen = 1;
+        body_key = r->gen.api_key;
+    } else {
+        rc = srv_parse_summarize(r->body ? r->body : "", r->len, lim, &r->gen, &e);
+        r->has_gen = 1;
+        body_key = r->gen.api_key;
+    }
+    /* without a valid key, nothing about the request is revealed */
+    if (!r->auth_ok && !check_key(r, body_key))
+        return unauthorized(r, body_key ? "the API key is not valid"
+                                        : "an API key is required: send Authorization: Bearer "
+                                          "<key> (or the api_key field)");
+    if (rc) return respond_error(r, &e);
+    if (!atomic_load(&app->ready)) {
+        srv_fail(&e, SRV_E_NOT_READY, "the models are still loading (%d of %d loaded)",
+                 atomic_load(&app->n_loaded), app->reg.n);
+        return respond_error(r, &e);
+    }
+    if (r->route == SRV_R_ATTENTION)
+        rc = srv_infer_prepare_attention(&r->job, app, &r->att, &e);
+    else
+        rc = srv_infer_prepare_gen(
+            &r->job, app, r->route == SRV_R_TRANSLATE ? SRV_JOB_TRANSLATE : SRV_JOB_SUMMARIZE,
+            &r->gen, &e);
+    r->has_job = 1;
+    if (rc) return respond_error(r, &e);
+    snprintf(r->model, sizeof r->model, "%s", r->job.model->name);
+    return submit(r);
+}
+
+static int serve_web(struct req *r)
+{
+#ifdef ATTNSERVE_HAVE_WEB
+    const unsigned char *data;
+    size_t len;
+    const char *ct;
+    if (!web_asset_find(r->path, &data, &len, &ct)) return 0;
+    struct srv_response s;
+    memset(&s, 0, sizeof s);
+    s.status = 200;
+    s.content_type = ct;
+    s.body = (char *)data;
+    s.len = len;
+    s.body_static = 1;
+    r->route = SRV_R_WEB;
+    respond(r, &s);
+    return 1;
+#else
+    (void)r;
+    return 0;
+#endif
+}
+
+/* First callback of a request (headers read, body not yet): everything that can be refused
+ * before reading a body is refused here. */
+static enum MHD_Result first_call(struct req *r, const char *method)
+{
+    struct srv_app *app = r->app;
+    struct srv_err e;
+    int is_get = !strcmp(method, "GET"), is_post = !strcmp(method, "POST");
+    int is_options = !strcmp(method, "OPTIONS");
+    r->is_head = !strcmp(method, "HEAD");
+    if (atomic_load(&app->draining)) {
+        srv_fail(&e, SRV_E_SHUTTING_DOWN, "the server is shutting down");
+        return respond_error(r, &e);
+    }
+    if (r->route == SRV_R_OTHER) {
+        if ((is_get || r->is_head) && serve_web(r)) return MHD_YES;
+        srv_fail(&e, SRV_E_NOT_FOUND, "no route %.100s (see GET /openapi.yaml)", r->path);
+        return respond_error(r, &e);
+    }
+    const struct srv_route_def *def = &srv_routes[r->route];
+    if (is_options) { /* CORS preflight, or a plain question about the methods */
+        struct srv_response s;
+        memset(&s, 0, sizeof s);
+        s.status = 204;
+        s.no_body = 1;
+        s.allow = def->allow;
+        return respond(r, &s);
+    }
+    int ok = ((is_get || r->is_head) && (def->methods & SRV_M_GET)) ||
+             (is_post && (def->methods & SRV_M_POST));
+    if (!ok) {
+        struct srv_response s;
+        memset(&s, 0, sizeof s);
+        srv_fail(&e, SRV_E_METHOD_NOT_ALLOWED, "%s %s is not allowed; use %s", r->method,
+                 def->label, def->allow);
+        srv_response_error(&s, &e);
+        s.allow = def->allow;
+        return respond(r, &s);
+    }
+    /* API keys: a header is checked now; without one a body (or query) may carry it */
+    r->auth_ok = 1;
+    if (def->needs_key && app->cfg->n_api_keys > 0) {
+        const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+        size_t kl = 0;
+        const char *key = srv_auth_bearer(h, &kl);
+        if (h && !key) return unauthorized(r, "Authorization must be \"Bearer <key>\"");
+        if (key && !srv_auth_check(app->cfg->api_keys, app->cfg->n_api_keys, key, kl))
+            return unauthorized(r, "the API key is not valid");
+        r->auth_ok = key != NULL;
+    }
+    if (is_post) {
+        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+        r->content_kind = srv_content_kind(ct, r->route == SRV_R_TRANSLATE, &e);
+        if (r->content_kind < 0) return respond_error(r, &e);
+        const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            unsigned long long cap = (unsigned long long)app->cfg->limits.max_body_bytes;
+            if (*end == '\0' && n > cap) {
+                srv_fail(&e, SRV_E_PAYLOAD_TOO_LARGE,
+                         "the body is %llu bytes; at most %lld are accepted", n,
+                         app->cfg->limits.max_body_bytes);
+                /* A client waiting for "100 Continue" never sends the body, and one that
+                 * sends a body far too large is cut off; anything else is read and dropped
+                 * so the answer is not lost to a reset of a connection with unread data. */
+                const char *expect =
+                    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
+                if ((expect && !strcasecmp(expect, "100-continue")) || n > DISCARD_FACTOR * cap)
+                    return respond_error(r, &e);
+                r->body_error = 1;
+                r->body_err = e;
+            }
+        }
+        return MHD_YES; /* wait for the body */
+    }
+    if (r->expect_body) return handle_get(r); /* answer now; the body is discarded */
+    return MHD_YES;                           /* answered at the final callback */
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct srv_app *app = cls;
+    struct req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        *con_cls = r;
+        atomic_fetch_add(&app->inflight, 1);
+        r->app = app;
+        r->conn = conn;
+        r->t0 = srv_now_ns();
+        snprintf(r->method, sizeof r->method, "%s", method);
+        snprintf(r->path, sizeof r->path, "%s", url);
+        const char *id = NULL;
+        r->route = srv_route_match(url, &id);
+        if (id) snprintf(r->id, sizeof r->id, "%s", id);
+        const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        if (o && strlen(o) < 256) r->origin = strdup(o);
+        /* a caller's request id is echoed when it is short and plain; else one is made */
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        int plain = rid && *rid && strlen(rid) < sizeof r->request_id;
+        for (const char *p = rid; plain && *p; p++)
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
+                  (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_' || *p == '.'))
+                plain = 0;
+        if (plain)
+            snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+        else if (srv_random_id(r->request_id))
+            snprintf(r->request_id, sizeof r->request_id, "-");
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+        r->expect_body = (cl && strcmp(cl, "0")) || te;
+        r->in_first_call = 1;
+        enum MHD_Result res = first_call(r, method);
+        r->in_first_call = 0;
+        return res;
+    }
+    if (*upload_size) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->responded) return MHD_YES; /* discarding after an early answer */
+        const struct cfg_limits *lim = &app->cfg->limits;
+        int64_t elapsed = srv_now_ns() - r->t0,
+                limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
+        if (!r->body_error && elapsed > limit_ns) {
+            r->body_error = 1;
+            srv_fail(&r->body_err, SRV_E_REQUEST_TIMEOUT,
+                     "the body did not arrive within %d ms; send it at once", lim->body_timeout_ms);
+        }
+        if (!r->body_error && r->len + n > (size_t)lim->max_body_bytes) {
+            r->body_error = 1;
+            srv_fail(&r->body_err, SRV_E_PAYLOAD_TOO_LARGE, "the body exceeds %lld bytes",
+                     lim->max_body_bytes);
+        }
+        if (r->body_error) {
+            r->discarded += n;
+            if (r->discarded > (size_t)(DISCARD_FACTOR * lim->max_body_bytes) ||
+                elapsed > DISCARD_FACTOR * limit_ns) {
+                r->status = srv_code_status(r->body_err.code); /* for the log: cut off */
+                r->code = r->body_err.code;
+                return MHD_NO;
+            }
+            return MHD_YES;
+        }
+        struct srv_err e;
+        if (r->len + n + 1 > r->cap) {
+            size_t nc = r->cap ? r->cap : 4096;
+            while (nc < r->len + n + 1)
+                nc *= 2;
+            if (nc > (size_t)lim->max_body_bytes + 1) nc = (size_t)lim->max_body_bytes + 1;
+            char *b = realloc(r->body, nc);
+            if (!b) {
+                srv_fail(&e, SRV_E_OUT_OF_MEMORY, "out of memory while reading the body");
+                r->body_error = 1;
+                r->body_err = e;
+                return MHD_YES;
+            }
+            r->body = b;
+            r->cap = nc;
+        }
+        memcpy(r->body + r->len, upload, n);
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    if (r->has_pending) {
+        r->has_pending = 0;
+        send_response(r, &r->pending);
+        return MHD_YES;
+    }
+    if (r->responded) return MHD_YES;
+    if (r->body_error) return respond_error(r, &r->body_err);
+    if (!strcmp(r->method, "POST")) return handle_post(r);
+    return handle_get(r);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Completion: the one place a request's state is logged and freed                         */
+/* ---------------------------------------------------------------------------------------- */
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    struct srv_app *app = cls;
+    struct req *r = *con_cls;
+    if (!r) return;
+    *con_cls = NULL;
+    int status = r->status ? r->status : 499; /* 499: the client left before any answer */
+    double secs = (double)(srv_now_ns() - r->t0) / 1e9;
+    srv_metrics_request(app->metrics, r->route, status, secs);
+    struct srv_logrec lr;
+    cfg_log_level lvl = status >= 500 && status != 503 ? CFG_LOG_WARN : CFG_LOG_INFO;
+    if (srv_log_begin(&lr, lvl, "request")) {
+        srv_log_str(&lr, "id", r->request_id);
+        srv_log_str(&lr, "method", r->method);
+        srv_log_str(&lr, "route", srv_routes[r->route].label);
+        if (r->route == SRV_R_OTHER || r->route == SRV_R_WEB) {
+            char *p = srv_utf8_sanitize(r->path, strlen(r->path));
+            srv_log_str(&lr, "path", p);
+            free(p);
+        }
+        srv_log_int(&lr, "status", status);
+        if (r->code != SRV_OK) srv_log_str(&lr, "error", srv_code_name(r->code));
+        srv_log_num(&lr, "latency_ms", secs * 1e3, 3);
+        if (r->model[0]) srv_log_str(&lr, "model", r->model);
+        if (r->in_tokens || r->out_tokens) {
+            srv_log_int(&lr, "input_tokens", r->in_tokens);
+            srv_log_int(&lr, "output_tokens", r->out_tokens);
+        }
+        if (r->queue_ms > 0 || r->inference_ms > 0) {
+            srv_log_num(&lr, "queue_ms", r->queue_ms, 3);
+            srv_log_num(&lr, "inference_ms", r->inference_ms, 3);
+        }
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) srv_log_int(&lr, "aborted", (int)toe);
+    }
+    srv_log_end(&lr);
+    if (r->has_job) srv_infer_free(&r->job);
+    srv_response_free(&r->job.resp);
+    srv_response_free(&r->pending);
+    if (r->has_gen) srv_gen_request_free(&r->gen);
+    if (r->has_att) srv_attention_request_free(&r->att);
+    free(r->body);
+    free(r->origin);
+    free(r);
+    atomic_fetch_sub(&app->inflight, 1);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Daemon                                                                                   */
+/* ---------------------------------------------------------------------------------------- */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    srv_log_msg(CFG_LOG_DEBUG, "http", "%s", msg);
+}
+
+/* Resolves the listen address. Returns the address length, or 0. */
+static socklen_t resolve(const char *host, int port, struct sockaddr_storage *ss, int *v6)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    *v6 = 0;
+    if (!strcmp(host, "*") || !strcmp(host, "0.0.0.0")) {
+        a4->sin_family = AF_INET;
+        a4->sin_addr.s_addr = htonl(INADDR_ANY);
+        a4->sin_port = htons((uint16_t)port);
+        return sizeof *a4;
+    }
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        return sizeof *a4;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *v6 = 1;
+        return sizeof *a6;
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) || !res) return 0;
+    socklen_t len = res->ai_addrlen <= sizeof *ss ? res->ai_addrlen : 0;
+    if (len) memcpy(ss, res->ai_addr, len);
+    if (res->ai_family == AF_INET)
+        a4->sin_port = htons((uint16_t)port);
+    else if (res->ai_family == AF_INET6)
+        a6->sin6_port = htons((uint16_t)port), *v6 = 1;
+    freeaddrinfo(res);
+    return len;
+}
+
+int srv_http_start(struct srv_app *app)
+{
+    const struct cfg_config *cfg = app->cfg;
+    struct sockaddr_storage ss;
+    int v6;
+    if (!resolve(cfg->host, cfg->port, &ss, &v6)) {
+        srv_log_msg(CFG_LOG_ERROR, "listen", "cannot resolve listen.host \"%s\"", cfg->host);
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    if (v6) flags |= MHD_USE_IPv6;
+    app->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->limits.idle_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_END);
+    if (!app->daemon) {
+        srv_log_msg(CFG_LOG_ERROR, "listen",
+                    "cannot listen on %s:%d (address in use, or not "
+                    "permitted)",
+                    cfg->host, cfg->port);
+        srv_http_stop(app);
+        return -1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(app->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    app->port = di ? di->port : cfg->port;
+    return 0;
+}
+
+void srv_http_quiesce(struct srv_app *app)
+{
+    if (!app->daemon) return;
+    MHD_socket s = MHD_quiesce_daemon(app->daemon);
+    if (s != MHD_INVALID_SOCKET) close(s);
+}
+
+void srv_http_stop(struct srv_app *app)
+{
+    if (app->daemon) MHD_stop_daemon(app->daemon);
+    app->daemon = NULL;
+}

@@ -1,0 +1,51 @@
+/* model_load.c — loading and freeing the served checkpoints (the registry's core calls). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+int srv_registry_load(struct srv_registry *r, int i, const struct cfg_config *cfg, char *msg,
+                      size_t msg_size)
+{
+    struct srv_model *m = &r->models[i];
+    struct tx_error e;
+    memset(&e, 0, sizeof e);
+    tx_status st = tx_model_load(m->cfg->path, &m->model, &e);
+    if (st != TX_OK) {
+        snprintf(msg, msg_size, "model %s: %s", m->name, e.message);
+        return -1;
+    }
+    st = tx_tokenizer_load(m->cfg->path, &m->tok, &e);
+    if (st != TX_OK) {
+        snprintf(msg, msg_size, "model %s: tokenizer: %s", m->name, e.message);
+        tx_model_free(m->model);
+        m->model = NULL;
+        return -1;
+    }
+    m->info = *tx_model_get_info(m->model);
+    m->load_ms = m->info.load_ms;
+    m->base = tx_model_gen_params(m->model);
+    if (!m->prefix && m->task == CFG_TASK_SUMMARIZE) {
+        const char *p = tx_model_task_prefix(m->model, "summarization");
+        if (p) m->prefix = strdup(p);
+    }
+    if (m->info.max_source_positions > 0 && m->max_input_tokens > m->info.max_source_positions)
+        m->max_input_tokens = m->info.max_source_positions;
+    if (m->info.max_target_positions > 1 &&
+        m->max_new_tokens_cap > m->info.max_target_positions - 1)
+        m->max_new_tokens_cap = m->info.max_target_positions - 1;
+    (void)cfg;
+    return 0;
+}
+
+void srv_registry_free(struct srv_registry *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        if (r->models[i].tok) tx_tokenizer_free(r->models[i].tok);
+        if (r->models[i].model) tx_model_free(r->models[i].model);
+        free(r->models[i].prefix);
+    }
+    free(r->models);
+    memset(r, 0, sizeof *r);
+}

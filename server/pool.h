@@ -1,0 +1,46 @@
+/* pool.h — inference workers fed by one bounded FIFO queue. A full queue refuses at once
+ * (the caller answers 503); HTTP threads only enqueue, workers only run. */
+#ifndef ATTNSERVE_SRV_POOL_H
+#define ATTNSERVE_SRV_POOL_H
+
+#include <stdint.h>
+
+struct srv_job;
+/* Runs a job on a worker thread; `worker` is what worker_init returned for that thread. */
+typedef void (*srv_job_fn)(struct srv_job *job, void *worker);
+
+struct srv_job {
+    srv_job_fn run;
+    int64_t enqueued_ns; /* set by srv_pool_submit (CLOCK_MONOTONIC) */
+};
+
+struct srv_pool;
+
+/* Per-worker state: init is called on each worker thread before it takes jobs (NULL return =
+ * failure: srv_pool_start fails); fini when it stops. */
+typedef void *(*srv_worker_init_fn)(int index, void *user);
+typedef void (*srv_worker_fini_fn)(void *worker, void *user);
+
+/* Starts n_workers threads and a queue of `depth` slots. Owned: srv_pool_stop. */
+int srv_pool_start(struct srv_pool **out, int n_workers, int depth, srv_worker_init_fn init,
+                   srv_worker_fini_fn fini, void *user);
+
+/* Enqueues a job. on_accept (may be NULL) runs under the queue lock just before the job
+ * becomes visible to workers, so the caller can prepare (e.g. suspend its connection) with
+ * no race against the job finishing. Returns 0 accepted, -1 queue full, -2 stopping. The job
+ * memory stays owned by the caller and must live until its run function returns. */
+int srv_pool_submit(struct srv_pool *p, struct srv_job *job,
+                    void (*on_accept)(struct srv_job *job, void *arg), void *arg);
+
+/* Jobs waiting, and workers running a job now. */
+int srv_pool_queued(struct srv_pool *p);
+int srv_pool_busy(struct srv_pool *p);
+int srv_pool_capacity(const struct srv_pool *p);
+
+/* Stops taking new jobs, lets the workers finish every queued job, joins them, frees. */
+void srv_pool_stop(struct srv_pool *p);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t srv_now_ns(void);
+
+#endif

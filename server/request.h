@@ -1,0 +1,76 @@
+/* request.h — parsing and validation of the bodies of POST /translate, /summarize and
+ * /attention (JSON, and LibreTranslate's JSON or form shape), with precise messages. */
+#ifndef ATTNSERVE_SRV_REQUEST_H
+#define ATTNSERVE_SRV_REQUEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "errors.h"
+#include "form.h"
+
+typedef enum { SRV_TASK_TRANSLATE = 0, SRV_TASK_SUMMARIZE = 1 } srv_task;
+
+enum { SRV_KIND_CROSS = 1u << 0, SRV_KIND_ENCODER = 1u << 1, SRV_KIND_DECODER = 1u << 2 };
+enum { SRV_AGG_NONE = 0, SRV_AGG_MEAN, SRV_AGG_MAX };
+#define SRV_MAX_SELECT 64 /* entries of "layers" / "heads" lists */
+
+/* A /translate or /summarize request. Strings are borrowed from `doc` or `form`, which the
+ * struct owns (srv_gen_request_free). */
+struct srv_gen_request {
+    json_t *doc;
+    struct srv_form form;
+    int n_texts;
+    const char **texts; /* (n_texts), owned array of borrowed strings */
+    size_t *lens;       /* (n_texts) bytes */
+    int text_is_list;   /* the request gave a list (the answer mirrors it) */
+    const char *model, *source_lang, *target_lang; /* NULL when absent */
+    struct cfg_gen_options options;
+    int scores, tokens, alignment, attention, strict, split_sentences;
+    const char *api_key; /* body "api_key" (LibreTranslate), or NULL */
+    /* LibreTranslate shape (the body had "q"): answer in its shape */
+    int libre;
+    int libre_html;         /* format "html": translate text between tags */
+    int libre_alternatives; /* alternatives asked for */
+    int libre_auto;         /* source "auto" */
+};
+
+/* A POST /attention request. */
+struct srv_attention_request {
+    json_t *doc;
+    int task; /* srv_task, or -1 = the model's task */
+    const char *text;
+    size_t len;
+    const char *model, *source_lang, *target_lang;
+    struct cfg_gen_options options;
+    unsigned kinds; /* SRV_KIND_*; default all */
+    int n_layers;   /* 0 = all */
+    int layers[SRV_MAX_SELECT];
+    int n_heads; /* 0 = all (unless agg) */
+    int heads[SRV_MAX_SELECT];
+    int head_agg; /* SRV_AGG_* */
+    int rollout, alignment, strict;
+    const char *api_key;
+};
+
+/* Checks the Content-Type of a POST body: JSON (application/json, optional charset=utf-8)
+ * everywhere, and form-urlencoded when allow_form. Returns 1 JSON, 2 form, or -1 with a 415
+ * error. ct may be NULL (absent). */
+int srv_content_kind(const char *ct, int allow_form, struct srv_err *err);
+
+/* Parses a /translate body (kind from srv_content_kind). Returns 0 or -1 with err. */
+int srv_parse_translate(const char *body, size_t len, int kind, const struct cfg_limits *lim,
+                        struct srv_gen_request *out, struct srv_err *err);
+int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *lim,
+                        struct srv_gen_request *out, struct srv_err *err);
+void srv_gen_request_free(struct srv_gen_request *r);
+
+int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *lim,
+                        struct srv_attention_request *out, struct srv_err *err);
+void srv_attention_request_free(struct srv_attention_request *r);
+
+/* Parses a JSON body into an object (400 invalid_json / 422 when not an object). Owned. */
+json_t *srv_parse_json_object(const char *body, size_t len, struct srv_err *err);
+
+#endif

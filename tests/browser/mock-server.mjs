@@ -6,6 +6,7 @@
 // "listening on http://127.0.0.1:PORT"). Also importable: startMockServer({ port }) -> { url, close }.
 // Special inputs: text containing "FAIL400" -> 400 invalid_request, "FAIL503" -> 503 busy with
 // Retry-After, "NOATTN" -> /attention answers 413 (the task endpoints still work).
+// POST /__mock/evict forgets every stored result (GET /attention/{id} then answers 404).
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -150,7 +151,16 @@ function checkText(text) {
   if (text.includes('FAIL503')) throw new HttpError(503, 'busy', 'all workers are busy, try again later', { 'Retry-After': '2' });
 }
 
+function checkOptions(o) {
+  if (o === undefined) return;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HttpError(400, 'invalid_request', 'options must be an object');
+  if (o.num_beams !== undefined && !(Number.isInteger(o.num_beams) && o.num_beams >= 1 && o.num_beams <= 16)) {
+    throw new HttpError(400, 'invalid_request', `options.num_beams must be between 1 and 16, got ${JSON.stringify(o.num_beams)}`);
+  }
+}
+
 function attentionPost(body) {
+  checkOptions(body.options);
   const task = body.task || 'translate';
   if (task !== 'translate' && task !== 'summarize') throw new HttpError(400, 'invalid_request', 'task must be "translate" or "summarize"');
   checkText(body.text);
@@ -202,6 +212,7 @@ function attentionGet(id, query) {
 function taskPost(task, body) {
   const texts = Array.isArray(body.text) ? body.text : [body.text];
   texts.forEach(checkText);
+  checkOptions(body.options);
   const items = texts.map((t) => {
     const res = compute(task, t, body.model);
     results.delete(res.id);
@@ -239,6 +250,10 @@ async function handle(req, res) {
   };
   try {
     if (req.method === 'GET' && p === '/models') return json(200, { models: MODELS });
+    if (req.method === 'POST' && p === '/__mock/evict') { // tests: forget every stored result
+      results.clear();
+      return json(200, { evicted: true });
+    }
     if (req.method === 'GET' && (p === '/healthz' || p === '/readyz')) return json(200, { status: 'ok' });
     if (req.method === 'GET' && p.startsWith('/attention/')) return json(200, attentionGet(decodeURIComponent(p.slice(11)), url.searchParams));
     if (req.method === 'POST' && p === '/attention') return json(200, attentionPost(await readBody(req)));

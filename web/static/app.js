@@ -328,7 +328,9 @@ async function run() {
       try {
         resp = await api('attention', body, signal);
       } catch (e) {
-        if (e.name === 'AbortError' || e.status === 0) throw e;
+        // 413/422/501: the request is fine but the attention capture is not possible (too long,
+        // not supported): fall back to the plain endpoint below. Anything else is the answer.
+        if (!(e instanceof ApiError) || ![413, 422, 501].includes(e.status)) throw e;
         attErr = e;
       }
       if (resp) {
@@ -426,18 +428,36 @@ async function fetchSlice(kind, layer, head) {
     if (!resp.rollout || !resp.rollout.encoder) throw new Error('the server returned no rollout');
     return { rows, cols, matrix: resp.rollout.encoder };
   }
-  try {
+  const get = async () => {
     const q = new URLSearchParams({ kind, layer: String(layer), head: String(head), format: 'json' });
     const d = await api(`attention/${encodeURIComponent(run.id)}?${q}`);
     return { rows: d.rows || rows, cols: d.cols || cols, matrix: d.matrix };
+  };
+  try {
+    return await get();
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
-  // The stored result was evicted (or lives on another replica): compute just this map again.
+  // The stored result was evicted (or lives on another replica): compute it again once (shared
+  // by every map that asks at the same time), then fetch from the new result.
+  if (!run.refreshing) {
+    run.refreshing = api('attention', { ...run.request, kinds: ['cross'], layers: [0], heads: 'mean' })
+      .then((resp) => {
+        run.id = resp.id;
+        $('heatmap-wrap').dataset.attentionId = resp.id;
+      })
+      .finally(() => { run.refreshing = null; });
+  }
+  await run.refreshing;
+  try {
+    return await get();
+  } catch (e) {
+    if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 400)) throw e;
+  }
+  // Still not there (e.g. a server that stores only the requested kinds): ask for this map.
   const resp = await api('attention', {
     ...run.request, kinds: [kind], layers: [layer], heads: typeof head === 'number' ? [head] : head,
   });
-  if (resp.id) run.id = resp.id;
   return { rows, cols, matrix: resp[`${kind}_attention`][0][0] };
 }
 

@@ -184,7 +184,7 @@ export class Heatmap {
           const v = m[i][j];
           vals.append(el('text', {
             class: 'val', x: x0 + j * c + c / 2, y: y0 + i * c + c / 2,
-            'text-anchor': 'middle', 'dominant-baseline': 'central', fill: inkOn(v / vmax),
+            'text-anchor': 'middle', 'dominant-baseline': 'central', style: `fill:${inkOn(v / vmax)}`,
           }, v >= 0.995 ? '1' : v.toFixed(2).replace(/^0/, '')));
         }
       }

@@ -4,8 +4,8 @@
 //
 // Usage: node tests/browser/mock-server.mjs [port]   (0 or nothing = an ephemeral port; prints
 // "listening on http://127.0.0.1:PORT"). Also importable: startMockServer({ port }) -> { url, close }.
-// Special inputs: text containing "FAIL400" -> 400 invalid_request, "FAIL503" -> 503 busy with
-// Retry-After, "NOATTN" -> /attention answers 413 (the task endpoints still work).
+// Special inputs: text containing "FAIL400" -> 400 invalid_json, "FAIL503" -> 503 busy with
+// Retry-After, "NOATTN" -> /attention answers 413 attention_too_large (the task endpoints work).
 // POST /__mock/evict forgets every stored result (GET /attention/{id} then answers 404).
 import http from 'node:http';
 import fs from 'node:fs';
@@ -40,8 +40,10 @@ const DICT = {
   love: 'liebe', you: 'dich', good: 'gut', morning: 'Morgen', hello: 'hallo', world: 'Welt',
 };
 
+// Display tokens as the server gives them: a leading space marks a word start.
 function tokenize(text) {
-  return (text.match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) || []).slice(0, 200);
+  const raw = (text.match(/\s*[\p{L}\p{N}]+|\s*[^\s\p{L}\p{N}]/gu) || []).slice(0, 200);
+  return raw.map((t, i) => (i === 0 || /^\s/.test(t) ? ' ' + t.trim() : t));
 }
 
 // Deterministic pseudo-random numbers from a string seed.
@@ -99,7 +101,7 @@ function compute(task, text, modelName) {
   const src = [...words, '</s>'];
   let outWords;
   if (task === 'summarize') outWords = words.slice(0, Math.min(12, words.length));
-  else outWords = words.map((w) => DICT[w.toLowerCase()] || w);
+  else outWords = words.map((w) => (DICT[w.trim().toLowerCase()] ? ' ' + DICT[w.trim().toLowerCase()] : w));
   const tgt = [...outWords, '</s>'];
   const decIn = ['<pad>', ...tgt.slice(0, -1)];
   const r = rng(`${model.name}|${text}`);
@@ -107,8 +109,8 @@ function compute(task, text, modelName) {
   const gen = (nl, nq, nk, causal) => Array.from({ length: nl }, (_, l) =>
     Array.from({ length: H }, (_, h) => makeMatrix(r, nq, nk, l, h, causal)));
   const res = {
-    id: crypto.randomBytes(8).toString('hex'), model, task, text,
-    output: outWords.join(' ').replace(/ ([.,!?;:])/g, '$1'),
+    id: crypto.randomBytes(16).toString('hex'), model, task, text,
+    output: outWords.join('').trim(),
     source_tokens: src, target_tokens: tgt, decoder_input_tokens: decIn,
     cross: gen(Ld, tgt.length, src.length, false),
     encoder: gen(Le, src.length, src.length, false),
@@ -146,25 +148,25 @@ class HttpError extends Error {
 }
 
 function checkText(text) {
-  if (typeof text !== 'string' || !text.trim()) throw new HttpError(400, 'invalid_request', 'text must be a non-empty string');
-  if (text.includes('FAIL400')) throw new HttpError(400, 'invalid_request', 'options.num_beams must be between 1 and 16, got 0');
+  if (typeof text !== 'string' || !text.trim()) throw new HttpError(422, 'invalid_value', 'text must be a non-empty string');
+  if (text.includes('FAIL400')) throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   if (text.includes('FAIL503')) throw new HttpError(503, 'busy', 'all workers are busy, try again later', { 'Retry-After': '2' });
 }
 
 function checkOptions(o) {
   if (o === undefined) return;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HttpError(400, 'invalid_request', 'options must be an object');
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new HttpError(422, 'invalid_value', 'options must be an object');
   if (o.num_beams !== undefined && !(Number.isInteger(o.num_beams) && o.num_beams >= 1 && o.num_beams <= 16)) {
-    throw new HttpError(400, 'invalid_request', `options.num_beams must be between 1 and 16, got ${JSON.stringify(o.num_beams)}`);
+    throw new HttpError(422, 'invalid_value', `options.num_beams must be an integer between 1 and 16, got ${JSON.stringify(o.num_beams)}`);
   }
 }
 
 function attentionPost(body) {
   checkOptions(body.options);
   const task = body.task || 'translate';
-  if (task !== 'translate' && task !== 'summarize') throw new HttpError(400, 'invalid_request', 'task must be "translate" or "summarize"');
+  if (task !== 'translate' && task !== 'summarize') throw new HttpError(422, 'invalid_value', 'task must be "translate" or "summarize"');
   checkText(body.text);
-  if (body.text.includes('NOATTN')) throw new HttpError(413, 'too_large', 'the input is too long for attention capture (at most 256 tokens)');
+  if (body.text.includes('NOATTN')) throw new HttpError(413, 'attention_too_large', 'the attention maps of this text are too long for the attention store');
   const res = compute(task, body.text, body.model);
   const kinds = body.kinds || ['cross', 'encoder', 'decoder'];
   const heads = body.heads === undefined ? [...Array(res.model.heads).keys()]
@@ -193,16 +195,16 @@ function attentionPost(body) {
 
 function attentionGet(id, query) {
   const res = results.get(id);
-  if (!res) throw new HttpError(404, 'not_found', `no attention result with id ${id} (it may have expired)`);
+  if (!res) throw new HttpError(404, 'attention_not_found', 'no attention result with this id (unknown, or expired and dropped)');
   const kind = query.get('kind') || 'cross';
-  if (!['cross', 'encoder', 'decoder'].includes(kind)) throw new HttpError(400, 'invalid_request', 'kind must be cross, encoder or decoder');
+  if (!['cross', 'encoder', 'decoder'].includes(kind)) throw new HttpError(422, 'invalid_value', 'kind must be cross, encoder or decoder');
   const layer = Number(query.get('layer') || 0);
   const nl = res[kind].length;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= nl) throw new HttpError(400, 'invalid_request', `layer must be between 0 and ${nl - 1}`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= nl) throw new HttpError(422, 'invalid_value', `layer must be between 0 and ${nl - 1}`);
   const hq = query.get('head') || 'mean';
   const head = hq === 'mean' || hq === 'max' ? hq : Number(hq);
   if (head !== 'mean' && head !== 'max' && !(Number.isInteger(head) && head >= 0 && head < res.model.heads)) {
-    throw new HttpError(400, 'invalid_request', `head must be mean, max or 0..${res.model.heads - 1}`);
+    throw new HttpError(422, 'invalid_value', `head must be mean, max or 0..${res.model.heads - 1}`);
   }
   const rows = kind === 'encoder' ? res.source_tokens : res.target_tokens;
   const cols = kind === 'cross' || kind === 'encoder' ? res.source_tokens : res.decoder_input_tokens;

@@ -45,7 +45,7 @@ describe('web UI against the mock API', () => {
     assert.match(await page.textContent('#output'), /Katze/);
     const t = await page.textContent('#attention-error');
     assert.match(t, /HTTP 413/);
-    assert.match(t, /too long for attention/);
+    assert.match(t, /attention_too_large/);
     assert.equal(await page.getAttribute('#explorer', 'data-state'), 'empty');
   });
 

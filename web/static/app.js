@@ -202,6 +202,7 @@ function onModelChange() {
   $('opt-beams').placeholder = d.num_beams ? `default ${d.num_beams}` : 'model default';
   const maxNew = d.max_new_tokens || d.max_length;
   $('opt-max-new').placeholder = maxNew ? `default ${maxNew}` : 'model default';
+  $('opt-max-new').max = String((m && m.max_output_tokens) || 1024);
   // Keep the example in the model's language when the text is still an untouched example.
   const text = $('text');
   if (!text.value.trim() || text.value === state.exampleShown) setExample();
@@ -209,7 +210,7 @@ function onModelChange() {
 
 function setExample() {
   const m = currentModel();
-  const lang = (m && m.source_lang) || 'en';
+  const lang = (m && (m.source_lang || m.language)) || 'en';
   const ex = EXAMPLES[state.task];
   const value = ex[lang] || ex.en;
   $('text').value = value;
@@ -328,14 +329,16 @@ async function run() {
       try {
         resp = await api('attention', body, signal);
       } catch (e) {
-        // 413/422/501: the request is fine but the attention capture is not possible (too long,
-        // not supported): fall back to the plain endpoint below. Anything else is the answer.
-        if (!(e instanceof ApiError) || ![413, 422, 501].includes(e.status)) throw e;
+        // attention_too_large: the request is fine but its maps do not fit the server's
+        // attention store: fall back to the plain endpoint below. Anything else is the answer.
+        if (!(e instanceof ApiError) || e.code !== 'attention_too_large') throw e;
         attErr = e;
       }
       if (resp) {
         const ms = resp.timings && resp.timings.total_ms !== undefined ? resp.timings.total_ms : performance.now() - t0;
-        showOutput(resp.output, `${resp.model} · ${resp.source_tokens.length} input → ${resp.target_tokens.length} output tokens · ${Math.round(ms)} ms`);
+        const u = resp.usage || { input_tokens: resp.source_tokens.length, output_tokens: resp.target_tokens.length };
+        showOutput(resp.output, `${resp.model} · ${u.input_tokens} input → ${u.output_tokens} output tokens · ${Math.round(ms)} ms`,
+          resp.truncated ? 'the input was cut to the model\'s limit' : '');
         startExplorer(request, resp);
         return;
       }
@@ -657,10 +660,11 @@ async function renderHeadsStrip() {
 function fillTokenView(view) {
   const mk = (list, axis) => list.map((t, i) => {
     const s = document.createElement('span');
-    s.className = 'tok';
+    // A leading space marks a word start (openapi.yaml); other pieces continue the word before.
+    s.className = i > 0 && !/^[\s▁Ġ]|^<.*>$/.test(String(t)) ? 'tok cont' : 'tok';
     s.dataset[axis] = String(i);
     s.textContent = shortLabel(t);
-    s.title = String(t);
+    s.title = JSON.stringify(String(t));
     return s;
   });
   $('tv-rows').replaceChildren(...mk(view.rows, 'row'));
@@ -697,7 +701,7 @@ function shadeTokens(row, col) {
   if (col !== null) colsEl[col]?.classList.add('hl');
 }
 
-const q = (s) => `“${s}”`;
+const q = (s) => `“${shortLabel(s)}”`;
 
 function describe(row, col) {
   const v = state.view;

@@ -52,10 +52,16 @@ function textWidth(s, px, weight = 400) {
   return measureCtx.measureText(s).width;
 }
 
-/** Short display form of a token label (full text goes in a <title>). */
+/**
+ * Display form of a token: without the leading space (or SentencePiece ▁ / byte-level Ġ) that
+ * marks a word start, "␣" for a token that is only whitespace, shortened to MAX_LABEL_CHARS
+ * (the exact token goes in a <title> and the tooltip).
+ */
 export function shortLabel(s) {
-  s = String(s);
-  return s.length > MAX_LABEL_CHARS ? s.slice(0, MAX_LABEL_CHARS - 1) + '…' : s;
+  s = String(s).replace(/^[\s▁Ġ]+/u, '').replace(/\s+$/u, '');
+  if (!s) return '␣';
+  const chars = [...s];
+  return chars.length > MAX_LABEL_CHARS ? chars.slice(0, MAX_LABEL_CHARS - 1).join('') + '…' : s;
 }
 
 function el(name, attrs = {}, text) {
@@ -209,7 +215,7 @@ export class Heatmap {
         class: 'row-label', 'data-row': i, x: x0 - 6, y: y0 + i * c + c / 2,
         'text-anchor': 'end', 'dominant-baseline': 'central',
       }, s);
-      t.append(el('title', {}, `${view.rowAxis || 'row'} ${i}: ${view.rows[i]}`));
+      t.append(el('title', {}, `${view.rowAxis || 'row'} ${i + 1}: ${JSON.stringify(String(view.rows[i]))}`));
       rl.append(t);
     });
     const cl = el('g', { class: 'col-labels', 'font-size': fontPx });
@@ -219,7 +225,7 @@ export class Heatmap {
         class: 'col-label', 'data-col': j, x: 0, y: 0, 'dominant-baseline': 'central',
         transform: `translate(${x} ${y}) rotate(${-COL_ANGLE})`,
       }, s);
-      t.append(el('title', {}, `${view.colAxis || 'column'} ${j}: ${view.cols[j]}`));
+      t.append(el('title', {}, `${view.colAxis || 'column'} ${j + 1}: ${JSON.stringify(String(view.cols[j]))}`));
       cl.append(t);
     });
     svg.append(rl, cl);

@@ -74,7 +74,9 @@ export async function startRealServer({ bin, config, timeoutMs = 120000 }) {
   if (config) args.push('--config', config);
   args.push('--host', '127.0.0.1', '--port', String(port));
   if (process.env.ATTNSERVE_ARGS) args.push(...process.env.ATTNSERVE_ARGS.split(' ').filter(Boolean));
-  const child = spawn(bin, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // attnserve refuses unknown ATTNSERVE_* variables: the test's own settings stay out.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ATTNSERVE_')));
+  const child = spawn(bin, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (d) => { out = (out + d.toString()).slice(-20000); };
   child.stdout.on('data', keep);

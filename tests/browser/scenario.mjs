@@ -4,7 +4,7 @@
 // and save screenshots at desktop and phone width.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { shortLabel } from '../../web/static/heatmap.js';
+import { shortLabel, tickLabel, matrixMax } from '../../web/static/heatmap.js';
 import { artifact, DESKTOP, PHONE } from './harness.mjs';
 
 const TOL = 1.5e-4; // the API rounds to 4 decimals; mean/max may be rounded after or before
@@ -111,6 +111,11 @@ export async function runScenario(page, { base, text, prefix }) {
   const title = () => page.textContent('#map-title');
   const meanLast = await checkDrawnMatchesApi(page, base, id, 'cross', L - 1, 'mean');
   assert.match(await title(), new RegExp(`layer ${L} of ${L}.*mean of ${H} heads`));
+  // The colour legend is in view and ends at the map's largest value.
+  const ticks = await page.$$eval('#legend .legend-ticks span', (es) => es.map((e) => e.textContent));
+  const mx = matrixMax(meanLast);
+  assert.deepEqual([ticks[0], ticks.at(-1)], [tickLabel(0, mx), tickLabel(mx, mx)], 'legend from 0 to the max');
+  assert.ok(await page.isVisible('#legend .legend-bar'), 'legend visible');
   if (L > 1) {
     await page.selectOption('#layer', '0');
     await waitView(page, 'cross', 0, 'mean');
@@ -202,7 +207,9 @@ export async function runScenario(page, { base, text, prefix }) {
   };
   const svg = await dl('#dl-svg');
   assert.match(svg.name, /^attention-cross-layer\d+-mean\.svg$/);
-  assert.ok(svg.data.toString().includes('<svg') && svg.data.toString().includes('Cross-attention'), 'SVG file with its title');
+  const svgText = svg.data.toString();
+  assert.ok(svgText.includes('<svg') && svgText.includes('Cross-attention') && svgText.includes('attention weight'), 'SVG file with its title and legend');
+  assert.equal((svgText.match(/<rect[^>]*data-row=/g) || []).length, nT * nS, 'SVG file has every cell');
   const png = await dl('#dl-png');
   assert.deepEqual([...png.data.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], 'PNG signature');
   const js = await dl('#dl-json');

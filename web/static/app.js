@@ -1,7 +1,7 @@
 // app.js — attnserve web UI: runs a translation or summary through the HTTP API, then lets the
 // user explore the attention behind it (cross, encoder and decoder self-attention, rollout) as a
 // heatmap with layer/head selectors, hover and keyboard highlighting, and SVG/PNG/JSON export.
-import { Heatmap, color, inkOn, matrixMax, drawThumbnail, shortLabel } from './heatmap.js';
+import { Heatmap, color, inkOn, matrixMax, drawThumbnail, shortLabel, gradientCSS, tickLabel } from './heatmap.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -581,6 +581,15 @@ async function render() {
     showAlignment: $('show-align').checked,
   });
   view.vmax = vmax;
+  const legend = $('legend');
+  legend.querySelector('.legend-bar').style.background = gradientCSS();
+  legend.querySelector('.legend-ticks').replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const t = document.createElement('span');
+    t.textContent = tickLabel(f * vmax, vmax);
+    return t;
+  }));
+  legend.dataset.vmax = String(vmax);
+  legend.setAttribute('aria-label', `Colour scale: from 0 (light) to ${tickLabel(vmax, vmax)} (dark)`);
 
   const wrap = $('heatmap-wrap');
   wrap.dataset.kind = kind;

@@ -33,6 +33,18 @@ export function inkOn(t) {
   return t > 0.5 ? '#ffffff' : '#1b1f24';
 }
 
+/** CSS linear-gradient of the colour scale, left (0) to right (max). */
+export function gradientCSS() {
+  const stops = [];
+  for (let k = 0; k <= 16; k++) stops.push(`${color(k / 16)} ${(k / 16) * 100}%`);
+  return `linear-gradient(to right, ${stops.join(', ')})`;
+}
+
+/** Label of a legend tick at value v of a scale that ends at vmax. */
+export function tickLabel(v, vmax) {
+  return v.toFixed(vmax >= 0.1 ? 2 : 3);
+}
+
 /** Largest finite value of a matrix (0 for an empty one). */
 export function matrixMax(m) {
   let mx = 0;
@@ -108,7 +120,7 @@ export class Heatmap {
    * view: { rows: [labels], cols: [labels], matrix: [[number]], title, subtitle,
    *         rowAxis, colAxis, alignment: Map(row -> [cols]) | null }
    * opts: { cell: px per cell, vmax: value drawn darkest, showValues, showAlignment,
-   *         withTitle: draw title and subtitle inside the SVG (exports) }
+   *         standalone: draw the title, subtitle and colour legend inside the SVG (exports) }
    */
   draw(view, opts) {
     const svg = this.svg;
@@ -123,9 +135,9 @@ export class Heatmap {
     const rad = (COL_ANGLE * Math.PI) / 180;
     const colRise = colW * Math.sin(rad), colRun = colW * Math.cos(rad);
 
-    // The title block (kind, layer, head, model) is drawn for exported files; on screen the
-    // page shows it as HTML above the scrolling map.
-    const withTitle = !!opts.withTitle;
+    // Title block (kind, layer, head, model) and colour legend are drawn for exported files; on
+    // screen the page shows them as HTML above the scrolling map, always in view.
+    const withTitle = !!opts.standalone;
     const titleH = withTitle ? (view.subtitle ? 44 : 26) : 0;
     const rowAxisText = (view.rowAxis || 'rows') + ' ↓';
     const colAxisText = (view.colAxis || 'columns') + ' →';
@@ -135,11 +147,11 @@ export class Heatmap {
     const gw = nc * c, gh = nr * c;
     const legendW = Math.max(160, Math.min(280, gw));
     const legendY = y0 + gh + 22;
-    const width = Math.ceil(Math.max(x0 + gw + colRun + 16, x0 + legendW + 120,
+    const width = Math.ceil(Math.max(x0 + gw + colRun + 16, withTitle ? x0 + legendW + 120 : 0,
       withTitle ? 16 + textWidth(view.title || '', 15, 600) + 16 : 0,
       withTitle ? 16 + textWidth(view.subtitle || '', 12) + 16 : 0,
       x0 + textWidth(colAxisText, 11) + 16));
-    const height = Math.ceil(legendY + 12 + 30);
+    const height = Math.ceil(withTitle ? legendY + 12 + 30 : y0 + gh + 16);
     this.layout = { x0, y0, c, nr, nc, gw, gh, width, height };
 
     svg.replaceChildren();
@@ -188,6 +200,7 @@ export class Heatmap {
       for (let i = 0; i < nr; i++) {
         for (let j = 0; j < nc; j++) {
           const v = m[i][j];
+          if (!(v >= 0.005)) continue; // blank instead of a wall of ".00"
           vals.append(el('text', {
             class: 'val', x: x0 + j * c + c / 2, y: y0 + i * c + c / 2,
             'text-anchor': 'middle', 'dominant-baseline': 'central', style: `fill:${inkOn(v / vmax)}`,
@@ -231,22 +244,24 @@ export class Heatmap {
     svg.append(rl, cl);
 
     // Colour legend: gradient bar from 0 to vmax with ticks.
-    const lg = el('g', { class: 'legend', transform: `translate(${x0} ${legendY})` });
-    const gradId = `hm-grad-${Math.random().toString(36).slice(2, 8)}`;
-    const defs = el('defs');
-    const grad = el('linearGradient', { id: gradId, x1: 0, x2: 1, y1: 0, y2: 0 });
-    for (let k = 0; k <= 16; k++) grad.append(el('stop', { offset: k / 16, 'stop-color': color(k / 16) }));
-    defs.append(grad);
-    lg.append(defs);
-    lg.append(el('rect', { x: 0, y: 0, width: legendW, height: 12, fill: `url(#${gradId})`, stroke: '#8c959f', 'stroke-width': 0.5 }));
-    for (const f of [0, 0.25, 0.5, 0.75, 1]) {
-      lg.append(el('line', { x1: f * legendW, x2: f * legendW, y1: 12, y2: 16, stroke: '#57606a' }));
-      lg.append(el('text', { class: 'tick', x: f * legendW, y: 27, 'text-anchor': f === 0 ? 'start' : f === 1 ? 'end' : 'middle' },
-        (f * vmax).toFixed(vmax >= 0.1 ? 2 : 3)));
+    if (withTitle) {
+      const lg = el('g', { class: 'legend', transform: `translate(${x0} ${legendY})` });
+      const gradId = `hm-grad-${Math.random().toString(36).slice(2, 8)}`;
+      const defs = el('defs');
+      const grad = el('linearGradient', { id: gradId, x1: 0, x2: 1, y1: 0, y2: 0 });
+      for (let k = 0; k <= 16; k++) grad.append(el('stop', { offset: k / 16, 'stop-color': color(k / 16) }));
+      defs.append(grad);
+      lg.append(defs);
+      lg.append(el('rect', { x: 0, y: 0, width: legendW, height: 12, fill: `url(#${gradId})`, stroke: '#8c959f', 'stroke-width': 0.5 }));
+      for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+        lg.append(el('line', { x1: f * legendW, x2: f * legendW, y1: 12, y2: 16, stroke: '#57606a' }));
+        lg.append(el('text', { class: 'tick', x: f * legendW, y: 27, 'text-anchor': f === 0 ? 'start' : f === 1 ? 'end' : 'middle' },
+          tickLabel(f * vmax, vmax)));
+      }
+      lg.append(el('text', { class: 'tick', x: legendW + 10, y: 10 }, 'attention weight'));
+      lg.setAttribute('data-vmax', vmax);
+      svg.append(lg);
     }
-    lg.append(el('text', { class: 'tick', x: legendW + 10, y: 10 }, 'attention weight'));
-    lg.setAttribute('data-vmax', vmax);
-    svg.append(lg);
 
     // Highlight layer (on top, never catches the pointer).
     this.hl = el('g', { class: 'highlight' });
@@ -315,7 +330,7 @@ export class Heatmap {
   /** The drawing, with its title block, as a standalone SVG document (no highlight). */
   toSVGString() {
     const copy = new Heatmap(document.createElementNS(SVG_NS, 'svg'));
-    copy.draw(this.view, { ...this.opts, withTitle: true });
+    copy.draw(this.view, { ...this.opts, standalone: true });
     copy.hl.remove();
     this.exportLayout = copy.layout;
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + new XMLSerializer().serializeToString(copy.svg);

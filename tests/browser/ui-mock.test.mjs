@@ -110,6 +110,22 @@ describe('web UI against the mock API', () => {
     await waitView(page, 'cross', 1, 'max');
   });
 
+  it('names every control for assistive technology', async () => {
+    await page.goto(srv.url + '/');
+    await page.fill('#text', 'hello world');
+    await page.click('#run');
+    await waitView(page, 'cross', 1, 'mean');
+    const unnamed = await page.evaluate(() => {
+      const name = (e) => (e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+        || (e.id && document.querySelector(`label[for="${e.id}"]`)) || e.closest('label')
+        || (e.tagName === 'BUTTON' && e.textContent.trim()));
+      return [...document.querySelectorAll('input, select, textarea, button, [tabindex="0"]')]
+        .filter((e) => !name(e)).map((e) => e.outerHTML.slice(0, 80));
+    });
+    assert.deepEqual(unnamed, []);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  });
+
   it('reports an unreachable server', async () => {
     await page.goto(srv.url + '/');
     await page.route('**/attention', (route) => route.abort('connectionrefused'));

@@ -174,7 +174,7 @@ function fillModelSelect() {
   }
   for (const m of list) {
     const langs = m.source_lang && m.target_lang ? `${m.source_lang} → ${m.target_lang}` : m.task;
-    sel.append(new Option(`${m.name} — ${langs}`, m.name));
+    sel.append(new Option(`${m.name} — ${langs}${m.loaded === false ? ' (loading…)' : ''}`, m.name));
   }
   if (list.some((m) => m.name === prev)) sel.value = prev;
   sel.disabled = state.models.length > 0 && !list.length;

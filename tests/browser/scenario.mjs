@@ -197,6 +197,7 @@ export async function runScenario(page, { base, text, prefix }) {
   await page.keyboard.press('ArrowDown');
   const kb = await page.evaluate(() => ({ row: document.getElementById('cell-info').dataset.row, col: document.getElementById('cell-info').dataset.col }));
   assert.deepEqual(kb, { row: String(Math.min(1, nT - 1)), col: String(Math.min(1, nS - 1)) }, 'arrow keys move the active cell');
+  assert.match(await page.textContent('#sr-status'), /attends to .* with weight \d\.\d{4}, rank \d+ of \d+/, 'the cell is announced');
 
   // Downloads: SVG, PNG, JSON of the current map.
   const dl = async (btn) => {

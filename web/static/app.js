@@ -746,6 +746,7 @@ function setActive(row, col, opts = {}) {
   info.innerHTML = d.html;
   info.dataset.row = row === null ? '' : String(row);
   info.dataset.col = col === null ? '' : String(col);
+  $('sr-status').textContent = d.text; // the full sentence, for screen readers
   const tip = $('tooltip');
   if (opts.quiet) {
     tip.hidden = true;

@@ -36,7 +36,10 @@ function pickConfig() {
     console.log(`# e2e: ${shipped} names models that are not here (${missing.map((m) => m.path).join(', ')})`);
   }
   const tiny = path.join(ROOT, 'tests/fixtures/serve-tiny');
-  if (!fs.existsSync(path.join(tiny, 'marian', 'config.json'))) return null;
+  if (!fs.existsSync(path.join(tiny, 'marian', 'config.json'))) {
+    throw new Error('no models to serve: config/attnserve.json with its models, or tests/fixtures/serve-tiny, '
+      + 'or set ATTNSERVE_TEST_CONFIG');
+  }
   console.log('# e2e: serving the tiny test models of tests/fixtures/serve-tiny instead');
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'attnserve-e2e-')), 'config.json');
   fs.writeFileSync(file, JSON.stringify({

@@ -33,6 +33,7 @@ test: deps-test
 	$(MAKE) test-unit
 	$(MAKE) test-asan
 	$(MAKE) test-integration test-integration-asan
+	$(MAKE) test-browser test-tools
 
 test-unit:
 	tests/run_unit.sh $(BUILD)
@@ -64,3 +65,14 @@ test-integration-asan: node-deps build-asan
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ATTNSERVE_BIN=$(BUILD_ASAN)/server/attnserve node --test --test-concurrency=1 \
 	    tests/integration/api.test.mjs tests/hostile/
+
+# --- Web UI: the UI against a mock API, then end to end in Debian's chromium against the real
+# binary (playwright-core); screenshots land in test-artifacts/browser/. ---
+.PHONY: test-browser test-tools
+
+test-browser: node-deps
+	tests/browser/run.sh $(BUILD)
+
+# --- Offline tools (Python): checkpoint conversion, evaluation metrics. ---
+test-tools:
+	/usr/bin/python3 -m unittest discover -s tests/tools -v

@@ -6,7 +6,7 @@ want=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev
       libutf8proc-dev)
 if [ "$want" = test ] || [ "$want" = image ]; then
-    pkgs+=(libcriterion-dev nodejs npm chromium curl python3)
+    pkgs+=(libcriterion-dev nodejs npm chromium curl python3 python3-torch python3-numpy)
 fi
 if [ "$want" = image ]; then
     pkgs+=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs)

@@ -6,7 +6,8 @@ want=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev
       libutf8proc-dev)
 if [ "$want" = test ] || [ "$want" = image ]; then
-    pkgs+=(libcriterion-dev nodejs npm chromium curl python3 python3-torch python3-numpy)
+    pkgs+=(libcriterion-dev nodejs npm chromium curl python3 python3-torch python3-numpy
+           python3-nltk)
 fi
 if [ "$want" = image ]; then
     pkgs+=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs)

@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""eval_models.py — scores the shipped default models by running the C engine (attnserve-cli)
+over the held-out test sets, exactly as a user's text would go through it.
+
+    tools/eval/eval_models.py [--cli build/cli/attnserve-cli] [--only translate|summarize]
+                              [--limit N] [--out DIR] [-- extra attnserve-cli options]
+
+Translator (models/marian-en-de): BLEU (sacreBLEU 13a, cased, detokenized) on multi30k
+test_2016_flickr and on the europarl folder's test file (newstest2015, first 1,000 lines).
+Summarizer (models/t5-headlines): ROUGE-1/2/L F1 (rouge-score definitions, Porter stemming) on the
+gigaword sample's valid file and the Reuters-21578 test set, normalised as for training
+(tools/train/data.py), next to the lead-N baseline with N tuned on the validation splits.
+Decoding uses each model's generation_config.json plus the options the server's default
+configuration (config/attnserve.json) gives that model, unless extra options are passed.
+Hypotheses are written to --out (default tools/eval/out/) for inspection.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
+import data  # noqa: E402
+from bleu import corpus_bleu  # noqa: E402
+from lead import lead  # noqa: E402
+from rouge import rouge_scores  # noqa: E402
+
+
+def server_options(name):
+    """The default_options of model `name` in config/attnserve.json, as CLI flags."""
+    cfg = json.load(open(os.path.join(ROOT, "config", "attnserve.json")))
+    for m in cfg["models"]:
+        if m["name"] == name:
+            flags = []
+            for k, v in m.get("default_options", {}).items():
+                flags += ["--" + k.replace("_", "-"), str(v).lower() if isinstance(v, bool)
+                          else str(v)]
+            return flags
+    return []
+
+
+def run_cli(cli, cmd, model, texts, extra):
+    args = [cli, cmd, "--model", model, *extra]
+    t0 = time.time()
+    p = subprocess.run(args, input="".join(t.replace("\n", " ") + "\n" for t in texts),
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
+    out = p.stdout.split("\n")
+    if out and out[-1] == "":
+        out.pop()
+    if len(out) != len(texts):
+        raise SystemExit(f"{cmd}: {len(texts)} inputs but {len(out)} outputs")
+    return out, time.time() - t0
+
+
+def save(out_dir, name, lines):
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+        f.writelines(x + "\n" for x in lines)
+
+
+def eval_translator(a, extra):
+    model = os.path.join(ROOT, "models", "marian-en-de")
+    flags = extra or server_options("en-de")
+    s = data.translator_splits()
+    print(f"translator {model} ({' '.join(flags) or 'generation_config.json'})")
+    res = {}
+    for name in ("test_multi30k", "test_europarl"):
+        pairs = s[name][: a.limit or None]
+        hyps, dt = run_cli(a.cli, "translate", model, [x for x, _ in pairs], flags)
+        save(a.out, f"translate.{name}.de", hyps)
+        b = corpus_bleu(hyps, [y for _, y in pairs])
+        res[name] = round(b.score, 2)
+        print(f"  {name:16s} {len(pairs):5d} sentences  BLEU {b.score:6.2f}  "
+              f"({'/'.join(f'{p:.1f}' for p in b.precisions)}, BP {b.bp:.3f})  {dt:6.1f} s")
+    return res
+
+
+def tune_lead(pairs):
+    best = None
+    for n in range(1, 31):
+        r = rouge_scores(lead([x for x, _ in pairs], n), [y for _, y in pairs])
+        m = (r["rouge1"] + r["rouge2"] + r["rougeL"]) / 3
+        if best is None or m > best[0]:
+            best = (m, n)
+    return best[1]
+
+
+def eval_summarizer(a, extra):
+    model = os.path.join(ROOT, "models", "t5-headlines")
+    flags = extra or server_options("headlines")
+    s = data.summarizer_splits()
+    print(f"summarizer {model} ({' '.join(flags) or 'generation_config.json'})")
+    res = {}
+    for test, valid in (("test_gigaword", "valid_gigaword"), ("test_reuters", "valid_reuters")):
+        pairs = s[test][: a.limit or None]
+        n = tune_lead(s[valid])
+        hyps, dt = run_cli(a.cli, "summarize", model, [x for x, _ in pairs], flags)
+        save(a.out, f"summarize.{test}.txt", hyps)
+        refs = [y for _, y in pairs]
+        r = rouge_scores(hyps, refs)
+        lb = rouge_scores(lead([x for x, _ in pairs], n), refs)
+        res[test] = {"model": {k: round(r[k], 2) for k in ("rouge1", "rouge2", "rougeL")},
+                     f"lead{n}": {k: round(lb[k], 2) for k in ("rouge1", "rouge2", "rougeL")}}
+        print(f"  {test:14s} {len(pairs):5d} texts  model  R1 {r['rouge1']:5.2f} "
+              f"R2 {r['rouge2']:5.2f} RL {r['rougeL']:5.2f}   {dt:6.1f} s")
+        print(f"  {'':14s} {'':5s}        lead-{n:<2d} R1 {lb['rouge1']:5.2f} "
+              f"R2 {lb['rouge2']:5.2f} RL {lb['rougeL']:5.2f}   (N tuned on {valid})")
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cli", default=os.path.join(ROOT, "build", "cli", "attnserve-cli"))
+    ap.add_argument("--only", choices=("translate", "summarize"))
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N of each set")
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
+    a, extra = ap.parse_known_args()
+    extra = [x for x in extra if x != "--"]
+    if not os.access(a.cli, os.X_OK):
+        raise SystemExit(f"{a.cli}: not found; build first (make build)")
+    res = {}
+    if a.only in (None, "translate"):
+        res["translate"] = eval_translator(a, extra)
+    if a.only in (None, "summarize"):
+        res["summarize"] = eval_summarizer(a, extra)
+    if a.json:
+        print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -76,3 +76,11 @@ test-browser: node-deps
 # --- Offline tools (Python): checkpoint conversion, evaluation metrics. ---
 test-tools:
 	/usr/bin/python3 -m unittest discover -s tests/tools -v
+
+# --- The container image (CI; not part of make test, since it needs root or sudo, podman and a
+# few hundred MB from the Debian mirror): builds deploy/Dockerfile with podman+runc on debootstrap
+# base images and checks the running container. See docs/deploy.md#how-ci-tests-the-image. ---
+.PHONY: test-image
+
+test-image:
+	JOBS=$(JOBS) .ci/image-test.sh

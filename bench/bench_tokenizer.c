@@ -2,6 +2,7 @@
  * the same text file and SentencePiece model, with the ratio.
  *
  *   bench_tokenizer [--spm MODEL.spm] [--model DIR] --input TEXT [--repeat N] [--spm-encode PATH]
+ *   bench_tokenizer [--spm MODEL.spm] [--model DIR] --long-word [--repeat N]
  *
  * Each line of TEXT is encoded on its own (as spm_encode does). Reported per engine: wall-clock
  * and CPU-time throughput. "attnserve spm" is the bare SentencePiece pipeline (normalize +
@@ -11,7 +12,10 @@
  * vocabulary mapping). spm_encode runs as a child process reading TEXT and writing ids to
  * /dev/null; its fixed cost (start-up and model loading, measured on an empty input) is reported
  * and subtracted for the encode-only figure. The ratio uses CPU time, which the other load on a
- * shared machine disturbs least. */
+ * shared machine disturbs least.
+ *
+ * --long-word times one line that is a single word of random letters, 64 KB to 4 MB: the time
+ * per byte must stay flat (linear time), where a quadratic segmentation would grow 4x per row. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -111,19 +115,90 @@ static int run_spm_encode(const char *exe, const char *model, const char *input,
     return 0;
 }
 
+/* --long-word: CPU time to encode one word of n random letters, n = 64 KB .. 4 MB. */
+static int long_word(const char *spm_path, const char *model_dir, int repeat)
+{
+    struct tx_error err = {0};
+    struct tok_spm m;
+    tx_tokenizer *tok = NULL;
+    if (spm_path && tok_spm_load(&m, spm_path, &err)) {
+        fprintf(stderr, "bench_tokenizer: %s\n", err.message);
+        return 1;
+    }
+    if (model_dir && tx_tokenizer_load(model_dir, &tok, &err)) {
+        fprintf(stderr, "bench_tokenizer: %s\n", err.message);
+        if (spm_path) tok_spm_free(&m);
+        return 1;
+    }
+    size_t max = (size_t)4 << 20;
+    char *s = malloc(max);
+    if (!s) return 1;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < max; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s[i] = (char)('a' + x % 26);
+    }
+    printf("one word of random letters, no space; best of %d runs, CPU time\n", repeat);
+    printf("%-22s %10s %10s %10s %14s\n", "engine", "bytes", "ms", "MB/s", "ns/byte (x)");
+    for (int which = 0; which < 2; which++) {
+        if ((which == 0 && !spm_path) || (which == 1 && !tok)) continue;
+        double first_ns = 0;
+        for (size_t n = (size_t)64 << 10; n <= max; n *= 4) {
+            double best = 1e30;
+            for (int r = 0; r < repeat; r++) {
+                double c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+                if (which == 0) {
+                    struct tok_spm_encoding enc;
+                    memset(&enc, 0, sizeof enc);
+                    if (tok_spm_encode(&m, s, n, &enc, &err)) {
+                        fprintf(stderr, "bench_tokenizer: %s\n", err.message);
+                        return 1;
+                    }
+                    tok_spm_encoding_free(&enc);
+                } else {
+                    struct tx_encoding enc;
+                    if (tx_tokenizer_encode(tok, s, n, TX_SIDE_SOURCE, &enc, &err)) {
+                        fprintf(stderr, "bench_tokenizer: %s\n", err.message);
+                        return 1;
+                    }
+                    tx_encoding_free(&enc);
+                }
+                double c = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+                if (c < best) best = c;
+            }
+            double ns = best * 1e9 / (double)n;
+            if (!first_ns) first_ns = ns;
+            printf("%-22s %10zu %10.2f %10.2f %9.1f (x%.2f)\n",
+                   which ? "attnserve tokenizer" : "attnserve spm", n, best * 1e3,
+                   (double)n / 1e6 / best, ns, ns / first_ns);
+        }
+    }
+    printf("linear time: ns/byte stays within a small factor of the 64 KB row (quadratic: x4 "
+           "per row)\n");
+    free(s);
+    if (tok) tx_tokenizer_free(tok);
+    if (spm_path) tok_spm_free(&m);
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: bench_tokenizer [--spm MODEL.spm] [--model DIR] --input TEXT [--repeat N] "
-            "[--spm-encode PATH]  (--spm and/or --model)\n");
+            "[--spm-encode PATH]  (--spm and/or --model)\n"
+            "       bench_tokenizer [--spm MODEL.spm] [--model DIR] --long-word [--repeat N]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *spm_path = NULL, *input = NULL, *model_dir = NULL, *exe = "spm_encode";
-    int repeat = 3;
+    int repeat = 3, long_word_mode = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--spm") && i + 1 < argc)
+        if (!strcmp(argv[i], "--long-word"))
+            long_word_mode = 1;
+        else if (!strcmp(argv[i], "--spm") && i + 1 < argc)
             spm_path = argv[++i];
         else if (!strcmp(argv[i], "--input") && i + 1 < argc)
             input = argv[++i];
@@ -138,10 +213,11 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if ((!spm_path && !model_dir) || !input || repeat < 1) {
+    if ((!spm_path && !model_dir) || (!input && !long_word_mode) || repeat < 1) {
         usage();
         return 2;
     }
+    if (long_word_mode) return long_word(spm_path, model_dir, repeat);
     struct lines l;
     if (read_lines(input, &l)) {
         fprintf(stderr, "bench_tokenizer: cannot read %s: %s\n", input, strerror(errno));

@@ -36,7 +36,10 @@ static void text_usage(FILE *f, const char *cmd)
             "  --split / --no-split      split each input into sentences (default: translate\n"
             "                            splits, summarize does not)\n"
             "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
-            "  --threads N               OpenBLAS threads (default 1)\n%s",
+            "  --threads N               OpenBLAS threads (default 1)\n"
+            "Decoding defaults: generation_config.json, then config.json's\n"
+            "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
+            "transformers' pipeline(task) applies them; the options below override both.\n%s",
             cmd, cli_gen_opts_help);
 }
 
@@ -103,13 +106,18 @@ static int parse_args(int argc, char **argv, enum text_task task, struct text_op
         return -2;
     }
     *model_out = model;
-    o->tp.gen = tx_model_gen_params(model);
+    /* as transformers' pipeline(task): the checkpoint's task_specific_params[task] (prefix and
+     * decoding options) over its generation config, then the command line's options */
+    const char *task_name = task == TASK_SUMMARIZE ? "summarization" : "translation_en_to_de";
+    if (tx_model_task_gen_params(model, task_name, &o->tp.gen, &err) != TX_OK) {
+        fprintf(stderr, "attnserve-cli %s: %s\n", cmd, err.message);
+        return -2;
+    }
     if (cli_gen_opts_apply(&go, cmd, &o->tp.gen)) return -1;
     if (o->prefix)
         o->tp.prefix = o->prefix;
     else
-        o->tp.prefix = tx_model_task_prefix(
-            model, task == TASK_SUMMARIZE ? "summarization" : "translation_en_to_de");
+        o->tp.prefix = tx_model_task_prefix(model, task_name);
     return 0;
 }
 

@@ -372,6 +372,23 @@ static tx_status run_beam(struct gen *g, struct tx_gen_out *out, struct tx_error
                 /* torch.multinomial(softmax over all beams' tokens, 2K), then sorted by score */
                 txi_softmax(cand, (int)KV, probs);
                 got = txi_sample_without_replacement(probs, (int)KV, n_cand, &rng[b], top);
+                /* Fewer than 2K candidates with a nonzero probability (e.g. the step where
+                 * forced_eos leaves only eos): torch.multinomial without replacement then
+                 * still returns 2K indices, the rest from the zero-probability candidates
+                 * (their scores are -inf or underflowed), which fill the beams; so do we,
+                 * taking the best-scored of them, the lowest index on ties. */
+                while (got < n_cand) {
+                    int pick = -1;
+                    for (size_t c = 0; c < KV; c++) {
+                        if (pick >= 0 && !(cand[c] > cand[pick])) continue;
+                        int taken = 0;
+                        for (int i = 0; i < got && !taken; i++)
+                            taken = top[i] == (int)c;
+                        if (!taken) pick = (int)c;
+                    }
+                    if (pick < 0) break;
+                    top[got++] = pick;
+                }
                 for (int i = 1; i < got; i++) { /* sort descending by score (stable) */
                     int v = top[i], j = i;
                     while (j > 0 && cand[top[j - 1]] < cand[v]) {

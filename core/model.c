@@ -590,3 +590,24 @@ struct tx_gen_params tx_model_gen_params(const tx_model *m)
 {
     return m->gen;
 }
+
+tx_status tx_model_task_gen_params(const tx_model *m, const char *task, struct tx_gen_params *out,
+                                   struct tx_error *err)
+{
+    if (!m || !task || !out)
+        return txi_fail(err, TX_ERR_INVALID, "tx_model_task_gen_params: NULL argument");
+    struct tx_gen_params g = m->gen;
+    const json_t *tsp = json_object_get(m->config_json, "task_specific_params");
+    const json_t *t = json_object_get(tsp, task);
+    if (t && !json_is_object(t))
+        return txi_fail(err, TX_ERR_FORMAT,
+                        "config.json: task_specific_params.%.64s is not a JSON object", task);
+    if (t) {
+        char file[128];
+        snprintf(file, sizeof file, "config.json task_specific_params.%.64s", task);
+        tx_status st = txi_gen_config_parse(t, file, m->cfg.dec_vocab, &g, err);
+        if (st != TX_OK) return st;
+    }
+    *out = g;
+    return TX_OK;
+}

@@ -137,6 +137,17 @@ struct tx_gen_params tx_gen_default_params(void);
  * defaults, exactly as transformers resolves them. */
 struct tx_gen_params tx_model_gen_params(const tx_model *model);
 
+/* Defaults of this checkpoint for a task ("summarization", "translation_en_to_de", ...):
+ * tx_model_gen_params() with config.json's task_specific_params[task] applied over it, as
+ * transformers' pipeline(task) does (generation_config.update(**task_specific_params[task]);
+ * e.g. t5-small's summarization: num_beams 4, max_length 200, min_length 30,
+ * no_repeat_ngram_size 3, length_penalty 2, early_stopping). Keys that are not generation
+ * options ("prefix") are ignored. Writes *out on TX_OK; a task the config does not list gives
+ * the plain defaults. TX_ERR_FORMAT / TX_ERR_UNSUPPORTED for a value that is invalid or not
+ * implemented, naming "config.json task_specific_params.<task>" and the field. Thread-safe. */
+tx_status tx_model_task_gen_params(const tx_model *model, const char *task,
+                                   struct tx_gen_params *out, struct tx_error *err);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Sessions, forward pass and generation                                                    */
 /* ---------------------------------------------------------------------------------------- */
@@ -311,7 +322,7 @@ enum {
 };
 
 struct tx_text_params {
-    struct tx_gen_params gen;  /* start from tx_model_gen_params() */
+    struct tx_gen_params gen;  /* start from tx_model_gen_params() or tx_model_task_gen_params() */
     const char *prefix;        /* prepended to every source text (T5 task prefix), or NULL */
     int max_input_tokens;      /* 0 = the model's limit */
     int truncate;              /* 1: cut longer inputs to the limit and report it;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fixture_cases.h"
+#include "testutil.h"
 
 static char cli[PATH_MAX];
 
@@ -32,7 +33,7 @@ static int find_cli(void)
  * status in *status. stderr passes through (sanitizer reports reach the test log). */
 static json_t *run(const char *args, int *status, int quiet_stderr)
 {
-    if (!find_cli()) cr_skip_test("attnserve-cli not built next to the tests (%s)", cli);
+    if (!find_cli()) TU_SKIP("SKIP: attnserve-cli not built next to the tests (%s)", cli);
     char cmd[4096];
     cr_assert_lt(
         snprintf(cmd, sizeof cmd, "%s %s%s", cli, args, quiet_stderr ? " 2>/dev/null" : ""),
@@ -138,6 +139,39 @@ Test(cli, forward_prints_logits_and_attentions_of_transformers)
         free(got);
         free(want);
     }
+    json_decref(out);
+    json_decref(root);
+}
+
+Test(cli, forward_without_attentions_prints_only_the_logits)
+{
+    json_t *root = fx_load_cases(FIXTURE_DIR "/marian");
+    const json_t *c = json_array_get(json_object_get(root, "cases"), 0);
+    char args[1024], src[256] = "", dec[256] = "";
+    const json_t *s = json_object_get(c, "input_ids"), *d = json_object_get(c, "decoder_input_ids");
+    for (size_t i = 0; i < json_array_size(s); i++)
+        snprintf(src + strlen(src), sizeof src - strlen(src), i ? ",%lld" : "%lld",
+                 (long long)json_integer_value(json_array_get(s, i)));
+    for (size_t i = 0; i < json_array_size(d); i++)
+        snprintf(dec + strlen(dec), sizeof dec - strlen(dec), i ? ",%lld" : "%lld",
+                 (long long)json_integer_value(json_array_get(d, i)));
+    snprintf(args, sizeof args,
+             "forward --model " FIXTURE_DIR "/marian --input-ids %s --decoder-ids %s", src, dec);
+    int st;
+    json_t *out = run(args, &st, 0);
+    cr_assert_eq(st, 0);
+    cr_assert_not_null(out);
+    size_t n_got, n_want;
+    double *got = fx_numbers(json_object_get(out, "logits"), &n_got);
+    double *want = fx_numbers(json_object_get(c, "logits"), &n_want);
+    cr_assert_eq(n_got, n_want);
+    for (size_t i = 0; i < n_got; i++)
+        cr_assert(fabs(got[i] - want[i]) <= 1e-4, "logits[%zu]: %g vs %g", i, got[i], want[i]);
+    free(got);
+    free(want);
+    cr_expect_null(json_object_get(out, "encoder_attentions"));
+    cr_expect_null(json_object_get(out, "decoder_attentions"));
+    cr_expect_null(json_object_get(out, "cross_attentions"));
     json_decref(out);
     json_decref(root);
 }

@@ -22,7 +22,7 @@ static const char *cli_path(void)
     cr_assert(slash);
     *slash = '\0'; /* .../build/tests */
     snprintf(path, sizeof path, "%s/../cli/attnserve-cli", exe);
-    if (access(path, X_OK) != 0) cr_skip_test("SKIP: %s was not built", path);
+    if (access(path, X_OK) != 0) TU_SKIP("SKIP: %s was not built", path);
     return path;
 }
 
@@ -57,6 +57,50 @@ Test(cli_tokenize, prints_ids_and_pieces_per_line)
      * 437, 1]) */
     cr_expect(strstr(out, "{\"ids\":[203,211,1252,1,437,1],\"pieces\":["), "%s", out);
     cr_expect_eq(strchr(strchr(out, '\n') + 1, '\n') - out + 1, (long)strlen(out), "two lines");
+    free(out);
+}
+
+Test(cli_tokenize, target_uses_the_marian_target_vocabulary)
+{
+    /* ids from tests/fixtures/tokenizers/marian-en-de/cases.jsonl ("side": "target", i.e.
+     * transformers' tokenizer(text_target=...)) */
+    int status;
+    const char *in = "Ein flauschiger wei\xc3\x9f"
+                     "er Hund springt hoch und f\xc3\xa4ngt ein "
+                     "Spielzeug.\n";
+    char *out = run("tokenize --model tests/fixtures/tokenizers/marian-en-de --target", in,
+                    strlen(in), &status);
+    cr_expect_eq(status, 0);
+    cr_expect(strstr(out, "{\"ids\":[8000,12968,175,8369,8050,8114,8171,7999,9624,8007,8538,2,0],"
+                          "\"pieces\":["),
+              "%s", out);
+    free(out);
+    /* the same text on the source side (source.spm, English pieces) gives other ids */
+    out = run("tokenize --model tests/fixtures/tokenizers/marian-en-de", in, strlen(in), &status);
+    cr_expect_eq(status, 0);
+    cr_expect_null(strstr(out, "[8000,12968,175,"), "%s", out);
+    cr_expect(strstr(out, "{\"ids\":["), "%s", out);
+    free(out);
+}
+
+Test(cli_tokenize, case_folding_t5_model_without_sentinels)
+{
+    /* tests/fixtures/tokenizers/t5-cf/cases.jsonl: "HELLO WORLD" and "hElLo WoRlD" both
+     * [126, 41, 143, 248, 1] (Python sentencepiece + </s>) */
+    int status;
+    const char *in = "HELLO WORLD\nhElLo WoRlD\n";
+    char *out = run("tokenize --model tests/fixtures/tokenizers/t5-cf", in, strlen(in), &status);
+    cr_expect_eq(status, 0);
+    const char *want = "{\"ids\":[126,41,143,248,1],\"pieces\":[";
+    char *second = strchr(out, '\n');
+    cr_assert(second, "%s", out);
+    cr_expect_eq(strncmp(out, want, strlen(want)), 0, "%s", out);
+    cr_expect_eq(strncmp(second + 1, want, strlen(want)), 0, "%s", out);
+    free(out);
+    out = run("detokenize --model tests/fixtures/tokenizers/t5-cf", "126 41 143 248 1\n", 17,
+              &status);
+    cr_expect_eq(status, 0);
+    cr_expect_str_eq(out, "hello world\n");
     free(out);
 }
 

@@ -141,3 +141,48 @@ Test(forward, marian_with_separate_embeddings_matches_transformers)
 {
     check_model(VARIANTS_DIR "/marian-sep");
 }
+Test(forward, marian_with_6_encoder_and_3_decoder_layers_matches_transformers)
+{
+    check_model(VARIANTS_DIR "/marian-6-3");
+}
+Test(forward, t5_with_4_encoder_and_2_decoder_blocks_matches_transformers)
+{
+    check_model(VARIANTS_DIR "/t5-4-2");
+}
+
+/* Attention capture is off by default and costs no memory when off: a session capped just
+ * above what a long forward pass needs without attentions runs it, and fails with NOMEM when
+ * the attentions (3 x layers x heads x 200 x 200 floats) are asked for. */
+Test(forward, attentions_are_only_computed_and_stored_when_asked)
+{
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_model_load(FIXTURE_DIR "/t5", &m, &e), TX_OK, "%s", e.message);
+    enum { N = 200 };
+    int32_t src[N], dec[N];
+    for (int i = 0; i < N; i++) {
+        src[i] = 3 + (i * 37) % 120;
+        dec[i] = i ? 3 + (i * 11) % 120 : 0;
+    }
+    tx_session *s = NULL;
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK);
+    struct tx_forward_out o;
+    for (int i = 0; i < 2; i++) /* the second call runs in one region sized by the first */
+        cr_assert_eq(tx_forward(s, src, N, dec, N, 0, &o, &e), TX_OK, "%s", e.message);
+    cr_assert_null(o.encoder_attentions);
+    cr_assert_null(o.decoder_attentions);
+    cr_assert_null(o.cross_attentions);
+    cr_assert_null(o.encoder_hidden);
+    cr_assert_not_null(o.logits);
+    size_t without = tx_session_arena_size(s);
+    tx_session_free(s);
+
+    size_t att_bytes = (size_t)3 * 2 * 4 * N * N * sizeof(float);
+    cr_assert_eq(tx_session_new(m, without + 65536, &s, &e), TX_OK);
+    cr_assert_eq(tx_forward(s, src, N, dec, N, 0, &o, &e), TX_OK, "%s", e.message);
+    cr_assert_lt(without + 65536, without + att_bytes);
+    cr_assert_eq(tx_forward(s, src, N, dec, N, TX_FORWARD_ATTENTIONS, &o, &e), TX_ERR_NOMEM,
+                 "attentions fit in an arena sized without them (%zu bytes)", without);
+    tx_session_free(s);
+    tx_model_free(m);
+}

@@ -243,26 +243,28 @@ Test(beam, t5_scores_beams_that_run_out_of_length_with_their_full_length)
 
 /* Architecture variants (tests/fixtures/variants, made with transformers 4.35.2). */
 static const char *const variants[] = {VARIANTS_DIR "/mbart", VARIANTS_DIR "/t5-gated",
-                                       VARIANTS_DIR "/marian-sep"};
+                                       VARIANTS_DIR "/marian-sep", VARIANTS_DIR "/marian-6-3",
+                                       VARIANTS_DIR "/t5-4-2"};
+#define N_VARIANTS (int)(sizeof variants / sizeof variants[0])
 
 Test(variants, greedy_matches_transformers)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_VARIANTS; i++)
         run_cases(variants[i], "greedy");
 }
 Test(variants, greedy_with_repetition_penalty_ngram_bad_words_and_min_length_matches)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_VARIANTS; i++)
         run_cases(variants[i], "greedy_penalised");
 }
 Test(variants, beam_with_length_penalty_matches_transformers)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_VARIANTS; i++)
         run_cases(variants[i], "beam");
 }
 Test(variants, beam_with_early_stopping_never_matches_transformers)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_VARIANTS; i++)
         run_cases(variants[i], "beam_never");
 }
 

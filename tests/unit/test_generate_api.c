@@ -3,6 +3,7 @@
  * and a session arena that does not grow on a repeated request. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tx.h"
@@ -451,4 +452,166 @@ Test(gen_api, arena_cap_gives_nomem_not_a_crash)
     struct tx_forward_out f;
     cr_assert_eq(tx_forward(s, SRC_A, 7, SRC_B, 4, TX_FORWARD_ATTENTIONS, &f, &e), TX_ERR_NOMEM);
     tx_session_free(s);
+}
+
+/* BART with min_length above max_length: eos is banned until forced_eos makes it the only
+ * token of the last step. transformers 4.35.2, generate(src, num_beams=3,
+ * num_return_sequences=2, max_new_tokens=12, min_length=13): */
+static const int32_t BART_SRC[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
+
+Test(gen_api, beam_search_whose_last_step_allows_only_eos_matches_transformers)
+{
+    tx_model *m = NULL;
+    tx_session *s = NULL;
+    cr_assert_eq(tx_model_load(FIXTURE "/bart", &m, NULL), TX_OK);
+    cr_assert_eq(tx_session_new(m, 0, &s, NULL), TX_OK);
+    struct tx_gen_params p = tx_model_gen_params(m);
+    p.num_beams = 3;
+    p.num_return_sequences = 2;
+    p.max_new_tokens = 12;
+    p.min_length = 13;
+    const int32_t *srcs[1] = {BART_SRC};
+    int n = 9;
+    struct tx_gen_out o;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_generate(s, srcs, &n, 1, &p, &o, &e), TX_OK, "%s", e.message);
+    static const int32_t want[2][13] = {{2, 0, 76, 33, 46, 122, 122, 83, 96, 0, 0, 23, 2},
+                                        {2, 0, 76, 33, 91, 122, 122, 83, 96, 0, 0, 23, 2}};
+    static const float want_score[2] = {-0.1738747f, -0.1749212f};
+    for (int j = 0; j < 2; j++) {
+        cr_assert_eq(o.hyps[j].n_ids, 13, "hypothesis %d has %d ids", j, o.hyps[j].n_ids);
+        cr_assert_eq(memcmp(o.hyps[j].ids, want[j], sizeof want[j]), 0, "hypothesis %d", j);
+        cr_assert_float_eq(o.hyps[j].score, want_score[j], 1e-4);
+    }
+    tx_session_free(s);
+    tx_model_free(m);
+}
+
+Test(gen_api, beam_sampling_whose_last_step_allows_only_eos_still_returns_sequences)
+{
+    /* transformers returns (its torch samples) [[2, 0, 76, 33, 46, 122, 122, 83, 96, 27, 96,
+     * 42, 2], [2, 0, ..., 96, 23, 2]]: torch.multinomial fills the 2K draws with
+     * zero-probability candidates when only K (the eos of each beam) remain; this library
+     * used to fail with "found only 0 continuations" instead */
+    tx_model *m = NULL;
+    tx_session *s = NULL;
+    cr_assert_eq(tx_model_load(FIXTURE "/bart", &m, NULL), TX_OK);
+    cr_assert_eq(tx_session_new(m, 0, &s, NULL), TX_OK);
+    struct tx_gen_params p = tx_model_gen_params(m);
+    p.num_beams = 3;
+    p.num_return_sequences = 2;
+    p.max_new_tokens = 12;
+    p.min_length = 13;
+    p.do_sample = 1;
+    const int32_t *srcs[1] = {BART_SRC};
+    int n = 9;
+    struct tx_gen_out o;
+    struct tx_error e = {0};
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        p.seed = seed;
+        cr_assert_eq(tx_generate(s, srcs, &n, 1, &p, &o, &e), TX_OK, "seed %llu: %s",
+                     (unsigned long long)seed, e.message);
+        for (int j = 0; j < 2; j++) {
+            const struct tx_hypothesis *h = &o.hyps[j];
+            cr_assert_eq(h->n_ids, 13, "seed %llu: %d ids", (unsigned long long)seed, h->n_ids);
+            cr_assert_eq(h->ids[0], 2);
+            cr_assert_eq(h->ids[1], 0, "forced_bos");
+            cr_assert_eq(h->ids[12], 2, "forced_eos");
+            cr_assert(isfinite(h->score), "score %g", (double)h->score);
+        }
+        cr_assert_geq(o.hyps[0].score, o.hyps[1].score);
+    }
+    tx_session_free(s);
+    tx_model_free(m);
+}
+
+/* decoder_start_token_id given per call. transformers 4.35.2, max_new_tokens=8:
+ *   t5 greedy, start 5              -> [[5, 9, 1]]
+ *   t5 3 beams / 2 returned, start 5 -> [[5, 9, 1], [5, 73, 1]], scores -0.1774738, -0.8696966
+ *   marian greedy, start 0 (= eos)  -> [[0, 0]] (the start token does not end the sequence)
+ *   marian 2 beams / 2, start 3     -> [[3, 0], [3, 44, 44, 44, 44, 0]], -0.6678455, -0.7102948 */
+static void expect_seqs(const char *name, const int32_t *src, int n_src, int start, int beams,
+                        const int32_t (*want)[8], const int *want_len, const float *want_score)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, FIXTURE "/%s", name);
+    tx_model *m = NULL;
+    tx_session *s = NULL;
+    cr_assert_eq(tx_model_load(dir, &m, NULL), TX_OK);
+    cr_assert_eq(tx_session_new(m, 0, &s, NULL), TX_OK);
+    struct tx_gen_params p = tx_model_gen_params(m);
+    p.decoder_start_token_id = start;
+    p.num_beams = beams;
+    p.num_return_sequences = beams > 1 ? 2 : 1;
+    p.max_new_tokens = 8;
+    const int32_t *srcs[1] = {src};
+    struct tx_gen_out o;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_generate(s, srcs, &n_src, 1, &p, &o, &e), TX_OK, "%s", e.message);
+    for (int j = 0; j < p.num_return_sequences; j++) {
+        cr_assert_eq(o.hyps[j].n_ids, want_len[j], "%s start %d: hypothesis %d has %d ids", name,
+                     start, j, o.hyps[j].n_ids);
+        cr_assert_eq(memcmp(o.hyps[j].ids, want[j], (size_t)want_len[j] * sizeof(int32_t)), 0,
+                     "%s start %d: hypothesis %d", name, start, j);
+        if (want_score) cr_assert_float_eq(o.hyps[j].score, want_score[j], 1e-4);
+    }
+    tx_session_free(s);
+    tx_model_free(m);
+}
+
+Test(gen_api, decoder_start_token_id_per_call_matches_transformers)
+{
+    const int32_t t5_src[] = {12, 40, 77, 3, 91, 15, 1};
+    const int32_t marian_src[] = {36, 118, 86, 74, 75, 11, 0};
+    {
+        const int32_t want[1][8] = {{5, 9, 1}};
+        const int len[1] = {3};
+        expect_seqs("t5", t5_src, 7, 5, 1, want, len, NULL);
+    }
+    {
+        const int32_t want[2][8] = {{5, 9, 1}, {5, 73, 1}};
+        const int len[2] = {3, 3};
+        const float score[2] = {-0.1774738f, -0.8696966f};
+        expect_seqs("t5", t5_src, 7, 5, 3, want, len, score);
+    }
+    {
+        const int32_t want[1][8] = {{0, 0}};
+        const int len[1] = {2};
+        expect_seqs("marian", marian_src, 7, 0, 1, want, len, NULL);
+    }
+    {
+        const int32_t want[2][8] = {{3, 0}, {3, 44, 44, 44, 44, 0}};
+        const int len[2] = {2, 6};
+        const float score[2] = {-0.6678455f, -0.7102948f};
+        expect_seqs("marian", marian_src, 7, 3, 2, want, len, score);
+    }
+}
+
+Test(gen_api, temperature_near_zero_samples_the_argmax_and_high_temperature_spreads)
+{
+    const int32_t *srcs[1] = {SRC_A};
+    int n_src[1] = {7};
+    struct tx_gen_params p = tx_model_gen_params(model);
+    p.max_new_tokens = 12;
+    struct tx_gen_out o;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &p, &o, &e), TX_OK, "%s", e.message);
+    int32_t greedy[1][32];
+    int gl[1];
+    copy_ids(&o, greedy, gl);
+    int differ_hot = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        struct tx_gen_params s = sampling(seed, 0, 1.0f);
+        s.num_return_sequences = 1;
+        s.temperature = 1e-3f; /* scores x 1000: the argmax has all the mass */
+        cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &s, &o, &e), TX_OK, "%s", e.message);
+        cr_assert_eq(o.hyps[0].n_ids, gl[0], "seed %llu", (unsigned long long)seed);
+        cr_assert_eq(memcmp(o.hyps[0].ids, greedy[0], (size_t)gl[0] * 4), 0);
+        s.temperature = 5.0f; /* flattened: samples leave the greedy path */
+        cr_assert_eq(tx_generate(sess, srcs, n_src, 1, &s, &o, &e), TX_OK, "%s", e.message);
+        differ_hot +=
+            o.hyps[0].n_ids != gl[0] || memcmp(o.hyps[0].ids, greedy[0], (size_t)gl[0] * 4);
+    }
+    cr_assert_geq(differ_hot, 6, "temperature 5 kept the greedy output %d times of 8",
+                  8 - differ_hot);
 }

@@ -583,6 +583,31 @@ Test(load, sharded_checkpoint_with_index_loads_the_same_weights)
     expect_fail(d, TX_ERR_IO, names[1], "cannot open");
 }
 
+Test(load, sharded_index_that_is_not_json_or_names_bad_shards_is_a_format_error)
+{
+    /* a folder with an index and no model.safetensors: the index decides */
+    const char *d = make_dir("bart");
+    put_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"x.safetensors\",}");
+    expect_fail(d, TX_ERR_FORMAT, "model.safetensors.index.json", "invalid JSON at line 1");
+    put_text(d, "model.safetensors.index.json", "{\"metadata\": {}}");
+    expect_fail(d, TX_ERR_FORMAT, "model.safetensors.index.json", "no \"weight_map\" object");
+    put_text(d, "model.safetensors.index.json",
+             "{\"weight_map\": {\"model.shared.weight\": \"../model.safetensors\"}}");
+    expect_fail(d, TX_ERR_FORMAT, "\"../model.safetensors\"", "is not a file in the folder");
+    put_text(d, "model.safetensors.index.json", "{\"weight_map\": {\"model.shared.weight\": 7}}");
+    expect_fail(d, TX_ERR_FORMAT, "weight_map[\"model.shared.weight\"]", "not a file name");
+    /* an index entry whose shard does not hold that tensor */
+    struct ckpt c;
+    ckpt_read("bart", &c);
+    ckpt_write(d, "only.safetensors", c.header, c.data, c.data_size);
+    ckpt_free(&c);
+    put_text(d, "model.safetensors.index.json",
+             "{\"weight_map\": {\"model.shared.weight\": \"only.safetensors\", "
+             "\"model.encoder.layers.9.fc1.weight\": \"only.safetensors\"}}");
+    expect_fail(d, TX_ERR_FORMAT, "model.encoder.layers.9.fc1.weight",
+                "is listed in model.safetensors.index.json but not stored there");
+}
+
 static void edit_duplicate_tied(json_t *h)
 {
     /* what some converters write: the tied copies under every name, data shared or not */
@@ -764,6 +789,26 @@ Test(load, info_reports_the_fixture_dimensions_and_dtype)
     }
 }
 
+Test(load, info_reports_unequal_encoder_and_decoder_depths)
+{
+    /* the default models' shapes: Marian 6 + 3 layers, T5 4 + 2 blocks (variants made with
+     * transformers, see tests/fixtures/variants/make_variants.py) */
+    static const struct {
+        const char *dir;
+        int enc, dec;
+    } want[] = {{"tests/fixtures/variants/marian-6-3", 6, 3},
+                {"tests/fixtures/variants/t5-4-2", 4, 2},
+                {"tests/fixtures/variants/t5-gated", 2, 3}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        tx_model *m = NULL;
+        struct tx_error e = {0};
+        cr_assert_eq(tx_model_load(want[i].dir, &m, &e), TX_OK, "%s: %s", want[i].dir, e.message);
+        cr_assert_eq(tx_model_get_info(m)->n_encoder_layers, want[i].enc, "%s", want[i].dir);
+        cr_assert_eq(tx_model_get_info(m)->n_decoder_layers, want[i].dec, "%s", want[i].dir);
+        tx_model_free(m);
+    }
+}
+
 Test(load, marian_parameter_count_counts_the_shared_embedding_once)
 {
     /* shared 128x64 + final_logits_bias 128 + per encoder layer 4*(64*64+64) + 2*64*2 (norms)
@@ -880,6 +925,59 @@ Test(load, task_prefix_comes_from_task_specific_params)
     tx_model_free(m);
 }
 
+Test(load, task_generation_options_apply_over_the_generation_config)
+{
+    /* t5-small's summarization entry, as transformers' pipeline("summarization") applies it */
+    json_t *task = json_pack("{s:{s:b,s:f,s:i,s:i,s:i,s:i,s:s}}", "summarization", "early_stopping",
+                             1, "length_penalty", 2.0, "max_length", 200, "min_length", 30,
+                             "no_repeat_ngram_size", 3, "num_beams", 4, "prefix", "summarize: ");
+    char *text = config_with("t5", "task_specific_params", task);
+    const char *d = with_config("t5", text);
+    free(text);
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_model_load(d, &m, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params g;
+    cr_assert_eq(tx_model_task_gen_params(m, "summarization", &g, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(g.num_beams, 4);
+    cr_assert_eq(g.max_length, 200);
+    cr_assert_eq(g.min_length, 30);
+    cr_assert_eq(g.no_repeat_ngram_size, 3);
+    cr_assert_eq(g.early_stopping, 1);
+    cr_assert_float_eq(g.length_penalty, 2.0f, 0);
+    cr_assert_eq(g.decoder_start_token_id, 0, "generation_config.json values stay");
+    cr_assert_eq(g.eos_token_id, 1);
+    /* a task the config does not list: the plain defaults */
+    cr_assert_eq(tx_model_task_gen_params(m, "translation_en_to_de", &g, &e), TX_OK);
+    cr_assert_eq(g.num_beams, tx_model_gen_params(m).num_beams);
+    cr_assert_eq(g.max_length, 20);
+    tx_model_free(m);
+
+    /* a bad or unimplemented option is named with its place */
+    text = config_with("t5", "task_specific_params",
+                       json_pack("{s:{s:s}}", "summarization", "num_beams", "four"));
+    d = with_config("t5", text);
+    free(text);
+    cr_assert_eq(tx_model_load(d, &m, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params untouched;
+    memset(&untouched, 0x5a, sizeof untouched);
+    g = untouched;
+    cr_assert_eq(tx_model_task_gen_params(m, "summarization", &g, &e), TX_ERR_FORMAT);
+    cr_assert(strstr(e.message, "task_specific_params.summarization") &&
+                  strstr(e.message, "\"num_beams\" must be an integer"),
+              "%s", e.message);
+    cr_assert_eq(memcmp(&g, &untouched, sizeof g), 0, "out written on failure");
+    tx_model_free(m);
+    text = config_with("t5", "task_specific_params",
+                       json_pack("{s:{s:i}}", "summarization", "num_beam_groups", 2));
+    d = with_config("t5", text);
+    free(text);
+    cr_assert_eq(tx_model_load(d, &m, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_model_task_gen_params(m, "summarization", &g, &e), TX_ERR_UNSUPPORTED);
+    cr_assert(strstr(e.message, "num_beam_groups = 2"), "%s", e.message);
+    tx_model_free(m);
+}
+
 Test(load, random_corruptions_of_the_header_fail_cleanly_or_load)
 {
     /* Flips bytes of the length prefix and the JSON header of the T5 fixture: every load must
@@ -918,4 +1016,43 @@ Test(load, random_corruptions_of_the_header_fail_cleanly_or_load)
     cr_assert_gt(failed, 75, "most corruptions should be detected (%d of 150)", failed);
     free(buf);
     free(orig);
+}
+
+/* The parity tests read the copies in tests/fixtures/hf-tiny; when ../shared/fixtures is there,
+ * the copies must be byte for byte the reference, and every reference model must be one the
+ * parity tests (test_forward.c, test_generate.c) cover. */
+Test(load, fixture_copies_are_the_shared_reference_models)
+{
+    const char *shared = tu_shared_fixtures();
+    if (!shared)
+        TU_SKIP("SKIP: ../shared/fixtures is absent; the copies are used as they are");
+    static const char *covered[] = {"marian", "marian-f16", "bart", "t5"};
+    char ref_dir[512];
+    snprintf(ref_dir, sizeof ref_dir, "%s/hf-tiny", shared);
+    DIR *d = opendir(ref_dir);
+    cr_assert_not_null(d, "%s", ref_dir);
+    int n_models = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        int known = 0;
+        for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++)
+            known |= !strcmp(de->d_name, covered[i]);
+        cr_expect(known, "%s/%s is not covered by the parity tests", ref_dir, de->d_name);
+        static const char *files[] = {"config.json", "generation_config.json", "model.safetensors",
+                                      "cases.json"};
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            char a[1024], b[1024];
+            snprintf(a, sizeof a, "%s/%s/%s", ref_dir, de->d_name, files[f]);
+            snprintf(b, sizeof b, FIXTURE "/%s/%s", de->d_name, files[f]);
+            size_t na, nb;
+            unsigned char *x = read_all(a, &na), *y = read_all(b, &nb);
+            cr_expect(na == nb && !memcmp(x, y, na), "%s differs from %s", b, a);
+            free(x);
+            free(y);
+        }
+        n_models++;
+    }
+    closedir(d);
+    cr_expect_eq(n_models, 4);
 }

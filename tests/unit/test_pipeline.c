@@ -101,6 +101,18 @@ Test(pipeline, equals_encode_generate_decode_composed_by_hand)
     tx_text_result_free(r);
 }
 
+Test(pipeline, attention_and_tokens_are_off_unless_asked_for)
+{
+    struct tx_text_params p = params();
+    const char *texts[] = {"the dog runs in the park"};
+    struct tx_text_result *r = run(texts, 1, &p);
+    cr_assert_null(r->items[0].attention);
+    cr_assert_null(r->items[0].alternatives[0].tokens);
+    cr_assert_null(r->items[0].source_tokens);
+    cr_assert_eq(r->attention_ms, 0.0);
+    tx_text_result_free(r);
+}
+
 Test(pipeline, splits_sentences_and_rejoins_them_with_the_input_whitespace)
 {
     struct tx_text_params p = params();

@@ -68,7 +68,7 @@ Test(tokenizer_api, t5_has_100_sentinels_above_the_sentencepiece_ids)
 Test(tokenizer_api, bart_ids_and_byte_level_display)
 {
     const char *shared = tu_shared_fixtures();
-    if (!shared) cr_skip_test("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
+    if (!shared) TU_SKIP("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tokenizers/bart", shared);
     tx_tokenizer *tok = load(dir);

@@ -14,6 +14,7 @@
 
 #define MARIAN_DIR "tests/fixtures/tokenizers/marian-en-de"
 #define T5_DIR "tests/fixtures/tokenizers/t5"
+#define T5_CF_DIR "tests/fixtures/tokenizers/t5-cf"
 #define BART_CASES "tests/fixtures/tokenizers/bart/cases.jsonl"
 
 struct tally {
@@ -178,11 +179,56 @@ Test(tokenizer_cases, t5_cases_match_transformers)
     tx_tokenizer_free(tok);
 }
 
+/* The default summarizer's kind of tokenizer: a spiece.model trained with the case-folding rule
+ * nmt_nfkc_cf and "extra_ids": 0 (tests/fixtures/tokenizers/make_t5_cf.py; ids from Python's
+ * sentencepiece + </s>, decoded text from transformers' T5Tokenizer). */
+Test(tokenizer_cases, t5_case_folding_model_without_sentinels_matches_sentencepiece)
+{
+    tx_tokenizer *tok = load(T5_CF_DIR);
+    cr_assert_eq(tx_tokenizer_get_kind(tok), TX_TOKENIZER_T5);
+    struct tally t = run_cases(tok, T5_CF_DIR "/cases.jsonl");
+    cr_expect_eq(t.n_cases, 239, "expected 239 cases, read %d", t.n_cases);
+    cr_expect_eq(t.id_fail, 0, "%d of %d cases give other ids", t.id_fail, t.n_cases);
+    cr_expect_eq(t.text_fail, 0, "%d of %d cases decode to other text", t.text_fail, t.n_cases);
+    /* extra_ids 0: the vocabulary is the 2000 pieces, no <extra_id_N> is added or recognised */
+    cr_expect_eq(tx_tokenizer_vocab_size(tok), 2000);
+    cr_expect_eq(tx_tokenizer_eos_id(tok), 1);
+    cr_expect_eq(tx_tokenizer_pad_id(tok), 0);
+    cr_expect_eq(tx_tokenizer_unk_id(tok), 2);
+    cr_expect_null(tx_tokenizer_id_to_piece(tok, 2000));
+    struct tx_encoding enc;
+    struct tx_error err = {0};
+    const char *s = "<extra_id_0>";
+    cr_assert_eq(tx_tokenizer_encode(tok, s, strlen(s), TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s",
+                 err.message);
+    cr_expect_gt(enc.n_ids, 2, "<extra_id_0> must be plain text here, got %d ids", enc.n_ids);
+    for (int i = 0; i < enc.n_ids; i++)
+        cr_expect_lt(enc.ids[i], 2000);
+    tx_encoding_free(&enc);
+    /* folding: every casing of a text gives the same ids */
+    const char *forms[] = {"OIL PRICES RISE", "Oil Prices Rise", "oil prices rise",
+                           "\xef\xbc\xaf\xef\xbc\xa9\xef\xbc\xac prices rise"}; /* full-width OIL */
+    struct tx_encoding first;
+    cr_assert_eq(tx_tokenizer_encode(tok, forms[0], strlen(forms[0]), TX_SIDE_SOURCE, &first, &err),
+                 TX_OK);
+    for (size_t k = 1; k < sizeof forms / sizeof forms[0]; k++) {
+        cr_assert_eq(
+            tx_tokenizer_encode(tok, forms[k], strlen(forms[k]), TX_SIDE_SOURCE, &enc, &err),
+            TX_OK);
+        cr_expect(enc.n_ids == first.n_ids &&
+                      !memcmp(enc.ids, first.ids, (size_t)enc.n_ids * sizeof *enc.ids),
+                  "\"%s\" and \"%s\" give other ids", forms[0], forms[k]);
+        tx_encoding_free(&enc);
+    }
+    tx_encoding_free(&first);
+    tx_tokenizer_free(tok);
+}
+
 Test(tokenizer_cases, bart_cases_match_transformers)
 {
     const char *shared = tu_shared_fixtures();
     if (!shared)
-        cr_skip_test("SKIP: ../shared/fixtures is absent (the BART vocab.json/merges.txt "
+        TU_SKIP("SKIP: ../shared/fixtures is absent (the BART vocab.json/merges.txt "
                      "are third-party files kept out of the repository)");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tokenizers/bart", shared);
@@ -218,7 +264,7 @@ Test(tokenizer_cases, marian_language_codes_specials_and_random_decodes_match_tr
 Test(tokenizer_cases, bart_mask_stripping_and_random_decodes_match_transformers)
 {
     const char *shared = tu_shared_fixtures();
-    if (!shared) cr_skip_test("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
+    if (!shared) TU_SKIP("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tokenizers/bart", shared);
     tx_tokenizer *tok = load(dir);
@@ -234,7 +280,7 @@ Test(tokenizer_cases, bart_mask_stripping_and_random_decodes_match_transformers)
 Test(tokenizer_cases, bart_with_add_prefix_space_matches_transformers)
 {
     const char *shared = tu_shared_fixtures();
-    if (!shared) cr_skip_test("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
+    if (!shared) TU_SKIP("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
     /* a folder with the shared vocabulary and a config that turns add_prefix_space on */
     char dir[64], path[600], target[600];
     snprintf(dir, sizeof dir, "/tmp/tok_bart_ps_%d", (int)getpid());
@@ -299,4 +345,37 @@ Test(tokenizer_cases, t5_sentinel_flags_come_from_tokenizer_json_when_the_config
     cr_expect_eq(t.n_cases, 24, "read %d cases", t.n_cases);
     cr_expect_eq(t.id_fail, 0, "%d of %d cases give other ids", t.id_fail, t.n_cases);
     tx_tokenizer_free(tok);
+}
+
+/* The cases read from tests/fixtures must be the shared reference ones, line for line. */
+Test(tokenizer_cases, case_files_are_the_shared_reference)
+{
+    const char *shared = tu_shared_fixtures();
+    if (!shared)
+        TU_SKIP("SKIP: ../shared/fixtures is absent; the copies are used as they are");
+    static const char *names[] = {"marian-en-de", "t5", "bart"};
+    for (size_t i = 0; i < 3; i++) {
+        char a[512], b[512];
+        snprintf(a, sizeof a, "%s/tokenizers/%s/cases.jsonl", shared, names[i]);
+        snprintf(b, sizeof b, "tests/fixtures/tokenizers/%s/cases.jsonl", names[i]);
+        size_t na, nb;
+        char *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
+        cr_assert(x && y, "%s / %s", a, b);
+        cr_expect(na == nb && !memcmp(x, y, na), "%s differs from %s", b, a);
+        free(x);
+        free(y);
+    }
+    static const char *model_files[] = {"marian-en-de/source.spm", "marian-en-de/target.spm",
+                                        "marian-en-de/vocab.json", "t5/spiece.model"};
+    for (size_t i = 0; i < sizeof model_files / sizeof model_files[0]; i++) {
+        char a[512], b[512];
+        snprintf(a, sizeof a, "%s/tokenizers/%s", shared, model_files[i]);
+        snprintf(b, sizeof b, "tests/fixtures/tokenizers/%s", model_files[i]);
+        size_t na, nb;
+        char *x = tu_read_file(a, &na), *y = tu_read_file(b, &nb);
+        cr_assert(x && y, "%s / %s", a, b);
+        cr_expect(na == nb && !memcmp(x, y, na), "%s differs from %s", b, a);
+        free(x);
+        free(y);
+    }
 }

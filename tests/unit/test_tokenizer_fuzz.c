@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <utf8proc.h>
 
 #include "testutil.h"
@@ -174,6 +175,13 @@ Test(tokenizer_fuzz, t5_survives_random_input)
     tx_tokenizer_free(tok);
 }
 
+Test(tokenizer_fuzz, case_folding_t5_without_sentinels_survives_random_input)
+{
+    tx_tokenizer *tok = load("tests/fixtures/tokenizers/t5-cf");
+    fuzz_tokenizer(tok, 0x7777, ITERS);
+    tx_tokenizer_free(tok);
+}
+
 Test(tokenizer_fuzz, t5_tokenizer_json_survives_random_input)
 {
     tx_tokenizer *tok = load("tests/fixtures/tokenizers/t5-json");
@@ -184,7 +192,7 @@ Test(tokenizer_fuzz, t5_tokenizer_json_survives_random_input)
 Test(tokenizer_fuzz, bart_survives_random_input)
 {
     const char *shared = tu_shared_fixtures();
-    if (!shared) cr_skip_test("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
+    if (!shared) TU_SKIP("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tokenizers/bart", shared);
     tx_tokenizer *tok = load(dir);
@@ -259,4 +267,103 @@ Test(tokenizer_fuzz, a_megabyte_without_spaces_encodes)
         tx_tokenizer_free(tok);
     }
     free(s);
+}
+
+/* ---- very long input in linear time ------------------------------------------------------ */
+
+static double thread_cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* n random lower-case letters: one word with no space, the worst case for segmentation (one
+ * lattice / one BPE merge sequence over the whole input). */
+static char *long_word(size_t n)
+{
+    char *s = malloc(n);
+    cr_assert_not_null(s);
+    uint64_t rng = 0xabcdef;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('a' + tu_rand_u64(&rng) % 26);
+    return s;
+}
+
+/* Best-of-two thread CPU seconds to encode s (n bytes) with tok, or with the bare
+ * SentencePiece model spm when tok is NULL. */
+static double encode_seconds(const tx_tokenizer *tok, const struct tok_spm *spm, const char *s,
+                             size_t n)
+{
+    double best = 1e30;
+    for (int r = 0; r < 2; r++) {
+        struct tx_error err = {0};
+        double t0 = thread_cpu_s();
+        if (tok) {
+            struct tx_encoding enc;
+            cr_assert_eq(tx_tokenizer_encode(tok, s, n, TX_SIDE_SOURCE, &enc, &err), TX_OK, "%s",
+                         err.message);
+            double t = thread_cpu_s() - t0;
+            cr_assert_gt(enc.n_ids, (int)(n / 64));
+            tx_encoding_free(&enc);
+            if (t < best) best = t;
+        } else {
+            struct tok_spm_encoding enc;
+            memset(&enc, 0, sizeof enc);
+            cr_assert_eq(tok_spm_encode(spm, s, n, &enc, &err), TX_OK, "%s", err.message);
+            double t = thread_cpu_s() - t0;
+            tok_spm_encoding_free(&enc);
+            if (t < best) best = t;
+        }
+    }
+    return best;
+}
+
+/* A 16x longer single word may take at most 64x the time: linear (16x) or n log n (~20x) pass,
+ * a quadratic algorithm (256x) fails by a wide margin even on a loaded machine. */
+static void assert_linear(const char *what, const tx_tokenizer *tok, const struct tok_spm *spm)
+{
+    size_t small = (size_t)1 << 15, large = (size_t)1 << 19;
+    char *s = long_word(large);
+    encode_seconds(tok, spm, s, small); /* warm caches */
+    double ts = encode_seconds(tok, spm, s, small), tl = encode_seconds(tok, spm, s, large);
+    double floor_s = 2e-4; /* a clock-resolution floor for the short input */
+    double ratio = tl / (ts > floor_s ? ts : floor_s);
+    fprintf(stderr, "linear time: %s: %zu bytes %.2f ms, %zu bytes %.2f ms (x%.1f)\n", what, small,
+            ts * 1e3, large, tl * 1e3, ratio);
+    cr_expect_lt(ratio, 64.0, "%s: 16x the input took %.0fx the time (%.2f ms -> %.2f ms)", what,
+                 ratio, ts * 1e3, tl * 1e3);
+    free(s);
+}
+
+Test(tokenizer_fuzz, a_long_single_word_encodes_in_linear_time, .timeout = 300)
+{
+    static const char *dirs[] = {
+        "tests/fixtures/tokenizers/marian-en-de", "tests/fixtures/tokenizers/t5",
+        "tests/fixtures/tokenizers/t5-json", "tests/fixtures/tokenizers/t5-cf"};
+    for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
+        tx_tokenizer *tok = load(dirs[k]);
+        assert_linear(dirs[k], tok, NULL);
+        tx_tokenizer_free(tok);
+    }
+    /* byte-level BPE (BART) and SentencePiece BPE: merges over one long word */
+    static const char *bpe[] = {"tests/fixtures/tokenizers/spm/bpe_bf.model",
+                                "tests/fixtures/tokenizers/spm/bpe_rules.model"};
+    for (size_t k = 0; k < 2; k++) {
+        struct tok_spm m;
+        struct tx_error err = {0};
+        cr_assert_eq(tok_spm_load(&m, bpe[k], &err), TX_OK, "%s", err.message);
+        assert_linear(bpe[k], NULL, &m);
+        tok_spm_free(&m);
+    }
+    const char *shared = tu_shared_fixtures();
+    if (!shared) {
+        fprintf(stderr, "SKIP: BART part (../shared/fixtures is absent)\n");
+        return;
+    }
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/tokenizers/bart", shared);
+    tx_tokenizer *tok = load(dir);
+    assert_linear("bart (byte-level BPE)", tok, NULL);
+    tx_tokenizer_free(tok);
 }

@@ -198,7 +198,7 @@ static void write_bart_json(const char *shared, const char *dir)
 Test(tokenizer_json, roberta_style_bpe_export_gives_the_slow_tokenizer_ids_and_text)
 {
     const char *shared = tu_shared_fixtures();
-    if (!shared) cr_skip_test("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
+    if (!shared) TU_SKIP("SKIP: ../shared/fixtures is absent (BART vocab.json/merges.txt)");
     char dir[64], path[128];
     snprintf(dir, sizeof dir, "/tmp/tok_bart_json_%d", (int)getpid());
     cr_assert_eq(mkdir(dir, 0700), 0);

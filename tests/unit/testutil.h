@@ -4,10 +4,21 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Path of the shared reference fixtures (../shared/fixtures relative to the source root), or
  * NULL when that folder is absent (tests must then skip visibly with cr_skip_test). */
 const char *tu_shared_fixtures(void);
+
+/* Skips the running Criterion test with a message that also goes to stderr: Criterion prints
+ * skip messages only with --verbose, and tests/run_unit.sh shows the SKIP lines of the logs.
+ * Messages start with "SKIP: ". */
+#define TU_SKIP(...)                                                                               \
+    do {                                                                                           \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        cr_skip_test(__VA_ARGS__);                                                                 \
+    } while (0)
 
 /* Reads a whole file; owned, free with free(). NULL on failure. */
 char *tu_read_file(const char *path, size_t *len_out);

@@ -75,7 +75,7 @@ void srv_handle_models(struct srv_app *app, struct srv_response *r)
     for (int i = 0; i < app->reg.n; i++) {
         const struct srv_model *m = &app->reg.models[i];
         json_t *o = srv_model_to_json(m);
-        if (o) json_object_set_new(o, "loaded", json_boolean(m->model != NULL));
+        if (o) json_object_set_new(o, "loaded", json_boolean(atomic_load(&m->loaded)));
         json_array_append_new(list, o);
     }
     answer_json(r, 200, json_pack("{s:o}", "models", list));

@@ -68,6 +68,11 @@ struct req {
      * limit in bytes or in time, when the connection is cut. */
     int body_error;
     size_t discarded;
+    /* While a body is due, the connection's idle timeout is twice the body deadline:
+     * libmicrohttpd calls nothing while no data comes, so its idle timer is the only clock
+     * that stops a client that stalls half-way, and twice the deadline still lets a late body
+     * arrive and get its 408. The daemon's idle timeout returns with the final call. */
+    int body_timeout_set;
     struct srv_err body_err;
     struct srv_response pending;
 };
@@ -80,18 +85,23 @@ struct req {
 static void add_cors(const struct req *r, struct MHD_Response *resp, int preflight)
 {
     const struct cfg_config *cfg = r->app->cfg;
-    if (!r->origin || !cfg->n_cors_origins) return;
-    int any = 0, match = 0;
+    if (!cfg->n_cors_origins) return;
+    int any = 0, match = 0, specific = 0;
     for (int i = 0; i < cfg->n_cors_origins; i++) {
-        if (!strcmp(cfg->cors_origins[i], "*"))
+        const char *o = cfg->cors_origins[i];
+        if (!strcmp(o, "*")) {
             any = 1;
-        else if (!strcmp(cfg->cors_origins[i], r->origin))
-            match = 1;
+            continue;
+        }
+        specific = 1;
+        if (r->origin && !strcmp(o, r->origin)) match = 1;
     }
-    if (!any && !match) return;
+    /* With specific origins the headers depend on Origin, so every answer says so, also one
+     * to a request without Origin: a cache must not replay it to an allowed origin. */
+    if (specific) MHD_add_response_header(resp, "Vary", "Origin");
+    if (!r->origin || (!any && !match)) return;
     if (match) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->origin);
-        MHD_add_response_header(resp, "Vary", "Origin");
     } else {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     }
@@ -470,6 +480,11 @@ static enum MHD_Result first_call(struct req *r, const char *method)
                 r->body_err = e;
             }
         }
+        unsigned body_s = 2 * (unsigned)((app->cfg->limits.body_timeout_ms + 999) / 1000);
+        if (r->expect_body && body_s < (unsigned)app->cfg->limits.idle_timeout_s) {
+            MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, body_s);
+            r->body_timeout_set = 1;
+        }
         return MHD_YES; /* wait for the body */
     }
     if (r->expect_body) return handle_get(r); /* answer now; the body is discarded */
@@ -564,6 +579,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->len += n;
         r->body[r->len] = '\0';
         return MHD_YES;
+    }
+    if (r->body_timeout_set) { /* the body is complete: back to the keep-alive idle timeout */
+        r->body_timeout_set = 0;
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)app->cfg->limits.idle_timeout_s);
     }
     if (r->has_pending) {
         r->has_pending = 0;

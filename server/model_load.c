@@ -36,6 +36,7 @@ int srv_registry_load(struct srv_registry *r, int i, const struct cfg_config *cf
         m->max_new_tokens_cap > m->info.max_target_positions - 1)
         m->max_new_tokens_cap = m->info.max_target_positions - 1;
     (void)cfg;
+    atomic_store_explicit(&m->loaded, 1, memory_order_release);
     return 0;
 }
 

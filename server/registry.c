@@ -200,7 +200,12 @@ json_t *srv_params_to_json(const struct tx_gen_params *g)
 json_t *srv_model_to_json(const struct srv_model *m)
 {
     static const char *const arch_names[] = {"marian", "bart", "mbart", "t5"};
-    const struct tx_model_info *in = &m->info;
+    /* The server answers while models load: until srv_registry_load publishes a model, its
+     * checkpoint facts are unknown (all zeros, which would read as a Marian model with
+     * nonsense default options), so only what the configuration says is described. */
+    static const struct tx_model_info unknown;
+    int known = atomic_load_explicit(&m->loaded, memory_order_acquire);
+    const struct tx_model_info *in = known ? &m->info : &unknown;
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "name", json_string(m->name));
@@ -210,7 +215,7 @@ json_t *srv_model_to_json(const struct srv_model *m)
         json_object_set_new(o, "target_lang", json_string(m->cfg->target_lang));
     }
     if (m->cfg->language) json_object_set_new(o, "language", json_string(m->cfg->language));
-    int a = (int)in->arch;
+    int a = known ? (int)in->arch : -1;
     json_object_set_new(o, "architecture",
                         json_string(a >= 0 && a < 4 ? arch_names[a] : "unknown"));
     json_object_set_new(o, "parameters", json_integer(in->n_params));
@@ -222,13 +227,13 @@ json_t *srv_model_to_json(const struct srv_model *m)
     json_object_set_new(o, "vocab_size", json_integer(in->vocab_size));
     json_object_set_new(o, "max_input_tokens", json_integer(m->max_input_tokens));
     json_object_set_new(o, "max_output_tokens", json_integer(m->max_new_tokens_cap));
-    if (m->prefix) json_object_set_new(o, "prefix", json_string(m->prefix));
+    if (known && m->prefix) json_object_set_new(o, "prefix", json_string(m->prefix));
     struct tx_gen_params g;
     struct cfg_gen_options none;
     struct srv_err e;
     memset(&none, 0, sizeof none);
-    if (srv_effective_params(m, &none, &g, &e) == 0)
+    if (known && srv_effective_params(m, &none, &g, &e) == 0)
         json_object_set_new(o, "default_options", srv_params_to_json(&g));
-    json_object_set_new(o, "load_ms", json_real(m->load_ms));
+    json_object_set_new(o, "load_ms", json_real(known ? m->load_ms : 0.0));
     return o;
 }

@@ -4,6 +4,7 @@
 #define ATTNSERVE_SRV_REGISTRY_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 #include "config.h"
 #include "errors.h"
@@ -22,6 +23,9 @@ struct srv_model {
     int max_new_tokens_cap;    /* min(limits.max_output_tokens, decoder positions - 1) */
     struct tx_gen_params base; /* the checkpoint's generation defaults */
     double load_ms;
+    /* Set (release) by srv_registry_load once every field above is final; HTTP threads that
+     * describe the model while models load read it (acquire) before the fields it guards. */
+    atomic_int loaded;
 };
 
 struct srv_registry {

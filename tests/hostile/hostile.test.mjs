@@ -5,7 +5,7 @@
 // A case file: { "description", "server"?: "keys", "request": { "method", "path", "headers",
 //   "body" | "body_hex" | "body_repeat": { "prefix", "unit", "count", "suffix" }, "chunked"?: n
 //   (chunk size), "slow"?: { "send_first", "delay_ms" } | { "drip", "delay_ms" } } | { "raw" },
-//   "expect": { "status", "code"?, "message"?, "allow"? } | { "closed": true } }
+//   "expect": { "status", "code"?, "message"?, "allow"? } | { "closed": true, "within_ms"? } }
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -78,10 +78,13 @@ for (const f of files) {
   const c = JSON.parse(readFileSync(join(HERE, 'cases', f), 'utf8'));
   test(`${f}: ${c.description}`, async () => {
     const srv = servers[c.server ?? 'default'];
+    const t0 = Date.now();
     const res = await rawExchange(srv.port, partsOf(c.request), { timeout: 20000 });
     const e = c.expect;
     if (e.closed) {
       assert.equal(res.closed, true, `expected the connection to be cut, got ${res.status} ${res.text}`);
+      assert.ok(!res.timedOut, 'the server never closed the connection (the test gave up after 20 s)');
+      if (e.within_ms) assert.ok(Date.now() - t0 <= e.within_ms, `closed after ${Date.now() - t0} ms, expected within ${e.within_ms} ms`);
     } else {
       assert.ok(!res.closed, `no answer (${res.error ?? 'closed'})`);
       assert.equal(res.status, e.status, res.text);

@@ -3,9 +3,12 @@
 // The last test fails when a documented (method, path, status) was never exercised.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, readdirSync, symlinkSync, mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, testConfig, ROOT } from './lib/server.mjs';
+import { startServer, testConfig, ROOT, FIXTURES } from './lib/server.mjs';
 import { request, sleep } from './lib/http.mjs';
 import { check, covered, documented, SPEC, validateSchema } from './lib/openapi.mjs';
 import { openConnection, buildRequest, rawExchange } from './lib/raw.mjs';
@@ -132,6 +135,27 @@ describe('operations', () => {
     const get = await call(srv, 'GET', '/healthz', { headers: { Origin: 'https://ui.example' } });
     assert.equal(get.headers['access-control-allow-origin'], 'https://ui.example');
     assert.equal(get.headers.vary, 'Origin');
+    // with specific origins configured every answer depends on Origin, so caches must key on it
+    // even when this request had no Origin or a foreign one (an SVG fetched first by an <img>
+    // must not be replayed from the cache to a fetch() from the UI without its CORS header)
+    const plain = await call(srv, 'GET', '/healthz');
+    assert.equal(plain.headers['access-control-allow-origin'], undefined);
+    assert.equal(plain.headers.vary, 'Origin');
+    const foreign = await call(srv, 'GET', '/openapi.yaml', { headers: { Origin: 'https://evil.example' } });
+    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    assert.equal(foreign.headers.vary, 'Origin');
+    assert.equal(other.headers.vary, 'Origin');
+  });
+
+  test('HEAD answers wherever GET does, with the same status and headers and no body', async () => {
+    for (const p of ['/healthz', '/readyz', '/models', '/languages', '/openapi.yaml', '/', '/metrics', '/attention/0123456789abcdef0123456789abcdef']) {
+      const g = await request(srv.url, 'GET', p);
+      const h = await request(srv.url, 'HEAD', p);
+      assert.equal(h.status, g.status, p);
+      assert.equal(h.body.length, 0, p);
+      assert.equal(h.headers['content-type'], g.headers['content-type'], p);
+      if (p !== '/metrics') assert.equal(h.headers['content-length'], String(g.body.length), p);
+    }
   });
 
   test('unknown paths are 404 and wrong methods 405 with Allow', async () => {
@@ -145,6 +169,8 @@ describe('operations', () => {
     const g = await request(srv.url, 'POST', '/healthz', { body: '{}', headers: J });
     assert.equal(g.status, 405);
     assert.equal(g.headers.allow, 'GET, HEAD, OPTIONS');
+    // not operations of the document, but their bodies still have its one error shape
+    for (const x of [r, m, g]) assert.equal(validateSchema({ $ref: '#/components/schemas/Error' }, x.json), null, x.text);
   });
 });
 
@@ -257,6 +283,18 @@ describe('POST /translate', () => {
     const gm = (await post(srv, '/translate', { text: 'Good morning.' })).json.translations[0].text;
     const ty = (await post(srv, '/translate', { text: 'Thank you!' })).json.translations[0].text;
     assert.equal(html.json.translatedText, `<p class="x">${gm}</p> <b>${ty}</b>`);
+    // markup without any text has nothing to translate and no alternatives: an empty list for a
+    // single q, which must still match the document (it is both "a list of strings" and "a list
+    // of lists", so the schema may not use oneOf there)
+    const bare = await post(srv, '/translate', { q: '<br/>', source: 'en', target: 'de', format: 'html', alternatives: 2 });
+    assert.deepEqual(bare.json, { translatedText: '<br/>', alternatives: [] });
+    // a client that names the charset, and the form body with LibreTranslate's other fields
+    const cs = await post(srv, '/translate', { q: 'Hello world! How are you?', source: 'en', target: 'de' }, { 'Content-Type': 'application/json; charset=UTF-8' });
+    assert.deepEqual(cs.json, lt.json);
+    const form2 = await call(srv, 'POST', '/translate', { body: 'q=%3Cb%3EThank+you%21%3C%2Fb%3E&source=en&target=de&format=html&alternatives=1&api_key=', headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' } });
+    assert.equal(form2.json.translatedText, `<b>${ty}</b>`);
+    assert.equal(form2.json.alternatives.length, 1);
+    assert.match(form2.json.alternatives[0], /^<b>.*<\/b>$/);
   });
 
   test('bad requests get precise errors', async () => {
@@ -391,6 +429,9 @@ describe('/attention', () => {
   test('format=svg draws a labelled heatmap with one cell per value', async () => {
     const a = full.json;
     const r = await call(srv, 'GET', `/attention/${a.id}?format=svg&layer=0&head=1`);
+    const h = await request(srv.url, 'HEAD', `/attention/${a.id}?format=svg&layer=0&head=1`);
+    assert.equal(h.status, 200);
+    assert.equal(h.headers['content-length'], String(r.body.length));
     assert.equal(r.status, 200);
     assert.match(r.headers['content-type'], /^image\/svg\+xml/);
     assert.match(r.text, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
@@ -574,6 +615,59 @@ describe('memory limits', () => {
   });
 });
 
+describe('start-up', () => {
+  test('while models load the server is alive but not ready: inference answers 503 not_ready with Retry-After', async () => {
+    // a checkpoint whose config.json is a FIFO: loading it blocks until the test writes it, so
+    // the window between listening and ready stays open as long as the test needs
+    const dir = mkdtempSync(join(tmpdir(), 'attnserve-slow-'));
+    const src = join(FIXTURES, 'marian');
+    for (const f of readdirSync(src)) if (f !== 'config.json') symlinkSync(join(src, f), join(dir, f));
+    const fifo = join(dir, 'config.json');
+    execFileSync('mkfifo', [fifo]);
+    const config = testConfig({ models: [
+      { name: 'slow-en-de', task: 'translate', path: dir, source_lang: 'en', target_lang: 'de' },
+      { name: 'tiny-sum', task: 'summarize', path: join(FIXTURES, 't5') },
+    ] });
+    const s = await startServer({ config, waitReady: false });
+    let released = false;
+    const release = async () => { if (!released) { released = true; await writeFile(fifo, readFileSync(join(src, 'config.json'))); } };
+    try {
+      assert.deepEqual((await call(s, 'GET', '/healthz')).json, { status: 'ok' });
+      const ready = await call(s, 'GET', '/readyz');
+      expectError(ready, 503, 'not_ready', '0 of 2 loaded');
+      assert.equal(ready.headers['retry-after'], '1');
+      const tr = await post(s, '/translate', { text: 'Too early.' });
+      expectError(tr, 503, 'not_ready');
+      assert.equal(tr.headers['retry-after'], '1');
+      expectError(await post(s, '/summarize', { text: 'Too early.' }), 503, 'not_ready');
+      expectError(await post(s, '/attention', { task: 'translate', text: 'Too early.' }), 503, 'not_ready');
+      // the request is still checked first: a bad one gets its own error, not "later"
+      expectError(await post(s, '/translate', { text: '' }), 422, 'invalid_value');
+      // a model not loaded yet is listed with what the configuration says, nothing invented
+      const loading = (await call(s, 'GET', '/models')).json.models[0];
+      assert.equal(loading.name, 'slow-en-de');
+      assert.equal(loading.loaded, false);
+      assert.equal(loading.architecture, 'unknown');
+      assert.equal(loading.parameters, 0);
+      assert.equal(loading.default_options, undefined);
+      assert.match((await call(s, 'GET', '/metrics')).text, /\nattnserve_ready 0\n/);
+      await release();
+      for (let i = 0; i < 200 && !s.logs.some(l => l.event === 'ready'); i++) await sleep(25);
+      assert.equal((await call(s, 'GET', '/readyz')).status, 200);
+      const loaded = (await call(s, 'GET', '/models')).json.models[0];
+      assert.equal(loaded.loaded, true);
+      assert.equal(loaded.architecture, 'marian');
+      assert.equal(loaded.default_options.num_beams, 4);
+      const ok = await post(s, '/translate', { text: 'Now.' });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.json.model, 'slow-en-de');
+    } finally {
+      await release(); // SIGTERM waits for the models: never leave the load blocked
+      assert.equal((await s.stop()).code, 0);
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   test('SIGTERM: new requests get 503 shutting_down, in-flight work finishes, exit 0', async () => {
     const s = await startServer({ config: testConfig({ limits: { body_timeout_ms: 20000 } }) });
@@ -598,6 +692,9 @@ describe('graceful shutdown', () => {
       expectError(res, 503, 'shutting_down');
       assert.equal(res.headers.connection, 'close');
     });
+    // the listening socket is closed: a new connection is refused while the drain goes on
+    assert.equal(s.proc.exitCode, null, 'still draining');
+    await assert.rejects(request(s.url, 'GET', '/healthz', { timeout: 3000 }), /ECONNREFUSED/);
     const fin = await inflight;
     assert.equal(fin.status, 200, fin.text);
     assert.equal(fin.json.translations.length, 1);

@@ -157,6 +157,7 @@ Test(srv_registry, the_models_listing_shows_languages_and_defaults)
     reg.models[0].info.dtype = "F16";
     reg.models[0].info.n_params = 1234;
     reg.models[0].info.n_heads = 8;
+    atomic_store(&reg.models[0].loaded, 1); /* as srv_registry_load publishes it */
     json_t *j = srv_model_to_json(&reg.models[0]);
     cr_assert_str_eq(json_string_value(json_object_get(j, "name")), "en-de");
     cr_assert_str_eq(json_string_value(json_object_get(j, "task")), "translate");
@@ -166,5 +167,20 @@ Test(srv_registry, the_models_listing_shows_languages_and_defaults)
     json_t *d = json_object_get(j, "default_options");
     cr_assert_eq(json_integer_value(json_object_get(d, "max_new_tokens")), 100);
     cr_assert_eq(json_integer_value(json_object_get(d, "num_beams")), 1);
+    json_decref(j);
+}
+
+Test(srv_registry, a_model_still_loading_is_listed_without_checkpoint_facts)
+{
+    /* the checkpoint was not read yet: a zeroed info must not pass for a Marian model with
+     * nonsense default options */
+    json_t *j = srv_model_to_json(&reg.models[2]);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "name")), "news");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "task")), "summarize");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "architecture")), "unknown");
+    cr_assert_str_eq(json_string_value(json_object_get(j, "dtype")), "unknown");
+    cr_assert_eq(json_integer_value(json_object_get(j, "parameters")), 0);
+    cr_assert_null(json_object_get(j, "default_options"));
+    cr_assert_null(json_object_get(j, "prefix"));
     json_decref(j);
 }

@@ -35,7 +35,8 @@ export function parseResponse(buf, { final = false } = {}) {
 
 /**
  * Sends `parts` ([{ data: Buffer|string, delayMs }]) on a new connection and resolves the
- * response, or { closed: true, error } when the server closed without answering.
+ * response, or { closed: true, error } when the server closed without answering; `timedOut`
+ * says that it was this side that gave up after `timeout` ms, not the server that closed.
  */
 export function rawExchange(port, parts, { timeout = 15000 } = {}) {
   return new Promise(resolve => {
@@ -43,7 +44,7 @@ export function rawExchange(port, parts, { timeout = 15000 } = {}) {
     let buf = Buffer.alloc(0);
     let done = false;
     let error = null;
-    const finish = final => {
+    const finish = (final, timedOut = false) => {
       if (done) return;
       let res = null;
       try { res = parseResponse(buf, { final }); } catch (e) { error = e; }
@@ -51,9 +52,9 @@ export function rawExchange(port, parts, { timeout = 15000 } = {}) {
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve(res ?? { closed: true, error: error?.message, received: buf.length });
+      resolve(res ?? { closed: true, timedOut, error: error?.message, received: buf.length });
     };
-    const timer = setTimeout(() => finish(true), timeout);
+    const timer = setTimeout(() => finish(true, true), timeout);
     sock.on('data', d => { buf = Buffer.concat([buf, d]); finish(false); });
     sock.on('end', () => finish(true));
     sock.on('close', () => finish(true));

@@ -25,7 +25,23 @@ int srv_registry_load(struct srv_registry *r, int i, const struct cfg_config *cf
     }
     m->info = *tx_model_get_info(m->model);
     m->load_ms = m->info.load_ms;
+    /* as transformers' pipeline(task) (and attnserve-cli): the checkpoint's
+     * task_specific_params for the served task over its generation config */
+    char task_key[128] = "";
+    if (m->task == CFG_TASK_SUMMARIZE)
+        snprintf(task_key, sizeof task_key, "summarization");
+    else if (m->cfg->source_lang && m->cfg->target_lang)
+        snprintf(task_key, sizeof task_key, "translation_%.40s_to_%.40s", m->cfg->source_lang,
+                 m->cfg->target_lang);
     m->base = tx_model_gen_params(m->model);
+    if (task_key[0] && tx_model_task_gen_params(m->model, task_key, &m->base, &e) != TX_OK) {
+        snprintf(msg, msg_size, "model %s: %s", m->name, e.message);
+        tx_tokenizer_free(m->tok);
+        tx_model_free(m->model);
+        m->tok = NULL;
+        m->model = NULL;
+        return -1;
+    }
     if (!m->prefix && m->task == CFG_TASK_SUMMARIZE) {
         const char *p = tx_model_task_prefix(m->model, "summarization");
         if (p) m->prefix = strdup(p);

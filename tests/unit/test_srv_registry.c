@@ -184,3 +184,20 @@ Test(srv_registry, a_model_still_loading_is_listed_without_checkpoint_facts)
     cr_assert_null(json_object_get(j, "prefix"));
     json_decref(j);
 }
+
+/* A summarizer's decoding defaults are its checkpoint's task_specific_params.summarization over
+ * its generation config, as transformers' pipeline("summarization") and attnserve-cli use them
+ * (tests/fixtures/serve-tiny/t5: generation_config.json sets no lengths; config.json's
+ * summarization entry says min_length 1). */
+Test(srv_registry, a_summarizer_gets_its_checkpoint_task_options)
+{
+    struct cfg_model *cm = &cfg.models[2];
+    cm->path = strdup("tests/fixtures/serve-tiny/t5");
+    char msg[512] = "";
+    cr_assert_eq(srv_registry_load(&reg, 2, &cfg, msg, sizeof msg), 0, "%s", msg);
+    const struct srv_model *m = &reg.models[2];
+    struct tx_gen_params plain = tx_model_gen_params(m->model);
+    cr_assert_neq(plain.min_length, 1, "the fixture's generation config must differ");
+    cr_expect_eq(m->base.min_length, 1);
+    cr_expect_str_eq(m->prefix, "summarize: ");
+}

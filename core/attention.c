@@ -1,6 +1,7 @@
-/* attention.c — attention primitives (see attention.h). Scores and contexts are BLAS products;
- * a decode step's single query row uses sgemv. Masked keys get probability exactly 0, as adding
- * float32's minimum before the softmax does in transformers. */
+/* attention.c — attention primitives (see attention.h). Scores and contexts are matrix products
+ * (ops.h: BLAS, or the row-panel kernel for the scores of 17+ queries when the caller passes its
+ * scratch); a decode step's single query row uses sgemv. Masked keys get probability exactly 0,
+ * as adding float32's minimum before the softmax does in transformers. */
 #include "attention.h"
 #include "ops.h"
 #include "tx.h"
@@ -57,8 +58,8 @@ void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mas
 {
     for (int i = 0; i < n_q; i++) {
         float *row = scores + (size_t)i * n_k;
-        int n_vis = 0;
-        for (int k = 0; k < n_k; k++) {
+        int n_vis = mask ? 0 : n_k;
+        for (int k = 0; mask && k < n_k; k++) {
             if (txi_attn_visible(mask, i, k))
                 n_vis++;
             else
@@ -75,18 +76,7 @@ void txi_attn_softmax(float *scores, int n_q, int n_k, const struct txi_attn_mas
             for (int k = 0; k < n_k; k++)
                 if (row[k] < kth) row[k] = -INFINITY;
         }
-        float mx = -INFINITY;
-        for (int k = 0; k < n_k; k++)
-            if (row[k] > mx) mx = row[k];
-        double sum = 0;
-        for (int k = 0; k < n_k; k++) {
-            float e = row[k] == -INFINITY ? 0.0f : expf(row[k] - mx);
-            row[k] = e;
-            sum += e;
-        }
-        float inv_sum = (float)sum;
-        for (int k = 0; k < n_k; k++)
-            row[k] /= inv_sum;
+        txi_softmax_row(row, n_k); /* invisible keys (-inf) get exactly 0 */
     }
 }
 
@@ -102,8 +92,9 @@ void txi_mha(const struct txi_mha_args *a)
     for (int h = 0; h < a->n_heads; h++) {
         float *s = a->probs ? a->probs + (size_t)h * plane : a->scratch;
         size_t col = (size_t)h * a->d_head;
-        txi_score_dot(a->q + col, a->ld_q, a->k + col, a->ld_k, a->n_q, a->n_k, a->d_head, a->scale,
-                      s);
+        /* scores = scale * q_h k_h^T (txi_score_dot, with the row-panel scratch) */
+        txi_matmul_nt_ws(a->n_q, a->n_k, a->d_head, a->scale, a->q + col, a->ld_q, a->k + col,
+                         a->ld_k, 0.0f, s, a->n_k, a->ws);
         if (a->bias) {
             const float *tab = a->bias->table + (size_t)h * a->bias->n_rel;
             int q0 = a->mask ? a->mask->q_pos0 : 0;

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+struct txi_gemm_ws;
+
 /* Which keys a query may see. Query row i sits at absolute position q_pos0 + i; keys are at
  * positions 0..n_k-1. A key is visible when every enabled rule allows it. */
 struct txi_attn_mask {
@@ -69,6 +71,7 @@ struct txi_mha_args {
     int ld_out;     /* (n_q, ...) */
     float *probs;   /* (n_heads, n_q, n_k) probabilities are kept here when non-NULL */
     float *scratch; /* (n_q, n_k) used when probs == NULL */
+    const struct txi_gemm_ws *ws; /* scratch of the score products (ops.h), or NULL */
 };
 void txi_mha(const struct txi_mha_args *a);
 

@@ -1,7 +1,9 @@
 /* transformer.c — encoder and incremental decoder of the Marian/BART/mBART/T5 family, as
  * transformers 4.35.2 computes them (modeling_marian.py, modeling_bart.py, modeling_mbart.py,
  * modeling_t5.py). Activations are row-major (tokens, features); every projection and
- * feed-forward layer is one sgemm over all rows of the step (all sources, batch rows, beams). */
+ * feed-forward layer is one matrix product over all rows of the step (all sources, batch rows,
+ * beams): ops.h picks sgemm, the few-rows kernel or the row-panel kernel, whose scratch the
+ * encoder and the decoder state take from the arena. */
 #include "transformer.h"
 #include "attention.h"
 #include "ops.h"
@@ -39,23 +41,25 @@ static const float *sub_in(const tx_model *m, const struct txi_norm *nm, const f
 static void sub_out(const tx_model *m, const struct txi_norm *nm, float *x, const float *y, int n)
 {
     int d = m->cfg.d_model;
-    txi_add(x, y, (size_t)n * d);
-    if (!m->cfg.pre_norm) txi_norm_fwd(nm, x, n, d, m->cfg.norm_eps, x);
+    if (m->cfg.pre_norm)
+        txi_add(x, y, (size_t)n * d);
+    else
+        txi_add_norm_fwd(nm, x, y, n, d, m->cfg.norm_eps); /* one pass over x */
 }
 
 /* Feed-forward sub-layer on n rows of x: fc2(act(fc1 h)) or T5 gated fc2(act(wi_0 h) * wi_1 h). */
 static void ffn_block(const tx_model *m, const struct txi_layer *L, float *x, int n, float *h,
-                      float *f, float *g)
+                      float *f, float *g, const struct txi_gemm_ws *ws)
 {
     const float *in = sub_in(m, &L->ffn_norm, x, n, h);
-    txi_linear_fwd(&L->fc1, in, n, f);
+    txi_linear_fwd(&L->fc1, in, n, f, ws);
     txi_activation(f, (size_t)n * L->fc1.n_out, m->cfg.act);
     if (L->fc1_gate.w) {
-        txi_linear_fwd(&L->fc1_gate, in, n, g);
+        txi_linear_fwd(&L->fc1_gate, in, n, g, ws);
         for (size_t i = 0; i < (size_t)n * L->fc1.n_out; i++)
             f[i] *= g[i];
     }
-    txi_linear_fwd(&L->fc2, f, n, h);
+    txi_linear_fwd(&L->fc2, f, n, h, ws);
     sub_out(m, &L->ffn_norm, x, h, n);
 }
 
@@ -77,6 +81,10 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
     float *f = txi_arena_alloc(a, (size_t)n, (size_t)c->enc_ffn * sizeof(float));
     float *g = c->gated_ffn ? txi_arena_alloc(a, (size_t)n, (size_t)c->enc_ffn * sizeof(float)) : f;
     float *scores = txi_arena_alloc(a, (size_t)max_s, (size_t)max_s * sizeof(float));
+    /* scratch of the row-panel products: the widest is d_model against max(inner, ffn) */
+    struct txi_gemm_ws ws = {0};
+    ws.n_floats = txi_gemm_ws_floats(n, inner > c->enc_ffn ? inner : c->enc_ffn, d);
+    ws.buf = ws.n_floats ? txi_arena_alloc(a, ws.n_floats, sizeof(float)) : NULL;
     float *rel = NULL;
     struct txi_rel_bias bias = {0};
     if (s->rel_bias) {
@@ -89,7 +97,8 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
                                bias.n_rel, rel);
         bias.table = rel;
     }
-    if (!h || !q || !k || !v || !ctx || !f || !g || !scores || (s->rel_bias && !rel))
+    if (!h || !q || !k || !v || !ctx || !f || !g || !scores || (ws.n_floats && !ws.buf) ||
+        (s->rel_bias && !rel))
         return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder, %d tokens)", n);
 
     for (int b = 0; b < job->n_src; b++) {
@@ -101,9 +110,9 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
     for (int l = 0; l < s->n_layers; l++) {
         const struct txi_layer *L = &s->layers[l];
         const float *in = sub_in(m, &L->self_norm, x, n, h);
-        txi_linear_fwd(&L->self_attn.q, in, n, q);
-        txi_linear_fwd(&L->self_attn.k, in, n, k);
-        txi_linear_fwd(&L->self_attn.v, in, n, v);
+        txi_linear_fwd(&L->self_attn.q, in, n, q, &ws);
+        txi_linear_fwd(&L->self_attn.k, in, n, k, &ws);
+        txi_linear_fwd(&L->self_attn.v, in, n, v, &ws);
         for (int b = 0; b < job->n_src; b++) {
             size_t off = (size_t)job->src_off[b] * inner;
             struct txi_mha_args ma = {.q = q + off,
@@ -122,12 +131,13 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
                                       .out = ctx + off,
                                       .ld_out = inner,
                                       .probs = job->att ? job->att + (size_t)l * att_layer : NULL,
-                                      .scratch = scores};
+                                      .scratch = scores,
+                                      .ws = &ws};
             txi_mha(&ma);
         }
-        txi_linear_fwd(&L->self_attn.o, ctx, n, h);
+        txi_linear_fwd(&L->self_attn.o, ctx, n, h, &ws);
         sub_out(m, &L->self_norm, x, h, n);
-        ffn_block(m, L, x, n, h, f, g);
+        ffn_block(m, L, x, n, h, f, g, &ws);
     }
     if (s->final_norm.w) txi_norm_fwd(&s->final_norm, x, n, d, c->norm_eps, x);
     return TX_OK;
@@ -175,7 +185,12 @@ tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_st
     st->gate =
         c->gated_ffn ? txi_arena_alloc(a, (size_t)max_rows, (size_t)ffn * sizeof(float)) : st->ffn;
     st->scores = txi_arena_alloc(a, (size_t)max_rows, (size_t)width * sizeof(float));
-    if (!st->x || !st->h || !st->q || !st->kv || !st->ctx || !st->ffn || !st->gate || !st->scores)
+    /* row-panel scratch for the step products and the cross keys/values of all sources */
+    st->ws.n_floats = txi_gemm_ws_floats(max_rows > n_src_tok ? max_rows : n_src_tok,
+                                         inner > ffn ? inner : ffn, d > inner ? d : inner);
+    st->ws.buf = st->ws.n_floats ? txi_arena_alloc(a, st->ws.n_floats, sizeof(float)) : NULL;
+    if (!st->x || !st->h || !st->q || !st->kv || !st->ctx || !st->ffn || !st->gate || !st->scores ||
+        (st->ws.n_floats && !st->ws.buf))
         goto nomem;
     if (with_reorder) {
         st->reorder = txi_arena_alloc(a, (size_t)n_slots, slot_size * sizeof(float));
@@ -192,8 +207,8 @@ tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_st
     /* Cross-attention keys and values: once per source, for all layers. */
     for (int l = 0; l < nl; l++) {
         const struct txi_layer *L = &m->dec.layers[l];
-        txi_linear_fwd(&L->cross_attn.k, enc_hidden, n_src_tok, st->k_cross[l]);
-        txi_linear_fwd(&L->cross_attn.v, enc_hidden, n_src_tok, st->v_cross[l]);
+        txi_linear_fwd(&L->cross_attn.k, enc_hidden, n_src_tok, st->k_cross[l], &st->ws);
+        txi_linear_fwd(&L->cross_attn.v, enc_hidden, n_src_tok, st->v_cross[l], &st->ws);
     }
     return TX_OK;
 nomem:
@@ -219,13 +234,13 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
         const struct txi_layer *L = &s->layers[l];
         /* self-attention: new keys/values join each row's cache, queries see the prefix */
         const float *in = sub_in(m, &L->self_norm, x, n, h);
-        txi_linear_fwd(&L->self_attn.q, in, n, st->q);
+        txi_linear_fwd(&L->self_attn.q, in, n, st->q, &st->ws);
         float *kc = st->k_self[l], *vc = st->v_self[l];
-        txi_linear_fwd(&L->self_attn.k, in, n, st->kv);
+        txi_linear_fwd(&L->self_attn.k, in, n, st->kv, &st->ws);
         for (int r = 0; r < job->n_rows; r++)
             memcpy(kc + job->slot[r] * slot_size + (size_t)past * inner,
                    st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
-        txi_linear_fwd(&L->self_attn.v, in, n, st->kv);
+        txi_linear_fwd(&L->self_attn.v, in, n, st->kv, &st->ws);
         for (int r = 0; r < job->n_rows; r++)
             memcpy(vc + job->slot[r] * slot_size + (size_t)past * inner,
                    st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
@@ -251,12 +266,12 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
                 .scratch = st->scores};
             txi_mha(&ma);
         }
-        txi_linear_fwd(&L->self_attn.o, st->ctx, n, h);
+        txi_linear_fwd(&L->self_attn.o, st->ctx, n, h, &st->ws);
         sub_out(m, &L->self_norm, x, h, n);
 
         /* cross-attention over the row's source (keys/values computed once in dec_init) */
         in = sub_in(m, &L->cross_norm, x, n, h);
-        txi_linear_fwd(&L->cross_attn.q, in, n, st->q);
+        txi_linear_fwd(&L->cross_attn.q, in, n, st->q, &st->ws);
         for (int r = 0; r < job->n_rows; r++) {
             size_t off = (size_t)r * n_new * inner;
             int b = job->src[r], n_s = st->src_len[b];
@@ -281,10 +296,10 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
                 .scratch = st->scores};
             txi_mha(&ma);
         }
-        txi_linear_fwd(&L->cross_attn.o, st->ctx, n, h);
+        txi_linear_fwd(&L->cross_attn.o, st->ctx, n, h, &st->ws);
         sub_out(m, &L->cross_norm, x, h, n);
 
-        ffn_block(m, L, x, n, h, st->ffn, st->gate);
+        ffn_block(m, L, x, n, h, st->ffn, st->gate, &st->ws);
     }
 
     /* output projection of the rows that need logits (T5 tied: scaled by d_model^-0.5) */

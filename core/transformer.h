@@ -5,6 +5,7 @@
 
 #include "arena.h"
 #include "model.h"
+#include "ops.h"
 
 /* Encodes n_src sources laid end to end without padding (source b is tokens
  * [src_off[b], src_off[b] + src_len[b])): projections and feed-forward layers run as one
@@ -31,6 +32,7 @@ struct txi_dec_state {
     float *rel_bias; /* T5: (n_heads, max_len) for r = -(max_len - 1) .. 0 */
     float *x, *h, *q, *kv, *ctx, *ffn, *gate; /* (max_rows, ...) step scratch */
     float *scores;                            /* (max_rows, max(max_len, max_src)) */
+    struct txi_gemm_ws ws;                    /* row-panel product scratch (see ops.h) */
     float *reorder;  /* (n_slots, max_len, inner) for txi_dec_reorder, or NULL */
     uint8_t *needed; /* (n_slots) */
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "ops.h"
 #include "testutil.h"
 #include "tx.h"
 
@@ -299,6 +300,45 @@ Test(mha, self_and_cross_attention_with_masks_and_bias_match_a_naive_loop)
         check_mha(nq, nk, h, dh, 1, 0, 0); /* causal self-attention (queries = last keys) */
         check_mha(nq, nk, h, dh, 0, 1, 0); /* T5 encoder: bidirectional + relative bias */
         check_mha(nq, nk, h, dh, 1, 1, 0); /* T5 decoder: causal + relative bias */
+    }
+}
+
+Test(mha, score_products_through_the_row_panel_scratch_match_a_naive_loop)
+{
+    /* the encoder passes its row-panel scratch (ops.h): with one BLAS thread the score products
+     * of 17+ query rows run on the row-panel kernel */
+    tx_blas_set_threads(1);
+    const int dims[][4] = {{64, 64, 8, 64}, {31, 97, 6, 32}, {100, 100, 2, 24}, {17, 5, 3, 7}};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        int nq = dims[s][0], nk = dims[s][1], heads = dims[s][2], dh = dims[s][3];
+        int inner = heads * dh, ld = inner + 3;
+        float *q = rnd((size_t)nq * ld, -1, 1), *k = rnd((size_t)nk * ld, -1, 1);
+        float *v = rnd((size_t)nk * ld, -1, 1);
+        float *out = calloc((size_t)nq * inner, 4), *probs = malloc((size_t)heads * nq * nk * 4);
+        struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(nq, nk, dh)};
+        ws.buf = malloc((ws.n_floats ? ws.n_floats : 1) * sizeof(float));
+        struct txi_mha_args a = {.q = q,
+                                 .ld_q = ld,
+                                 .k = k,
+                                 .ld_k = ld,
+                                 .v = v,
+                                 .ld_v = ld,
+                                 .n_q = nq,
+                                 .n_k = nk,
+                                 .n_heads = heads,
+                                 .d_head = dh,
+                                 .scale = 1.0f / sqrtf((float)dh),
+                                 .out = out,
+                                 .ld_out = inner,
+                                 .probs = probs,
+                                 .ws = &ws};
+        double *want = malloc((size_t)nq * inner * 8);
+        double *want_p = malloc((size_t)heads * nq * nk * 8);
+        naive_mha(&a, want, want_p);
+        txi_mha(&a);
+        close_to(out, want, (size_t)nq * inner, 2e-5, "mha out");
+        close_to(probs, want_p, (size_t)heads * nq * nk, 2e-5, "mha probs");
+        free(q), free(k), free(v), free(out), free(probs), free(ws.buf), free(want), free(want_p);
     }
 }
 

@@ -163,3 +163,127 @@ Test(softmax_ops, log_softmax_and_kth_largest)
     for (int k = 1; k <= 7; k++)
         cr_assert_eq(txi_kth_largest(v, 7, k, tmp), want[k - 1]);
 }
+
+/* txi_matmul_nt_ws through check_nt: scratch sized by txi_gemm_ws_floats for each product. */
+static void nt_with_scratch(int m, int n, int k, float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c, int ldc)
+{
+    struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(m, n, k)};
+    ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
+    txi_matmul_nt_ws(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &ws);
+    free(ws.buf);
+}
+
+Test(matmul, nt_with_scratch_matches_a_naive_loop_on_the_row_panel_path)
+{
+    /* one BLAS thread: the row-panel kernel takes 17..384 rows (on a CPU with AVX-512F). Rows:
+     * one tile, uneven tiles, two and three panels, past the panel range; columns: below, at
+     * and past one register tile (6) with a remainder; inner sizes around the 16-wide blocks */
+    tx_blas_set_threads(1);
+    const int ms[] = {17, 31, 64, 65, 100, 128, 129, 200, 384, 400};
+    const int nks[][2] = {{1, 1}, {5, 16}, {6, 17}, {7, 15}, {37, 64}, {96, 130}};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (size_t j = 0; j < sizeof nks / sizeof nks[0]; j++) {
+            int m = ms[i], n = nks[j][0], k = nks[j][1];
+            check_nt(nt_with_scratch, m, n, k, 1.0f, 0.0f);
+            check_nt(nt_with_scratch, m, n, k, 0.5f, 0.0f);
+            check_nt(nt_with_scratch, m, n, k, 1.0f, 1.0f);
+        }
+}
+
+Test(matmul, nt_with_too_little_scratch_still_computes_the_product)
+{
+    tx_blas_set_threads(1);
+    int m = 64, n = 40, k = 33;
+    size_t need = txi_gemm_ws_floats(m, n, k);
+    cr_assert_gt(need, 0);
+    cr_assert_eq(txi_gemm_ws_floats(16, n, k), 0, "16 rows or fewer never take the panel kernel");
+    float *a = rnd((size_t)m * k), *b = rnd((size_t)n * k);
+    float *c = malloc((size_t)m * n * 4), *want = malloc((size_t)m * n * 4);
+    struct txi_gemm_ws ws = {malloc(need * sizeof(float)), need - 1}; /* one float short */
+    txi_matmul_nt_ws(m, n, k, 1.0f, a, k, b, k, 0.0f, c, n, &ws);
+    txi_matmul_nt(m, n, k, 1.0f, a, k, b, k, 0.0f, want, n);
+    cr_assert_eq(memcmp(c, want, (size_t)m * n * 4), 0, "falls back to txi_matmul_nt");
+    free(a), free(b), free(c), free(want), free(ws.buf);
+}
+
+Test(linear, adds_the_bias_as_torch_linear_on_every_path)
+{
+    tx_blas_set_threads(1);
+    const int rows[] = {1, 5, 16, 17, 64, 150, 500};
+    int n_in = 70, n_out = 45;
+    float *w = rnd((size_t)n_out * n_in), *bias = rnd((size_t)n_out);
+    for (int with_bias = 0; with_bias < 2; with_bias++)
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            int n = rows[r];
+            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out};
+            float *x = rnd((size_t)n * n_in), *y = malloc((size_t)n * n_out * 4);
+            struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in)};
+            ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
+            for (int use_ws = 0; use_ws < 2; use_ws++) {
+                txi_linear_fwd(&l, x, n, y, use_ws ? &ws : NULL);
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n_out; j++) {
+                        double s = with_bias ? bias[j] : 0.0;
+                        for (int t = 0; t < n_in; t++)
+                            s += (double)x[i * n_in + t] * w[j * n_in + t];
+                        cr_assert(fabs(y[i * n_out + j] - s) < 1e-4, "n=%d ws=%d [%d][%d]", n,
+                                  use_ws, i, j);
+                    }
+            }
+            free(x), free(y), free(ws.buf);
+        }
+    free(w), free(bias);
+}
+
+Test(norms, residual_add_then_norm_equals_the_two_steps)
+{
+    /* widths below, at and past the 8-float vectors of the row kernels */
+    const int dims[] = {1, 3, 8, 17, 512};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        int n = 3, d = dims[s];
+        float *x = rnd((size_t)n * d), *y = rnd((size_t)n * d), *w = rnd(d), *b = rnd(d);
+        float *fused = malloc((size_t)n * d * 4), *steps = malloc((size_t)n * d * 4);
+        for (int kind = 0; kind < 2; kind++) { /* LayerNorm, then RMSNorm */
+            struct txi_norm nm = {w, kind == 0 ? b : NULL};
+            memcpy(fused, x, (size_t)n * d * 4);
+            memcpy(steps, x, (size_t)n * d * 4);
+            txi_add_norm_fwd(&nm, fused, y, n, d, 1e-5f);
+            txi_add(steps, y, (size_t)n * d);
+            txi_norm_fwd(&nm, steps, n, d, 1e-5f, steps);
+            cr_assert_eq(memcmp(fused, steps, (size_t)n * d * 4), 0, "d=%d kind=%d", d, kind);
+        }
+        free(x), free(y), free(w), free(b), free(fused), free(steps);
+    }
+}
+
+Test(softmax_ops, softmax_row_matches_the_definition_and_zeroes_minus_infinity)
+{
+    /* lengths below, at and past the 8-float vectors; a spread of magnitudes, -inf entries and
+     * values far below the maximum (whose e^x underflows) */
+    const int lens[] = {1, 2, 7, 8, 9, 64, 1000};
+    for (size_t s = 0; s < sizeof lens / sizeof lens[0]; s++) {
+        int n = lens[s];
+        float *x = malloc((size_t)n * 4), *p = malloc((size_t)n * 4);
+        for (int i = 0; i < n; i++)
+            x[i] = tu_rand_uniform(&rng, -20, 20);
+        if (n > 1) x[n / 2] = -INFINITY;
+        if (n > 2) x[n - 1] = -150.0f;
+        memcpy(p, x, (size_t)n * 4);
+        txi_softmax_row(p, n);
+        /* x - max is rounded to float first, as torch (and the function) computes it */
+        float mx = -INFINITY;
+        double sum = 0;
+        for (int i = 0; i < n; i++)
+            if (x[i] > mx) mx = x[i];
+        for (int i = 0; i < n; i++)
+            sum += exp((double)(x[i] - mx));
+        for (int i = 0; i < n; i++) {
+            double want = exp((double)(x[i] - mx)) / sum;
+            cr_assert(fabs(p[i] - want) <= 1e-6 * want + 1e-30, "n=%d [%d]: %g vs %g", n, i,
+                      (double)p[i], want);
+            if (isinf(x[i])) cr_assert_eq(p[i], 0.0f, "-inf gives exactly 0");
+        }
+        free(x), free(p);
+    }
+}

@@ -10,7 +10,9 @@ prefix "summarize: " in config.json's task_specific_params.
     tools/train/train_summarizer.py status
 
 Data: the gigaword sample and Reuters-21578 (see data.py for the normalisation and the held-out
-splits). Validation: mean of ROUGE-1/2/L F1 (greedy) on the gigaword and Reuters validation
+splits), plus an auxiliary task on the same training articles under the prefix "compress: "
+(target: a mechanical compression of the article's first sentence, data.compress_lead), which
+teaches copying from the lead far faster than the ~20,000 real pairs alone. Validation: mean of ROUGE-1/2/L F1 (greedy) on the gigaword and Reuters validation
 sets after every epoch. Speed: LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 TRAIN_THREADS=1 (two 1-thread runs side by side beat one 2-thread run on a 2-core machine).
 """
@@ -36,6 +38,7 @@ RUN = os.path.join(HERE, "runs", "summarizer")
 SEED = 1
 VOCAB = 8000
 PREFIX = "summarize: "
+AUX_PREFIX = "compress: "  # auxiliary task (data.compress_lead); never used at inference
 MAX_SRC = 96   # pieces kept from the start of an article (prefix and eos included)
 MAX_TGT = 32
 PAD, EOS, UNK = 0, 1, 2
@@ -99,6 +102,9 @@ def cmd_train(args):
     threads = trainer.setup_threads()
     splits, tok = prepare()
     ex = [(tok.encode(PREFIX + s, MAX_SRC), tok.encode(t, MAX_TGT)) for s, t in splits["train"]]
+    if args.aux:
+        ex += [(tok.encode(AUX_PREFIX + s, MAX_SRC), tok.encode(data.compress_lead(s), MAX_TGT))
+               for s, _ in splits["train"] if data.compress_lead(s)]
 
     def validate(model):
         detail, total = {}, 0.0
@@ -172,6 +178,8 @@ def main():
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--warmup", type=int, default=1000)
     t.add_argument("--hours", type=float, default=0, help="stop (resumably) after this long")
+    t.add_argument("--no-aux", dest="aux", action="store_false",
+                   help="train on the real pairs only (no compress: auxiliary task)")
     e = sub.add_parser("export")
     e.add_argument("--weights", default="best", help="best, or avgN (mean of the last N epochs)")
     e.add_argument("--out", default=os.path.join(data.ROOT, "models", "t5-headlines"))

@@ -17,7 +17,6 @@ sets after every epoch. Speed: LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.
 TRAIN_THREADS=1 (two 1-thread runs side by side beat one 2-thread run on a 2-core machine).
 """
 import argparse
-import json
 import os
 import sys
 
@@ -128,19 +127,11 @@ def cmd_train(args):
     t.run(stop_after_s=args.hours * 3600 if args.hours else None)
 
 
-def weights(which):
-    if which == "best":
-        return torch.load(os.path.join(RUN, "best.pt"), map_location="cpu")["model"]
-    files = sorted((f for f in os.listdir(RUN) if f.startswith("epoch-")),
-                   key=lambda f: int(f[6:-3]))
-    return trainer.average_weights([os.path.join(RUN, f) for f in files[-int(which[3:] or 5):]])
-
-
 def cmd_export(args):
     prepare()
     c = model_config()
     model = tnn.T5(c)
-    model.load_state_dict(weights(args.weights))
+    model.load_state_dict(trainer.load_weights(RUN, args.weights))
     config = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5",
               "is_encoder_decoder": True, "tie_word_embeddings": True, "use_cache": True,
               "dense_act_fn": "relu", "is_gated_act": False, "n_positions": 512,
@@ -159,13 +150,7 @@ def cmd_export(args):
 
 
 def cmd_status(_):
-    path = os.path.join(RUN, "log.jsonl")
-    if not os.path.exists(path):
-        print("no run yet")
-        return
-    for line in open(path):
-        if json.loads(line)["event"] in ("valid", "done", "resume", "stopped"):
-            print(line.strip())
+    trainer.print_status(RUN)
 
 
 def main():

@@ -130,20 +130,11 @@ def cmd_train(args):
     t.run(stop_after_s=args.hours * 3600 if args.hours else None)
 
 
-def weights(which):
-    t = trainer
-    if which == "best":
-        return torch.load(os.path.join(RUN, "best.pt"), map_location="cpu")["model"]
-    files = sorted((f for f in os.listdir(RUN) if f.startswith("epoch-")),
-                   key=lambda f: int(f[6:-3]))
-    return t.average_weights([os.path.join(RUN, f) for f in files[-int(which[3:] or 5):]])
-
-
 def cmd_export(args):
     _, vocab = prepare()
     c = model_config(vocab)
     model = tnn.Marian(c)
-    model.load_state_dict(weights(args.weights))
+    model.load_state_dict(trainer.load_weights(RUN, args.weights))
     config = {"architectures": ["MarianMTModel"], "model_type": "marian",
               "activation_function": "swish", "is_encoder_decoder": True,
               "share_encoder_decoder_embeddings": True, "tie_word_embeddings": True,
@@ -168,14 +159,7 @@ def cmd_export(args):
 
 
 def cmd_status(_):
-    path = os.path.join(RUN, "log.jsonl")
-    if not os.path.exists(path):
-        print("no run yet")
-        return
-    for line in open(path):
-        r = json.loads(line)
-        if r["event"] in ("valid", "done", "resume", "stopped"):
-            print(line.strip())
+    trainer.print_status(RUN)
 
 
 def main():

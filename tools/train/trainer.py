@@ -210,3 +210,26 @@ class Trainer:
         eps = sorted(int(f[6:-3]) for f in os.listdir(self.run_dir)
                      if f.startswith("epoch-") and f.endswith(".pt"))
         return [os.path.join(self.run_dir, f"epoch-{e}.pt") for e in eps]
+
+
+def load_weights(run_dir, which):
+    """Weights of a run: "best" (best.pt) or "avgN" (mean of the last N epoch files, N=5)."""
+    if which == "best":
+        return torch.load(os.path.join(run_dir, "best.pt"), map_location="cpu")["model"]
+    if not which.startswith("avg"):
+        raise SystemExit(f"--weights {which}: use best or avgN")
+    files = sorted((f for f in os.listdir(run_dir) if f.startswith("epoch-")),
+                   key=lambda f: int(f[6:-3]))
+    return average_weights([os.path.join(run_dir, f) for f in files[-int(which[3:] or 5):]])
+
+
+def print_status(run_dir):
+    """Prints the validation, resume and end lines of a run's log."""
+    path = os.path.join(run_dir, "log.jsonl")
+    if not os.path.exists(path):
+        print("no run yet")
+        return
+    with open(path) as f:
+        for line in f:
+            if json.loads(line)["event"] in ("valid", "done", "resume", "stopped"):
+                print(line.strip())

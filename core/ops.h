@@ -23,8 +23,8 @@ void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
                     const struct txi_gemm_ws *ws);
 
 /* C (m, n) = alpha * A (m, k) B^T + beta * C, with B given as (n, k) rows; leading dims given.
- * One row: sgemv. Up to 16 rows (a decode step): a kernel that reads B once (AVX2+FMA when the
- * CPU has them, else txi_small_m_nt_blas). More rows: sgemm. */
+ * One row: sgemv. Up to 16 rows (a decode step): a kernel that reads B once (AVX-512F, else
+ * AVX2+FMA when the CPU has them, else txi_small_m_nt_blas). More rows: sgemm. */
 void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                    int ldb, float beta, float *c, int ldc);
 
@@ -40,6 +40,11 @@ void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda,
  * in cache between them). Exposed for tests; txi_matmul_nt picks it when AVX2 is missing. */
 void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                          int ldb, float beta, float *c, int ldc);
+
+/* The AVX2+FMA few-rows kernel, exposed for tests (txi_matmul_nt prefers the AVX-512 one where
+ * the CPU has it). Returns 0, computing nothing, on a CPU or compiler without AVX2+FMA. */
+int txi_small_m_nt_avx2(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                        int ldb, float beta, float *c, int ldc);
 
 /* C (m, n) = alpha * A (m, k) B + beta * C, with B (k, n). */
 void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b,

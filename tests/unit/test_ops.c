@@ -66,6 +66,28 @@ Test(matmul, portable_few_rows_product_matches_a_naive_loop)
     }
 }
 
+static void small_m_avx2(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc)
+{
+    cr_assert(txi_small_m_nt_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc));
+}
+
+/* txi_matmul_nt takes the AVX-512 kernel where the CPU has it; the AVX2 one still serves CPUs
+ * without AVX-512, so it is checked on its own. */
+Test(matmul, avx2_few_rows_product_matches_a_naive_loop)
+{
+    float probe = 0;
+    if (!txi_small_m_nt_avx2(1, 1, 1, 1.0f, &probe, 1, &probe, 1, 0.0f, &probe, 1)) {
+        TU_SKIP("no AVX2+FMA on this CPU");
+        return;
+    }
+    for (size_t s = 0; s < sizeof mnk / sizeof mnk[0]; s++)
+        if (mnk[s][0] <= 16) {
+            check_nt(small_m_avx2, mnk[s][0], mnk[s][1], mnk[s][2], 1.0f, 0.0f);
+            check_nt(small_m_avx2, mnk[s][0], mnk[s][1], mnk[s][2], 2.0f, 1.0f);
+        }
+}
+
 Test(matmul, nn_matches_a_naive_loop)
 {
     const int shapes[][3] = {{1, 5, 7}, {1, 1, 1}, {6, 9, 4}, {33, 17, 65}};

@@ -567,11 +567,16 @@ describe('overload, deadlines and disconnects', () => {
   });
 
   test('a request past its deadline is stopped and answered 503 timeout', async () => {
-    const slow = await startServer({ config: testConfig({ limits: { request_timeout_ms: 10 } }) });
+    const slow = await startServer({ config: testConfig({ workers: 1, limits: { request_timeout_ms: 10 } }) });
     try {
       expectError(await post(slow, '/translate', heavyTranslate(8)), 503, 'timeout', 'deadline of 10 ms');
       expectError(await post(slow, '/summarize', { text: Array(8).fill('the river and the bridge '.repeat(20)), options: { num_beams: 16, min_length: 60, max_new_tokens: 63 } }), 503, 'timeout');
-      expectError(await post(slow, '/attention', { task: 'translate', text: heavyTranslate(1).text[0], options: { num_beams: 16, min_length: 59, max_new_tokens: 60 } }), 503, 'timeout');
+      // one text of the tiny test model can finish within 10 ms on a fast CPU: queued behind a
+      // request that holds the only worker until its own deadline, it cannot
+      const blocker = post(slow, '/translate', heavyTranslate(8));
+      const attention = post(slow, '/attention', { task: 'translate', text: heavyTranslate(1).text[0], options: { num_beams: 16, min_length: 59, max_new_tokens: 60 } });
+      expectError(await attention, 503, 'timeout');
+      expectError(await blocker, 503, 'timeout');
       const m = await call(slow, 'GET', '/metrics');
       assert.match(m.text, /attnserve_cancelled_total\{reason="deadline"\} [1-9]/);
     } finally { assert.equal((await slow.stop()).code, 0); }

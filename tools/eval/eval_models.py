@@ -3,13 +3,14 @@
 over the held-out test sets, exactly as a user's text would go through it.
 
     tools/eval/eval_models.py [--cli build/cli/attnserve-cli] [--only translate|summarize]
-                              [--limit N] [--out DIR] [-- extra attnserve-cli options]
+                              [--limit N] [--out DIR] [--valid] [-- extra attnserve-cli options]
 
 Translator (models/marian-en-de): BLEU (sacreBLEU 13a, cased, detokenized) on multi30k
 test_2016_flickr and on the europarl folder's test file (newstest2015, first 1,000 lines).
-Summarizer (models/t5-headlines): ROUGE-1/2/L F1 (rouge-score definitions, Porter stemming) on the
-gigaword sample's valid file and the Reuters-21578 test set, normalised as for training
-(tools/train/data.py), next to the lead-N baseline with N tuned on the validation splits.
+Summarizer (models/marian-headlines): ROUGE-1/2/L F1 (rouge-score definitions, Porter stemming) on the
+second half of the gigaword sample's valid file and on the Reuters-21578 test set, normalised as
+for training (tools/train/data.py), next to the lead-N baseline with N tuned on the dev splits
+(the first half of that valid file; the held-out end of the Reuters train file).
 Decoding uses each model's generation_config.json plus the options the server's default
 configuration (config/attnserve.json) gives that model, unless extra options are passed.
 Hypotheses are written to --out (default tools/eval/out/) for inspection.
@@ -93,12 +94,14 @@ def tune_lead(pairs):
 
 
 def eval_summarizer(a, extra):
-    model = os.path.join(ROOT, "models", "t5-headlines")
+    model = os.path.join(ROOT, "models", "marian-headlines")
     flags = extra or server_options("headlines")
     s = data.summarizer_splits()
     print(f"summarizer {model} ({' '.join(flags) or 'generation_config.json'})")
     res = {}
-    for test, valid in (("test_gigaword", "valid_gigaword"), ("test_reuters", "valid_reuters")):
+    for test, valid in (("test_gigaword", "dev_gigaword"), ("test_reuters", "valid_reuters")):
+        if a.valid:  # for choosing decoding options: the dev split in place of the test
+            test = valid
         pairs = s[test][: a.limit or None]
         n = tune_lead(s[valid])
         hyps, dt = run_cli(a.cli, "summarize", model, [x for x, _ in pairs], flags)
@@ -123,6 +126,9 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="score only the first N of each set")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
+    ap.add_argument("--valid", action="store_true",
+                    help="summarizer: score the dev splits instead of the test sets "
+                         "(to choose decoding options without looking at the test sets)")
     a, extra = ap.parse_known_args()
     extra = [x for x in extra if x != "--"]
     if not os.access(a.cli, os.X_OK):

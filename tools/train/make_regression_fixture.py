@@ -9,7 +9,7 @@ only the JSON this writes (tests/fixtures/default-models.json), never transforme
     export ORACLE_ROOT=/tmp/oracle; . ../shared/oracle/env.sh
     $PY tools/train/make_regression_fixture.py
 
-For every fixed input: the tokenizer's ids (slow MarianTokenizer / T5Tokenizer), greedy and
+For every fixed input: the tokenizer's ids (slow MarianTokenizer), greedy and
 4-beam generate() ids (decoder start token first, as generate() returns them), the decoded
 text, and the smallest gap between the best and second-best score over the greedy steps (so a
 reader can see no step is a near-tie that float32 rounding could flip).
@@ -24,8 +24,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "..", "shared", "oracle"))
 import hf_slow_tokenizers  # noqa: E402,F401  (the oracle's slow-tokenizer setup)
 import transformers.generation.utils as _gu  # noqa: E402
-from transformers import (AutoModelForSeq2SeqLM, MarianTokenizer,  # noqa: E402
-                          T5Tokenizer)
+from transformers import AutoModelForSeq2SeqLM, MarianTokenizer  # noqa: E402
 
 if hasattr(_gu, "is_fsdp_managed_module"):
     _gu.is_fsdp_managed_module = lambda module: False
@@ -80,13 +79,13 @@ def run(model_dir, tok, texts, prefix=""):
 
 def main():
     mt = os.path.join(ROOT, "models", "marian-en-de")
-    sm = os.path.join(ROOT, "models", "t5-headlines")
+    sm = os.path.join(ROOT, "models", "marian-headlines")
     mt_tok = MarianTokenizer.from_pretrained(mt, local_files_only=True)
-    sm_tok = T5Tokenizer.from_pretrained(sm, local_files_only=True)
+    sm_tok = MarianTokenizer.from_pretrained(sm, local_files_only=True)
     cfg = json.load(open(os.path.join(sm, "config.json")))
-    prefix = cfg["task_specific_params"]["summarization"]["prefix"]
+    prefix = cfg["task_specific_params"]["summarization"].get("prefix", "")
     res = {
-        "about": "expected outputs of models/marian-en-de and models/t5-headlines, computed by "
+        "about": "expected outputs of models/marian-en-de and models/marian-headlines, computed by "
                  "Hugging Face transformers 4.35.2 (float32, on the shipped F16 weights) with "
                  "tools/train/make_regression_fixture.py; generate() with max_new_tokens=64 and "
                  "each model's generation_config.json otherwise; greedy = num_beams 1, beam4 = "
@@ -99,7 +98,7 @@ def main():
         "summarize_prefix": prefix,
     }
     import hashlib
-    for name, d in (("marian-en-de", mt), ("t5-headlines", sm)):
+    for name, d in (("marian-en-de", mt), ("marian-headlines", sm)):
         with open(os.path.join(d, "model.safetensors"), "rb") as f:
             res["weights_sha256"][name] = hashlib.sha256(f.read()).hexdigest()
     path = os.path.join(ROOT, "tests", "fixtures", "default-models.json")

@@ -213,11 +213,17 @@ class Trainer:
 
 
 def load_weights(run_dir, which):
-    """Weights of a run: "best" (best.pt) or "avgN" (mean of the last N epoch files, N=5)."""
+    """Weights of a run: "best" (best.pt), "epochK" (the end of epoch K) or "avgN" (mean of the
+    last N epoch files, N=5)."""
     if which == "best":
         return torch.load(os.path.join(run_dir, "best.pt"), map_location="cpu")["model"]
+    if which.startswith("epoch") and which[5:].isdigit():
+        path = os.path.join(run_dir, f"epoch-{int(which[5:])}.pt")
+        if not os.path.exists(path):
+            raise SystemExit(f"--weights {which}: no {path}")
+        return torch.load(path, map_location="cpu")["model"]
     if not which.startswith("avg"):
-        raise SystemExit(f"--weights {which}: use best or avgN")
+        raise SystemExit(f"--weights {which}: use best, epochK or avgN")
     files = sorted((f for f in os.listdir(run_dir) if f.startswith("epoch-")),
                    key=lambda f: int(f[6:-3]))
     return average_weights([os.path.join(run_dir, f) for f in files[-int(which[3:] or 5):]])

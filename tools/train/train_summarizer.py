@@ -7,6 +7,7 @@ vocabulary that folds case (normalisation rule nmt_nfkc_cf), shared by both side
 output layer.
 
     tools/train/train_summarizer.py train            # resumable: run it again to continue
+    tools/train/train_summarizer.py recipe           # the shipped model: both stages, export
     tools/train/train_summarizer.py export [--weights best|avgN] [--out models/marian-headlines]
     tools/train/train_summarizer.py status
 
@@ -175,7 +176,21 @@ def cmd_status(args):
     trainer.print_status(os.path.join(RUNS, args.run))
 
 
-def main():
+RECIPE = [  # how models/marian-headlines was made (`recipe` runs it; each step resumes or skips)
+    ["train", "--epochs", "6"],  # stage 1: real pairs + the compress: task
+    ["train", "--run", "headlines-ft", "--init", "headlines:epoch5", "--no-aux", "--lr", "5e-4",
+     "--warmup", "100", "--epochs", "4"],  # stage 2: real pairs only
+    ["export", "--run", "headlines-ft", "--weights", "avg3"],  # mean of stage 2's epochs 1-3
+]
+
+
+def cmd_recipe(_):
+    for argv in RECIPE:
+        print("recipe:", " ".join(argv), flush=True)
+        main(argv)
+
+
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -196,8 +211,10 @@ def main():
     for p in (t, e, st):
         p.add_argument("--run", default="headlines",
                        help="run folder under tools/train/runs/ (default: headlines)")
-    args = ap.parse_args()
-    {"train": cmd_train, "export": cmd_export, "status": cmd_status}[args.cmd](args)
+    sub.add_parser("recipe", help="the commands that made the shipped model, in order")
+    args = ap.parse_args(argv)
+    {"train": cmd_train, "export": cmd_export, "status": cmd_status,
+     "recipe": cmd_recipe}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ MarianMTModel (6 encoder layers, 3 decoder layers, d_model 256, 4 heads, FFN 102
 8,000-piece SentencePiece vocabulary shared by both sides and by the output layer).
 
     tools/train/train_translator.py train            # resumable: run it again to continue
+    tools/train/train_translator.py recipe           # the shipped model: train, then export
     tools/train/train_translator.py export [--weights best|avg] [--out models/marian-en-de]
     tools/train/train_translator.py status           # validation history so far
 
@@ -162,7 +163,19 @@ def cmd_status(_):
     trainer.print_status(RUN)
 
 
-def main():
+RECIPE = [  # how models/marian-en-de was made (`recipe` runs it; each step resumes or skips)
+    ["train", "--epochs", "12"],
+    ["export", "--weights", "avg3"],
+]
+
+
+def cmd_recipe(_):
+    for argv in RECIPE:
+        print("recipe:", " ".join(argv), flush=True)
+        main(argv)
+
+
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -176,8 +189,10 @@ def main():
     e.add_argument("--weights", default="best", help="best, or avgN (mean of the last N epochs)")
     e.add_argument("--out", default=os.path.join(data.ROOT, "models", "marian-en-de"))
     sub.add_parser("status")
-    args = ap.parse_args()
-    {"train": cmd_train, "export": cmd_export, "status": cmd_status}[args.cmd](args)
+    sub.add_parser("recipe", help="the commands that made the shipped model, in order")
+    args = ap.parse_args(argv)
+    {"train": cmd_train, "export": cmd_export, "status": cmd_status,
+     "recipe": cmd_recipe}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,9 @@ Speed: LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 TRAIN_THREADS=1 (tw
 runs side by side beat one 2-thread run on a 2-core machine).
 
 An earlier version trained a T5 (relative position buckets, RMSNorm) on the same data; at this
-data size and on one CPU core it had not learnt to copy from the article after 8 epochs (greedy
-ROUGE-1 under 4 on validation) where the Marian layout learns it in one, so the default
-summarizer is Marian-shaped. tools/train/nn.py still has the T5 (tests export it).
+data size and on one CPU core, three runs of 6-8 epochs reached at best greedy validation
+ROUGE-1 12.0 / 9.4 (gigaword / Reuters), which the Marian layout passed in its third epoch
+(25.3 / 23.5), so the default summarizer is Marian-shaped. tools/train/nn.py still has the T5 (tests export it).
 """
 import argparse
 import json

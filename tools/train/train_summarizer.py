@@ -26,21 +26,16 @@ ROUGE-1 12.0 / 9.4 (gigaword / Reuters), which the Marian layout passed in its t
 (25.3 / 23.5), so the default summarizer is Marian-shaped. tools/train/nn.py still has the T5 (tests export it).
 """
 import argparse
-import json
 import os
 import sys
-
-import sentencepiece as spm
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval"))
 import data  # noqa: E402
-import hf_export  # noqa: E402
+import marian  # noqa: E402
 import nn as tnn  # noqa: E402
 import trainer  # noqa: E402
 from rouge import rouge_scores  # noqa: E402
-from train_translator import Vocab  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work", "summarizer")
@@ -74,35 +69,15 @@ def prepare():
         data.train_spm(texts, os.path.join(WORK, "spiece"), VOCAB_PIECES,
                        ["--pad_id=0", "--eos_id=1", "--unk_id=2", "--bos_id=-1",
                         "--normalization_rule_name=nmt_nfkc_cf"])
-    vocab = Vocab(spm.SentencePieceProcessor(model_file=model))
-    with open(os.path.join(WORK, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump(vocab.ids, f, ensure_ascii=False, indent=1)
-    return splits, vocab
+    return splits, marian.load_vocab(WORK, os.path.basename(model))
 
 
 def model_config(vocab):
-    c = dict(ARCH)
-    c.update(vocab_size=len(vocab.pieces), decoder_vocab_size=len(vocab.pieces),
-             pad_token_id=vocab.pad, eos_token_id=vocab.eos, bos_token_id=vocab.eos,
-             decoder_start_token_id=vocab.pad, forced_eos_token_id=vocab.eos)
-    return c
+    return marian.model_config(ARCH, vocab)
 
 
-def summarize_greedy(model, vocab, texts, batch=64, max_new=MAX_TGT):
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = [None] * len(texts)
-    for b in range(0, len(order), batch):
-        idx = order[b: b + batch]
-        enc = [encode(vocab, texts[i], MAX_SRC) for i in idx]
-        src = torch.full((len(enc), max(map(len, enc))), vocab.pad, dtype=torch.long)
-        for r, e in enumerate(enc):
-            src[r, : len(e)] = torch.tensor(e)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            ys = tnn.greedy(model, src, vocab.pad, vocab.eos, vocab.pad, max_new,
-                            banned=(vocab.pad,))
-        for i, y in zip(idx, ys):
-            out[i] = vocab.decode(y)
-    return out
+def summarize_greedy(model, vocab, texts, max_new=MAX_TGT):
+    return marian.greedy_texts(model, vocab, texts, lambda t: encode(vocab, t, MAX_SRC), max_new)
 
 
 def cmd_train(args):
@@ -148,27 +123,8 @@ def cmd_export(args):
     c["max_position_embeddings"] = MAX_SRC
     opts = {"num_beams": 4, "max_length": MAX_TGT, "no_repeat_ngram_size": 3,
             "early_stopping": True}
-    config = {"architectures": ["MarianMTModel"], "model_type": "marian",
-              "activation_function": "swish", "is_encoder_decoder": True,
-              "share_encoder_decoder_embeddings": True, "tie_word_embeddings": True,
-              "normalize_embedding": False, "static_position_embeddings": True,
-              "add_bias_logits": False, "classifier_dropout": 0.0,
-              "encoder_layerdrop": 0.0, "decoder_layerdrop": 0.0, "use_cache": True,
-              "num_hidden_layers": c["encoder_layers"], "max_length": MAX_TGT, "num_beams": 4,
-              "bad_words_ids": [[vocab.pad]],
-              "task_specific_params": {"summarization": dict(opts)}, **c}
-    gen = {"bad_words_ids": [[vocab.pad]], "bos_token_id": vocab.eos,
-           "decoder_start_token_id": vocab.pad, "eos_token_id": vocab.eos,
-           "forced_eos_token_id": vocab.eos, "max_length": MAX_TGT, "num_beams": 4,
-           "pad_token_id": vocab.pad}
-    spm_path = os.path.join(WORK, "spiece.model")
-    tok_cfg = {"tokenizer_class": "MarianTokenizer", "source_lang": "en", "target_lang": "en",
-               "separate_vocabs": False, "model_max_length": 512, "eos_token": "</s>",
-               "unk_token": "<unk>", "pad_token": "<pad>", "sp_model_kwargs": {}}
-    hf_export.export(args.out, model.export_state(), config, gen,
-                     {"source.spm": spm_path, "target.spm": spm_path,
-                      "vocab.json": os.path.join(WORK, "vocab.json")}, tok_cfg,
-                     {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"})
+    marian.export(args.out, model, c, vocab, WORK, "spiece.model", ("en", "en"), MAX_TGT,
+                  {"task_specific_params": {"summarization": opts}})
     print(f"exported {args.weights} weights to {args.out}")
 
 

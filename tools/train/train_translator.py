@@ -13,17 +13,13 @@ multi30k val (greedy) after every epoch. Speed tips (2-4x on a small CPU):
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 TRAIN_THREADS=2 tools/train/train_translator.py train
 """
 import argparse
-import json
 import os
 import sys
-
-import sentencepiece as spm
-import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "eval"))
 import data  # noqa: E402
-import hf_export  # noqa: E402
+import marian  # noqa: E402
 import nn as tnn  # noqa: E402
 import trainer  # noqa: E402
 from bleu import corpus_bleu  # noqa: E402
@@ -44,28 +40,6 @@ ARCH = {
 }
 
 
-class Vocab:
-    """OPUS-MT layout: </s> 0, <unk> 1, the SentencePiece pieces in model order, <pad> last."""
-
-    def __init__(self, sp):
-        self.sp = sp
-        pieces = ["</s>", "<unk>"]
-        for i in range(sp.get_piece_size()):
-            if not (sp.is_control(i) or sp.is_unknown(i)):
-                pieces.append(sp.id_to_piece(i))
-        pieces.append("<pad>")
-        self.pieces = pieces
-        self.ids = {p: i for i, p in enumerate(pieces)}
-        self.eos, self.unk, self.pad = 0, 1, len(pieces) - 1
-
-    def encode(self, text):
-        return [self.ids.get(p, self.unk) for p in self.sp.encode_as_pieces(text)] + [self.eos]
-
-    def decode(self, ids):
-        return self.sp.decode_pieces([self.pieces[i] for i in ids
-                                      if i not in (self.eos, self.pad)])
-
-
 def prepare():
     os.makedirs(WORK, exist_ok=True)
     splits = data.translator_splits()
@@ -73,36 +47,16 @@ def prepare():
     if not os.path.exists(model):
         texts = [t for pair in splits["train"] for t in pair]
         data.train_spm(texts, os.path.join(WORK, "spm"), VOCAB_PIECES)
-    sp = spm.SentencePieceProcessor(model_file=model)
-    vocab = Vocab(sp)
-    with open(os.path.join(WORK, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump(vocab.ids, f, ensure_ascii=False, indent=1)
-    return splits, vocab
+    return splits, marian.load_vocab(WORK, os.path.basename(model))
 
 
 def model_config(vocab):
-    c = dict(ARCH)
-    c.update(vocab_size=len(vocab.pieces), decoder_vocab_size=len(vocab.pieces),
-             pad_token_id=vocab.pad, eos_token_id=vocab.eos, bos_token_id=vocab.eos,
-             decoder_start_token_id=vocab.pad, forced_eos_token_id=vocab.eos)
-    return c
+    return marian.model_config(ARCH, vocab)
 
 
-def translate_greedy(model, vocab, texts, batch=64, max_new=96):
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = [None] * len(texts)
-    for b in range(0, len(order), batch):
-        idx = order[b: b + batch]
-        enc = [vocab.encode(texts[i])[:MAX_LEN * 2] for i in idx]
-        src = torch.full((len(enc), max(map(len, enc))), vocab.pad, dtype=torch.long)
-        for r, e in enumerate(enc):
-            src[r, : len(e)] = torch.tensor(e)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            ys = tnn.greedy(model, src, vocab.pad, vocab.eos, vocab.pad, max_new,
-                            banned=(vocab.pad,))
-        for i, y in zip(idx, ys):
-            out[i] = vocab.decode(y)
-    return out
+def translate_greedy(model, vocab, texts, max_new=96):
+    return marian.greedy_texts(model, vocab, texts, lambda t: vocab.encode(t)[:MAX_LEN * 2],
+                               max_new)
 
 
 def cmd_train(args):
@@ -136,26 +90,7 @@ def cmd_export(args):
     c = model_config(vocab)
     model = tnn.Marian(c)
     model.load_state_dict(trainer.load_weights(RUN, args.weights))
-    config = {"architectures": ["MarianMTModel"], "model_type": "marian",
-              "activation_function": "swish", "is_encoder_decoder": True,
-              "share_encoder_decoder_embeddings": True, "tie_word_embeddings": True,
-              "normalize_embedding": False, "static_position_embeddings": True,
-              "add_bias_logits": False, "classifier_dropout": 0.0,
-              "encoder_layerdrop": 0.0, "decoder_layerdrop": 0.0, "use_cache": True,
-              "num_hidden_layers": c["encoder_layers"], "max_length": 256, "num_beams": 4,
-              "bad_words_ids": [[vocab.pad]], **c}
-    gen = {"bad_words_ids": [[vocab.pad]], "bos_token_id": vocab.eos,
-           "decoder_start_token_id": vocab.pad, "eos_token_id": vocab.eos,
-           "forced_eos_token_id": vocab.eos, "max_length": 256, "num_beams": 4,
-           "pad_token_id": vocab.pad}
-    spm_path = os.path.join(WORK, "spm.model")
-    tok_cfg = {"tokenizer_class": "MarianTokenizer", "source_lang": "en", "target_lang": "de",
-               "separate_vocabs": False, "model_max_length": 512, "eos_token": "</s>",
-               "unk_token": "<unk>", "pad_token": "<pad>", "sp_model_kwargs": {}}
-    hf_export.export(args.out, model.export_state(), config, gen,
-                     {"source.spm": spm_path, "target.spm": spm_path,
-                      "vocab.json": os.path.join(WORK, "vocab.json")}, tok_cfg,
-                     {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"})
+    marian.export(args.out, model, c, vocab, WORK, "spm.model", ("en", "de"), 256)
     print(f"exported {args.weights} weights to {args.out}")
 
 

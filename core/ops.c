@@ -35,6 +35,15 @@ __attribute__((target("avx2,fma"))) static float hsum256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+/* Pointers to rows first .. first+3 of a row-major matrix with n rows; rows past the end
+ * repeat the last one (the few-rows kernels compute them and do not store the results). */
+static inline void four_rows(const float *m, int ld, int first, int n, const float *r[4])
+{
+    int left = n - first;
+    for (int i = 0; i < 4; i++)
+        r[i] = m + (size_t)(first + (i < left ? i : left - 1)) * ld;
+}
+
 /* C (m, n) = alpha A B^T + beta C for m <= SMALL_M_MAX, AVX2 + FMA: each weight row is loaded
  * once from memory and used against every row of A, four rows at a time (the weight row stays
  * in L1 between the groups; A, at most 16 rows, stays in L1/L2). */
@@ -47,11 +56,9 @@ __attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, in
         const float *w = b + (size_t)j * ldb;
         for (int r0 = 0; r0 < m; r0 += 4) {
             int rr = m - r0 < 4 ? m - r0 : 4;
-            /* rows beyond m repeat the last one; their results are not stored */
-            const float *x0 = a + (size_t)r0 * lda;
-            const float *x1 = rr > 1 ? x0 + lda : x0;
-            const float *x2 = rr > 2 ? x1 + lda : x1;
-            const float *x3 = rr > 3 ? x2 + lda : x2;
+            const float *x[4];
+            four_rows(a, lda, r0, m, x);
+            const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
             __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
             int t = 0;
             for (; t + 8 <= k; t += 8) {
@@ -62,10 +69,9 @@ __attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, in
                 s3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + t), s3);
             }
             float d[4] = {hsum256(s0), hsum256(s1), hsum256(s2), hsum256(s3)};
-            const float *xs[4] = {x0, x1, x2, x3};
             for (int r = 0; r < rr; r++) {
                 for (int u = t; u < k; u++)
-                    d[r] += w[u] * xs[r][u];
+                    d[r] += w[u] * x[r][u];
                 float *cj = c + (size_t)(r0 + r) * ldc + j;
                 *cj = alpha * d[r] + (beta != 0.0f ? beta * *cj : 0.0f);
             }
@@ -87,18 +93,16 @@ __attribute__((target("avx512f"))) static void small_m_nt_avx512(int m, int n, i
     const __mmask16 tail = (__mmask16)((1u << (k - kv)) - 1u);
     for (int j0 = 0; j0 < n; j0 += 4) {
         int jj = n - j0 < 4 ? n - j0 : 4;
-        const float *w0 = b + (size_t)j0 * ldb;
-        const float *w1 = jj > 1 ? w0 + ldb : w0;
-        const float *w2 = jj > 2 ? w1 + ldb : w1;
-        const float *w3 = jj > 3 ? w2 + ldb : w2;
+        const float *w[4];
+        four_rows(b, ldb, j0, n, w);
+        const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
         /* the next block's weights, a block ahead of the loads (one pass over them per block) */
         const char *next = (const char *)(b + (size_t)(j0 + 4 < n ? j0 + 4 : j0) * ldb);
         for (int r0 = 0; r0 < m; r0 += 4) {
             int rr = m - r0 < 4 ? m - r0 : 4;
-            const float *x0 = a + (size_t)r0 * lda;
-            const float *x1 = rr > 1 ? x0 + lda : x0;
-            const float *x2 = rr > 2 ? x1 + lda : x1;
-            const float *x3 = rr > 3 ? x2 + lda : x2;
+            const float *x[4];
+            four_rows(a, lda, r0, m, x);
+            const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
             __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00;
             __m512 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
             __m512 s20 = s00, s21 = s00, s22 = s00, s23 = s00;

@@ -431,19 +431,21 @@ async function fetchSlice(kind, layer, head) {
     if (!resp.rollout || !resp.rollout.encoder) throw new Error('the server returned no rollout');
     return { rows, cols, matrix: resp.rollout.encoder };
   }
-  const get = async () => {
+  const get = async (id) => {
     const q = new URLSearchParams({ kind, layer: String(layer), head: String(head), format: 'json' });
-    const d = await api(`attention/${encodeURIComponent(run.id)}?${q}`);
+    const d = await api(`attention/${encodeURIComponent(id)}?${q}`);
     return { rows: d.rows || rows, cols: d.cols || cols, matrix: d.matrix };
   };
+  const asked = run.id;
   try {
-    return await get();
+    return await get(asked);
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404) throw e;
   }
   // The stored result was evicted (or lives on another replica): compute it again once (shared
-  // by every map that asks at the same time), then fetch from the new result.
-  if (!run.refreshing) {
+  // by every map that asks at the same time, including a 404 that arrives after the new result
+  // came: run.id has moved on then), then fetch from the new result.
+  if (!run.refreshing && run.id === asked) {
     run.refreshing = api('attention', { ...run.request, kinds: ['cross'], layers: [0], heads: 'mean' })
       .then((resp) => {
         run.id = resp.id;
@@ -453,7 +455,7 @@ async function fetchSlice(kind, layer, head) {
   }
   await run.refreshing;
   try {
-    return await get();
+    return await get(run.id);
   } catch (e) {
     if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 400)) throw e;
   }

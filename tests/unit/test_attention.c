@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "positions.h"
 #include "ops.h"
 #include "testutil.h"
 #include "tx.h"

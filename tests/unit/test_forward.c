@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fixture_cases.h"
+#include "forward.h"
 #include "tx.h"
 
 #define TOL 1e-4
@@ -75,7 +76,7 @@ static void check_batch(tx_session *s, const json_t *b, const char *model)
     }
     struct tx_batch_forward_out o;
     struct tx_error e = {0};
-    tx_status st = tx_forward_batch_first_step(s, rows, lens, n_batch, &o, &e);
+    tx_status st = txi_forward_batch_first_step(s, rows, lens, n_batch, &o, &e);
     cr_assert_eq(st, TX_OK, "%s batch: %s", model, e.message);
     size_t n;
     double *want = fx_numbers(json_object_get(b, "first_step_logits"), &n);

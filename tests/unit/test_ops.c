@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "tx.h"
 #include "testutil.h"
 
 static uint64_t rng = 777;

@@ -59,13 +59,13 @@ static void check_model(const char *name, int want_cases)
         struct spm_bytes *pv = malloc((n_ids + 1) * sizeof *pv);
         for (size_t i = 0; i < n_ids; i++)
             pv[i] = tok_spm_id_to_piece(&m, (int32_t)json_integer_value(json_array_get(ids, i)));
-        struct tok_buf out = {0};
+        struct txi_buf out = {0};
         cr_assert_eq(tok_spm_decode_pieces(&m, pv, n_ids, &out, &err), TX_OK, "%s", err.message);
         if ((out.len != want_len || memcmp(out.data ? out.data : "", want_text, out.len)) &&
             text_fail++ < 5)
             fprintf(stderr, "%s: decode differs for \"%.100s\": want \"%s\" got \"%.*s\"\n", name,
                     text, want_text, (int)out.len, out.data ? out.data : "");
-        tok_buf_free(&out);
+        txi_buf_free(&out);
         free(pv);
         json_decref(c);
     }

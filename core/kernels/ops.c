@@ -1,0 +1,837 @@
+/* ops.c — dense tensor operations on row-major F32 arrays (see ops.h). Reductions of norms and
+ * softmax accumulate in double, then round once: closer to the exact value than PyTorch's
+ * float accumulation, which keeps the difference to it at float32 rounding level. Products run
+ * on OpenBLAS or, chosen at run time by the CPU's features (no -march needed), on two kernels
+ * of this file: few rows (AVX2) and row panels (AVX-512); norms, SiLU and softmax have AVX2
+ * paths. */
+#include "ops.h"
+#include "tx.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Few rows (a decode step's beams and batch rows) times a large weight matrix: sgemm would
+ * copy ("pack") the whole weight matrix for a handful of rows, which costs more than the
+ * product itself. These kernels stream each weight row once and reuse it for every row of A
+ * (which stays in L1): the step then reads the weights once, at memory bandwidth. */
+#define SMALL_M_MAX 16
+#define SMALL_M_BLOCK 64 /* portable version: weight rows per block (kept in cache) */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_AVX2_KERNEL 1
+
+static int have_avx2_fma(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+__attribute__((target("avx2,fma"))) static float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+/* Pointers to rows first .. first+3 of a row-major matrix with n rows; rows past the end
+ * repeat the last one (the few-rows kernels compute them and do not store the results). */
+static inline void four_rows(const float *m, int ld, int first, int n, const float *r[4])
+{
+    int left = n - first;
+    for (int i = 0; i < 4; i++)
+        r[i] = m + (size_t)(first + (i < left ? i : left - 1)) * ld;
+}
+
+/* C (m, n) = alpha A B^T + beta C for m <= SMALL_M_MAX, AVX2 + FMA: each weight row is loaded
+ * once from memory and used against every row of A, four rows at a time (the weight row stays
+ * in L1 between the groups; A, at most 16 rows, stays in L1/L2). */
+__attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, int k, float alpha,
+                                                                const float *a, int lda,
+                                                                const float *b, int ldb, float beta,
+                                                                float *c, int ldc)
+{
+    for (int j = 0; j < n; j++) {
+        const float *w = b + (size_t)j * ldb;
+        for (int r0 = 0; r0 < m; r0 += 4) {
+            int rr = m - r0 < 4 ? m - r0 : 4;
+            const float *x[4];
+            four_rows(a, lda, r0, m, x);
+            const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            int t = 0;
+            for (; t + 8 <= k; t += 8) {
+                __m256 wv = _mm256_loadu_ps(w + t);
+                s0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + t), s0);
+                s1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + t), s1);
+                s2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + t), s2);
+                s3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + t), s3);
+            }
+            float d[4] = {hsum256(s0), hsum256(s1), hsum256(s2), hsum256(s3)};
+            for (int r = 0; r < rr; r++) {
+                for (int u = t; u < k; u++)
+                    d[r] += w[u] * x[r][u];
+                float *cj = c + (size_t)(r0 + r) * ldc + j;
+                *cj = alpha * d[r] + (beta != 0.0f ? beta * *cj : 0.0f);
+            }
+        }
+    }
+}
+
+/* The same product with AVX-512: a block of 4 weight rows times 4 rows of A keeps 16
+ * independent accumulator chains in flight (the AVX2 kernel's 4 chains wait on the FMA latency,
+ * which for 4 beams made the step compute-bound at ~1.7x the bandwidth bound). k's tail is read
+ * with masked loads. Rows of A beyond m and weight rows beyond n repeat the last one; their
+ * results are not stored. */
+__attribute__((target("avx512f"))) static void small_m_nt_avx512(int m, int n, int k, float alpha,
+                                                                  const float *a, int lda,
+                                                                  const float *b, int ldb,
+                                                                  float beta, float *c, int ldc)
+{
+    const int kv = k & ~15;
+    const __mmask16 tail = (__mmask16)((1u << (k - kv)) - 1u);
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        int jj = n - j0 < 4 ? n - j0 : 4;
+        const float *w[4];
+        four_rows(b, ldb, j0, n, w);
+        const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+        /* the next block's weights, a block ahead of the loads (one pass over them per block) */
+        const char *next = (const char *)(b + (size_t)(j0 + 4 < n ? j0 + 4 : j0) * ldb);
+        for (int r0 = 0; r0 < m; r0 += 4) {
+            int rr = m - r0 < 4 ? m - r0 : 4;
+            const float *x[4];
+            four_rows(a, lda, r0, m, x);
+            const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
+            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00;
+            __m512 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+            __m512 s20 = s00, s21 = s00, s22 = s00, s23 = s00;
+            __m512 s30 = s00, s31 = s00, s32 = s00, s33 = s00;
+#define SMALL_M_STEP(MK, T)                                                                       \
+    do {                                                                                       \
+        __m512 a0 = _mm512_maskz_loadu_ps(MK, x0 + (T)), a1 = _mm512_maskz_loadu_ps(MK, x1 + (T)); \
+        __m512 a2 = _mm512_maskz_loadu_ps(MK, x2 + (T)), a3 = _mm512_maskz_loadu_ps(MK, x3 + (T)); \
+        __m512 wv = _mm512_maskz_loadu_ps(MK, w0 + (T));                                       \
+        s00 = _mm512_fmadd_ps(wv, a0, s00), s01 = _mm512_fmadd_ps(wv, a1, s01);                \
+        s02 = _mm512_fmadd_ps(wv, a2, s02), s03 = _mm512_fmadd_ps(wv, a3, s03);                \
+        wv = _mm512_maskz_loadu_ps(MK, w1 + (T));                                              \
+        s10 = _mm512_fmadd_ps(wv, a0, s10), s11 = _mm512_fmadd_ps(wv, a1, s11);                \
+        s12 = _mm512_fmadd_ps(wv, a2, s12), s13 = _mm512_fmadd_ps(wv, a3, s13);                \
+        wv = _mm512_maskz_loadu_ps(MK, w2 + (T));                                              \
+        s20 = _mm512_fmadd_ps(wv, a0, s20), s21 = _mm512_fmadd_ps(wv, a1, s21);                \
+        s22 = _mm512_fmadd_ps(wv, a2, s22), s23 = _mm512_fmadd_ps(wv, a3, s23);                \
+        wv = _mm512_maskz_loadu_ps(MK, w3 + (T));                                              \
+        s30 = _mm512_fmadd_ps(wv, a0, s30), s31 = _mm512_fmadd_ps(wv, a1, s31);                \
+        s32 = _mm512_fmadd_ps(wv, a2, s32), s33 = _mm512_fmadd_ps(wv, a3, s33);                \
+    } while (0)
+            for (int t = 0; t < kv; t += 16) {
+                if (r0 == 0) /* 4 rows of 16 floats read, 4 cache lines of the next block */
+                    for (int q = 0; q < 4; q++)
+                        _mm_prefetch(next + (size_t)4 * 64 * (t / 16) + 64 * q, _MM_HINT_T0);
+                SMALL_M_STEP((__mmask16)0xFFFF, t);
+            }
+            if (tail) SMALL_M_STEP(tail, kv);
+#undef SMALL_M_STEP
+            const __m512 acc[4][4] = {{s00, s01, s02, s03}, {s10, s11, s12, s13},
+                                      {s20, s21, s22, s23}, {s30, s31, s32, s33}};
+            for (int r = 0; r < rr; r++)
+                for (int q = 0; q < jj; q++) {
+                    float *cj = c + (size_t)(r0 + r) * ldc + j0 + q;
+                    float d = _mm512_reduce_add_ps(acc[q][r]);
+                    *cj = alpha * d + (beta != 0.0f ? beta * *cj : 0.0f);
+                }
+        }
+    }
+}
+#endif
+
+/* ---- Row panels: 17..PANEL_M_MAX rows times a weight matrix streamed from memory --------- *
+ * sgemm copies ("packs") the whole weight matrix into its blocked layout before it computes, and
+ * for a few dozen rows that copy costs as much as the product: the weights (12 MB per layer for
+ * opus-mt-en-de) come from memory, and the packing waits for them without overlapping any
+ * arithmetic. The panel kernel reads the weights in place instead. It computes the transposed
+ * product C^T (n, m) = B (n, k) A^T: per k, a register tile of PANEL_NR rows of B times 64 rows
+ * of A takes each B element as a broadcast and multiplies it into four 16-float vectors of a
+ * transposed copy of A (Xt, (k, m), made once per call), so B is read once, sequentially, in its
+ * own layout, while the next block of B rows is prefetched. The transposed result is turned back
+ * into C with 16x16 register transposes, where alpha, beta and a bias are applied. The copies of
+ * A and C are O(m (n + k)) against O(m n k) products: a few percent. Each output is one float32
+ * fused multiply-add chain over k in order, whatever the shape, as sgemm's inner kernel does. */
+#define PANEL_ROWS 128  /* rows of A per panel: Xt (k, 128) stays in L2 for k up to 2048 */
+#define PANEL_M_MAX 384 /* from about 512 rows, sgemm's packing is amortised: as fast */
+#define PANEL_NR 6      /* rows of B (outputs) per register tile */
+#define PANEL_MV 4      /* 16-float vectors of A rows per register tile: 64 rows */
+
+static int round16(int m)
+{
+    return (m + 15) & ~15;
+}
+
+size_t txi_gemm_ws_floats(int m, int n, int k)
+{
+    if (m <= SMALL_M_MAX || n < 1 || k < 1) return 0;
+    /* Xt (k, rows) and C^T (n, rows); rows <= min(round16(m), PANEL_ROWS) for every m' <= m */
+    size_t rows = m >= PANEL_ROWS ? PANEL_ROWS : (size_t)round16(m);
+    return rows * ((size_t)n + (size_t)k);
+}
+
+#ifdef HAVE_AVX2_KERNEL
+#define HAVE_PANEL_KERNEL 1
+
+/* Rows of the panels m rows are split into (balanced, multiples of 16, at most PANEL_ROWS). */
+static int panel_rows(int m)
+{
+    int n_panels = (m + PANEL_ROWS - 1) / PANEL_ROWS;
+    return round16((m + n_panels - 1) / n_panels);
+}
+
+/* In place: r[i][j] <-> r[j][i] for sixteen 16-float rows. */
+__attribute__((target("avx512f"))) static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) { /* interleave pairs of rows: 2x2 blocks */
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) { /* 4x4 blocks within each 128-bit lane */
+        r[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) /* then the 128-bit lanes themselves */
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + i + 4], 0x88);
+            t[8 * h + i + 4] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + i + 4], 0xDD);
+        }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+}
+
+/* xt (k, mp) = a (m, k)^T with rows m..mp-1 of a read as zeros (mp a multiple of 16). */
+__attribute__((target("avx512f"))) static void panel_pack_a(const float *a, int lda, int m, int k,
+                                                            float *xt, int mp)
+{
+    for (int i0 = 0; i0 < mp; i0 += 16)
+        for (int k0 = 0; k0 < k; k0 += 16) {
+            int nk = k - k0 < 16 ? k - k0 : 16;
+            __mmask16 mask = (__mmask16)((1u << nk) - 1);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int t = 0; t < 16; t++)
+                r[t] = i0 + t < m ? _mm512_maskz_loadu_ps(mask, a + (size_t)(i0 + t) * lda + k0)
+                                  : _mm512_setzero_ps();
+            transpose16(r);
+            for (int t = 0; t < nk; t++)
+                _mm512_storeu_ps(xt + (size_t)(k0 + t) * mp + i0, r[t]);
+        }
+}
+
+/* c (m, n) = alpha * ct (n, mp)^T [+ beta * c] [+ bias (n) on every row]. */
+__attribute__((target("avx512f"))) static void panel_unpack_c(const float *ct, int mp, int m, int n,
+                                                              float alpha, float beta,
+                                                              const float *bias, float *c, int ldc)
+{
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        int nj = n - j0 < 16 ? n - j0 : 16;
+        __mmask16 mask = (__mmask16)((1u << nj) - 1);
+        __m512 bv = bias ? _mm512_maskz_loadu_ps(mask, bias + j0) : _mm512_setzero_ps();
+        for (int i0 = 0; i0 < m; i0 += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int t = 0; t < 16; t++)
+                r[t] =
+                    t < nj ? _mm512_loadu_ps(ct + (size_t)(j0 + t) * mp + i0) : _mm512_setzero_ps();
+            transpose16(r);
+            int ni = m - i0 < 16 ? m - i0 : 16;
+            for (int t = 0; t < ni; t++) {
+                float *ci = c + (size_t)(i0 + t) * ldc + j0;
+                __m512 v = _mm512_fmadd_ps(va, r[t], bv);
+                if (beta != 0.0f) v = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, ci), v);
+                _mm512_mask_storeu_ps(ci, mask, v);
+            }
+        }
+    }
+}
+
+/* One register tile: ct[r][v*16 + l] = sum_t b[r][t] * xt[t][v*16 + l] for r < nr, v < mv,
+ * with 16 * mv columns of xt (row stride mp) and nr rows of b (stride ldb). When pf is not NULL,
+ * the nr rows at pf are prefetched along the way (the next tile's rows of b). Inlined with
+ * constant mv and nr, the nr x mv accumulators live in registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+panel_tile(const float *xt, int mp, const float *b, int ldb, int k, float *ct, int mv, int nr,
+           const float *pf)
+{
+    /* loops run to the constant maxima and test the bounds, so that GCC unrolls them fully
+     * and keeps acc and x in registers (the tests fold away when mv and nr are constants) */
+    __m512 acc[PANEL_NR][PANEL_MV];
+#pragma GCC unroll 8
+    for (int r = 0; r < PANEL_NR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < PANEL_MV; v++)
+            acc[r][v] = _mm512_setzero_ps();
+    for (int t = 0; t < k; t++) {
+        if (pf && (t & 15) == 0) /* one cache line of each next row per 16 steps */
+#pragma GCC unroll 8
+            for (int r = 0; r < PANEL_NR; r++)
+                if (r < nr) _mm_prefetch((const char *)(pf + (size_t)r * ldb + t), _MM_HINT_T0);
+        const float *xr = xt + (size_t)t * mp;
+        __m512 x[PANEL_MV];
+#pragma GCC unroll 4
+        for (int v = 0; v < PANEL_MV; v++)
+            x[v] = v < mv ? _mm512_loadu_ps(xr + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 8
+        for (int r = 0; r < PANEL_NR; r++) {
+            if (r >= nr) continue;
+            __m512 bv = _mm512_set1_ps(b[(size_t)r * ldb + t]);
+#pragma GCC unroll 4
+            for (int v = 0; v < PANEL_MV; v++)
+                if (v < mv) acc[r][v] = _mm512_fmadd_ps(bv, x[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < PANEL_NR; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < PANEL_MV; v++)
+            if (r < nr && v < mv) _mm512_storeu_ps(ct + (size_t)r * mp + 16 * v, acc[r][v]);
+}
+
+/* The full-height tiles, one function per width (64, 48, 32 or 16 rows of A). */
+#define PANEL_TILE_FN(MV)                                                                          \
+    __attribute__((target("avx512f"))) static void panel_tile_##MV(                                \
+        const float *xt, int mp, const float *b, int ldb, int k, float *ct, const float *pf)       \
+    {                                                                                              \
+        panel_tile(xt, mp, b, ldb, k, ct, MV, PANEL_NR, pf);                                       \
+    }
+PANEL_TILE_FN(1)
+PANEL_TILE_FN(2)
+PANEL_TILE_FN(3)
+PANEL_TILE_FN(4)
+
+/* The last rows of b (fewer than PANEL_NR): generic, run once per tile column. */
+__attribute__((target("avx512f"))) static void
+panel_tile_edge(const float *xt, int mp, const float *b, int ldb, int k, float *ct, int mv, int nr)
+{
+    panel_tile(xt, mp, b, ldb, k, ct, mv, nr, NULL);
+}
+
+/* C (m, n) = alpha A B^T + beta C + bias for one panel of m <= PANEL_ROWS rows; ws as
+ * txi_gemm_ws_floats. */
+__attribute__((target("avx512f"))) static void panel_nt(int m, int n, int k, float alpha,
+                                                        const float *a, int lda, const float *b,
+                                                        int ldb, float beta, const float *bias,
+                                                        float *c, int ldc, float *ws)
+{
+    int mp = round16(m), n_vec = mp / 16;
+    float *xt = ws;                  /* (k, mp) */
+    float *ct = ws + (size_t)k * mp; /* (n, mp) */
+    panel_pack_a(a, lda, m, k, xt, mp);
+    /* column tiles of A rows: n_vec vectors split as evenly as possible into tiles of <= 4 */
+    int n_tiles = (n_vec + PANEL_MV - 1) / PANEL_MV;
+    for (int j0 = 0; j0 < n; j0 += PANEL_NR) {
+        int nr = n - j0 < PANEL_NR ? n - j0 : PANEL_NR;
+        const float *bj = b + (size_t)j0 * ldb;
+        /* the next full block of b rows is prefetched while the first tile runs */
+        const float *pf = j0 + 2 * PANEL_NR <= n ? bj + (size_t)PANEL_NR * ldb : NULL;
+        for (int tile = 0, v0 = 0; tile < n_tiles; tile++) {
+            int mv = n_vec / n_tiles + (tile < n_vec % n_tiles);
+            const float *x = xt + 16 * v0;
+            float *out = ct + (size_t)j0 * mp + 16 * v0;
+            const float *p = tile == 0 ? pf : NULL;
+            if (nr < PANEL_NR)
+                panel_tile_edge(x, mp, bj, ldb, k, out, mv, nr);
+            else if (mv == 4)
+                panel_tile_4(x, mp, bj, ldb, k, out, p);
+            else if (mv == 3)
+                panel_tile_3(x, mp, bj, ldb, k, out, p);
+            else if (mv == 2)
+                panel_tile_2(x, mp, bj, ldb, k, out, p);
+            else
+                panel_tile_1(x, mp, bj, ldb, k, out, p);
+            v0 += mv;
+        }
+    }
+    panel_unpack_c(ct, mp, m, n, alpha, beta, bias, c, ldc);
+}
+#endif
+
+#ifdef HAVE_PANEL_KERNEL
+/* 1 when the panel kernel takes this product: its row range, the scratch it needs, a CPU with
+ * AVX-512F, and single-threaded BLAS (the kernel runs on the calling thread only; with several
+ * BLAS threads, sgemm splits the work between them). */
+static int panel_applies(int m, int n, int k, const struct txi_gemm_ws *ws)
+{
+    if (m <= SMALL_M_MAX || m > PANEL_M_MAX || !ws || !ws->buf) return 0;
+    size_t need = (size_t)panel_rows(m) * ((size_t)n + (size_t)k);
+    return ws->n_floats >= need && __builtin_cpu_supports("avx512f") &&
+           openblas_get_num_threads() == 1;
+}
+
+/* Runs the panel kernel over m rows, PANEL_ROWS at a time (each panel streams B once). */
+static void panels_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                      int ldb, float beta, const float *bias, float *c, int ldc,
+                      const struct txi_gemm_ws *ws)
+{
+    int rows = panel_rows(m);
+    for (int i0 = 0; i0 < m; i0 += rows) {
+        int mi = m - i0 < rows ? m - i0 : rows;
+        panel_nt(mi, n, k, alpha, a + (size_t)i0 * lda, lda, b, ldb, beta, bias,
+                 c + (size_t)i0 * ldc, ldc, ws->buf);
+    }
+}
+#endif
+
+int txi_small_m_nt_avx2(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                        int ldb, float beta, float *c, int ldc)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (!have_avx2_fma()) return 0;
+    small_m_nt_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return 1;
+#else
+    (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb, (void)beta,
+        (void)c, (void)ldc;
+    return 0;
+#endif
+}
+
+void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc)
+{
+    int block = 4 * SMALL_M_BLOCK;
+    for (int j0 = 0; j0 < n; j0 += block) {
+        int nb = n - j0 < block ? n - j0 : block;
+        for (int r = 0; r < m; r++)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, nb, k, alpha, b + (size_t)j0 * ldb, ldb,
+                        a + (size_t)r * lda, 1, beta, c + (size_t)r * ldc + j0, 1);
+    }
+}
+
+void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc)
+{
+    txi_matmul_nt_ws(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
+}
+
+void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                      int ldb, float beta, float *c, int ldc, const struct txi_gemm_ws *ws)
+{
+    if (m <= 0 || n <= 0) return;
+#ifdef HAVE_PANEL_KERNEL
+    if (panel_applies(m, n, k, ws)) {
+        panels_nt(m, n, k, alpha, a, lda, b, ldb, beta, NULL, c, ldc, ws);
+        return;
+    }
+#else
+    (void)ws;
+#endif
+    if (m == 1) {
+        /* one row: a matrix-vector product reads B once */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
+    if (m <= SMALL_M_MAX && n >= 4 * m) {
+#ifdef HAVE_AVX2_KERNEL
+        if (__builtin_cpu_supports("avx512f")) {
+            small_m_nt_avx512(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        if (have_avx2_fma()) {
+            small_m_nt_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+#endif
+        txi_small_m_nt_blas(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc)
+{
+    if (m <= 0 || n <= 0) return;
+    if (m == 1) {
+        cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
+                    const struct txi_gemm_ws *ws)
+{
+#ifdef HAVE_PANEL_KERNEL
+    if (n > 0 && panel_applies(n, l->n_out, l->n_in, ws)) { /* bias added as C is written */
+        panels_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, l->b, y, l->n_out,
+                  ws);
+        return;
+    }
+#else
+    (void)ws;
+#endif
+    txi_matmul_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, y, l->n_out);
+    if (l->b)
+        for (int i = 0; i < n; i++)
+            txi_add(y + (size_t)i * l->n_out, l->b, (size_t)l->n_out);
+}
+
+#ifdef HAVE_AVX2_KERNEL
+/* Row kernels of the norms, AVX2. The sums run in double over four lanes (two vectors, for
+ * independent additions), then add up: the order differs from a sequential loop only within
+ * double rounding, far below the float32 rounding of the result. Each output element is computed
+ * with the same operations, in the same precision, as the scalar loop. */
+
+/* x (d) += y (d) when y is not NULL (float32 additions, as txi_add); returns sum x in double. */
+__attribute__((target("avx2,fma"))) static double row_add_sum_avx2(float *x, const float *y, int d)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int j = 0;
+    for (; j + 8 <= d; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        if (y) {
+            v = _mm256_add_ps(v, _mm256_loadu_ps(y + j));
+            _mm256_storeu_ps(x + j, v);
+        }
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    double l[4];
+    _mm256_storeu_pd(l, _mm256_add_pd(s0, s1));
+    double sum = (l[0] + l[1]) + (l[2] + l[3]);
+    for (; j < d; j++) {
+        if (y) x[j] += y[j];
+        sum += x[j];
+    }
+    return sum;
+}
+
+/* sum (x[j] - mean)^2 in double (mean = 0: the sum of squares). */
+__attribute__((target("avx2,fma"))) static double row_sq_dev_avx2(const float *x, int d,
+                                                                  double mean)
+{
+    __m256d m = _mm256_set1_pd(mean), s0 = _mm256_setzero_pd(), s1 = s0;
+    int j = 0;
+    for (; j + 8 <= d; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        __m256d a = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), m);
+        __m256d b = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), m);
+        s0 = _mm256_add_pd(s0, _mm256_mul_pd(a, a));
+        s1 = _mm256_add_pd(s1, _mm256_mul_pd(b, b));
+    }
+    double l[4];
+    _mm256_storeu_pd(l, _mm256_add_pd(s0, s1));
+    double sum = (l[0] + l[1]) + (l[2] + l[3]);
+    for (; j < d; j++)
+        sum += (x[j] - mean) * (x[j] - mean);
+    return sum;
+}
+
+/* o[j] = (float)((x[j] - mean) * inv) * w[j] + b[j] (b NULL: + 0); with rms set (no mean, no
+ * bias) o[j] = w[j] * (float)(x[j] * inv): the scalar loops' expressions, element for element. */
+__attribute__((target("avx2,fma"))) static void row_normalize_avx2(const float *x, int d,
+                                                                   double mean, double inv,
+                                                                   const float *w, const float *b,
+                                                                   int rms, float *o)
+{
+    __m256d m = _mm256_set1_pd(mean), s = _mm256_set1_pd(inv);
+    int j = 0;
+    for (; j + 4 <= d; j += 4) {
+        __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + j));
+        __m128 f = _mm256_cvtpd_ps(_mm256_mul_pd(rms ? v : _mm256_sub_pd(v, m), s));
+        f = _mm_mul_ps(f, _mm_loadu_ps(w + j));
+        if (!rms) f = _mm_add_ps(f, b ? _mm_loadu_ps(b + j) : _mm_setzero_ps());
+        _mm_storeu_ps(o + j, f);
+    }
+    for (; j < d; j++)
+        o[j] = rms ? w[j] * (float)(x[j] * inv)
+                   : (float)((x[j] - mean) * inv) * w[j] + (b ? b[j] : 0.0f);
+}
+
+#endif
+
+/* One LayerNorm row: x (d) [+= y (d) first, when y is not NULL] -> o (d); o may be x. */
+static void layernorm_row(float *x, const float *y, int d, const float *w, const float *b,
+                          float eps, float *o)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        double mean = row_add_sum_avx2(x, y, d) / d;
+        double var = row_sq_dev_avx2(x, d, mean) / d;
+        row_normalize_avx2(x, d, mean, 1.0 / sqrt(var + (double)eps), w, b, 0, o);
+        return;
+    }
+#endif
+    if (y) txi_add(x, y, (size_t)d);
+    double mean = 0, var = 0;
+    for (int j = 0; j < d; j++)
+        mean += x[j];
+    mean /= d;
+    for (int j = 0; j < d; j++)
+        var += (x[j] - mean) * (x[j] - mean);
+    var /= d;
+    double inv = 1.0 / sqrt(var + (double)eps);
+    for (int j = 0; j < d; j++)
+        o[j] = (float)((x[j] - mean) * inv) * w[j] + (b ? b[j] : 0.0f);
+}
+
+/* One RMSNorm row, as layernorm_row. */
+static void rmsnorm_row(float *x, const float *y, int d, const float *w, float eps, float *o)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        if (y) row_add_sum_avx2(x, y, d);
+        double ss = row_sq_dev_avx2(x, d, 0.0);
+        row_normalize_avx2(x, d, 0.0, 1.0 / sqrt(ss / d + (double)eps), w, NULL, 1, o);
+        return;
+    }
+#endif
+    if (y) txi_add(x, y, (size_t)d);
+    double ss = 0;
+    for (int j = 0; j < d; j++)
+        ss += (double)x[j] * x[j];
+    double inv = 1.0 / sqrt(ss / d + (double)eps);
+    for (int j = 0; j < d; j++)
+        o[j] = w[j] * (float)(x[j] * inv);
+}
+
+void txi_layernorm(const float *x, int n, int d, const float *w, const float *b, float eps,
+                   float *out)
+{
+    /* the rows are only read (no residual is added), so casting const away is safe */
+    for (int i = 0; i < n; i++)
+        layernorm_row((float *)(uintptr_t)(x + (size_t)i * d), NULL, d, w, b, eps,
+                      out + (size_t)i * d);
+}
+
+void txi_rmsnorm(const float *x, int n, int d, const float *w, float eps, float *out)
+{
+    for (int i = 0; i < n; i++)
+        rmsnorm_row((float *)(uintptr_t)(x + (size_t)i * d), NULL, d, w, eps, out + (size_t)i * d);
+}
+
+void txi_norm_fwd(const struct txi_norm *nm, const float *x, int n, int d, float eps, float *out)
+{
+    if (nm->b)
+        txi_layernorm(x, n, d, nm->w, nm->b, eps, out);
+    else
+        txi_rmsnorm(x, n, d, nm->w, eps, out);
+}
+
+void txi_add_norm_fwd(const struct txi_norm *nm, float *x, const float *y, int n, int d, float eps)
+{
+    for (int i = 0; i < n; i++) {
+        float *xi = x + (size_t)i * d;
+        const float *yi = y + (size_t)i * d;
+        if (nm->b)
+            layernorm_row(xi, yi, d, nm->w, nm->b, eps, xi);
+        else
+            rmsnorm_row(xi, yi, d, nm->w, eps, xi);
+    }
+}
+
+#ifdef HAVE_AVX2_KERNEL
+/* e^v for v in [-87, 88], eight lanes: Cody-Waite range reduction v = n ln2 + r and Cephes'
+ * expf polynomial on |r| <= ln2 / 2 (within 2 ulp of expf), 2^n from the exponent bits. */
+__attribute__((target("avx2,fma"))) static inline __m256 exp_avx2(__m256 v)
+{
+    const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
+    const __m256 c1 = _mm256_set1_ps(0.693359375f), c2 = _mm256_set1_ps(-2.12194440e-4f);
+    __m256 fn =
+        _mm256_round_ps(_mm256_mul_ps(v, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(fn, c1, v);
+    r = _mm256_fnmadd_ps(fn, c2, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 e = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    __m256i pow2 =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(e, _mm256_castsi256_ps(pow2));
+}
+
+/* SiLU x / (1 + e^-x) eight lanes at a time (exp_avx2). Inputs below -87 give 0 * x (as expf
+ * underflows), above 88 give x. */
+__attribute__((target("avx2,fma"))) static void silu_avx2(float *x, size_t n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 lo = _mm256_set1_ps(-87.0f), hi = _mm256_set1_ps(88.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 xv = _mm256_loadu_ps(x + i);
+        __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_sub_ps(_mm256_setzero_ps(), xv), lo), hi);
+        __m256 e = exp_avx2(v); /* e^-x */
+        _mm256_storeu_ps(x + i, _mm256_div_ps(xv, _mm256_add_ps(one, e)));
+    }
+    for (; i < n; i++)
+        x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+/* txi_softmax_row: the maximum, e = exp(x - max) by exp_avx2 (exactly 0 below e^-87, so -inf
+ * gives 0, as expf underflows) summed in double over four lanes, then division by the sum. */
+__attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
+{
+    /* the maximum (a NaN is skipped, as by the scalar comparison) */
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        vm = _mm256_max_ps(_mm256_loadu_ps(x + i), vm);
+    float lanes[8], mx = -INFINITY;
+    _mm256_storeu_ps(lanes, vm);
+    for (int l = 0; l < 8; l++)
+        if (lanes[l] > mx) mx = lanes[l];
+    for (; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+
+    const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmx);
+        __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ); /* masked keys (-inf) among them */
+        __m256 e = _mm256_andnot_ps(under, exp_avx2(_mm256_max_ps(lo, v))); /* NaN stays NaN */
+        _mm256_storeu_ps(x + i, e);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double l[4];
+    _mm256_storeu_pd(l, _mm256_add_pd(s0, s1));
+    double sum = (l[0] + l[1]) + (l[2] + l[3]);
+    for (; i < n; i++) {
+        x[i] = x[i] == -INFINITY ? 0.0f : expf(x[i] - mx);
+        sum += x[i];
+    }
+    __m256 vs = _mm256_set1_ps((float)sum);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_div_ps(_mm256_loadu_ps(x + i), vs));
+    for (; i < n; i++)
+        x[i] /= (float)sum;
+}
+#endif
+
+void txi_softmax_row(float *x, int n)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        softmax_avx2(x, n);
+        return;
+    }
+#endif
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        float e = x[i] == -INFINITY ? 0.0f : expf(x[i] - mx);
+        x[i] = e;
+        sum += e;
+    }
+    for (int i = 0; i < n; i++)
+        x[i] /= (float)sum;
+}
+
+void txi_activation(float *x, size_t n, txi_act act)
+{
+    /* float32 arithmetic with the libm float functions, as torch evaluates these */
+    switch (act) {
+    case TXI_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case TXI_ACT_GELU: /* exact: x * Phi(x) */
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        break;
+    case TXI_ACT_GELU_NEW: /* tanh approximation (transformers NewGELUActivation) */
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i];
+            x[i] = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+        }
+        break;
+    case TXI_ACT_SILU: /* x * sigmoid(x) */
+#ifdef HAVE_AVX2_KERNEL
+        if (have_avx2_fma()) {
+            silu_avx2(x, n);
+            break;
+        }
+#endif
+        for (size_t i = 0; i < n; i++)
+            x[i] = x[i] / (1.0f + expf(-x[i]));
+        break;
+    }
+}
+
+void txi_add(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
+void txi_log_softmax(const float *x, int n, float *out)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    if (mx == -INFINITY) { /* nothing possible: torch gives NaN; keep -inf */
+        for (int i = 0; i < n; i++)
+            out[i] = -INFINITY;
+        return;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += expf(x[i] - mx);
+    float lse = (float)log(sum);
+    for (int i = 0; i < n; i++)
+        out[i] = (x[i] - mx) - lse;
+}
+
+float txi_kth_largest(const float *x, int n, int k, float *tmp)
+{
+    memcpy(tmp, x, (size_t)n * sizeof *tmp);
+    /* quickselect for index k-1 in descending order */
+    int lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        float pivot = tmp[lo + (hi - lo) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (tmp[i] > pivot)
+                i++;
+            while (tmp[j] < pivot)
+                j--;
+            if (i <= j) {
+                float t = tmp[i];
+                tmp[i] = tmp[j];
+                tmp[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break;
+    }
+    return tmp[want];
+}
+
+/* The process-wide BLAS thread count (tx.h). */
+void tx_blas_set_threads(int n_threads)
+{
+    openblas_set_num_threads(n_threads > 0 ? n_threads : 1);
+}

@@ -1,0 +1,97 @@
+/* ops.h — dense tensor operations on row-major F32 arrays (OpenBLAS-backed where it pays). */
+#ifndef ATTNSERVE_OPS_H
+#define ATTNSERVE_OPS_H
+
+#include <stddef.h>
+
+/* Activation functions (config.json activation_function). */
+typedef enum { TXI_ACT_RELU = 0, TXI_ACT_GELU, TXI_ACT_GELU_NEW, TXI_ACT_SILU } txi_act;
+
+/* y = x W^T + b, as torch.nn.Linear. */
+struct txi_linear {
+    const float *w; /* (n_out, n_in), row-major as stored by PyTorch */
+    const float *b; /* (n_out) or NULL */
+    int n_in, n_out;
+};
+
+/* LayerNorm (w, b) or RMSNorm (w, b == NULL). */
+struct txi_norm {
+    const float *w; /* (d_model) */
+    const float *b; /* (d_model) or NULL */
+};
+
+/* Scratch memory of the row-panel product (see txi_matmul_nt_ws), from the caller's arena. */
+struct txi_gemm_ws {
+    float *buf;      /* (n_floats), 64-byte aligned; NULL = none */
+    size_t n_floats; /* capacity; a product that needs more runs without the panel kernel */
+};
+
+/* Floats of scratch the panel kernel needs for an (m, n, k) product (the same suffices for any
+ * smaller m, n and k); 0 when it never takes m rows. */
+size_t txi_gemm_ws_floats(int m, int n, int k);
+
+/* y (n, l->n_out) = x (n, l->n_in) W^T + b  (torch.nn.Linear). One product for all n rows (the
+ * panel kernel with the bias added as it writes y, when it applies; else sgemm, then the bias).
+ * ws may be NULL. */
+void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
+                    const struct txi_gemm_ws *ws);
+
+/* C (m, n) = alpha * A (m, k) B^T + beta * C, with B given as (n, k) rows; leading dims given.
+ * One row: sgemv. Up to 16 rows (a decode step): a kernel that reads B once (AVX-512F, else
+ * AVX2+FMA when the CPU has them, else txi_small_m_nt_blas). More rows: sgemm. */
+void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
+
+/* txi_matmul_nt with scratch: from 17 up to a few hundred rows (tokens of a source), when the
+ * CPU has AVX-512F, BLAS runs one thread and ws holds txi_gemm_ws_floats(m, n, k), a row-panel
+ * kernel that reads B in place, as it is stored (sgemm would first copy all of it, which costs as
+ * much as the product at these sizes when B is a weight matrix coming from memory). Otherwise
+ * exactly txi_matmul_nt. */
+void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                      int ldb, float beta, float *c, int ldc, const struct txi_gemm_ws *ws);
+
+/* The portable few-rows product: per block of B rows, one sgemv per row of A (the block stays
+ * in cache between them). Exposed for tests; txi_matmul_nt picks it when AVX2 is missing. */
+void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc);
+
+/* The AVX2+FMA few-rows kernel, exposed for tests (txi_matmul_nt prefers the AVX-512 one where
+ * the CPU has it). Returns 0, computing nothing, on a CPU or compiler without AVX2+FMA. */
+int txi_small_m_nt_avx2(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                        int ldb, float beta, float *c, int ldc);
+
+/* C (m, n) = alpha * A (m, k) B + beta * C, with B (k, n). */
+void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
+
+/* out (n, d) = LayerNorm(x) with weight w and bias b (biased variance, as torch); out may be x. */
+void txi_layernorm(const float *x, int n, int d, const float *w, const float *b, float eps,
+                   float *out);
+
+/* out (n, d) = w * x / sqrt(mean(x^2) + eps)  (T5LayerNorm: no mean, no bias); out may be x. */
+void txi_rmsnorm(const float *x, int n, int d, const float *w, float eps, float *out);
+
+/* Applies a norm: LayerNorm when n->b, else RMSNorm. */
+void txi_norm_fwd(const struct txi_norm *nm, const float *x, int n, int d, float eps, float *out);
+
+/* x (n, d) = norm(x + y): the residual add and the norm of a post-norm sub-layer in one pass
+ * (LayerNorm when nm->b, else RMSNorm); same numbers as txi_add, then txi_norm_fwd. */
+void txi_add_norm_fwd(const struct txi_norm *nm, float *x, const float *y, int n, int d, float eps);
+
+/* In-place activation over n values. */
+void txi_activation(float *x, size_t n, txi_act act);
+
+/* y[i] += x[i] */
+void txi_add(float *y, const float *x, size_t n);
+
+/* In place: x (n) = softmax(x), n >= 1, with at least one finite value; -inf gives exactly 0.
+ * The sum runs in double; e^x within 2 ulp of expf where AVX2 is used (else expf). */
+void txi_softmax_row(float *x, int n);
+
+/* out (n) = log_softmax(x (n)); out may be x. */
+void txi_log_softmax(const float *x, int n, float *out);
+
+/* The k-th largest value (k in 1..n) of x (n); tmp (n) is scratch. */
+float txi_kth_largest(const float *x, int n, int k, float *tmp);
+
+#endif

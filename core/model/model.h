@@ -1,0 +1,54 @@
+/* model.h — the loaded model: configuration plus pointers to every weight (internal). */
+#ifndef ATTNSERVE_MODEL_H
+#define ATTNSERVE_MODEL_H
+
+#include <jansson.h>
+
+#include "model_config.h"
+#include "ops.h"
+#include "safetensors.h"
+#include "tx.h"
+
+struct txi_attn_weights {
+    struct txi_linear q, k, v, o; /* q,k,v: (inner, d_model); o: (d_model, inner) */
+};
+
+struct txi_layer {
+    struct txi_attn_weights self_attn;
+    struct txi_norm self_norm;
+    struct txi_attn_weights cross_attn; /* decoder layers only */
+    struct txi_norm cross_norm;
+    struct txi_linear fc1;      /* (ffn, d_model); T5 wi or wi_0 */
+    struct txi_linear fc1_gate; /* T5 gated: wi_1; else w == NULL */
+    struct txi_linear fc2;      /* (d_model, ffn) */
+    struct txi_norm ffn_norm;
+};
+
+struct txi_stack {
+    int n_layers;
+    struct txi_layer *layers; /* (n_layers), owned by the model */
+    const float *embed;       /* (n_embed, d_model) token embedding */
+    int n_embed;
+    const float *pos; /* (n_pos, d_model) position table (row p + pos_offset), or NULL */
+    int n_pos;
+    struct txi_norm emb_norm;   /* BART layernorm_embedding; w NULL when absent */
+    struct txi_norm final_norm; /* mBART layer_norm / T5 final_layer_norm; w NULL when absent */
+    const float *rel_bias;      /* T5: (n_buckets, n_heads) from layer 0; else NULL */
+};
+
+struct tx_model {
+    struct txi_config cfg;
+    struct txi_stack enc, dec;
+    const float *lm_head;           /* (dec_vocab, d_model) */
+    const float *final_logits_bias; /* (dec_vocab) or NULL (zeros) */
+    struct tx_gen_params gen;       /* checkpoint defaults */
+    struct tx_model_info info;
+    json_t *config_json;       /* kept for task_specific_params */
+    struct txi_st_file *files; /* (n_files) mapped safetensors */
+    int n_files;
+    void **owned; /* buffers the model owns (converted tensors, tables) */
+    int n_owned, cap_owned;
+    char dtype[8];
+};
+
+#endif

@@ -76,6 +76,36 @@ def translator_splits():
     }
 
 
+LANGS = ("en", "de", "fr", "cs")
+
+
+def multilingual_splits(valid_per_direction=200):
+    """The four-language translator's data, as (src_lang, tgt_lang, src, tgt) tuples:
+    'train': all 12 directions of the 4-way parallel multi30k train captions, plus europarl and
+    tatoeba English<->German in both directions; 'valid': the first valid_per_direction multi30k
+    val captions of every direction; 'test_multi30k': the full test_2016_flickr of every
+    direction."""
+    def m30k(split):
+        return {lang: [clean(s) for s in read_lines(f"multi30k/{split}.{lang}.gz")]
+                for lang in LANGS}
+
+    def directions(cap, limit=None):
+        out = []
+        for a in LANGS:
+            for b in LANGS:
+                if a != b:
+                    rows = list(zip(cap[a], cap[b]))[:limit]
+                    out += [(a, b, x, y) for x, y in rows if x and y]
+        return out
+
+    ende = [p for p in pairs("europarl/train.en.gz", "europarl/train.de.gz") + tatoeba_pairs()
+            if p[0] and p[1]]
+    train = directions(m30k("train"))
+    train += [("en", "de", en, de) for en, de in ende] + [("de", "en", de, en) for en, de in ende]
+    return {"train": train, "valid": directions(m30k("val"), valid_per_direction),
+            "test_multi30k": directions(m30k("test_2016_flickr"))}
+
+
 # ---------------------------------------------------------------- summarizer
 
 PTB = [

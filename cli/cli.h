@@ -10,5 +10,6 @@ int cli_tokenize(int argc, char **argv);
 int cli_detokenize(int argc, char **argv);
 int cli_translate(int argc, char **argv);
 int cli_summarize(int argc, char **argv);
+int cli_detect(int argc, char **argv);
 
 #endif

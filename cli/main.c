@@ -15,6 +15,7 @@ static const struct {
     {"detokenize", cli_detokenize, "id lists on stdin -> text per line"},
     {"translate", cli_translate, "translate text (stdin lines or argument)"},
     {"summarize", cli_summarize, "summarize text (stdin lines or argument)"},
+    {"detect", cli_detect, "the language of each stdin line (among --langs)"},
 };
 
 static void usage(FILE *f)

@@ -4,7 +4,7 @@
 set -euo pipefail
 want=${1:-build}
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev
-      libutf8proc-dev)
+      libutf8proc-dev libexttextcat-dev libcld2-dev)
 if [ "$want" = test ] || [ "$want" = image ]; then
     pkgs+=(libcriterion-dev nodejs npm chromium curl python3 python3-torch python3-numpy
            python3-nltk)

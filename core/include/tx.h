@@ -368,6 +368,47 @@ tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *c
                            struct tx_text_result **out, struct tx_error *err);
 void tx_text_result_free(struct tx_text_result *res);
 
+/* ---------------------------------------------------------------------------------------- */
+/* Language identification                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Identifies which of a fixed set of languages a text is in (core/langid/langid.c: CLD2 when
+ * it is reliable and names one of them, else the nearest libexttextcat fingerprint). */
+typedef struct tx_langid tx_langid;
+
+#define TX_LANG_CODE_SIZE 8    /* "en", "pt-PT": at most 7 bytes + NUL */
+#define TX_LANGID_MAX_LANGS 64
+#define TX_LANGID_DEFAULT_DATA "/usr/share/libexttextcat" /* Debian's libexttextcat-data */
+
+struct tx_lang_guess {
+    char lang[TX_LANG_CODE_SIZE]; /* one of the codes given to tx_langid_new */
+    int confidence;               /* 0..100 */
+};
+
+/* An identifier restricted to langs (n_langs codes such as "en", 1..TX_LANGID_MAX_LANGS;
+ * copied). data_dir holds libexttextcat fingerprints named <code>.lm (NULL:
+ * TX_LANGID_DEFAULT_DATA). TX_ERR_UNSUPPORTED names a language without a fingerprint,
+ * TX_ERR_INVALID a malformed code. *out is owned: free with tx_langid_free. Read-only after
+ * creation: any number of threads may call tx_langid_detect on it. */
+tx_status tx_langid_new(const char *const *langs, int n_langs, const char *data_dir,
+                        tx_langid **out, struct tx_error *err);
+
+/* Writes up to max_out guesses for text[0..len) (UTF-8; the first 4 KB decide), best first,
+ * and their number to *n_out; *n_out = 0 means undecided: the text has no letters, or neither
+ * library is sure (CLD2 not reliable and no fingerprint at least 50% likely). Confidence: when
+ * CLD2 decides, its share of the text in each language (the others are CLD2's other served
+ * languages); else the fingerprints' probability, a language 3% farther from the text than the
+ * best weighing e^-1 as much. TX_ERR_ENCODING for invalid UTF-8 (the message names the byte). */
+tx_status tx_langid_detect(const tx_langid *id, const char *text, size_t len,
+                           struct tx_lang_guess *out, int max_out, int *n_out,
+                           struct tx_error *err);
+
+/* The number of languages, and the i-th code (borrowed from id; NULL when out of range). */
+int tx_langid_count(const tx_langid *id);
+const char *tx_langid_language(const tx_langid *id, int i);
+
+void tx_langid_free(tx_langid *id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,8 @@
 // "listening on http://127.0.0.1:PORT"). Also importable: startMockServer({ port }) -> { url, close }.
 // Special inputs: text containing "FAIL400" -> 400 invalid_json, "FAIL503" -> 503 busy with
 // Retry-After, "NOATTN" -> /attention answers 413 attention_too_large (the task endpoints work).
-// POST /__mock/evict forgets every stored result (GET /attention/{id} then answers 404).
+// POST /__mock/evict forgets every stored result (GET /attention/{id} then answers 404);
+// GET /__mock/last gives the last body POSTed to each route.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,14 @@ export const MODELS = [
   {
     name: 'en-de', task: 'translate', source_lang: 'en', target_lang: 'de', architecture: 'marian',
     parameters: 7412345, dtype: 'F16', encoder_layers: 3, decoder_layers: 2, heads: 4, max_input_tokens: 512,
+    default_options: { num_beams: 4, max_new_tokens: 64 },
+  },
+  {
+    // a multilingual model (OPUS-MT style): every listed pair; the server adds >>xx<< itself
+    name: 'mul', task: 'translate', architecture: 'marian', parameters: 10970000, dtype: 'F16',
+    encoder_layers: 3, decoder_layers: 2, heads: 4, max_input_tokens: 512,
+    pairs: [['en', 'de'], ['en', 'fr'], ['de', 'en'], ['de', 'fr'], ['fr', 'en'], ['fr', 'de']]
+      .map(([source, target]) => ({ source, target })),
     default_options: { num_beams: 4, max_new_tokens: 64 },
   },
   {
@@ -94,9 +103,47 @@ function matmul(a, b) {
 }
 
 const results = new Map(); // id -> computed result
+const lastBodies = {}; // path -> the last JSON body POSTed there (GET /__mock/last)
 
-function compute(task, text, modelName) {
-  const model = MODELS.find((m) => m.name === modelName) || MODELS.find((m) => m.task === task);
+const NAMES = { en: 'English', de: 'German', fr: 'French' };
+
+/** GET /languages as LibreTranslate answers it: every source and target language, each with
+ * the languages it translates into. */
+function languages() {
+  const targets = new Map();
+  for (const m of MODELS.filter((x) => x.task === 'translate')) {
+    const pairs = m.pairs || [{ source: m.source_lang, target: m.target_lang }];
+    for (const { source, target } of pairs) {
+      if (!targets.has(source)) targets.set(source, new Set());
+      if (!targets.has(target)) targets.set(target, new Set());
+      targets.get(source).add(target);
+    }
+  }
+  return [...targets].map(([code, t]) => ({ code, name: NAMES[code] || code, targets: [...t] }));
+}
+
+/** POST /detect: a toy identifier (German or French marker words, else English); text without
+ * letters gets LibreTranslate's undecided answer, [{ language: "en", confidence: 0 }]. */
+function detect(body) {
+  const q = String(body.q || '');
+  if (!/\p{L}/u.test(q)) return [{ language: 'en', confidence: 0 }];
+  if (/\b(der|die|das|und|ist|Katze|Haus)\b/i.test(q)) return [{ language: 'de', confidence: 93 }];
+  if (/\b(le|la|les|est|et|chat|maison)\b/i.test(q)) return [{ language: 'fr', confidence: 91 }];
+  return [{ language: 'en', confidence: 95 }];
+}
+
+/** The model a request gets: the one it names, else the first of the task that serves its
+ * language pair (as the server picks). */
+function pickModel(task, modelName, src, tgt) {
+  const serves = (m) => (m.pairs || [{ source: m.source_lang, target: m.target_lang }])
+    .some((p) => (!src || p.source === src) && (!tgt || p.target === tgt));
+  return MODELS.find((m) => m.name === modelName)
+    || MODELS.find((m) => m.task === task && (task !== 'translate' || serves(m)))
+    || MODELS.find((m) => m.task === task);
+}
+
+function compute(task, text, modelName, srcLang, tgtLang) {
+  const model = pickModel(task, modelName, srcLang, tgtLang);
   const words = tokenize(text);
   const src = [...words, '</s>'];
   let outWords;
@@ -167,7 +214,7 @@ function attentionPost(body) {
   if (task !== 'translate' && task !== 'summarize') throw new HttpError(422, 'invalid_value', 'task must be "translate" or "summarize"');
   checkText(body.text);
   if (body.text.includes('NOATTN')) throw new HttpError(413, 'attention_too_large', 'the attention maps of this text are too long for the attention store');
-  const res = compute(task, body.text, body.model);
+  const res = compute(task, body.text, body.model, body.source_lang, body.target_lang);
   const kinds = body.kinds || ['cross', 'encoder', 'decoder'];
   const heads = body.heads === undefined ? [...Array(res.model.heads).keys()]
     : body.heads === 'mean' || body.heads === 'max' ? [body.heads] : body.heads;
@@ -216,13 +263,13 @@ function taskPost(task, body) {
   texts.forEach(checkText);
   checkOptions(body.options);
   const items = texts.map((t) => {
-    const res = compute(task, t, body.model);
+    const res = compute(task, t, body.model, body.source_lang, body.target_lang);
     results.delete(res.id);
     return task === 'summarize'
       ? { text: res.output, truncated: false, input_tokens: res.source_tokens.length, input_tokens_original: res.source_tokens.length }
       : { text: res.output };
   });
-  const model = (MODELS.find((m) => m.name === body.model) || MODELS.find((m) => m.task === task)).name;
+  const model = pickModel(task, body.model, body.source_lang, body.target_lang).name;
   const usage = { input_tokens: texts.reduce((a, t) => a + tokenize(t).length + 1, 0), output_tokens: items.length * 3 };
   const timings = { queue_ms: 0.1, inference_ms: 9.9, total_ms: 10.2 };
   return task === 'summarize' ? { model, summaries: items, usage, timings } : { model, translations: items, usage, timings };
@@ -252,14 +299,17 @@ async function handle(req, res) {
   };
   try {
     if (req.method === 'GET' && p === '/models') return json(200, { models: MODELS });
+    if (req.method === 'GET' && p === '/languages') return json(200, languages());
+    if (req.method === 'GET' && p === '/__mock/last') return json(200, lastBodies);
+    if (req.method === 'POST' && p === '/detect') return json(200, detect(lastBodies[p] = await readBody(req)));
     if (req.method === 'POST' && p === '/__mock/evict') { // tests: forget every stored result
       results.clear();
       return json(200, { evicted: true });
     }
     if (req.method === 'GET' && (p === '/healthz' || p === '/readyz')) return json(200, { status: 'ok' });
     if (req.method === 'GET' && p.startsWith('/attention/')) return json(200, attentionGet(decodeURIComponent(p.slice(11)), url.searchParams));
-    if (req.method === 'POST' && p === '/attention') return json(200, attentionPost(await readBody(req)));
-    if (req.method === 'POST' && (p === '/translate' || p === '/summarize')) return json(200, taskPost(p.slice(1), await readBody(req)));
+    if (req.method === 'POST' && p === '/attention') return json(200, attentionPost(lastBodies[p] = await readBody(req)));
+    if (req.method === 'POST' && (p === '/translate' || p === '/summarize')) return json(200, taskPost(p.slice(1), lastBodies[p] = await readBody(req)));
     if (req.method === 'GET') {
       const file = p === '/' ? 'index.html' : p.slice(1);
       const full = path.resolve(STATIC, file);

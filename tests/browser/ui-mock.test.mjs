@@ -25,6 +25,42 @@ describe('web UI against the mock API', () => {
     assert.deepEqual(errors.filter((e) => !/status of 4\d\d|status of 5\d\d/.test(e)), []);
   });
 
+  it('picks languages: detects the source, lists the models of the pair, sends the pair', async () => {
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#source-lang option[value="fr"]', { state: 'attached' });
+    // every served language is a source, with "Detect language" first
+    const sources = await page.$$eval('#source-lang option', (os) => os.map((o) => o.value));
+    assert.deepEqual(sources, ['auto', 'en', 'de', 'fr']);
+    assert.equal(await page.isDisabled('#swap-langs'), true, 'no swap while detecting');
+    await page.selectOption('#target-lang', 'fr');
+    // en-de does not translate into French: only the multilingual model is offered
+    const models = await page.$$eval('#model option', (os) => os.map((o) => o.value));
+    assert.deepEqual(models, ['', 'mul']);
+    await page.fill('#text', 'the cat sits on the mat');
+    await page.click('#run');
+    await page.waitForSelector('#output[data-state="done"]');
+    assert.match(await page.textContent('#detected'), /Detected: English \(95% confidence\)/);
+    assert.match(await page.textContent('#output-meta'), /^mul ·/, 'the multilingual model answered');
+    const last = await (await fetch(srv.url + '/__mock/last')).json();
+    assert.equal(last['/detect'].q, 'the cat sits on the mat');
+    assert.equal(last['/attention'].source_lang, 'en');
+    assert.equal(last['/attention'].target_lang, 'fr');
+    assert.equal(last['/attention'].model, undefined, 'the server picks the model for the pair');
+    // a chosen source: no detection, the swap works and both pickers follow
+    await page.selectOption('#source-lang', 'de');
+    assert.equal(await page.isHidden('#detected'), true);
+    assert.deepEqual(await page.$$eval('#target-lang option', (os) => os.map((o) => o.value)), ['en', 'fr']);
+    await page.click('#swap-langs');
+    assert.equal(await page.inputValue('#source-lang'), 'fr');
+    assert.equal(await page.inputValue('#target-lang'), 'de');
+    // text the identifier cannot decide: a clear error, no request
+    await page.selectOption('#source-lang', 'auto');
+    await page.fill('#text', '12345 !!!');
+    await page.click('#run');
+    await page.waitForSelector('#error:not([hidden])');
+    assert.match(await page.textContent('#error'), /Could not tell which language/);
+  });
+
   it('shows a busy server with its Retry-After', async () => {
     await page.goto(srv.url + '/');
     await page.fill('#text', 'FAIL503 please');

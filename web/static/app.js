@@ -43,6 +43,9 @@ async function api(path, body, signal) {
   }
   if (!res.ok) {
     const err = data && data.error;
+    if (typeof err === 'string') { // LibreTranslate's shape (/detect, /languages)
+      throw new ApiError(res.status, `http_${res.status}`, err, res.headers.get('Retry-After'));
+    }
     throw new ApiError(res.status, (err && err.code) || `http_${res.status}`,
       (err && err.message) || text.slice(0, 300) || res.statusText, res.headers.get('Retry-After'));
   }
@@ -78,6 +81,9 @@ function showError(box, err, context) {
 
 const state = {
   models: [],
+  languages: [], // GET /languages: [{ code, name, targets }], every served source and target
+  source: 'auto', // the From picker: 'auto' (detect) or a code
+  target: '', // the To picker
   task: 'translate',
   run: null, // { request, resp, id, alignment: Map } of the last POST /attention
   cache: new Map(), // "kind/layer/head" -> Promise<{rows, cols, matrix}>
@@ -156,24 +162,114 @@ function formatParams(n) {
 }
 
 function currentModel() {
-  return state.models.find((m) => m.name === $('model').value) || null;
+  const name = $('model').value;
+  if (!name && state.task === 'translate' && state.languages.length) {
+    // "Best model for the languages": the server takes the first configured model that serves
+    // the pair, which is the first one listed.
+    return modelsForTask('translate').find((m) => modelServes(m, state.source, state.target)) || null;
+  }
+  return state.models.find((m) => m.name === name) || null;
 }
 
 function modelsForTask(task) {
   return state.models.filter((m) => m.task === task || (Array.isArray(m.tasks) && m.tasks.includes(task)));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Languages: the From / To pickers (GET /languages, LibreTranslate's shape)
+// ---------------------------------------------------------------------------------------------
+
+/** The language pairs a translation model serves: its "pairs" (multilingual models), else its
+ * one source_lang -> target_lang. */
+function pairsOf(m) {
+  if (Array.isArray(m.pairs)) return m.pairs;
+  return m.source_lang && m.target_lang ? [{ source: m.source_lang, target: m.target_lang }] : [];
+}
+
+/** Whether model m translates src ('auto': any source) into tgt ('' : any target). */
+function modelServes(m, src, tgt) {
+  return pairsOf(m).some((p) => (src === 'auto' || p.source === src) && (!tgt || p.target === tgt));
+}
+
+function languageName(code) {
+  const l = state.languages.find((x) => x.code === code);
+  return l ? l.name : code;
+}
+
+function fillLanguageSelects() {
+  const src = $('source-lang'), tgt = $('target-lang');
+  const sources = state.languages.filter((l) => Array.isArray(l.targets) && l.targets.length);
+  src.replaceChildren(new Option('Detect language', 'auto'));
+  for (const l of sources) src.append(new Option(`${l.name} (${l.code})`, l.code));
+  if (state.source !== 'auto' && !sources.some((l) => l.code === state.source)) state.source = 'auto';
+  src.value = state.source;
+  // Targets: those of the chosen source, or of any source when detecting.
+  const chosen = sources.find((l) => l.code === state.source);
+  const codes = chosen ? chosen.targets : [...new Set(sources.flatMap((l) => l.targets))];
+  tgt.replaceChildren();
+  for (const c of codes) tgt.append(new Option(`${languageName(c)} (${c})`, c));
+  if (!codes.includes(state.target)) state.target = codes.includes('de') ? 'de' : (codes[0] || '');
+  tgt.value = state.target;
+  $('swap-langs').disabled = state.source === 'auto'
+    || !sources.some((l) => l.code === state.target && l.targets.includes(state.source));
+}
+
+function onLanguageChange() {
+  state.source = $('source-lang').value;
+  state.target = $('target-lang').value;
+  $('detected').hidden = true;
+  fillLanguageSelects();
+  fillModelSelect();
+}
+
+function swapLanguages() {
+  if (state.source === 'auto') return;
+  [state.source, state.target] = [state.target, state.source];
+  fillLanguageSelects();
+  fillModelSelect();
+  const out = $('output');
+  if (out.dataset.state === 'done' && out.textContent.trim()) {
+    $('text').value = out.textContent;
+    updateCount();
+  }
+}
+
+async function loadLanguages() {
+  try {
+    const list = await api('languages');
+    state.languages = Array.isArray(list) ? list : [];
+  } catch {
+    state.languages = []; // an older server: the model picker alone
+  }
+  fillLanguageSelects();
+}
+
+/** POST /detect (LibreTranslate's request and answer). Resolves to { language, confidence }. */
+async function detectLanguage(text, signal) {
+  const guesses = await api('detect', { q: text }, signal);
+  const best = Array.isArray(guesses) && guesses[0];
+  if (!best || !best.language || !(best.confidence > 0)) {
+    throw new Error('Could not tell which language the text is in: pick it under "From".');
+  }
+  return best;
+}
+
 function fillModelSelect() {
   const sel = $('model');
   const prev = sel.value;
-  const list = modelsForTask(state.task);
+  const translating = state.task === 'translate' && state.languages.length > 0;
+  const list = modelsForTask(state.task)
+    .filter((m) => !translating || modelServes(m, state.source, state.target));
   sel.replaceChildren();
+  if (translating && list.length) sel.append(new Option('Best model for the languages', ''));
   if (!list.length) {
     const o = new Option(state.models.length ? `no ${state.task} model loaded` : '(server default)', '');
     sel.append(o);
   }
   for (const m of list) {
-    const langs = m.source_lang && m.target_lang ? `${m.source_lang} → ${m.target_lang}` : m.task;
+    const pairs = pairsOf(m);
+    const langs = pairs.length === 1 ? `${pairs[0].source} → ${pairs[0].target}`
+      : pairs.length ? `${pairs.length} language pairs` : m.task;
     sel.append(new Option(`${m.name} — ${langs}${m.loaded === false ? ' (loading…)' : ''}`, m.name));
   }
   if (list.some((m) => m.name === prev)) sel.value = prev;
@@ -189,7 +285,9 @@ function onModelChange() {
   } else {
     const parts = [];
     if (m.architecture) parts.push(m.architecture[0].toUpperCase() + m.architecture.slice(1));
-    if (m.source_lang && m.target_lang) parts.push(`${m.source_lang} → ${m.target_lang}`);
+    const pairs = pairsOf(m);
+    if (pairs.length === 1) parts.push(`${pairs[0].source} → ${pairs[0].target}`);
+    else if (pairs.length) parts.push(`${pairs.length} language pairs`);
     if (m.encoder_layers) parts.push(`${m.encoder_layers} + ${m.decoder_layers} layers`);
     if (m.heads) parts.push(`${m.heads} heads`);
     const p = formatParams(m.parameters);
@@ -210,7 +308,8 @@ function onModelChange() {
 
 function setExample() {
   const m = currentModel();
-  const lang = (m && (m.source_lang || m.language)) || 'en';
+  const lang = state.task === 'translate' && state.source !== 'auto' ? state.source
+    : (m && (m.source_lang || m.language)) || 'en';
   const ex = EXAMPLES[state.task];
   const value = ex[lang] || ex.en;
   $('text').value = value;
@@ -225,6 +324,7 @@ function updateCount() {
 
 function setTask(task) {
   state.task = task;
+  $('lang-field').hidden = task !== 'translate' || !state.languages.length;
   $('run').textContent = task === 'summarize' ? 'Summarize' : 'Translate';
   fillModelSelect();
 }
@@ -248,6 +348,7 @@ async function loadModels() {
         state.task = other;
       }
     }
+    await loadLanguages();
     setTask(state.task);
   } catch (e) {
     pill.dataset.state = 'error';
@@ -285,7 +386,7 @@ function showOutput(text, meta, extra) {
   const out = $('output');
   out.textContent = text;
   out.dataset.state = 'done';
-  out.lang = (currentModel() && currentModel().target_lang) || '';
+  out.lang = state.task === 'translate' ? (state.target || (currentModel() && currentModel().target_lang) || '') : '';
   $('output-meta').textContent = meta;
   if (extra) $('output-meta').textContent += ' · ' + extra;
   $('copy').hidden = false;
@@ -317,6 +418,20 @@ async function run() {
   const t0 = performance.now();
 
   try {
+    if (task === 'translate' && state.languages.length) {
+      let source = state.source;
+      if (source === 'auto') {
+        const d = await detectLanguage(text, signal);
+        source = d.language;
+        const det = $('detected');
+        det.textContent = `Detected: ${languageName(source)} (${Math.round(d.confidence)}% confidence)`;
+        det.hidden = false;
+        if (!modelServes(currentModel() || {}, source, state.target) && request.model) delete request.model;
+      }
+      if (source === state.target) throw new Error(`The text is already in ${languageName(source)}: pick another "To" language.`);
+      request.source_lang = source;
+      request.target_lang = state.target;
+    }
     if ($('opt-attention').checked) {
       // One POST /attention gives the output and the maps. Short inputs get every kind (mean over
       // heads) at once; long ones only cross/decoder, the rest is fetched per map when viewed.
@@ -363,6 +478,8 @@ async function run() {
 async function runPlain(task, request, t0, signal) {
   const body = { text: request.text };
   if (request.model) body.model = request.model;
+  if (request.source_lang) body.source_lang = request.source_lang;
+  if (request.target_lang) body.target_lang = request.target_lang;
   if (request.options) body.options = request.options;
   const resp = await api(task, body, signal);
   const item = task === 'summarize' ? resp.summaries[0] : resp.translations[0];
@@ -856,6 +973,9 @@ function wire() {
   });
   for (const r of document.querySelectorAll('input[name="task"]')) r.addEventListener('change', () => setTask(r.value));
   $('model').addEventListener('change', onModelChange);
+  $('source-lang').addEventListener('change', onLanguageChange);
+  $('target-lang').addEventListener('change', onLanguageChange);
+  $('swap-langs').addEventListener('click', swapLanguages);
   $('text').addEventListener('input', updateCount);
   $('example').addEventListener('click', () => {
     setExample();

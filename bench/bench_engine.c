@@ -5,7 +5,7 @@
  *
  *   bench_engine [--model DIR | --random] [--d-model 512] [--layers 6] [--enc-layers N]
  *                [--dec-layers N] [--heads 8] [--ffn 2048] [--vocab 58101] [--threads 1]
- *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick]
+ *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick] [--dtype f32|int8]
  *   bench_engine --write DIR [shape options]   (only write the random checkpoint into DIR)
  *
  * --layers sets both stacks (opus-mt-en-de: 6 + 6); --enc-layers / --dec-layers set one (the
@@ -316,7 +316,8 @@ static double step_weight_bytes(const tx_model *m)
     const struct txi_config *c = &m->cfg;
     double per_layer = 4.0 * c->d_model * c->inner + 2.0 * c->d_model * c->inner +
                        (2.0 + c->gated_ffn) * c->d_model * c->dec_ffn;
-    return 4.0 * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
+    double bytes_per_weight = m->lm_head_q ? 1.0 : 4.0; /* int8 (scales: one float a row) */
+    return bytes_per_weight * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
 }
 
 static int parse_list(const char *s, int *out, int max)
@@ -336,6 +337,7 @@ int main(int argc, char **argv)
     const char *model_dir = NULL, *tmp = "/tmp", *write_only = NULL;
     struct shape sh = {512, 6, 6, 8, 2048, 58101, 512};
     int threads = 1, steps = 32, srcs[8] = {64, 128}, n_srcs = 2, quick = 0;
+    struct tx_load_params load = tx_load_default_params(); /* --dtype */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--random")) continue;
@@ -373,6 +375,8 @@ int main(int argc, char **argv)
             tmp = v;
         else if (!strcmp(a, "--write"))
             write_only = v;
+        else if (!strcmp(a, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "int8")))
+            load.dtype = strcmp(v, "int8") ? TX_DTYPE_AUTO : TX_DTYPE_INT8;
         else {
             fprintf(stderr, "bench_engine: unknown option %s\n", a);
             return 2;
@@ -427,7 +431,7 @@ int main(int argc, char **argv)
     long rss_before = current_rss_kb();
     tx_model *m = NULL;
     struct tx_error e = {0};
-    if (tx_model_load(model_dir, &m, &e) != TX_OK) {
+    if (tx_model_load_ex(model_dir, &load, &m, &e) != TX_OK) {
         fprintf(stderr, "bench_engine: %s\n", e.message);
         return 1;
     }
@@ -439,7 +443,7 @@ int main(int argc, char **argv)
            in->n_decoder_layers);
     tx_model_free(m);
     /* a second load: the figure a restart sees */
-    if (tx_model_load(model_dir, &m, &e) != TX_OK) return 1;
+    if (tx_model_load_ex(model_dir, &load, &m, &e) != TX_OK) return 1;
     double load2_ms = tx_model_get_info(m)->load_ms;
     printf("load_ms (second): %.2f\n", load2_ms);
     if (load2_ms < load_ms) load_ms = load2_ms;

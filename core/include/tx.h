@@ -65,7 +65,8 @@ typedef enum { TX_ARCH_MARIAN = 0, TX_ARCH_BART, TX_ARCH_MBART, TX_ARCH_T5 } tx_
 struct tx_model_info {
     tx_arch arch;
     const char *model_type; /* config.json "model_type": "marian", "bart", "mbart", "t5" */
-    const char *dtype;      /* storage dtype of the weights: "F32", "F16", "BF16" (or "mixed") */
+    const char *dtype;      /* storage dtype of the weights: "F32", "F16", "BF16" (or "mixed");
+                               "int8" when loaded with TX_DTYPE_INT8 */
     int d_model;
     int n_encoder_layers;
     int n_decoder_layers;
@@ -83,6 +84,24 @@ struct tx_model_info {
  * every offset, dtype and shape is checked before use. On success *out is owned by the
  * caller (free with tx_model_free). Thread-safe (touches no shared state). */
 tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err);
+
+/* How weights are kept in memory. TX_DTYPE_AUTO: F32 (F16/BF16 checkpoints are widened once at
+ * load). TX_DTYPE_INT8: every linear layer, the token embeddings and the output projection are
+ * quantized at load to int8 with one symmetric scale per output row (norms, biases and
+ * position tables stay F32); products dequantize in registers and accumulate in F32. Outputs
+ * then differ slightly from transformers' (measured in the README's benchmark section). */
+typedef enum { TX_DTYPE_AUTO = 0, TX_DTYPE_INT8 } tx_dtype;
+
+struct tx_load_params {
+    tx_dtype dtype;
+};
+
+/* {TX_DTYPE_AUTO}: what tx_model_load does. */
+struct tx_load_params tx_load_default_params(void);
+
+/* tx_model_load with load parameters (NULL params: TX_ERR_INVALID). */
+tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params, tx_model **out,
+                           struct tx_error *err);
 void tx_model_free(tx_model *model);
 const struct tx_model_info *tx_model_get_info(const tx_model *model);
 

@@ -5,6 +5,7 @@
  * of this file: few rows (AVX2) and row panels (AVX-512); norms, SiLU and softmax have AVX2
  * paths. */
 #include "ops.h"
+#include "quant.h"
 #include "tx.h"
 
 #include <cblas.h>
@@ -472,6 +473,11 @@ void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, co
 void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
                     const struct txi_gemm_ws *ws)
 {
+    if (l->q) {
+        txi_q8_matmul_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->q, l->scale, 0.0f, l->b, y,
+                         l->n_out, ws);
+        return;
+    }
 #ifdef HAVE_PANEL_KERNEL
     if (n > 0 && panel_applies(n, l->n_out, l->n_in, ws)) { /* bias added as C is written */
         panels_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, l->b, y, l->n_out,

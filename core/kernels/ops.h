@@ -3,15 +3,19 @@
 #define ATTNSERVE_OPS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Activation functions (config.json activation_function). */
 typedef enum { TXI_ACT_RELU = 0, TXI_ACT_GELU, TXI_ACT_GELU_NEW, TXI_ACT_SILU } txi_act;
 
-/* y = x W^T + b, as torch.nn.Linear. */
+/* y = x W^T + b, as torch.nn.Linear. W is F32 (w), or int8 with one scale per output row
+ * (q and scale set, w NULL: W[j][t] = q[j][t] * scale[j], see quant.h). */
 struct txi_linear {
-    const float *w; /* (n_out, n_in), row-major as stored by PyTorch */
+    const float *w; /* (n_out, n_in), row-major as stored by PyTorch; NULL when q is set */
     const float *b; /* (n_out) or NULL */
     int n_in, n_out;
+    const int8_t *q;     /* (n_out, n_in) int8 weights, or NULL */
+    const float *scale;  /* (n_out) with q */
 };
 
 /* LayerNorm (w, b) or RMSNorm (w, b == NULL). */
@@ -31,8 +35,8 @@ struct txi_gemm_ws {
 size_t txi_gemm_ws_floats(int m, int n, int k);
 
 /* y (n, l->n_out) = x (n, l->n_in) W^T + b  (torch.nn.Linear). One product for all n rows (the
- * panel kernel with the bias added as it writes y, when it applies; else sgemm, then the bias).
- * ws may be NULL. */
+ * panel kernel with the bias added as it writes y, when it applies; else sgemm, then the bias;
+ * int8 weights: txi_q8_matmul_nt). ws may be NULL. */
 void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
                     const struct txi_gemm_ws *ws);
 

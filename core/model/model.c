@@ -32,7 +32,7 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int own(tx_model *m, void *p)
+int txi_model_own(tx_model *m, void *p)
 {
     if (m->n_owned == m->cap_owned) {
         int cap = m->cap_owned ? 2 * m->cap_owned : 64;
@@ -121,7 +121,7 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
     }
     size_t n = (size_t)t->n_elems;
     float *buf = malloc(n ? n * sizeof *buf : 1);
-    if (!buf || own(m, buf)) {
+    if (!buf || txi_model_own(m, buf)) {
         free(buf);
         return txi_fail(ld->err, TX_ERR_NOMEM, "%s: out of memory converting tensor %s", f->name,
                         t->name);
@@ -203,7 +203,7 @@ static tx_status alloc_layers(struct loader *ld, struct txi_stack *s, int n)
 {
     s->n_layers = n;
     s->layers = calloc((size_t)n, sizeof *s->layers);
-    if (!s->layers || own(ld->m, s->layers)) {
+    if (!s->layers || txi_model_own(ld->m, s->layers)) {
         free(s->layers);
         s->layers = NULL;
         return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory");
@@ -268,7 +268,7 @@ static tx_status bind_bart_like(struct loader *ld)
                 s->pos = computed_pos; /* the same table serves both stacks */
             } else if (!s->pos) {
                 float *tab = malloc((size_t)c->max_pos * (size_t)d * sizeof *tab);
-                if (!tab || own(m, tab)) {
+                if (!tab || txi_model_own(m, tab)) {
                     free(tab);
                     return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory");
                 }
@@ -508,10 +508,27 @@ static tx_status load_gen_config(tx_model *m, const char *dir, struct tx_error *
     return st;
 }
 
+struct tx_load_params tx_load_default_params(void)
+{
+    struct tx_load_params p = {TX_DTYPE_AUTO};
+    return p;
+}
+
 tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err)
 {
+    struct tx_load_params p = tx_load_default_params();
+    return tx_model_load_ex(dir, &p, out, err);
+}
+
+tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params, tx_model **out,
+                           struct tx_error *err)
+{
     double t0 = now_ms();
-    if (!dir || !out) return txi_fail(err, TX_ERR_INVALID, "tx_model_load: NULL argument");
+    if (!dir || !out || !params)
+        return txi_fail(err, TX_ERR_INVALID, "tx_model_load: NULL argument");
+    if (params->dtype != TX_DTYPE_AUTO && params->dtype != TX_DTYPE_INT8)
+        return txi_fail(err, TX_ERR_INVALID, "tx_model_load: unknown dtype %d",
+                        (int)params->dtype);
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return txi_fail(err, TX_ERR_IO, "%s: not a model folder (%s)", dir,
@@ -539,6 +556,11 @@ tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err)
                      : ld.dtype_seen[1] ? "F16"
                      : ld.dtype_seen[2] ? "BF16"
                                         : "F32");
+    if (params->dtype == TX_DTYPE_INT8) {
+        st = txi_model_quantize_int8(m, err);
+        if (st != TX_OK) goto fail;
+        strcpy(m->dtype, "int8");
+    }
     struct tx_model_info *in = &m->info;
     in->arch = m->cfg.arch;
     in->model_type = m->cfg.model_type;

@@ -7,6 +7,7 @@
 #include "transformer.h"
 #include "attention.h"
 #include "positions.h"
+#include "quant.h"
 #include "ops.h"
 #include "txi.h"
 
@@ -20,10 +21,14 @@ static void embed_tokens(const tx_model *m, const struct txi_stack *s, const int
     const struct txi_config *c = &m->cfg;
     int d = c->d_model;
     for (int i = 0; i < n; i++) {
-        const float *e = s->embed + (size_t)ids[i] * d;
         float *xi = x + (size_t)i * d;
-        for (int j = 0; j < d; j++)
-            xi[j] = e[j] * c->embed_scale;
+        if (s->embed_q) {
+            txi_q8_row(s->embed_q, s->embed_scale, d, ids[i], c->embed_scale, xi);
+        } else {
+            const float *e = s->embed + (size_t)ids[i] * d;
+            for (int j = 0; j < d; j++)
+                xi[j] = e[j] * c->embed_scale;
+        }
         if (s->pos) txi_pos_add_learned(xi, 1, d, s->pos, pos0 + i % period, c->pos_offset);
     }
     if (s->emb_norm.w) txi_norm_fwd(&s->emb_norm, x, n, d, c->norm_eps, x);
@@ -85,6 +90,8 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
     /* scratch of the row-panel products: the widest is d_model against max(inner, ffn) */
     struct txi_gemm_ws ws = {0};
     ws.n_floats = txi_gemm_ws_floats(n, inner > c->enc_ffn ? inner : c->enc_ffn, d);
+    if (m->enc.embed_q) /* int8 weights: a block of dequantized rows too */
+        ws.n_floats += txi_q8_ws_floats(n, inner > c->enc_ffn ? inner : c->enc_ffn, d);
     ws.buf = ws.n_floats ? txi_arena_alloc(a, ws.n_floats, sizeof(float)) : NULL;
     float *rel = NULL;
     struct txi_rel_bias bias = {0};
@@ -189,6 +196,9 @@ tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_st
     /* row-panel scratch for the step products and the cross keys/values of all sources */
     st->ws.n_floats = txi_gemm_ws_floats(max_rows > n_src_tok ? max_rows : n_src_tok,
                                          inner > ffn ? inner : ffn, d > inner ? d : inner);
+    if (m->dec.embed_q) /* int8 weights: a block of dequantized rows too */
+        st->ws.n_floats += txi_q8_ws_floats(max_rows > n_src_tok ? max_rows : n_src_tok,
+                                            inner > ffn ? inner : ffn, d > inner ? d : inner);
     st->ws.buf = st->ws.n_floats ? txi_arena_alloc(a, st->ws.n_floats, sizeof(float)) : NULL;
     if (!st->x || !st->h || !st->q || !st->kv || !st->ctx || !st->ffn || !st->gate || !st->scores ||
         (st->ws.n_floats && !st->ws.buf))
@@ -317,7 +327,11 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
             for (int j = 0; j < d; j++)
                 hi[j] *= c->lm_head_scale;
     }
-    txi_matmul_nt(n_out, V, d, 1.0f, h, d, m->lm_head, d, 0.0f, job->logits, V);
+    if (m->lm_head_q)
+        txi_q8_matmul_nt(n_out, V, d, 1.0f, h, d, m->lm_head_q, m->lm_head_scale, 0.0f, NULL,
+                         job->logits, V, &st->ws);
+    else
+        txi_matmul_nt(n_out, V, d, 1.0f, h, d, m->lm_head, d, 0.0f, job->logits, V);
     if (m->final_logits_bias)
         for (int r = 0; r < n_out; r++)
             txi_add(job->logits + (size_t)r * V, m->final_logits_bias, (size_t)V);

@@ -132,6 +132,7 @@ struct run {
     const char *model;
     const char *what;
     int beams, n_return, sample;
+    int int8; /* load the weights as int8 (TX_DTYPE_INT8) */
 };
 
 static void check_loop(const struct run *r)
@@ -141,7 +142,9 @@ static void check_loop(const struct run *r)
     tx_model *m = NULL;
     tx_session *s = NULL;
     struct tx_error e = {0};
-    cr_assert_eq(tx_model_load(dir, &m, &e), TX_OK, "%s", e.message);
+    struct tx_load_params lp = tx_load_default_params();
+    lp.dtype = r->int8 ? TX_DTYPE_INT8 : TX_DTYPE_AUTO;
+    cr_assert_eq(tx_model_load_ex(dir, &lp, &m, &e), TX_OK, "%s", e.message);
     cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
     struct tx_gen_params p = tx_model_gen_params(m);
     p.num_beams = r->beams;
@@ -183,7 +186,7 @@ Test(noalloc, greedy_batch_with_every_processor_allocates_nothing_per_step)
     need_counting();
     static const char *models[] = {"marian", "bart", "t5"};
     for (int i = 0; i < 3; i++) {
-        struct run r = {models[i], "greedy", 1, 1, 0};
+        struct run r = {models[i], "greedy", 1, 1, 0, 0};
         check_loop(&r);
     }
 }
@@ -193,7 +196,7 @@ Test(noalloc, beam_search_batch_allocates_nothing_per_step)
     need_counting();
     static const char *models[] = {"marian", "bart", "t5"};
     for (int i = 0; i < 3; i++) {
-        struct run r = {models[i], "beam search", 4, 2, 0};
+        struct run r = {models[i], "beam search", 4, 2, 0, 0};
         check_loop(&r);
     }
 }
@@ -201,10 +204,24 @@ Test(noalloc, beam_search_batch_allocates_nothing_per_step)
 Test(noalloc, sampling_and_beam_sampling_allocate_nothing_per_step)
 {
     need_counting();
-    struct run s1 = {"t5", "sampling", 1, 3, 1};
+    struct run s1 = {"t5", "sampling", 1, 3, 1, 0};
     check_loop(&s1);
-    struct run s2 = {"bart", "beam sampling", 3, 2, 1};
+    struct run s2 = {"bart", "beam sampling", 3, 2, 1, 0};
     check_loop(&s2);
+}
+
+Test(noalloc, int8_weights_allocate_nothing_per_step)
+{
+    need_counting();
+    /* 9 beams x 2 inputs = 18 rows: more than the few-rows kernel takes, so the step's
+     * products dequantize blocks of weights into the session's scratch */
+    static const char *models[] = {"marian", "bart", "t5"};
+    for (int i = 0; i < 3; i++) {
+        struct run few = {models[i], "int8 greedy", 1, 1, 0, 1};
+        check_loop(&few);
+        struct run many = {models[i], "int8 beam search, 18 rows", 9, 2, 0, 1};
+        check_loop(&many);
+    }
 }
 
 Test(noalloc, a_repeated_request_allocates_nothing_at_all)

@@ -1,0 +1,43 @@
+/* quant.h — int8 weights: symmetric per-row quantization, and the products that read them
+ * (dequantized in registers, accumulated in F32). Internal to the core. */
+#ifndef ATTNSERVE_QUANT_H
+#define ATTNSERVE_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ops.h"
+
+/* Rows of an int8 matrix dequantized at a time for products of more than a few rows (see
+ * txi_q8_matmul_nt). */
+#define TXI_Q8_BLOCK 64
+
+/* Floats of scratch an int8 (m, n, k) product needs on top of txi_gemm_ws_floats(m, n, k)
+ * (the same suffices for smaller m, n, k, and with n and k swapped): a block of dequantized
+ * weight rows; 0 for m <= 16, which the few-rows kernel takes without scratch. */
+size_t txi_q8_ws_floats(int m, int n, int k);
+
+/* q (rows, cols) and scale (rows) from w (rows, cols): scale[j] = max |w[j][.]| / 127 (1 for
+ * an all-zero row), q = round-half-away(w / scale) in [-127, 127]. */
+void txi_q8_quantize(const float *w, int rows, int cols, int8_t *q, float *scale);
+
+/* out (cols) = factor * scale[j] * q[j][.]: row j of a quantized matrix as F32. */
+void txi_q8_row(const int8_t *q, const float *scale, int cols, int j, float factor, float *out);
+
+/* C (m, n) = alpha * A (m, k) W^T + beta * C [+ bias (n) on every row], W = q * scale (n, k)
+ * row-major. Up to 16 rows: a kernel that reads each int8 weight row once and converts it in
+ * registers (AVX-512F, else AVX2+FMA, else portable). More rows: blocks of TXI_Q8_BLOCK weight
+ * rows dequantized into the end of ws (which holds txi_gemm_ws_floats(m, n, k) +
+ * txi_q8_ws_floats(m, n, k); with less, 16 rows at a time through the few-rows kernel), each
+ * block multiplied with txi_matmul_nt_ws. */
+void txi_q8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
+                      const float *scale, float beta, const float *bias, float *c, int ldc,
+                      const struct txi_gemm_ws *ws);
+
+/* The portable few-rows int8 product (what txi_q8_matmul_nt runs without AVX2), exposed for
+ * tests; same contract for m <= 16. */
+void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, int lda,
+                             const int8_t *q, const float *scale, float beta, const float *bias,
+                             float *c, int ldc);
+
+#endif

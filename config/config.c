@@ -406,10 +406,19 @@ static int model_set_string(struct cfg_model *m, const char *key, const char *v,
         set_str(&m->language, v);
     } else if (!strcmp(key, "prefix")) {
         set_str(&m->prefix, v);
+    } else if (!strcmp(key, "dtype")) {
+        if (!strcmp(v, "auto"))
+            m->dtype = CFG_DTYPE_AUTO;
+        else if (!strcmp(v, "int8"))
+            m->dtype = CFG_DTYPE_INT8;
+        else {
+            add_err(errs, "%s.dtype must be auto or int8, got %s", what, quote(v, q, sizeof q));
+            return 1;
+        }
     } else {
         add_err(errs,
                 "%s: unknown model key %s (known: task, source_lang, target_lang, "
-                "language, prefix)",
+                "language, prefix, dtype)",
                 what, quote(key, q, sizeof q));
         return 1;
     }
@@ -457,15 +466,15 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
             }
             continue;
         }
-        static const char *const str_keys[] = {"name",        "task",     "path",  "source_lang",
-                                               "target_lang", "language", "prefix"};
+        static const char *const str_keys[] = {"name",     "task",   "path", "source_lang",
+                                               "target_lang", "language", "prefix", "dtype"};
         int known = 0;
         for (size_t k = 0; k < sizeof str_keys / sizeof str_keys[0]; k++)
             if (!strcmp(key, str_keys[k])) known = 1;
         if (!known) {
             add_err(errs,
                     "%s.%s: unknown key (known: name, task, path, source_lang, "
-                    "target_lang, language, prefix, max_input_tokens, default_options)",
+                    "target_lang, language, prefix, dtype, max_input_tokens, default_options)",
                     path, key);
             bad++;
             continue;
@@ -1134,6 +1143,11 @@ const char *cfg_version(void)
     return ATTNSERVE_VERSION_STRING;
 }
 
+const char *cfg_dtype_name(cfg_dtype d)
+{
+    return d == CFG_DTYPE_INT8 ? "int8" : "auto";
+}
+
 void cfg_print_help(FILE *f, const char *prog)
 {
     fprintf(
@@ -1147,7 +1161,8 @@ void cfg_print_help(FILE *f, const char *prog)
         "                                ./config/attnserve.json when it exists)\n"
         "  --model NAME=PATH[,k=v...]    serve a checkpoint folder (or change the path of a\n"
         "                                configured model); keys: task (translate|summarize),\n"
-        "                                source_lang, target_lang, language, prefix\n"
+        "                                source_lang, target_lang, language, prefix,\n"
+        "                                dtype (auto|int8: int8 weights, quantized at load)\n"
         "                                (env ATTNSERVE_MODELS=\"a=PATH;b=PATH,task=summarize\")\n"
         "  --cors-origin ORIGIN          allowed browser origin, repeatable; \"*\" = any\n"
         "                                (env ATTNSERVE_CORS_ORIGINS, comma-separated;\n"
@@ -1211,6 +1226,7 @@ char *cfg_dump_json(const struct cfg_config *c)
                       cfg_task_name(m->task), "path", m->path, "source_lang", m->source_lang,
                       "target_lang", m->target_lang, "language", m->language);
         if (o) {
+            json_object_set_new(o, "dtype", json_string(cfg_dtype_name(m->dtype)));
             json_object_set_new(o, "default_options", cfg_gen_options_to_json(&m->defaults));
             json_array_append_new(models, o);
         }

@@ -12,6 +12,9 @@
 typedef enum { CFG_TASK_AUTO = 0, CFG_TASK_TRANSLATE, CFG_TASK_SUMMARIZE } cfg_task;
 typedef enum { CFG_LOG_DEBUG = 0, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_log_level;
 typedef enum { CFG_LOG_JSON = 0, CFG_LOG_TEXT } cfg_log_format;
+/* How a model's weights are kept: as the checkpoint's (widened to F32) or int8 (quantized at
+ * load: a quarter of the F32 bytes per decode step). */
+typedef enum { CFG_DTYPE_AUTO = 0, CFG_DTYPE_INT8 } cfg_dtype;
 
 struct cfg_model {
     char *name;           /* unique; [A-Za-z0-9._-], 1..64 bytes */
@@ -22,6 +25,7 @@ struct cfg_model {
     char *language;       /* summarize: language of texts and summaries (may be NULL) */
     char *prefix;         /* text prepended to every input; NULL = the checkpoint's own */
     int max_input_tokens; /* 0 = limits.max_input_tokens */
+    cfg_dtype dtype;      /* "dtype": "auto" (default) or "int8" */
     struct cfg_gen_options defaults; /* default_options, over the checkpoint's defaults */
 };
 
@@ -102,6 +106,8 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs);
 void cfg_print_help(FILE *f, const char *prog);
 
 /* Name of a task ("translate", "summarize", "auto"). Static storage. */
+/* "auto" or "int8". */
+const char *cfg_dtype_name(cfg_dtype d);
 const char *cfg_task_name(cfg_task t);
 
 /* attnserve's version string. Static storage. */

@@ -252,6 +252,32 @@ Test(config, model_flags_add_models_or_change_a_configured_ones_path)
     cfg_free(&c);
 }
 
+Test(config, a_model_dtype_is_auto_or_int8_from_a_file_or_a_flag)
+{
+    char path[512], spec[512];
+    write_file("q.json",
+               "{\"models\":[{\"name\":\"a\",\"path\":\"x\",\"dtype\":\"int8\"},"
+               "{\"name\":\"b\",\"path\":\"y\",\"dtype\":\"int4\"},"
+               "{\"name\":\"c\",\"path\":\"z\",\"dtype\":8}]}",
+               path, sizeof path);
+    snprintf(spec, sizeof spec, "d=%s/w,dtype=int8", tmpdir);
+    char *argv[] = {"attnserve", "--model", spec};
+    struct cfg_config c;
+    struct cfg_errors e = {0};
+    cfg_init(&c);
+    cfg_load_file(&c, path, &e);
+    cfg_apply_args(&c, 3, argv, &e);
+    dump(&e);
+    cr_assert_eq(c.n_models, 4);
+    cr_expect_eq(c.models[0].dtype, CFG_DTYPE_INT8);
+    cr_expect_eq(c.models[3].dtype, CFG_DTYPE_INT8);
+    cr_expect(has_msg(&e, "models[1].dtype must be auto or int8, got \"int4\""));
+    cr_expect(has_msg(&e, "models[2].dtype must be a string"));
+    cr_expect_eq(e.n, 2);
+    cfg_errors_free(&e);
+    cfg_free(&c);
+}
+
 Test(config, model_problems_are_found_at_validation)
 {
     char spec[512], spec2[512];

@@ -20,6 +20,7 @@ struct text_opts {
     const char *prefix; /* explicit task prefix, or NULL = from config */
     int json;
     int threads;
+    struct tx_load_params load; /* --dtype */
     struct tx_text_params tp;
 };
 
@@ -37,6 +38,7 @@ static void text_usage(FILE *f, const char *cmd)
             "                            splits, summarize does not)\n"
             "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
             "  --threads N               OpenBLAS threads (default 1)\n"
+            "  --dtype auto|int8         weights as stored (default), or int8 (quantized at load)\n"
             "Decoding defaults: generation_config.json, then config.json's\n"
             "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
             "transformers' pipeline(task) applies them; the options below override both.\n%s",
@@ -73,6 +75,13 @@ static int parse_args(int argc, char **argv, enum text_task task, struct text_op
             o->prefix = v;
         } else if (!missing && (v = cli_opt(argc, argv, &i, "--threads", &missing))) {
             if (cli_parse_int(cmd, "--threads", v, 1, 256, &threads)) return -1;
+        } else if (!missing && (v = cli_opt(argc, argv, &i, "--dtype", &missing))) {
+            if (strcmp(v, "auto") && strcmp(v, "int8")) {
+                fprintf(stderr, "attnserve-cli %s: --dtype must be auto or int8, got '%s'\n", cmd,
+                        v);
+                return -1;
+            }
+            o->load.dtype = strcmp(v, "int8") ? TX_DTYPE_AUTO : TX_DTYPE_INT8;
         } else if (!missing && (v = cli_opt(argc, argv, &i, "--max-input-tokens", &missing))) {
             if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &max_in)) return -1;
         } else if (!missing && a[0] == '-' && a[1] == '-') {
@@ -101,7 +110,7 @@ static int parse_args(int argc, char **argv, enum text_task task, struct text_op
     o->tp.max_input_tokens = (int)max_in;
     struct tx_error err = {0};
     tx_model *model = NULL;
-    if (tx_model_load(o->model_dir, &model, &err) != TX_OK) {
+    if (tx_model_load_ex(o->model_dir, &o->load, &model, &err) != TX_OK) {
         fprintf(stderr, "attnserve-cli %s: %s\n", cmd, err.message);
         return -2;
     }

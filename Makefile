@@ -46,7 +46,7 @@ test-asan: build-asan
 	OPENBLAS_NUM_THREADS=1 tests/run_unit.sh $(BUILD_ASAN)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
 
 # --- Server: OpenAPI check, integration, hostile and concurrency suites (Node 20, node --test) ---
 # They start the real attnserve binary on ephemeral ports with tests/fixtures/serve-tiny.
@@ -69,6 +69,28 @@ test-integration-asan: node-deps build-asan
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ATTNSERVE_BIN=$(BUILD_ASAN)/server/attnserve node --test --test-concurrency=1 \
 	    tests/integration/api.test.mjs tests/hostile/
+
+# --- Fuzzing: libFuzzer harnesses (tests/fuzz/) built with clang and ASan/UBSan in $(BUILD_FUZZ).
+# fuzz-smoke runs each for FUZZ_SMOKE_SECONDS (CI); fuzz for FUZZ_SECONDS, or FUZZ=name for one.
+# The committed seeds and regression inputs also run in make test (test_fuzz_inputs). ---
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ ?=
+.PHONY: fuzz-build fuzz fuzz-smoke
+
+fuzz-build: deps-test
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNSERVE_FUZZ=ON -DATTNSERVE_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(patsubst %,fuzz_%,$(or $(FUZZ),safetensors \
+	    model_config generation_config tokenizer_json spm_model bpe_files tokenize detokenize \
+	    langid config))
+
+fuzz-smoke: fuzz-build
+	tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SMOKE_SECONDS) $(FUZZ)
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ)
 
 # --- Web UI: the UI against a mock API, then end to end in Debian's chromium against the real
 # binary (playwright-core); screenshots land in test-artifacts/browser/. ---

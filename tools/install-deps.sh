@@ -7,7 +7,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libopenb
       libutf8proc-dev libexttextcat-dev libcld2-dev)
 if [ "$want" = test ] || [ "$want" = image ]; then
     pkgs+=(libcriterion-dev nodejs npm chromium curl python3 python3-torch python3-numpy
-           python3-nltk)
+           python3-nltk clang)
 fi
 if [ "$want" = image ]; then
     pkgs+=(podman buildah runc debootstrap uidmap slirp4netns fuse-overlayfs)

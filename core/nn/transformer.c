@@ -60,7 +60,7 @@ static void ffn_block(const tx_model *m, const struct txi_layer *L, float *x, in
     const float *in = sub_in(m, &L->ffn_norm, x, n, h);
     txi_linear_fwd(&L->fc1, in, n, f, ws);
     txi_activation(f, (size_t)n * L->fc1.n_out, m->cfg.act);
-    if (L->fc1_gate.w) {
+    if (m->cfg.gated_ffn) { /* T5 v1.1: wi_1 (F32 or int8) */
         txi_linear_fwd(&L->fc1_gate, in, n, g, ws);
         for (size_t i = 0; i < (size_t)n * L->fc1.n_out; i++)
             f[i] *= g[i];

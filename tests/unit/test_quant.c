@@ -130,12 +130,17 @@ static tx_model *load(const char *dir, tx_dtype dtype)
 
 Test(quant, int8_models_give_logits_close_to_f32_for_every_architecture)
 {
+    /* t5-gated has a gated feed-forward (wi_0, wi_1): its gate must be quantized and used */
     static const char *dirs[] = {"tests/fixtures/hf-tiny/marian", "tests/fixtures/hf-tiny/bart",
-                                 "tests/fixtures/hf-tiny/t5", "tests/fixtures/hf-tiny/marian-f16"};
-    const int32_t src[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
+                                 "tests/fixtures/hf-tiny/t5", "tests/fixtures/hf-tiny/marian-f16",
+                                 "tests/fixtures/variants/t5-gated", "tests/fixtures/variants/mbart"};
+    const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
     for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
         tx_model *mf = load(dirs[d], TX_DTYPE_AUTO), *mq = load(dirs[d], TX_DTYPE_INT8);
         cr_expect_str_eq(tx_model_get_info(mq)->dtype, "int8");
+        int V = tx_model_get_info(mf)->vocab_size;
+        int32_t src[9];
+        for (int i = 0; i < 9; i++) src[i] = src_ids[i] % V;
         const int32_t dec[] = {tx_model_gen_params(mf).decoder_start_token_id, 5, 9, 14};
         tx_session *sf = NULL, *sq = NULL;
         struct tx_error e = {0};
@@ -149,9 +154,13 @@ Test(quant, int8_models_give_logits_close_to_f32_for_every_architecture)
             max_diff = fmax(max_diff, fabs(of.logits[i] - oq.logits[i]));
             max_abs = fmax(max_abs, fabs(of.logits[i]));
         }
-        /* per-row int8 keeps about 2.5 significant digits per weight; summed over a few
-         * layers the logits move by a few percent of their range, never more */
-        cr_expect_lt(max_diff, 0.05 * max_abs, "%s: logits differ by %g (largest |logit| %g)",
+        /* per-row int8 keeps about 2.5 significant digits per weight; on these random tiny
+         * models the logits move by 1-9% of their largest value (9%: t5-gated, whose gate
+         * multiplies two quantized products), while a skipped or misread layer moves them by
+         * about 100% (the gate skipped: 106%) */
+        fprintf(stderr, "%s: int8 logits differ by %.4g, largest %.4g\n", dirs[d], max_diff,
+                max_abs);
+        cr_expect_lt(max_diff, 0.12 * max_abs, "%s: logits differ by %g (largest |logit| %g)",
                      dirs[d], max_diff, max_abs);
         cr_expect_gt(max_diff, 0.0, "%s: int8 changed nothing: were the weights quantized?",
                      dirs[d]);

@@ -241,7 +241,7 @@ static void cancelled_response(struct srv_infer *j)
     else
         srv_fail(&e, SRV_E_TIMEOUT, "the client closed the connection");
     srv_response_error(&j->resp, &e);
-    if (reason == SRV_CANCEL_DISCONNECT) j->resp.status = 499; /* nginx's "client closed" */
+    if (reason == SRV_CANCEL_DISCONNECT) j->resp.status = SRV_STATUS_CLIENT_CLOSED;
 }
 
 /* ---------------------------------------------------------------------------------------- */

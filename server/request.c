@@ -56,8 +56,8 @@ int srv_content_kind(const char *ct, int allow_form, struct srv_err *err)
     for (size_t i = 0; i < n; i++)
         shown[i] = isprint((unsigned char)ct[i]) ? ct[i] : '?';
     shown[n] = '\0';
-    int kind = media_is(ct, "application/json")                                    ? 1
-               : (allow_form && media_is(ct, "application/x-www-form-urlencoded")) ? 2
+    int kind = media_is(ct, "application/json")                                    ? SRV_BODY_JSON
+               : (allow_form && media_is(ct, "application/x-www-form-urlencoded")) ? SRV_BODY_FORM
                                                                                    : 0;
     if (!kind)
         return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be %s, got %s", want,
@@ -393,11 +393,12 @@ static int parse_libre_form(const char *body, size_t len, const struct cfg_limit
 /* /translate and /summarize                                                                */
 /* ---------------------------------------------------------------------------------------- */
 
-int srv_parse_translate(const char *body, size_t len, int kind, const struct cfg_limits *lim,
-                        struct srv_gen_request *out, struct srv_err *err)
+int srv_parse_translate(const char *body, size_t len, srv_body_kind kind,
+                        const struct cfg_limits *lim, struct srv_gen_request *out,
+                        struct srv_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (kind == 2) return parse_libre_form(body, len, lim, out, err);
+    if (kind == SRV_BODY_FORM) return parse_libre_form(body, len, lim, out, err);
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;

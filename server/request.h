@@ -6,15 +6,12 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "attnsel.h"
 #include "config.h"
 #include "errors.h"
 #include "form.h"
 
 typedef enum { SRV_TASK_TRANSLATE = 0, SRV_TASK_SUMMARIZE = 1 } srv_task;
-
-enum { SRV_KIND_CROSS = 1u << 0, SRV_KIND_ENCODER = 1u << 1, SRV_KIND_DECODER = 1u << 2 };
-enum { SRV_AGG_NONE = 0, SRV_AGG_MEAN, SRV_AGG_MAX };
-#define SRV_MAX_SELECT 64 /* entries of "layers" / "heads" lists */
 
 /* A /translate or /summarize request. Strings are borrowed from `doc` or `form`, which the
  * struct owns (srv_gen_request_free). */

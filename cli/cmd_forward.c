@@ -32,9 +32,9 @@ int cli_forward(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        if (cli_is_help(argv[i])) {
             usage(stdout);
-            rc = 0;
+            rc = CLI_EXIT_OK;
             goto done;
         } else if ((v = cli_opt(argc, argv, &i, "--model", &missing))) {
             model_dir = v;
@@ -47,14 +47,13 @@ int cli_forward(int argc, char **argv)
             dec = NULL;
             if (cli_parse_ids(cmd, "--decoder-ids", v, &dec, &n_dec)) goto done;
         } else if ((v = cli_opt(argc, argv, &i, "--threads", &missing))) {
-            if (cli_parse_int(cmd, "--threads", v, 1, 256, &threads)) goto done;
+            if (cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &threads)) goto done;
         } else if (!strcmp(argv[i], "--attentions")) {
             flags |= TX_FORWARD_ATTENTIONS;
         } else if (!strcmp(argv[i], "--hidden")) {
             flags |= TX_FORWARD_HIDDEN;
         } else {
-            fprintf(stderr, "attnserve-cli %s: %s '%s'\n", cmd,
-                    missing ? "missing value for" : "unknown option", argv[i]);
+            cli_bad_option(cmd, argv[i], missing);
             usage(stderr);
             goto done;
         }
@@ -69,13 +68,12 @@ int cli_forward(int argc, char **argv)
         usage(stderr);
         goto done;
     }
-    rc = 1;
-    tx_blas_set_threads((int)threads);
+    rc = CLI_EXIT_FAILED;
+    if (cli_load_engine(cmd, model_dir, (int)threads, &m, &s)) goto done;
     struct tx_error e = {0};
     struct tx_forward_out o;
-    if (tx_model_load(model_dir, &m, &e) != TX_OK || tx_session_new(m, 0, &s, &e) != TX_OK ||
-        tx_forward(s, src, n_src, dec, n_dec, flags, &o, &e) != TX_OK) {
-        fprintf(stderr, "attnserve-cli %s: %s: %s\n", cmd, tx_status_name(e.status), e.message);
+    if (tx_forward(s, src, n_src, dec, n_dec, flags, &o, &e) != TX_OK) {
+        cli_report(cmd, &e);
         goto done;
     }
     int S = o.n_src, T = o.n_tgt, H = o.n_heads;
@@ -95,7 +93,7 @@ int cli_forward(int argc, char **argv)
         cli_put_tensor(stdout, o.encoder_hidden, (const int[]){S, o.d_model}, 2);
     }
     printf("}\n");
-    rc = fflush(stdout) == 0 ? 0 : 1;
+    rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 done:
     tx_session_free(s);
     tx_model_free(m);

@@ -49,6 +49,23 @@ struct text_args {
     long threads, max_in;
 };
 
+/* The options without a value (--json, --strict, --split, --no-split). Returns 1 when `a` is
+ * one of them. */
+static int take_switch(const char *a, struct text_opts *o)
+{
+    if (!strcmp(a, "--json"))
+        o->json = 1;
+    else if (!strcmp(a, "--strict"))
+        o->tp.truncate = 0;
+    else if (!strcmp(a, "--split"))
+        o->tp.split_sentences = 1;
+    else if (!strcmp(a, "--no-split"))
+        o->tp.split_sentences = 0;
+    else
+        return 0;
+    return 1;
+}
+
 /* One argument at argv[*i] (advanced past a value). Returns 0, 1 = --help shown, -1 = usage
  * error (reported). */
 static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct text_args *t)
@@ -58,14 +75,8 @@ static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct t
     if (cli_is_help(a)) {
         text_usage(stdout, cmd);
         return 1;
-    } else if (!strcmp(a, "--json")) {
-        o->json = 1;
-    } else if (!strcmp(a, "--strict")) {
-        o->tp.truncate = 0;
-    } else if (!strcmp(a, "--split")) {
-        o->tp.split_sentences = 1;
-    } else if (!strcmp(a, "--no-split")) {
-        o->tp.split_sentences = 0;
+    } else if (take_switch(a, o)) {
+        return 0;
     } else if ((v = cli_opt(argc, argv, i, "--model", &missing))) {
         o->model_dir = v;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--prefix", &missing))) {

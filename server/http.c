@@ -37,8 +37,8 @@
  * once with the headers, once per piece of body, and once more when the request is fully
  * received; it queues an answer only before a body arrives or after the last call.
  *
- *   HEADERS --(refused, no body)--------------------------------------> DEFERRED
- *   HEADERS --(refused or GET answered, with a body)------------------> ANSWERED
+ *   HEADERS --(answered at once, no body: error, OPTIONS, web asset)--> DEFERRED
+ *   HEADERS --(answered at once, with a body; a GET with a body too)--> ANSWERED
  *   HEADERS --(GET/HEAD without body)---------------------------------> NO_BODY
  *   HEADERS --(POST)--------------------------------------------------> READ_BODY
  *   HEADERS --(POST whose Content-Length is over the limit)-----------> DISCARD_BODY

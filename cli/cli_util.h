@@ -1,143 +1,63 @@
-/* cli_util.h — option parsing and JSON number output shared by the engine subcommands
- * (forward, generate). Header-only: each function is static inline. */
+/* cli_util.h — what the subcommands share: option parsing, loading a tokenizer or a model with
+ * its session (reporting failures the same way), and JSON number output. */
 #ifndef ATTNSERVE_CLI_UTIL_H
 #define ATTNSERVE_CLI_UTIL_H
 
-#include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include "tx.h"
+
+/* Exit statuses of a subcommand. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILED = 1, CLI_EXIT_USAGE = 2 };
+
+/* Most OpenBLAS threads --threads accepts. */
+#define CLI_MAX_THREADS 256
+
+/* argv[i] asks for the subcommand's help (--help or -h). */
+int cli_is_help(const char *arg);
 
 /* The value of option argv[*i] ("--flag VALUE" or "--flag=VALUE") when it is `flag`; advances
  * *i past a separate value. Returns NULL when argv[*i] is another option; sets *missing when
  * the flag is given without a value. */
-static inline const char *cli_opt(int argc, char **argv, int *i, const char *flag, int *missing)
-{
-    size_t n = strlen(flag);
-    const char *a = argv[*i];
-    if (strncmp(a, flag, n) != 0) return NULL;
-    if (a[n] == '=') return a + n + 1;
-    if (a[n] != '\0') return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
+const char *cli_opt(int argc, char **argv, int *i, const char *flag, int *missing);
 
-static inline int cli_parse_int(const char *cmd, const char *flag, const char *v, long lo, long hi,
-                                long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) {
-        fprintf(stderr, "attnserve-cli %s: %s needs an integer in [%ld, %ld], got '%s'\n", cmd,
-                flag, lo, hi, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
+/* Reports an option that is unknown, or (missing) given without its value, on stderr. */
+void cli_bad_option(const char *cmd, const char *arg, int missing);
 
-static inline int cli_parse_float(const char *cmd, const char *flag, const char *v, double lo,
-                                  double hi, float *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (!*v || *end || errno || !(x >= lo && x <= hi)) {
-        fprintf(stderr, "attnserve-cli %s: %s needs a number in [%g, %g], got '%s'\n", cmd, flag,
-                lo, hi, v);
-        return -1;
-    }
-    *out = (float)x;
-    return 0;
-}
-
+/* Parse "--flag VALUE" values; each returns 0, or -1 with the reason on stderr. */
+int cli_parse_int(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out);
+int cli_parse_float(const char *cmd, const char *flag, const char *v, double lo, double hi,
+                    float *out);
 /* "5,17,1", "5 17 1" or "[5, 17, 1]" -> owned int32 array (free), at least one id. */
-static inline int cli_parse_ids(const char *cmd, const char *flag, const char *v, int32_t **ids,
-                                int *n)
-{
-    size_t cap = strlen(v) / 2 + 1, k = 0;
-    int32_t *out = malloc(cap * sizeof *out);
-    if (!out) {
-        fprintf(stderr, "attnserve-cli %s: out of memory\n", cmd);
-        return -1;
-    }
-    const char *p = v;
-    while (*p == ' ' || *p == '[')
-        p++;
-    while (*p && *p != ']') {
-        char *end = NULL;
-        errno = 0;
-        long x = strtol(p, &end, 10);
-        if (end == p || errno || x < INT32_MIN || x > INT32_MAX || k >= cap) {
-            fprintf(stderr,
-                    "attnserve-cli %s: %s needs a list of token ids like 5,17,1; got '%s'\n", cmd,
-                    flag, v);
-            free(out);
-            return -1;
-        }
-        out[k++] = (int32_t)x;
-        p = end;
-        while (*p == ' ' || *p == ',')
-            p++;
-    }
-    if (*p == ']') p++;
-    while (*p == ' ')
-        p++;
-    if (*p || k == 0) {
-        fprintf(stderr, "attnserve-cli %s: %s needs a list of token ids like 5,17,1; got '%s'\n",
-                cmd, flag, v);
-        free(out);
-        return -1;
-    }
-    *ids = out;
-    *n = (int)k;
-    return 0;
-}
+int cli_parse_ids(const char *cmd, const char *flag, const char *v, int32_t **ids, int *n);
+
+/* A boolean option of the tokenizer subcommands: set to 1 when given. */
+struct cli_flag {
+    const char *name;
+    int *value;
+};
+/* The arguments of a subcommand that takes "--model DIR" and boolean flags (argv[0] is its
+ * name): sets *model_dir and the flags. Returns -1 after printing usage to stdout for --help,
+ * CLI_EXIT_USAGE after printing the problem and usage to stderr, or 0 to go on. */
+int cli_parse_model_flags(int argc, char **argv, const struct cli_flag *flags, int n_flags,
+                          const char **model_dir, void (*usage)(FILE *f));
+
+/* Loads the tokenizer of a model or tokenizer folder into *tok (owned: tx_tokenizer_free).
+ * Returns 0, or -1 with the reason on stderr. */
+int cli_load_tokenizer(const char *cmd, const char *model_dir, tx_tokenizer **tok);
+/* Sets the BLAS threads, loads a model and opens a session on it (owned: tx_session_free,
+ * then tx_model_free; either may be set when it fails). Returns 0, or -1 with the reason on
+ * stderr. */
+int cli_load_engine(const char *cmd, const char *model_dir, int threads, tx_model **m,
+                    tx_session **s);
+/* Prints a core failure as "attnserve-cli CMD: STATUS: message". */
+void cli_report(const char *cmd, const struct tx_error *e);
 
 /* A float as JSON: 7 significant digits (float32 precision); non-finite values become null. */
-static inline void cli_put_float(FILE *f, float x)
-{
-    if (isfinite(x))
-        fprintf(f, "%.7g", (double)x);
-    else
-        fputs("null", f);
-}
-
+void cli_put_float(FILE *f, float x);
 /* Nested JSON arrays of a row-major float tensor with n_dims dimensions. */
-static inline void cli_put_tensor(FILE *f, const float *x, const int *dims, int n_dims)
-{
-    if (n_dims == 1) {
-        fputc('[', f);
-        for (int i = 0; i < dims[0]; i++) {
-            if (i) fputc(',', f);
-            cli_put_float(f, x[i]);
-        }
-        fputc(']', f);
-        return;
-    }
-    size_t inner = 1;
-    for (int d = 1; d < n_dims; d++)
-        inner *= (size_t)dims[d];
-    fputc('[', f);
-    for (int i = 0; i < dims[0]; i++) {
-        if (i) fputc(',', f);
-        cli_put_tensor(f, x + (size_t)i * inner, dims + 1, n_dims - 1);
-    }
-    fputc(']', f);
-}
-
-static inline void cli_put_ids(FILE *f, const int32_t *ids, int n)
-{
-    fputc('[', f);
-    for (int i = 0; i < n; i++)
-        fprintf(f, i ? ",%d" : "%d", (int)ids[i]);
-    fputc(']', f);
-}
+void cli_put_tensor(FILE *f, const float *x, const int *dims, int n_dims);
+void cli_put_ids(FILE *f, const int32_t *ids, int n);
 
 #endif

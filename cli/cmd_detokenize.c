@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "tx.h"
 
 static void usage(FILE *f)
@@ -25,51 +26,66 @@ static void usage(FILE *f)
            "  --json          print each text as a JSON string (texts may contain newlines)\n");
 }
 
-/* Parses one input line into *ids (owned); returns 0, or -1 with msg filled. */
-static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *msg,
-                     size_t msg_size)
+/* A JSON array of ids, or an object with "ids" (what tokenize prints). Returns 0, or -1 with
+ * msg filled. */
+static int parse_ids_json(const char *text, size_t len, int32_t **ids, int *n, char *msg,
+                          size_t msg_size)
 {
-    *ids = NULL;
-    *n = 0;
-    size_t i = 0;
-    while (i < len && isspace((unsigned char)line[i]))
-        i++;
-    if (i < len && (line[i] == '[' || line[i] == '{')) {
-        json_error_t je;
-        json_t *v = json_loadb(line + i, len - i, 0, &je);
-        if (!v) {
-            snprintf(msg, msg_size, "invalid JSON at column %d: %s", je.column, je.text);
-            return -1;
-        }
-        json_t *arr = json_is_object(v) ? json_object_get(v, "ids") : v;
-        if (!json_is_array(arr)) {
-            snprintf(msg, msg_size, "expected a JSON array of ids or an object with \"ids\"");
-            json_decref(v);
-            return -1;
-        }
-        size_t m = json_array_size(arr);
-        *ids = malloc(sizeof **ids * (m ? m : 1));
-        if (!*ids) {
-            json_decref(v);
-            snprintf(msg, msg_size, "out of memory");
-            return -1;
-        }
-        for (size_t k = 0; k < m; k++) {
-            json_t *e = json_array_get(arr, k);
-            if (!json_is_integer(e) || json_integer_value(e) < INT32_MIN ||
-                json_integer_value(e) > INT32_MAX) {
-                snprintf(msg, msg_size, "ids[%zu] is not an integer", k);
-                free(*ids);
-                *ids = NULL;
-                json_decref(v);
-                return -1;
-            }
-            (*ids)[k] = (int32_t)json_integer_value(e);
-        }
-        *n = (int)m;
-        json_decref(v);
-        return 0;
+    json_error_t je;
+    json_t *v = json_loadb(text, len, 0, &je);
+    if (!v) {
+        snprintf(msg, msg_size, "invalid JSON at column %d: %s", je.column, je.text);
+        return -1;
     }
+    json_t *arr = json_is_object(v) ? json_object_get(v, "ids") : v;
+    if (!json_is_array(arr)) {
+        snprintf(msg, msg_size, "expected a JSON array of ids or an object with \"ids\"");
+        json_decref(v);
+        return -1;
+    }
+    size_t m = json_array_size(arr);
+    *ids = malloc(sizeof **ids * (m ? m : 1));
+    if (!*ids) {
+        json_decref(v);
+        snprintf(msg, msg_size, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < m; k++) {
+        json_t *e = json_array_get(arr, k);
+        if (!json_is_integer(e) || json_integer_value(e) < INT32_MIN ||
+            json_integer_value(e) > INT32_MAX) {
+            snprintf(msg, msg_size, "ids[%zu] is not an integer", k);
+            free(*ids);
+            *ids = NULL;
+            json_decref(v);
+            return -1;
+        }
+        (*ids)[k] = (int32_t)json_integer_value(e);
+    }
+    *n = (int)m;
+    json_decref(v);
+    return 0;
+}
+
+/* One id of a plain list: the decimal integer line[start, start + tl). */
+static int parse_one_id(const char *line, size_t start, size_t tl, int32_t *out)
+{
+    char tokbuf[32];
+    if (tl >= sizeof tokbuf) return -1;
+    memcpy(tokbuf, line + start, tl);
+    tokbuf[tl] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(tokbuf, &end, 10);
+    if (*end || errno || v < INT32_MIN || v > INT32_MAX) return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Comma- or space-separated ids from line[i, len). Returns 0, or -1 with msg filled. */
+static int parse_ids_plain(const char *line, size_t i, size_t len, int32_t **ids, int *n, char *msg,
+                           size_t msg_size)
+{
     size_t cap = 0;
     int count = 0;
     while (i < len) {
@@ -79,17 +95,9 @@ static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *
         size_t start = i;
         while (i < len && !isspace((unsigned char)line[i]) && line[i] != ',')
             i++;
-        char tokbuf[32];
         size_t tl = i - start;
-        char *end;
-        errno = 0;
-        long long v = 0;
-        if (tl < sizeof tokbuf) {
-            memcpy(tokbuf, line + start, tl);
-            tokbuf[tl] = '\0';
-            v = strtoll(tokbuf, &end, 10);
-        }
-        if (tl >= sizeof tokbuf || *end || errno || v < INT32_MIN || v > INT32_MAX) {
+        int32_t v;
+        if (parse_one_id(line, start, tl, &v)) {
             snprintf(msg, msg_size, "\"%.*s\" (column %zu) is not an integer id",
                      (int)(tl > 20 ? 20 : tl), line + start, start + 1);
             free(*ids);
@@ -107,44 +115,36 @@ static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *
             }
             *ids = p;
         }
-        (*ids)[count++] = (int32_t)v;
+        (*ids)[count++] = v;
     }
     *n = count;
     return 0;
+}
+
+/* Parses one input line into *ids (owned); returns 0, or -1 with msg filled. */
+static int parse_ids(const char *line, size_t len, int32_t **ids, int *n, char *msg,
+                     size_t msg_size)
+{
+    *ids = NULL;
+    *n = 0;
+    size_t i = 0;
+    while (i < len && isspace((unsigned char)line[i]))
+        i++;
+    if (i < len && (line[i] == '[' || line[i] == '{'))
+        return parse_ids_json(line + i, len - i, ids, n, msg, msg_size);
+    return parse_ids_plain(line, i, len, ids, n, msg, msg_size);
 }
 
 int cli_detokenize(int argc, char **argv)
 {
     const char *model = NULL;
     int keep_special = 0, as_json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--keep-special"))
-            keep_special = 1;
-        else if (!strcmp(argv[i], "--json"))
-            as_json = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "attnserve-cli detokenize: unknown or incomplete option '%s'\n",
-                    argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model) {
-        fprintf(stderr, "attnserve-cli detokenize: --model DIR is required\n");
-        usage(stderr);
-        return 2;
-    }
-    tx_tokenizer *tok = NULL;
+    const struct cli_flag flags[] = {{"--keep-special", &keep_special}, {"--json", &as_json}};
+    int rc = cli_parse_model_flags(argc, argv, flags, 2, &model, usage);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    tx_tokenizer *tok;
+    if (cli_load_tokenizer(argv[0], model, &tok)) return CLI_EXIT_FAILED;
     struct tx_error err = {0};
-    if (tx_tokenizer_load(model, &tok, &err) != TX_OK) {
-        fprintf(stderr, "attnserve-cli detokenize: %s\n", err.message);
-        return 1;
-    }
     int status = 0;
     char *line = NULL;
     size_t cap = 0;

@@ -30,100 +30,127 @@ static void put_floats(const float *x, int n)
     cli_put_tensor(stdout, x, (const int[]){n}, 1);
 }
 
-int cli_generate(int argc, char **argv)
+/* What the command line asks for. */
+struct generate_args {
+    const char *model_dir;
+    int32_t *src[MAX_INPUTS]; /* (n_inputs) owned id lists */
+    int n_src[MAX_INPUTS];
+    int n_inputs;
+    long threads;
+    struct cli_gen_opts go;
+};
+
+/* One option at argv[*i] (advanced past its value). Returns 0 taken, -1 when something was
+ * wrong (reported), CLI_EXIT_USAGE for an unknown option or a missing value. */
+static int take_option(struct generate_args *a, const char *cmd, int argc, char **argv, int *i)
 {
-    const char *cmd = argv[0], *model_dir = NULL;
-    int32_t *src[MAX_INPUTS];
-    int n_src[MAX_INPUTS], n_inputs = 0, rc = 2;
-    long threads = 1;
-    struct cli_gen_opts go = {0};
-    tx_model *m = NULL;
-    tx_session *s = NULL;
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        }
-        if ((v = cli_opt(argc, argv, &i, "--model", &missing))) {
-            model_dir = v;
-            continue;
-        }
-        if (!missing && (v = cli_opt(argc, argv, &i, "--input-ids", &missing))) {
-            if (n_inputs == MAX_INPUTS) {
-                fprintf(stderr, "attnserve-cli %s: at most %d --input-ids\n", cmd, MAX_INPUTS);
-                goto done;
-            }
-            if (cli_parse_ids(cmd, "--input-ids", v, &src[n_inputs], &n_src[n_inputs])) goto done;
-            n_inputs++;
-            continue;
-        }
-        if (!missing && (v = cli_opt(argc, argv, &i, "--threads", &missing))) {
-            if (cli_parse_int(cmd, "--threads", v, 1, 256, &threads)) goto done;
-            continue;
-        }
-        int took = missing ? 0 : cli_gen_opts_take(&go, cmd, argc, argv, &i);
-        if (took < 0) goto done;
-        if (took) continue;
-        fprintf(stderr, "attnserve-cli %s: %s '%s'\n", cmd,
-                missing ? "missing value for" : "unknown option", argv[i]);
-        usage(stderr);
-        goto done;
+    int missing = 0;
+    const char *v;
+    if ((v = cli_opt(argc, argv, i, "--model", &missing))) {
+        a->model_dir = v;
+        return 0;
     }
-    if (!model_dir || n_inputs == 0) {
+    if (!missing && (v = cli_opt(argc, argv, i, "--input-ids", &missing))) {
+        if (a->n_inputs == MAX_INPUTS) {
+            fprintf(stderr, "attnserve-cli %s: at most %d --input-ids\n", cmd, MAX_INPUTS);
+            return -1;
+        }
+        int k = a->n_inputs;
+        if (cli_parse_ids(cmd, "--input-ids", v, &a->src[k], &a->n_src[k])) return -1;
+        a->n_inputs++;
+        return 0;
+    }
+    if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing)))
+        return cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &a->threads);
+    int took = missing ? 0 : cli_gen_opts_take(&a->go, cmd, argc, argv, i);
+    if (took < 0) return -1;
+    if (took) return 0;
+    cli_bad_option(cmd, argv[*i], missing);
+    return CLI_EXIT_USAGE;
+}
+
+/* Returns 0 to go on, -1 after --help, or CLI_EXIT_USAGE (reported). */
+static int parse_args(struct generate_args *a, int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            usage(stdout);
+            return -1;
+        }
+        int rc = take_option(a, cmd, argc, argv, &i);
+        if (rc == CLI_EXIT_USAGE) usage(stderr);
+        if (rc) return CLI_EXIT_USAGE;
+    }
+    if (!a->model_dir || a->n_inputs == 0) {
         fprintf(stderr, "attnserve-cli %s: --model and --input-ids are required\n", cmd);
         usage(stderr);
-        goto done;
+        return CLI_EXIT_USAGE;
     }
-    rc = 1;
-    tx_blas_set_threads((int)threads);
-    struct tx_error e = {0};
-    if (tx_model_load(model_dir, &m, &e) != TX_OK || tx_session_new(m, 0, &s, &e) != TX_OK) {
-        fprintf(stderr, "attnserve-cli %s: %s: %s\n", cmd, tx_status_name(e.status), e.message);
-        goto done;
-    }
-    struct tx_gen_params p = tx_model_gen_params(m);
-    rc = 2;
-    if (cli_gen_opts_apply(&go, cmd, &p)) goto done;
-    rc = 1;
-    struct tx_gen_out o;
-    if (tx_generate(s, (const int32_t *const *)src, n_src, n_inputs, &p, &o, &e) != TX_OK) {
-        fprintf(stderr, "attnserve-cli %s: %s: %s\n", cmd, tx_status_name(e.status), e.message);
-        goto done;
-    }
-    int n = o.n_inputs * o.n_return;
+    return 0;
+}
+
+/* {"sequences", "scores", "token_scores"[, "token_logprobs"]} on stdout. */
+static void print_result(const struct tx_gen_out *o)
+{
+    int n = o->n_inputs * o->n_return;
     printf("{\"sequences\":[");
     for (int i = 0; i < n; i++) {
         if (i) putchar(',');
-        cli_put_ids(stdout, o.hyps[i].ids, o.hyps[i].n_ids);
+        cli_put_ids(stdout, o->hyps[i].ids, o->hyps[i].n_ids);
     }
     printf("],\"scores\":[");
     for (int i = 0; i < n; i++) {
         if (i) putchar(',');
-        cli_put_float(stdout, o.hyps[i].score);
+        cli_put_float(stdout, o->hyps[i].score);
     }
     printf("],\"token_scores\":[");
     for (int i = 0; i < n; i++) {
         if (i) putchar(',');
-        put_floats(o.hyps[i].token_scores, o.hyps[i].n_ids - 1);
+        put_floats(o->hyps[i].token_scores, o->hyps[i].n_ids - 1);
     }
     printf("]");
-    if (n > 0 && o.hyps[0].token_logprobs) {
+    if (n > 0 && o->hyps[0].token_logprobs) {
         printf(",\"token_logprobs\":[");
         for (int i = 0; i < n; i++) {
             if (i) putchar(',');
-            put_floats(o.hyps[i].token_logprobs, o.hyps[i].n_ids - 1);
+            put_floats(o->hyps[i].token_logprobs, o->hyps[i].n_ids - 1);
         }
         printf("]");
     }
     printf("}\n");
-    rc = fflush(stdout) == 0 ? 0 : 1;
+}
+
+int cli_generate(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    struct generate_args a = {.threads = 1};
+    tx_model *m = NULL;
+    tx_session *s = NULL;
+    int rc = parse_args(&a, argc, argv);
+    if (rc) {
+        rc = rc < 0 ? CLI_EXIT_OK : rc;
+        goto done;
+    }
+    rc = CLI_EXIT_FAILED;
+    if (cli_load_engine(cmd, a.model_dir, (int)a.threads, &m, &s)) goto done;
+    struct tx_gen_params p = tx_model_gen_params(m);
+    rc = CLI_EXIT_USAGE;
+    if (cli_gen_opts_apply(&a.go, cmd, &p)) goto done;
+    rc = CLI_EXIT_FAILED;
+    struct tx_error e = {0};
+    struct tx_gen_out o;
+    if (tx_generate(s, (const int32_t *const *)a.src, a.n_src, a.n_inputs, &p, &o, &e) !=
+        TX_OK) {
+        cli_report(cmd, &e);
+        goto done;
+    }
+    print_result(&o);
+    rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 done:
     tx_session_free(s);
     tx_model_free(m);
-    for (int i = 0; i < n_inputs; i++)
-        free(src[i]);
+    for (int i = 0; i < a.n_inputs; i++)
+        free(a.src[i]);
     return rc;
 }

@@ -45,69 +45,80 @@ static void text_usage(FILE *f, const char *cmd)
             cmd, cli_gen_opts_help);
 }
 
-/* Returns 0 ok, 1 = --help shown, -1 = usage error, -2 = the model failed to load. */
-static int parse_args(int argc, char **argv, enum text_task task, struct text_opts *o,
-                      tx_model **model_out)
+/* Options collected before the model is loaded. */
+struct text_args {
+    struct cli_gen_opts go;
+    long threads, max_in;
+};
+
+/* The options without a value (--json, --strict, --split, --no-split). Returns 1 when `a` is
+ * one of them. */
+static int take_switch(const char *a, struct text_opts *o)
 {
-    const char *cmd = argv[0];
-    struct cli_gen_opts go = {0};
-    long threads = 1, max_in = 0;
-    memset(o, 0, sizeof *o);
-    o->tp.split_sentences = task == TASK_TRANSLATE;
-    o->tp.truncate = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            text_usage(stdout, cmd);
-            return 1;
-        } else if (!strcmp(a, "--json")) {
-            o->json = 1;
-        } else if (!strcmp(a, "--strict")) {
-            o->tp.truncate = 0;
-        } else if (!strcmp(a, "--split")) {
-            o->tp.split_sentences = 1;
-        } else if (!strcmp(a, "--no-split")) {
-            o->tp.split_sentences = 0;
-        } else if ((v = cli_opt(argc, argv, &i, "--model", &missing))) {
-            o->model_dir = v;
-        } else if (!missing && (v = cli_opt(argc, argv, &i, "--prefix", &missing))) {
-            o->prefix = v;
-        } else if (!missing && (v = cli_opt(argc, argv, &i, "--threads", &missing))) {
-            if (cli_parse_int(cmd, "--threads", v, 1, 256, &threads)) return -1;
-        } else if (!missing && (v = cli_opt(argc, argv, &i, "--dtype", &missing))) {
-            if (strcmp(v, "auto") && strcmp(v, "int8")) {
-                fprintf(stderr, "attnserve-cli %s: --dtype must be auto or int8, got '%s'\n", cmd,
-                        v);
-                return -1;
-            }
-            o->load.dtype = strcmp(v, "int8") ? TX_DTYPE_AUTO : TX_DTYPE_INT8;
-        } else if (!missing && (v = cli_opt(argc, argv, &i, "--max-input-tokens", &missing))) {
-            if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &max_in)) return -1;
-        } else if (!missing && a[0] == '-' && a[1] == '-') {
-            int took = cli_gen_opts_take(&go, cmd, argc, argv, &i);
-            if (took < 0) return -1;
-            if (!took) {
-                fprintf(stderr, "attnserve-cli %s: unknown option %s\n", cmd, a);
-                return -1;
-            }
-        } else if (missing) {
-            fprintf(stderr, "attnserve-cli %s: missing value for '%s'\n", cmd, a);
-            return -1;
-        } else if (!o->text) {
-            o->text = a;
-        } else {
-            fprintf(stderr, "attnserve-cli %s: more than one TEXT argument\n", cmd);
+    if (!strcmp(a, "--json"))
+        o->json = 1;
+    else if (!strcmp(a, "--strict"))
+        o->tp.truncate = 0;
+    else if (!strcmp(a, "--split"))
+        o->tp.split_sentences = 1;
+    else if (!strcmp(a, "--no-split"))
+        o->tp.split_sentences = 0;
+    else
+        return 0;
+    return 1;
+}
+
+/* One argument at argv[*i] (advanced past a value). Returns 0, 1 = --help shown, -1 = usage
+ * error (reported). */
+static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct text_args *t)
+{
+    const char *cmd = argv[0], *a = argv[*i], *v;
+    int missing = 0;
+    if (cli_is_help(a)) {
+        text_usage(stdout, cmd);
+        return 1;
+    } else if (take_switch(a, o)) {
+        return 0;
+    } else if ((v = cli_opt(argc, argv, i, "--model", &missing))) {
+        o->model_dir = v;
+    } else if (!missing && (v = cli_opt(argc, argv, i, "--prefix", &missing))) {
+        o->prefix = v;
+    } else if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing))) {
+        if (cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &t->threads)) return -1;
+    } else if (!missing && (v = cli_opt(argc, argv, i, "--dtype", &missing))) {
+        if (strcmp(v, "auto") && strcmp(v, "int8")) {
+            fprintf(stderr, "attnserve-cli %s: --dtype must be auto or int8, got '%s'\n", cmd, v);
             return -1;
         }
-    }
-    if (!o->model_dir) {
-        fprintf(stderr, "attnserve-cli %s: --model DIR is required\n", cmd);
-        text_usage(stderr, cmd);
+        o->load.dtype = strcmp(v, "int8") ? TX_DTYPE_AUTO : TX_DTYPE_INT8;
+    } else if (!missing && (v = cli_opt(argc, argv, i, "--max-input-tokens", &missing))) {
+        if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &t->max_in)) return -1;
+    } else if (!missing && a[0] == '-' && a[1] == '-') {
+        int took = cli_gen_opts_take(&t->go, cmd, argc, argv, i);
+        if (took < 0) return -1;
+        if (!took) {
+            fprintf(stderr, "attnserve-cli %s: unknown option %s\n", cmd, a);
+            return -1;
+        }
+    } else if (missing) {
+        fprintf(stderr, "attnserve-cli %s: missing value for '%s'\n", cmd, a);
+        return -1;
+    } else if (!o->text) {
+        o->text = a;
+    } else {
+        fprintf(stderr, "attnserve-cli %s: more than one TEXT argument\n", cmd);
         return -1;
     }
-    o->threads = (int)threads;
-    o->tp.max_input_tokens = (int)max_in;
+    return 0;
+}
+
+/* Loads the model into *model_out and sets the decoding parameters as transformers'
+ * pipeline(task) does: the checkpoint's task_specific_params[task] (prefix and decoding
+ * options) over its generation config, then the command line's options. Returns 0, -1 = usage
+ * error, -2 = the model failed to load. */
+static int load_model(const char *cmd, enum text_task task, struct text_opts *o,
+                      const struct cli_gen_opts *go, tx_model **model_out)
+{
     struct tx_error err = {0};
     tx_model *model = NULL;
     if (tx_model_load_ex(o->model_dir, &o->load, &model, &err) != TX_OK) {
@@ -115,19 +126,40 @@ static int parse_args(int argc, char **argv, enum text_task task, struct text_op
         return -2;
     }
     *model_out = model;
-    /* as transformers' pipeline(task): the checkpoint's task_specific_params[task] (prefix and
-     * decoding options) over its generation config, then the command line's options */
     const char *task_name = task == TASK_SUMMARIZE ? "summarization" : "translation_en_to_de";
     if (tx_model_task_gen_params(model, task_name, &o->tp.gen, &err) != TX_OK) {
         fprintf(stderr, "attnserve-cli %s: %s\n", cmd, err.message);
         return -2;
     }
-    if (cli_gen_opts_apply(&go, cmd, &o->tp.gen)) return -1;
+    if (cli_gen_opts_apply(go, cmd, &o->tp.gen)) return -1;
     if (o->prefix)
         o->tp.prefix = o->prefix;
     else
         o->tp.prefix = tx_model_task_prefix(model, task_name);
     return 0;
+}
+
+/* Returns 0 ok, 1 = --help shown, -1 = usage error, -2 = the model failed to load. */
+static int parse_args(int argc, char **argv, enum text_task task, struct text_opts *o,
+                      tx_model **model_out)
+{
+    const char *cmd = argv[0];
+    struct text_args t = {.threads = 1};
+    memset(o, 0, sizeof *o);
+    o->tp.split_sentences = task == TASK_TRANSLATE;
+    o->tp.truncate = 1;
+    for (int i = 1; i < argc; i++) {
+        int rc = take_arg(argc, argv, &i, o, &t);
+        if (rc) return rc;
+    }
+    if (!o->model_dir) {
+        fprintf(stderr, "attnserve-cli %s: --model DIR is required\n", cmd);
+        text_usage(stderr, cmd);
+        return -1;
+    }
+    o->threads = (int)t.threads;
+    o->tp.max_input_tokens = (int)t.max_in;
+    return load_model(cmd, task, o, &t.go, model_out);
 }
 
 static void print_item(const struct text_opts *o, const struct tx_text_item *it)
@@ -238,8 +270,8 @@ static int run_text(int argc, char **argv, enum text_task task)
     tx_tokenizer *tok = NULL;
     tx_session *s = NULL;
     int status = 1;
-    if (tx_tokenizer_load(o.model_dir, &tok, &err) != TX_OK ||
-        tx_session_new(model, 0, &s, &err) != TX_OK) {
+    if (cli_load_tokenizer(cmd, o.model_dir, &tok)) goto done;
+    if (tx_session_new(model, 0, &s, &err) != TX_OK) {
         fprintf(stderr, "attnserve-cli %s: %s\n", cmd, err.message);
         goto done;
     }

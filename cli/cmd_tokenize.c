@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "tx.h"
 
 static void usage(FILE *f)
@@ -31,33 +32,12 @@ int cli_tokenize(int argc, char **argv)
 {
     const char *model = NULL;
     int target = 0, offsets = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc)
-            model = argv[++i];
-        else if (!strcmp(argv[i], "--target"))
-            target = 1;
-        else if (!strcmp(argv[i], "--offsets"))
-            offsets = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "attnserve-cli tokenize: unknown or incomplete option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!model) {
-        fprintf(stderr, "attnserve-cli tokenize: --model DIR is required\n");
-        usage(stderr);
-        return 2;
-    }
-    tx_tokenizer *tok = NULL;
+    const struct cli_flag flags[] = {{"--target", &target}, {"--offsets", &offsets}};
+    int rc = cli_parse_model_flags(argc, argv, flags, 2, &model, usage);
+    if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+    tx_tokenizer *tok;
+    if (cli_load_tokenizer(argv[0], model, &tok)) return CLI_EXIT_FAILED;
     struct tx_error err = {0};
-    if (tx_tokenizer_load(model, &tok, &err) != TX_OK) {
-        fprintf(stderr, "attnserve-cli tokenize: %s\n", err.message);
-        return 1;
-    }
     int status = 0;
     char *line = NULL;
     size_t cap = 0;

@@ -38,6 +38,10 @@ typedef enum {
 
 #define SRV_MESSAGE_SIZE 512
 
+/* nginx's "client closed request": logged and counted for a client that left before its
+ * answer (no answer is sent, so it is no srv_code's status). */
+#define SRV_STATUS_CLIENT_CLOSED 499
+
 struct srv_err {
     srv_code code;
     char message[SRV_MESSAGE_SIZE];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnsel.h"
 #include "attnview.h"
 #include "jsonw.h"
 #include "libre.h"
@@ -122,84 +123,77 @@ void srv_handle_openapi(struct srv_app *app, struct srv_response *r)
     r->body_static = 1;
 }
 
-/* Parses a non-negative decimal integer query value. */
-static int parse_index(const char *s, int *out)
+/* The selected layer and head exist in the entry; a query without layer gets the last one. */
+static int check_slice(const struct srv_attn_entry *e, struct srv_attn_query *q,
+                       struct srv_err *err)
 {
-    if (!s || !*s || strlen(s) > 6) return -1;
-    int v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') return -1;
-        v = v * 10 + (*p - '0');
-    }
-    *out = v;
+    int nl, R, C;
+    srv_attn_shape(e, q->kind, &nl, &R, &C);
+    if (q->layer < 0) q->layer = nl - 1;
+    if (q->layer >= nl)
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "layer is %d, but the %s attention has %d layers (0-%d)", q->layer,
+                        srv_attn_kind_name(q->kind), nl, nl - 1);
+    if (q->agg == SRV_AGG_NONE && q->head >= e->n_heads)
+        return srv_fail(err, SRV_E_INVALID_VALUE, "head is %d, but the model has %d heads (0-%d)",
+                        q->head, e->n_heads, e->n_heads - 1);
     return 0;
+}
+
+static void put_labels(struct srv_buf *b, char *const *v, int n)
+{
+    srv_buf_putc(b, '[');
+    for (int i = 0; i < n; i++) {
+        if (i) srv_buf_putc(b, ',');
+        srv_buf_json_string(b, v[i], strlen(v[i]));
+    }
+    srv_buf_putc(b, ']');
+}
+
+/* {"id", "model", "kind", "layer", "head", "rows", "cols", "matrix"} of one checked slice. */
+static void write_slice_json(struct srv_buf *b, const struct srv_attn_entry *e,
+                             const struct srv_attn_query *q)
+{
+    int nl, R, C;
+    srv_attn_shape(e, q->kind, &nl, &R, &C);
+    size_t rc = (size_t)R * (size_t)C;
+    float *m = malloc((rc ? rc : 1) * sizeof *m);
+    if (!m) {
+        b->oom = 1;
+        return;
+    }
+    srv_attn_slice(e, q->kind, q->layer, q->head, q->agg, m);
+    srv_buf_puts(b, "{\"id\":");
+    srv_buf_json_string(b, e->id, strlen(e->id));
+    srv_buf_printf(b, ",\"model\":");
+    srv_buf_json_string(b, e->model, strlen(e->model));
+    srv_buf_printf(b, ",\"kind\":\"%s\",\"layer\":%d,\"head\":", srv_attn_kind_name(q->kind),
+                   q->layer);
+    if (q->agg == SRV_AGG_MEAN)
+        srv_buf_puts(b, "\"mean\"");
+    else if (q->agg == SRV_AGG_MAX)
+        srv_buf_puts(b, "\"max\"");
+    else
+        srv_buf_printf(b, "%d", q->head);
+    srv_buf_puts(b, ",\"rows\":");
+    put_labels(b, srv_attn_row_labels(e, q->kind), R);
+    srv_buf_puts(b, ",\"cols\":");
+    put_labels(b, srv_attn_col_labels(e, q->kind), C);
+    srv_buf_puts(b, ",\"matrix\":");
+    srv_attn_write_matrix(b, m, R, C);
+    srv_buf_putc(b, '}');
+    free(m);
 }
 
 void srv_handle_attention_get(struct srv_app *app, const char *id, const struct srv_form *query,
                               struct srv_response *r)
 {
     struct srv_err err;
-    for (int i = 0; i < query->n; i++) {
-        const char *k = query->keys[i];
-        if (strcmp(k, "kind") && strcmp(k, "layer") && strcmp(k, "head") && strcmp(k, "format") &&
-            strcmp(k, "api_key")) {
-            srv_fail(&err, SRV_E_UNKNOWN_FIELD,
-                     "unknown query parameter \"%.40s\" (known: kind, layer, head, format)", k);
-            srv_response_error(r, &err);
-            return;
-        }
-    }
+    struct srv_attn_query q;
     /* the query is checked before the lookup so a bad request gets its 422 either way */
-    const char *kind_s = srv_form_get(query, "kind", NULL);
-    const char *layer_s = srv_form_get(query, "layer", NULL);
-    const char *head_s = srv_form_get(query, "head", NULL);
-    const char *format = srv_form_get(query, "format", NULL);
-    unsigned kind = SRV_KIND_CROSS;
-    if (kind_s) {
-        if (!strcmp(kind_s, "cross"))
-            kind = SRV_KIND_CROSS;
-        else if (!strcmp(kind_s, "encoder"))
-            kind = SRV_KIND_ENCODER;
-        else if (!strcmp(kind_s, "decoder"))
-            kind = SRV_KIND_DECODER;
-        else {
-            srv_fail(&err, SRV_E_INVALID_VALUE,
-                     "kind must be cross, encoder or decoder, got \"%.40s\"", kind_s);
-            srv_response_error(r, &err);
-            return;
-        }
-    }
-    int agg = SRV_AGG_MEAN, head = 0;
-    if (head_s) {
-        if (!strcmp(head_s, "mean"))
-            agg = SRV_AGG_MEAN;
-        else if (!strcmp(head_s, "max"))
-            agg = SRV_AGG_MAX;
-        else if (parse_index(head_s, &head) == 0)
-            agg = SRV_AGG_NONE;
-        else {
-            srv_fail(&err, SRV_E_INVALID_VALUE,
-                     "head must be a head index, mean or max, got \"%.40s\"", head_s);
-            srv_response_error(r, &err);
-            return;
-        }
-    }
-    int layer = -1;
-    if (layer_s && parse_index(layer_s, &layer)) {
-        srv_fail(&err, SRV_E_INVALID_VALUE, "layer must be a layer index, got \"%.40s\"", layer_s);
+    if (srv_attn_query_parse(query, &q, &err)) {
         srv_response_error(r, &err);
         return;
-    }
-    int svg = 0;
-    if (format) {
-        if (!strcmp(format, "svg"))
-            svg = 1;
-        else if (strcmp(format, "json")) {
-            srv_fail(&err, SRV_E_INVALID_VALUE, "format must be json or svg, got \"%.40s\"",
-                     format);
-            srv_response_error(r, &err);
-            return;
-        }
     }
     struct srv_attn_entry *e = srv_attn_store_get(app->store, id);
     if (!e) {
@@ -210,65 +204,20 @@ void srv_handle_attention_get(struct srv_app *app, const char *id, const struct 
         srv_response_error(r, &err);
         return;
     }
-    int nl, R, C;
-    srv_attn_shape(e, kind, &nl, &R, &C);
-    if (layer < 0) layer = nl - 1;
-    if (layer >= nl || (agg == SRV_AGG_NONE && head >= e->n_heads)) {
-        if (layer >= nl)
-            srv_fail(&err, SRV_E_INVALID_VALUE,
-                     "layer is %d, but the %s attention has %d layers (0-%d)", layer,
-                     srv_attn_kind_name(kind), nl, nl - 1);
-        else
-            srv_fail(&err, SRV_E_INVALID_VALUE, "head is %d, but the model has %d heads (0-%d)",
-                     head, e->n_heads, e->n_heads - 1);
+    if (check_slice(e, &q, &err)) {
         srv_attn_store_release(app->store, e);
         srv_response_error(r, &err);
         return;
     }
     struct srv_buf b;
     srv_buf_init(&b);
-    if (svg) {
-        srv_attn_write_svg(&b, e, kind, layer, head, agg);
-    } else {
-        size_t rc = (size_t)R * (size_t)C;
-        float *m = malloc((rc ? rc : 1) * sizeof *m);
-        if (!m) {
-            b.oom = 1;
-        } else {
-            srv_attn_slice(e, kind, layer, head, agg, m);
-            srv_buf_puts(&b, "{\"id\":");
-            srv_buf_json_string(&b, e->id, strlen(e->id));
-            srv_buf_printf(&b, ",\"model\":");
-            srv_buf_json_string(&b, e->model, strlen(e->model));
-            srv_buf_printf(&b, ",\"kind\":\"%s\",\"layer\":%d,\"head\":", srv_attn_kind_name(kind),
-                           layer);
-            if (agg == SRV_AGG_MEAN)
-                srv_buf_puts(&b, "\"mean\"");
-            else if (agg == SRV_AGG_MAX)
-                srv_buf_puts(&b, "\"max\"");
-            else
-                srv_buf_printf(&b, "%d", head);
-            char *const *rl = srv_attn_row_labels(e, kind);
-            char *const *cl = srv_attn_col_labels(e, kind);
-            srv_buf_puts(&b, ",\"rows\":[");
-            for (int i = 0; i < R; i++) {
-                if (i) srv_buf_putc(&b, ',');
-                srv_buf_json_string(&b, rl[i], strlen(rl[i]));
-            }
-            srv_buf_puts(&b, "],\"cols\":[");
-            for (int i = 0; i < C; i++) {
-                if (i) srv_buf_putc(&b, ',');
-                srv_buf_json_string(&b, cl[i], strlen(cl[i]));
-            }
-            srv_buf_puts(&b, "],\"matrix\":");
-            srv_attn_write_matrix(&b, m, R, C);
-            srv_buf_putc(&b, '}');
-            free(m);
-        }
-    }
+    if (q.svg)
+        srv_attn_write_svg(&b, e, q.kind, q.layer, q.head, q.agg);
+    else
+        write_slice_json(&b, e, &q);
     srv_attn_store_release(app->store, e);
     size_t len;
     char *body = srv_buf_steal(&b, &len);
     srv_response_json(r, 200, body, len);
-    if (body && svg) r->content_type = SRV_CT_SVG;
+    if (body && q.svg) r->content_type = SRV_CT_SVG;
 }

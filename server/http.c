@@ -33,48 +33,75 @@
 /* Per-request state                                                                        */
 /* ---------------------------------------------------------------------------------------- */
 
+/* Where a request stands between libmicrohttpd's callbacks. libmicrohttpd calls on_request
+ * once with the headers, once per piece of body, and once more when the request is fully
+ * received; it queues an answer only before a body arrives or after the last call.
+ *
+ *   HEADERS --(answered at once, no body: error, OPTIONS, web asset)--> DEFERRED
+ *   HEADERS --(answered at once, with a body; a GET with a body too)--> ANSWERED
+ *   HEADERS --(GET/HEAD without body)---------------------------------> NO_BODY
+ *   HEADERS --(POST)--------------------------------------------------> READ_BODY
+ *   HEADERS --(POST whose Content-Length is over the limit)-----------> DISCARD_BODY
+ *   READ_BODY --(too large, too slow, out of memory)------------------> DISCARD_BODY
+ *   DISCARD_BODY --(past DISCARD_FACTOR times the limit)--------------> connection cut
+ *   DEFERRED, DISCARD_BODY, NO_BODY --(final call)--------------------> ANSWERED
+ *   READ_BODY --(final call: refused)---------------------------------> ANSWERED
+ *   READ_BODY --(final call: accepted by the pool)--------------------> QUEUED
+ *   QUEUED --(worker done; the connection is resumed)-----------------> ANSWERED
+ *
+ * on_completed frees the request from any state (the client may leave at any point). */
+enum req_state {
+    REQ_HEADERS,      /* inside the first callback: headers read, the request being checked */
+    REQ_NO_BODY,      /* a GET or HEAD without body: answered at the final callback */
+    REQ_READ_BODY,    /* a POST body arriving and kept (it may be empty) */
+    REQ_DISCARD_BODY, /* a body refused while arriving: read and dropped; body_err at the end */
+    REQ_DEFERRED,     /* answered in the first callback without body: sent at the final one */
+    REQ_QUEUED,       /* with a worker; the connection is suspended until job_done */
+    REQ_ANSWERED,     /* a response was queued (or given up); the rest of a body is ignored */
+};
+
 struct req {
     struct srv_app *app;
     struct MHD_Connection *conn;
+    enum req_state state;
     srv_route route;
     char method[16];
     char path[160];
     char id[72]; /* /attention/{id} segment */
     int is_head;
+    int is_post;
+    /* An answer decided at the first callback waits for the final one when the request has
+     * no body: answering before the request counts as fully received makes libmicrohttpd
+     * close the connection, which would cost keep-alive clients a reconnect. */
+    int expect_body; /* Content-Length other than 0, or Transfer-Encoding */
     int64_t t0;
     char request_id[40];
-    char *origin;     /* Origin header, copied at the first call */
-    int auth_ok;      /* authorized by header, or no key needed */
-    int content_kind; /* 1 JSON, 2 form */
+    char *origin;               /* Origin header, copied at the first call */
+    int auth_ok;                /* authorized by header, or no key needed */
+    srv_body_kind content_kind; /* of a POST body */
     char *body;
     size_t len, cap;
-    int responded; /* a response was queued or handed to another thread */
-    int status;    /* status queued (for the log); 0 = none */
+    int status; /* status queued (for the log); 0 = none */
     srv_code code;
     char model[72];
     long in_tokens, out_tokens;
     double queue_ms, inference_ms;
-    int has_gen, has_att, has_job;
+    int has_gen, has_att, has_job; /* which of gen, att, job hold resources to free */
     struct srv_gen_request gen;
     struct srv_attention_request att;
     struct srv_infer job;
-    /* An answer decided at the first callback waits for the final one when the request has
-     * no body: answering before the request counts as fully received makes libmicrohttpd
-     * close the connection, which would cost keep-alive clients a reconnect. */
-    int in_first_call, expect_body, has_pending;
     /* A body found too large or too slow while arriving cannot be answered at once (libmicro-
-     * httpd queues answers only before or after a body): it is read and dropped, and the
-     * error sent at the final callback, unless it goes on past DISCARD_FACTOR times the
-     * limit in bytes or in time, when the connection is cut. */
-    int body_error;
+     * httpd queues answers only before or after a body): it is read and dropped
+     * (REQ_DISCARD_BODY), and body_err sent at the final callback, unless it goes on past
+     * DISCARD_FACTOR times the limit in bytes or in time, when the connection is cut. */
     size_t discarded;
+    struct srv_err body_err;
     /* While a body is due, the connection's idle timeout is twice the body deadline:
      * libmicrohttpd calls nothing while no data comes, so its idle timer is the only clock
      * that stops a client that stalls half-way, and twice the deadline still lets a late body
      * arrive and get its 408. The daemon's idle timeout returns with the final call. */
     int body_timeout_set;
-    struct srv_err body_err;
-    struct srv_response pending;
+    struct srv_response pending; /* the answer of REQ_DEFERRED */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -127,7 +154,7 @@ static void send_response(struct req *r, struct srv_response *s)
         resp = MHD_create_response_from_buffer(s->len, s->body, MHD_RESPMEM_MUST_FREE);
         if (resp) s->body = NULL; /* now owned by the response */
     }
-    r->responded = 1;
+    r->state = REQ_ANSWERED;
     r->status = s->status;
     r->code = s->code;
     if (s->model[0]) snprintf(r->model, sizeof r->model, "%s", s->model);
@@ -159,13 +186,14 @@ static void send_response(struct req *r, struct srv_response *s)
     srv_response_free(s);
 }
 
+/* Sends an answer now, or keeps it for the final callback (REQ_DEFERRED) when it was decided
+ * in the first callback of a request without body. */
 static enum MHD_Result respond(struct req *r, struct srv_response *s)
 {
-    if (r->in_first_call && !r->expect_body) {
+    if (r->state == REQ_HEADERS && !r->expect_body) {
         r->pending = *s;
         memset(s, 0, sizeof *s);
-        r->has_pending = 1;
-        r->responded = 1;
+        r->state = REQ_DEFERRED;
         return MHD_YES;
     }
     send_response(r, s);
@@ -198,7 +226,7 @@ static void on_accept(struct srv_job *job, void *arg)
 {
     (void)job;
     struct req *r = arg;
-    r->responded = 1;
+    r->state = REQ_QUEUED;
     MHD_suspend_connection(r->conn);
 }
 
@@ -213,10 +241,10 @@ static enum MHD_Result submit(struct req *r)
     j->deadline_ns = r->t0 + (int64_t)app->cfg->limits.request_timeout_ms * 1000000LL;
     j->done = job_done;
     j->done_arg = r;
-    int rc = srv_pool_submit(app->pool, &j->base, on_accept, r);
-    if (rc == 0) return MHD_YES;
+    srv_pool_submit_result rc = srv_pool_submit(app->pool, &j->base, on_accept, r);
+    if (rc == SRV_POOL_OK) return MHD_YES;
     struct srv_err e;
-    if (rc == -1) {
+    if (rc == SRV_POOL_FULL) {
         srv_metrics_rejected(app->metrics);
         srv_fail(&e, SRV_E_BUSY, "the server is busy (%d requests waiting); retry shortly",
                  srv_pool_capacity(app->pool));
@@ -407,15 +435,106 @@ static int serve_web(struct req *r)
 #endif
 }
 
-/* First callback of a request (headers read, body not yet): everything that can be refused
- * before reading a body is refused here. */
+/* OPTIONS (a CORS preflight, or a plain question about the methods) and methods the route does
+ * not take are answered from the route table. Returns 1 when it answered. */
+static int answer_method(struct req *r, const struct srv_route_def *def, int is_get, int is_options)
+{
+    struct srv_response s;
+    memset(&s, 0, sizeof s);
+    if (is_options) {
+        s.status = 204;
+        s.no_body = 1;
+        s.allow = def->allow;
+        respond(r, &s);
+        return 1;
+    }
+    int ok = ((is_get || r->is_head) && (def->methods & SRV_M_GET)) ||
+             (r->is_post && (def->methods & SRV_M_POST));
+    if (ok) return 0;
+    struct srv_err e;
+    srv_fail(&e, SRV_E_METHOD_NOT_ALLOWED, "%s %s is not allowed; use %s", r->method, def->label,
+             def->allow);
+    srv_response_error(&s, &e);
+    s.allow = def->allow;
+    respond(r, &s);
+    return 1;
+}
+
+/* API keys: a header is checked now; without one a body (or query) may carry it. Sets
+ * r->auth_ok. Returns 1 when it answered (a malformed or wrong key). */
+static int check_header_key(struct req *r, const struct srv_route_def *def)
+{
+    const struct cfg_config *cfg = r->app->cfg;
+    r->auth_ok = 1;
+    if (!def->needs_key || cfg->n_api_keys == 0) return 0;
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    size_t kl = 0;
+    const char *key = srv_auth_bearer(h, &kl);
+    if (h && !key) {
+        unauthorized(r, "Authorization must be \"Bearer <key>\"");
+        return 1;
+    }
+    if (key && !srv_auth_check(cfg->api_keys, cfg->n_api_keys, key, kl)) {
+        unauthorized(r, "the API key is not valid");
+        return 1;
+    }
+    r->auth_ok = key != NULL;
+    return 0;
+}
+
+/* REQ_HEADERS or REQ_READ_BODY -> REQ_DISCARD_BODY: the error is sent at the final callback. */
+static void refuse_body(struct req *r, const struct srv_err *e)
+{
+    r->state = REQ_DISCARD_BODY;
+    r->body_err = *e;
+}
+
+/* A POST's headers are acceptable so far: checks Content-Type and Content-Length, and moves to
+ * REQ_READ_BODY, or to REQ_DISCARD_BODY for a declared length over the limit that is cheaper
+ * to read than to lose to a reset, or answers at once. */
+static enum MHD_Result begin_body(struct req *r)
+{
+    const struct cfg_limits *lim = &r->app->cfg->limits;
+    struct srv_err e;
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    int kind = srv_content_kind(ct, r->route == SRV_R_TRANSLATE, &e);
+    if (kind < 0) return respond_error(r, &e);
+    r->content_kind = (srv_body_kind)kind;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        unsigned long long cap = (unsigned long long)lim->max_body_bytes;
+        if (*end == '\0' && n > cap) {
+            srv_fail(&e, SRV_E_PAYLOAD_TOO_LARGE,
+                     "the body is %llu bytes; at most %lld are accepted", n, lim->max_body_bytes);
+            /* A client waiting for "100 Continue" never sends the body, and one that sends a
+             * body far too large is cut off; anything else is read and dropped so the answer
+             * is not lost to a reset of a connection with unread data. */
+            const char *expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
+            if ((expect && !strcasecmp(expect, "100-continue")) || n > DISCARD_FACTOR * cap)
+                return respond_error(r, &e);
+            refuse_body(r, &e);
+        }
+    }
+    if (r->state == REQ_HEADERS) r->state = REQ_READ_BODY;
+    unsigned body_s = 2 * (unsigned)((lim->body_timeout_ms + 999) / 1000);
+    if (r->expect_body && body_s < (unsigned)lim->idle_timeout_s) {
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, body_s);
+        r->body_timeout_set = 1;
+    }
+    return MHD_YES; /* wait for the body */
+}
+
+/* First callback of a request (REQ_HEADERS: headers read, body not yet): everything that can
+ * be refused before reading a body is refused here. */
 static enum MHD_Result first_call(struct req *r, const char *method)
 {
     struct srv_app *app = r->app;
     struct srv_err e;
-    int is_get = !strcmp(method, "GET"), is_post = !strcmp(method, "POST");
-    int is_options = !strcmp(method, "OPTIONS");
+    int is_get = !strcmp(method, "GET");
     r->is_head = !strcmp(method, "HEAD");
+    r->is_post = !strcmp(method, "POST");
     if (atomic_load(&app->draining)) {
         srv_fail(&e, SRV_E_SHUTTING_DOWN, "the server is shutting down");
         return respond_error(r, &e);
@@ -426,174 +545,167 @@ static enum MHD_Result first_call(struct req *r, const char *method)
         return respond_error(r, &e);
     }
     const struct srv_route_def *def = &srv_routes[r->route];
-    if (is_options) { /* CORS preflight, or a plain question about the methods */
-        struct srv_response s;
-        memset(&s, 0, sizeof s);
-        s.status = 204;
-        s.no_body = 1;
-        s.allow = def->allow;
-        return respond(r, &s);
-    }
-    int ok = ((is_get || r->is_head) && (def->methods & SRV_M_GET)) ||
-             (is_post && (def->methods & SRV_M_POST));
-    if (!ok) {
-        struct srv_response s;
-        memset(&s, 0, sizeof s);
-        srv_fail(&e, SRV_E_METHOD_NOT_ALLOWED, "%s %s is not allowed; use %s", r->method,
-                 def->label, def->allow);
-        srv_response_error(&s, &e);
-        s.allow = def->allow;
-        return respond(r, &s);
-    }
-    /* API keys: a header is checked now; without one a body (or query) may carry it */
-    r->auth_ok = 1;
-    if (def->needs_key && app->cfg->n_api_keys > 0) {
-        const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
-        size_t kl = 0;
-        const char *key = srv_auth_bearer(h, &kl);
-        if (h && !key) return unauthorized(r, "Authorization must be \"Bearer <key>\"");
-        if (key && !srv_auth_check(app->cfg->api_keys, app->cfg->n_api_keys, key, kl))
-            return unauthorized(r, "the API key is not valid");
-        r->auth_ok = key != NULL;
-    }
-    if (is_post) {
-        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-        r->content_kind = srv_content_kind(ct, r->route == SRV_R_TRANSLATE, &e);
-        if (r->content_kind < 0) return respond_error(r, &e);
-        const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl) {
-            char *end;
-            unsigned long long n = strtoull(cl, &end, 10);
-            unsigned long long cap = (unsigned long long)app->cfg->limits.max_body_bytes;
-            if (*end == '\0' && n > cap) {
-                srv_fail(&e, SRV_E_PAYLOAD_TOO_LARGE,
-                         "the body is %llu bytes; at most %lld are accepted", n,
-                         app->cfg->limits.max_body_bytes);
-                /* A client waiting for "100 Continue" never sends the body, and one that
-                 * sends a body far too large is cut off; anything else is read and dropped
-                 * so the answer is not lost to a reset of a connection with unread data. */
-                const char *expect =
-                    MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
-                if ((expect && !strcasecmp(expect, "100-continue")) || n > DISCARD_FACTOR * cap)
-                    return respond_error(r, &e);
-                r->body_error = 1;
-                r->body_err = e;
-            }
-        }
-        unsigned body_s = 2 * (unsigned)((app->cfg->limits.body_timeout_ms + 999) / 1000);
-        if (r->expect_body && body_s < (unsigned)app->cfg->limits.idle_timeout_s) {
-            MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, body_s);
-            r->body_timeout_set = 1;
-        }
-        return MHD_YES; /* wait for the body */
-    }
+    if (answer_method(r, def, is_get, !strcmp(method, "OPTIONS"))) return MHD_YES;
+    if (check_header_key(r, def)) return MHD_YES;
+    if (r->is_post) return begin_body(r);
     if (r->expect_body) return handle_get(r); /* answer now; the body is discarded */
-    return MHD_YES;                           /* answered at the final callback */
+    r->state = REQ_NO_BODY;                   /* answered at the final callback */
+    return MHD_YES;
 }
 
+/* Echoes a caller's X-Request-Id when it is short and plain; else makes one. */
+static void set_request_id(struct req *r)
+{
+    const char *rid = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+    int plain = rid && *rid && strlen(rid) < sizeof r->request_id;
+    for (const char *p = rid; plain && *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            plain = 0;
+    if (plain)
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    else if (srv_random_id(r->request_id))
+        snprintf(r->request_id, sizeof r->request_id, "-");
+}
+
+/* A new request: its state is made, then checked in REQ_HEADERS. */
+static enum MHD_Result start_request(struct srv_app *app, struct MHD_Connection *conn,
+                                     const char *url, const char *method, void **con_cls)
+{
+    struct req *r = calloc(1, sizeof *r);
+    if (!r) return MHD_NO;
+    *con_cls = r;
+    atomic_fetch_add(&app->inflight, 1);
+    r->app = app;
+    r->conn = conn;
+    r->state = REQ_HEADERS;
+    r->t0 = srv_now_ns();
+    snprintf(r->method, sizeof r->method, "%s", method);
+    snprintf(r->path, sizeof r->path, "%s", url);
+    const char *id = NULL;
+    r->route = srv_route_match(url, &id);
+    if (id) snprintf(r->id, sizeof r->id, "%s", id);
+    const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (o && strlen(o) < 256) r->origin = strdup(o);
+    set_request_id(r);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    r->expect_body = (cl && strcmp(cl, "0")) || te;
+    return first_call(r, method);
+}
+
+/* REQ_DISCARD_BODY: n more bytes dropped; the connection is cut (MHD_NO) past DISCARD_FACTOR
+ * times the size or time limit. */
+static enum MHD_Result discard_chunk(struct req *r, size_t n, int64_t elapsed_ns)
+{
+    const struct cfg_limits *lim = &r->app->cfg->limits;
+    int64_t limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
+    r->discarded += n;
+    if (r->discarded > (size_t)(DISCARD_FACTOR * lim->max_body_bytes) ||
+        elapsed_ns > DISCARD_FACTOR * limit_ns) {
+        r->status = srv_code_status(r->body_err.code); /* for the log: cut off */
+        r->code = r->body_err.code;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* REQ_READ_BODY: keeps n more bytes, or refuses the body when it is late, too large or memory
+ * runs out. */
+static enum MHD_Result keep_chunk(struct req *r, const char *data, size_t n)
+{
+    const struct cfg_limits *lim = &r->app->cfg->limits;
+    int64_t elapsed = srv_now_ns() - r->t0, limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
+    struct srv_err e;
+    if (elapsed > limit_ns) {
+        srv_fail(&e, SRV_E_REQUEST_TIMEOUT, "the body did not arrive within %d ms; send it at once",
+                 lim->body_timeout_ms);
+        refuse_body(r, &e);
+        return discard_chunk(r, n, elapsed);
+    }
+    if (r->len + n > (size_t)lim->max_body_bytes) {
+        srv_fail(&e, SRV_E_PAYLOAD_TOO_LARGE, "the body exceeds %lld bytes", lim->max_body_bytes);
+        refuse_body(r, &e);
+        return discard_chunk(r, n, elapsed);
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t nc = r->cap ? r->cap : 4096;
+        while (nc < r->len + n + 1)
+            nc *= 2;
+        if (nc > (size_t)lim->max_body_bytes + 1) nc = (size_t)lim->max_body_bytes + 1;
+        char *b = realloc(r->body, nc);
+        if (!b) {
+            srv_fail(&e, SRV_E_OUT_OF_MEMORY, "out of memory while reading the body");
+            refuse_body(r, &e);
+            return MHD_YES;
+        }
+        r->body = b;
+        r->cap = nc;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return MHD_YES;
+}
+
+/* A piece of body arrived. */
+static enum MHD_Result on_body_chunk(struct req *r, const char *data, size_t n)
+{
+    switch (r->state) {
+    case REQ_READ_BODY:
+        return keep_chunk(r, data, n);
+    case REQ_DISCARD_BODY:
+        return discard_chunk(r, n, srv_now_ns() - r->t0);
+    case REQ_HEADERS:
+    case REQ_NO_BODY:
+    case REQ_DEFERRED:
+    case REQ_QUEUED:
+    case REQ_ANSWERED:
+        break;
+    }
+    return MHD_YES; /* answered early: the rest of the body is read and ignored */
+}
+
+/* The request is fully received (libmicrohttpd's final call before it sends an answer). */
+static enum MHD_Result on_request_end(struct req *r)
+{
+    if (r->body_timeout_set) { /* back to the keep-alive idle timeout */
+        r->body_timeout_set = 0;
+        MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  (unsigned)r->app->cfg->limits.idle_timeout_s);
+    }
+    switch (r->state) {
+    case REQ_DEFERRED:
+        send_response(r, &r->pending);
+        return MHD_YES;
+    case REQ_DISCARD_BODY:
+        return respond_error(r, &r->body_err);
+    case REQ_READ_BODY:
+        return handle_post(r);
+    case REQ_NO_BODY:
+        return handle_get(r);
+    case REQ_HEADERS: /* not reached: the first callback always leaves it */
+    case REQ_QUEUED:
+    case REQ_ANSWERED:
+        break;
+    }
+    return MHD_YES;
+}
+
+/* libmicrohttpd's access handler: one dispatch on where the request stands. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
     (void)version;
-    struct srv_app *app = cls;
     struct req *r = *con_cls;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r) return MHD_NO;
-        *con_cls = r;
-        atomic_fetch_add(&app->inflight, 1);
-        r->app = app;
-        r->conn = conn;
-        r->t0 = srv_now_ns();
-        snprintf(r->method, sizeof r->method, "%s", method);
-        snprintf(r->path, sizeof r->path, "%s", url);
-        const char *id = NULL;
-        r->route = srv_route_match(url, &id);
-        if (id) snprintf(r->id, sizeof r->id, "%s", id);
-        const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-        if (o && strlen(o) < 256) r->origin = strdup(o);
-        /* a caller's request id is echoed when it is short and plain; else one is made */
-        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
-        int plain = rid && *rid && strlen(rid) < sizeof r->request_id;
-        for (const char *p = rid; plain && *p; p++)
-            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') ||
-                  (*p >= 'A' && *p <= 'Z') || *p == '-' || *p == '_' || *p == '.'))
-                plain = 0;
-        if (plain)
-            snprintf(r->request_id, sizeof r->request_id, "%s", rid);
-        else if (srv_random_id(r->request_id))
-            snprintf(r->request_id, sizeof r->request_id, "-");
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
-        r->expect_body = (cl && strcmp(cl, "0")) || te;
-        r->in_first_call = 1;
-        enum MHD_Result res = first_call(r, method);
-        r->in_first_call = 0;
-        return res;
-    }
+    if (!r) return start_request(cls, conn, url, method, con_cls);
     if (*upload_size) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (r->responded) return MHD_YES; /* discarding after an early answer */
-        const struct cfg_limits *lim = &app->cfg->limits;
-        int64_t elapsed = srv_now_ns() - r->t0,
-                limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
-        if (!r->body_error && elapsed > limit_ns) {
-            r->body_error = 1;
-            srv_fail(&r->body_err, SRV_E_REQUEST_TIMEOUT,
-                     "the body did not arrive within %d ms; send it at once", lim->body_timeout_ms);
-        }
-        if (!r->body_error && r->len + n > (size_t)lim->max_body_bytes) {
-            r->body_error = 1;
-            srv_fail(&r->body_err, SRV_E_PAYLOAD_TOO_LARGE, "the body exceeds %lld bytes",
-                     lim->max_body_bytes);
-        }
-        if (r->body_error) {
-            r->discarded += n;
-            if (r->discarded > (size_t)(DISCARD_FACTOR * lim->max_body_bytes) ||
-                elapsed > DISCARD_FACTOR * limit_ns) {
-                r->status = srv_code_status(r->body_err.code); /* for the log: cut off */
-                r->code = r->body_err.code;
-                return MHD_NO;
-            }
-            return MHD_YES;
-        }
-        struct srv_err e;
-        if (r->len + n + 1 > r->cap) {
-            size_t nc = r->cap ? r->cap : 4096;
-            while (nc < r->len + n + 1)
-                nc *= 2;
-            if (nc > (size_t)lim->max_body_bytes + 1) nc = (size_t)lim->max_body_bytes + 1;
-            char *b = realloc(r->body, nc);
-            if (!b) {
-                srv_fail(&e, SRV_E_OUT_OF_MEMORY, "out of memory while reading the body");
-                r->body_error = 1;
-                r->body_err = e;
-                return MHD_YES;
-            }
-            r->body = b;
-            r->cap = nc;
-        }
-        memcpy(r->body + r->len, upload, n);
-        r->len += n;
-        r->body[r->len] = '\0';
-        return MHD_YES;
+        return on_body_chunk(r, upload, n);
     }
-    if (r->body_timeout_set) { /* the body is complete: back to the keep-alive idle timeout */
-        r->body_timeout_set = 0;
-        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                                  (unsigned)app->cfg->limits.idle_timeout_s);
-    }
-    if (r->has_pending) {
-        r->has_pending = 0;
-        send_response(r, &r->pending);
-        return MHD_YES;
-    }
-    if (r->responded) return MHD_YES;
-    if (r->body_error) return respond_error(r, &r->body_err);
-    if (!strcmp(r->method, "POST")) return handle_post(r);
-    return handle_get(r);
+    return on_request_end(r);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -608,7 +720,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
-    int status = r->status ? r->status : 499; /* 499: the client left before any answer */
+    int status = r->status ? r->status : SRV_STATUS_CLIENT_CLOSED; /* left before any answer */
     double secs = (double)(srv_now_ns() - r->t0) / 1e9;
     srv_metrics_request(app->metrics, r->route, status, secs);
     struct srv_logrec lr;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "jsonw.h"
 
 /* Latency buckets in seconds (upper bounds; +Inf implicit). */
@@ -13,7 +14,8 @@ static const double bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 #define NB (sizeof bounds / sizeof bounds[0])
 
 /* HTTP statuses counted individually; anything else is "other". */
-static const int statuses[] = {200, 204, 400, 401, 404, 405, 408, 413, 415, 422, 499, 500, 503};
+static const int statuses[] = {
+    200, 204, 400, 401, 404, 405, 408, 413, 415, 422, SRV_STATUS_CLIENT_CLOSED, 500, 503};
 #define NS (sizeof statuses / sizeof statuses[0])
 
 struct hist {

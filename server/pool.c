@@ -123,17 +123,17 @@ int srv_pool_start(struct srv_pool **out, int n_workers, int depth, srv_worker_i
     return 0;
 }
 
-int srv_pool_submit(struct srv_pool *p, struct srv_job *job,
-                    void (*on_accept)(struct srv_job *job, void *arg), void *arg)
+srv_pool_submit_result srv_pool_submit(struct srv_pool *p, struct srv_job *job,
+                                       void (*on_accept)(struct srv_job *job, void *arg), void *arg)
 {
     pthread_mutex_lock(&p->mu);
     if (p->stopping) {
         pthread_mutex_unlock(&p->mu);
-        return -2;
+        return SRV_POOL_STOPPING;
     }
     if (p->count == p->depth) {
         pthread_mutex_unlock(&p->mu);
-        return -1;
+        return SRV_POOL_FULL;
     }
     job->enqueued_ns = srv_now_ns();
     if (on_accept) on_accept(job, arg);
@@ -141,7 +141,7 @@ int srv_pool_submit(struct srv_pool *p, struct srv_job *job,
     p->count++;
     pthread_cond_signal(&p->nonempty);
     pthread_mutex_unlock(&p->mu);
-    return 0;
+    return SRV_POOL_OK;
 }
 
 int srv_pool_queued(struct srv_pool *p)

@@ -16,6 +16,13 @@ struct srv_job {
 
 struct srv_pool;
 
+/* What srv_pool_submit did with a job. */
+typedef enum {
+    SRV_POOL_OK = 0,        /* accepted */
+    SRV_POOL_FULL = -1,     /* every queue slot taken (the caller answers 503 busy) */
+    SRV_POOL_STOPPING = -2, /* srv_pool_stop began */
+} srv_pool_submit_result;
+
 /* Per-worker state: init is called on each worker thread before it takes jobs (NULL return =
  * failure: srv_pool_start fails); fini when it stops. */
 typedef void *(*srv_worker_init_fn)(int index, void *user);
@@ -27,10 +34,11 @@ int srv_pool_start(struct srv_pool **out, int n_workers, int depth, srv_worker_i
 
 /* Enqueues a job. on_accept (may be NULL) runs under the queue lock just before the job
  * becomes visible to workers, so the caller can prepare (e.g. suspend its connection) with
- * no race against the job finishing. Returns 0 accepted, -1 queue full, -2 stopping. The job
- * memory stays owned by the caller and must live until its run function returns. */
-int srv_pool_submit(struct srv_pool *p, struct srv_job *job,
-                    void (*on_accept)(struct srv_job *job, void *arg), void *arg);
+ * no race against the job finishing. Returns a srv_pool_submit_result. The job memory stays
+ * owned by the caller and must live until its run function returns. */
+srv_pool_submit_result srv_pool_submit(struct srv_pool *p, struct srv_job *job,
+                                       void (*on_accept)(struct srv_job *job, void *arg),
+                                       void *arg);
 
 /* Jobs waiting, and workers running a job now. */
 int srv_pool_queued(struct srv_pool *p);

@@ -56,8 +56,8 @@ int srv_content_kind(const char *ct, int allow_form, struct srv_err *err)
     for (size_t i = 0; i < n; i++)
         shown[i] = isprint((unsigned char)ct[i]) ? ct[i] : '?';
     shown[n] = '\0';
-    int kind = media_is(ct, "application/json")                                    ? 1
-               : (allow_form && media_is(ct, "application/x-www-form-urlencoded")) ? 2
+    int kind = media_is(ct, "application/json")                                    ? SRV_BODY_JSON
+               : (allow_form && media_is(ct, "application/x-www-form-urlencoded")) ? SRV_BODY_FORM
                                                                                    : 0;
     if (!kind)
         return srv_fail(err, SRV_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type must be %s, got %s", want,
@@ -393,11 +393,12 @@ static int parse_libre_form(const char *body, size_t len, const struct cfg_limit
 /* /translate and /summarize                                                                */
 /* ---------------------------------------------------------------------------------------- */
 
-int srv_parse_translate(const char *body, size_t len, int kind, const struct cfg_limits *lim,
-                        struct srv_gen_request *out, struct srv_err *err)
+int srv_parse_translate(const char *body, size_t len, srv_body_kind kind,
+                        const struct cfg_limits *lim, struct srv_gen_request *out,
+                        struct srv_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (kind == 2) return parse_libre_form(body, len, lim, out, err);
+    if (kind == SRV_BODY_FORM) return parse_libre_form(body, len, lim, out, err);
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
@@ -452,29 +453,34 @@ void srv_attention_request_free(struct srv_attention_request *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Reads a list of distinct non-negative integers (layers or heads). */
-static int get_index_list(const json_t *v, const char *key, int *out, int *n_out,
-                          struct srv_err *err)
+/* "task": "translate", "summarize", or absent/null (the model's task: -1). */
+static int get_task(const json_t *doc, int *task, struct srv_err *err)
 {
     char got[64];
-    size_t n = json_array_size(v);
-    if (n == 0) return srv_fail(err, SRV_E_INVALID_VALUE, "%s must hold at least one index", key);
-    if (n > SRV_MAX_SELECT)
-        return srv_fail(err, SRV_E_INVALID_VALUE, "%s holds %zu indices; at most %d", key, n,
-                        SRV_MAX_SELECT);
-    for (size_t i = 0; i < n; i++) {
-        const json_t *e = json_array_get(v, i);
-        if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 1023)
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "%s[%zu] must be a non-negative integer index, got %s", key, i,
-                            cfg_json_describe(e, got, sizeof got));
-        out[i] = (int)json_integer_value(e);
-        for (size_t k = 0; k < i; k++)
-            if (out[k] == out[i])
-                return srv_fail(err, SRV_E_INVALID_VALUE, "%s lists %d twice", key, out[i]);
-    }
-    *n_out = (int)n;
+    const json_t *v = json_object_get(doc, "task");
+    if (!v || json_is_null(v)) return 0;
+    const char *t = json_string_value(v);
+    if (!t || (strcmp(t, "translate") && strcmp(t, "summarize")))
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "task must be \"translate\" or \"summarize\", got %s",
+                        cfg_json_describe(v, got, sizeof got));
+    *task = !strcmp(t, "translate") ? SRV_TASK_TRANSLATE : SRV_TASK_SUMMARIZE;
     return 0;
+}
+
+/* "text": one required string within the limits. */
+static int get_attention_text(const json_t *doc, const struct cfg_limits *lim,
+                              struct srv_attention_request *out, struct srv_err *err)
+{
+    char got[64];
+    const json_t *v = json_object_get(doc, "text");
+    if (!v) return srv_fail(err, SRV_E_MISSING_FIELD, "text is required (a string)");
+    if (!json_is_string(v))
+        return srv_fail(err, SRV_E_INVALID_VALUE, "text must be a string, got %s",
+                        cfg_json_describe(v, got, sizeof got));
+    out->text = json_string_value(v);
+    out->len = json_string_length(v);
+    return check_text(out->text, out->len, "text", lim, err);
 }
 
 int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *lim,
@@ -482,7 +488,7 @@ int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *l
 {
     memset(out, 0, sizeof *out);
     out->task = -1;
-    out->kinds = SRV_KIND_CROSS | SRV_KIND_ENCODER | SRV_KIND_DECODER;
+    out->kinds = SRV_KIND_ALL;
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
@@ -491,79 +497,18 @@ int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *l
         "layers", "heads", "rollout", "alignment",   "strict",      "api_key"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "an /attention request", err))
         return -1;
-    char got[64];
-    const json_t *v = json_object_get(doc, "task");
-    if (v && !json_is_null(v)) {
-        const char *t = json_string_value(v);
-        if (!t || (strcmp(t, "translate") && strcmp(t, "summarize")))
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "task must be \"translate\" or \"summarize\", got %s",
-                            cfg_json_describe(v, got, sizeof got));
-        out->task = !strcmp(t, "translate") ? SRV_TASK_TRANSLATE : SRV_TASK_SUMMARIZE;
-    }
-    v = json_object_get(doc, "text");
-    if (!v) return srv_fail(err, SRV_E_MISSING_FIELD, "text is required (a string)");
-    if (!json_is_string(v))
-        return srv_fail(err, SRV_E_INVALID_VALUE, "text must be a string, got %s",
-                        cfg_json_describe(v, got, sizeof got));
-    out->text = json_string_value(v);
-    out->len = json_string_length(v);
-    if (check_text(out->text, out->len, "text", lim, err)) return -1;
+    if (get_task(doc, &out->task, err) || get_attention_text(doc, lim, out, err)) return -1;
     if (get_name(doc, "model", &out->model, err) ||
         get_name(doc, "source_lang", &out->source_lang, err) ||
         get_name(doc, "target_lang", &out->target_lang, err))
         return -1;
     if (get_options(doc, lim, &out->options, err)) return -1;
-
-    v = json_object_get(doc, "kinds");
-    if (v && !json_is_null(v)) {
-        if (!json_is_array(v) || json_array_size(v) == 0)
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "kinds must be a non-empty list of \"cross\", \"encoder\", "
-                            "\"decoder\", got %s",
-                            cfg_json_describe(v, got, sizeof got));
-        out->kinds = 0;
-        size_t i;
-        const json_t *k;
-        json_array_foreach(v, i, k)
-        {
-            const char *s = json_string_value(k);
-            unsigned bit = !s                      ? 0
-                           : !strcmp(s, "cross")   ? SRV_KIND_CROSS
-                           : !strcmp(s, "encoder") ? SRV_KIND_ENCODER
-                           : !strcmp(s, "decoder") ? SRV_KIND_DECODER
-                                                   : 0;
-            if (!bit)
-                return srv_fail(err, SRV_E_INVALID_VALUE,
-                                "kinds[%zu] must be \"cross\", \"encoder\" or \"decoder\", got %s",
-                                i, cfg_json_describe(k, got, sizeof got));
-            if (out->kinds & bit)
-                return srv_fail(err, SRV_E_INVALID_VALUE, "kinds lists \"%s\" twice", s);
-            out->kinds |= bit;
-        }
-    }
-    v = json_object_get(doc, "layers");
-    if (v && !json_is_null(v)) {
-        if (!json_is_array(v))
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "layers must be a list of layer indices, got %s",
-                            cfg_json_describe(v, got, sizeof got));
-        if (get_index_list(v, "layers", out->layers, &out->n_layers, err)) return -1;
-    }
-    v = json_object_get(doc, "heads");
-    if (v && !json_is_null(v)) {
-        if (json_is_string(v) && !strcmp(json_string_value(v), "mean")) {
-            out->head_agg = SRV_AGG_MEAN;
-        } else if (json_is_string(v) && !strcmp(json_string_value(v), "max")) {
-            out->head_agg = SRV_AGG_MAX;
-        } else if (json_is_array(v)) {
-            if (get_index_list(v, "heads", out->heads, &out->n_heads, err)) return -1;
-        } else {
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "heads must be a list of head indices, \"mean\" or \"max\", got %s",
-                            cfg_json_describe(v, got, sizeof got));
-        }
-    }
+    if (srv_attn_kinds_from_json(json_object_get(doc, "kinds"), &out->kinds, err) ||
+        srv_attn_layers_from_json(json_object_get(doc, "layers"), out->layers, &out->n_layers,
+                                  err) ||
+        srv_attn_heads_from_json(json_object_get(doc, "heads"), out->heads, &out->n_heads,
+                                 &out->head_agg, err))
+        return -1;
     if (get_bool(doc, "rollout", 0, &out->rollout, err) ||
         get_bool(doc, "alignment", 0, &out->alignment, err) ||
         get_bool(doc, "strict", 0, &out->strict, err))

@@ -6,15 +6,12 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "attnsel.h"
 #include "config.h"
 #include "errors.h"
 #include "form.h"
 
 typedef enum { SRV_TASK_TRANSLATE = 0, SRV_TASK_SUMMARIZE = 1 } srv_task;
-
-enum { SRV_KIND_CROSS = 1u << 0, SRV_KIND_ENCODER = 1u << 1, SRV_KIND_DECODER = 1u << 2 };
-enum { SRV_AGG_NONE = 0, SRV_AGG_MEAN, SRV_AGG_MAX };
-#define SRV_MAX_SELECT 64 /* entries of "layers" / "heads" lists */
 
 /* A /translate or /summarize request. Strings are borrowed from `doc` or `form`, which the
  * struct owns (srv_gen_request_free). */
@@ -54,14 +51,21 @@ struct srv_attention_request {
     const char *api_key;
 };
 
+/* The shape of a POST body, from its Content-Type. */
+typedef enum {
+    SRV_BODY_JSON = 1, /* application/json */
+    SRV_BODY_FORM = 2, /* application/x-www-form-urlencoded (LibreTranslate) */
+} srv_body_kind;
+
 /* Checks the Content-Type of a POST body: JSON (application/json, optional charset=utf-8)
- * everywhere, and form-urlencoded when allow_form. Returns 1 JSON, 2 form, or -1 with a 415
+ * everywhere, and form-urlencoded when allow_form. Returns an srv_body_kind, or -1 with a 415
  * error. ct may be NULL (absent). */
 int srv_content_kind(const char *ct, int allow_form, struct srv_err *err);
 
 /* Parses a /translate body (kind from srv_content_kind). Returns 0 or -1 with err. */
-int srv_parse_translate(const char *body, size_t len, int kind, const struct cfg_limits *lim,
-                        struct srv_gen_request *out, struct srv_err *err);
+int srv_parse_translate(const char *body, size_t len, srv_body_kind kind,
+                        const struct cfg_limits *lim, struct srv_gen_request *out,
+                        struct srv_err *err);
 int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *lim,
                         struct srv_gen_request *out, struct srv_err *err);
 void srv_gen_request_free(struct srv_gen_request *r);

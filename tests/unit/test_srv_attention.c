@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attnsel.h"
 #include "attnstore.h"
 #include "attnview.h"
 #include "testutil.h"
@@ -300,4 +301,93 @@ Test(srv_attention, the_svg_heatmap_has_a_cell_per_value_and_escaped_labels)
     cr_assert(strstr(b.data, "linearGradient")); /* the legend */
     srv_buf_free(&b);
     srv_attn_entry_free(e);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Selections (attnsel.c): one parser for the body and the query                            */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Parses a query string "k=v&..." with the server's form decoder. */
+static int parse_query(const char *q, struct srv_attn_query *out, struct srv_err *e)
+{
+    struct srv_form f;
+    cr_assert_eq(srv_form_parse(q, strlen(q), &f, e), 0, "%s", e->message);
+    int rc = srv_attn_query_parse(&f, out, e);
+    srv_form_free(&f);
+    return rc;
+}
+
+Test(srv_attnsel, the_body_and_the_query_accept_the_same_kind_names)
+{
+    static const char *const names[] = {"cross", "encoder", "decoder", "self", "Cross", ""};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct srv_err e;
+        char q[64], body[64];
+        snprintf(q, sizeof q, "kind=%s", names[i]);
+        snprintf(body, sizeof body, "[\"%s\"]", names[i]);
+        json_t *v = json_loads(body, 0, NULL);
+        unsigned kinds = 0;
+        struct srv_attn_query sel;
+        int body_ok = srv_attn_kinds_from_json(v, &kinds, &e) == 0;
+        int query_ok = parse_query(q, &sel, &e) == 0;
+        cr_assert_eq(body_ok, query_ok, "kind \"%s\"", names[i]);
+        if (body_ok) cr_assert_eq(kinds, sel.kind, "kind \"%s\"", names[i]);
+        cr_assert_eq(srv_attn_kind_parse(names[i]) != 0, body_ok);
+        json_decref(v);
+    }
+}
+
+Test(srv_attnsel, an_empty_query_asks_for_the_cross_mean_of_the_last_layer_as_json)
+{
+    struct srv_err e;
+    struct srv_attn_query q;
+    cr_assert_eq(parse_query("", &q, &e), 0, "%s", e.message);
+    cr_assert_eq(q.kind, SRV_KIND_CROSS);
+    cr_assert_eq(q.layer, -1);
+    cr_assert_eq(q.agg, SRV_AGG_MEAN);
+    cr_assert_eq(q.svg, 0);
+    cr_assert_eq(parse_query("kind=decoder&layer=2&head=3&format=svg&api_key=k", &q, &e), 0);
+    cr_assert_eq(q.kind, SRV_KIND_DECODER);
+    cr_assert_eq(q.layer, 2);
+    cr_assert_eq(q.head, 3);
+    cr_assert_eq(q.agg, SRV_AGG_NONE);
+    cr_assert_eq(q.svg, 1);
+}
+
+Test(srv_attnsel, bad_query_values_are_named_and_unknown_parameters_come_first)
+{
+    struct srv_err e;
+    struct srv_attn_query q;
+    cr_assert_eq(parse_query("layer=x&colour=red", &q, &e), -1);
+    cr_assert_eq(e.code, SRV_E_UNKNOWN_FIELD);
+    cr_assert(strstr(e.message, "colour"), "%s", e.message);
+    cr_assert_eq(parse_query("head=-1", &q, &e), -1);
+    cr_assert_eq(e.code, SRV_E_INVALID_VALUE);
+    cr_assert(strstr(e.message, "head must be"), "%s", e.message);
+    cr_assert_eq(parse_query("layer=1234567", &q, &e), -1);
+    cr_assert(strstr(e.message, "layer must be"), "%s", e.message);
+    cr_assert_eq(parse_query("format=png", &q, &e), -1);
+    cr_assert(strstr(e.message, "format must be"), "%s", e.message);
+}
+
+Test(srv_attnsel, body_heads_take_an_index_list_or_an_aggregate)
+{
+    struct srv_err e;
+    int heads[SRV_MAX_SELECT], n = 0, agg = SRV_AGG_NONE;
+    json_t *v = json_loads("\"max\"", JSON_DECODE_ANY, NULL);
+    cr_assert_eq(srv_attn_heads_from_json(v, heads, &n, &agg, &e), 0);
+    cr_assert_eq(agg, SRV_AGG_MAX);
+    json_decref(v);
+    v = json_loads("[3, 1]", 0, NULL);
+    cr_assert_eq(srv_attn_heads_from_json(v, heads, &n, &agg, &e), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(heads[0], 3);
+    json_decref(v);
+    v = json_loads("[1, 1]", 0, NULL);
+    cr_assert_eq(srv_attn_heads_from_json(v, heads, &n, &agg, &e), -1);
+    cr_assert(strstr(e.message, "heads lists 1 twice"), "%s", e.message);
+    json_decref(v);
+    v = json_loads("\"median\"", JSON_DECODE_ANY, NULL);
+    cr_assert_eq(srv_attn_heads_from_json(v, heads, &n, &agg, &e), -1);
+    json_decref(v);
 }

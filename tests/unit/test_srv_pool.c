@@ -70,13 +70,13 @@ Test(srv_pool, a_full_queue_refuses_at_once_and_every_accepted_job_runs_in_order
     }
     /* job 0 occupies the worker (held at the gate); jobs 1-3 fill the 3 slots */
     accepted = 0;
-    cr_assert_eq(srv_pool_submit(p, &jobs[0].base, on_accept, NULL), 0);
+    cr_assert_eq(srv_pool_submit(p, &jobs[0].base, on_accept, NULL), SRV_POOL_OK);
     while (srv_pool_busy(p) == 0)
         usleep(1000);
     for (int i = 1; i <= 3; i++)
-        cr_assert_eq(srv_pool_submit(p, &jobs[i].base, on_accept, NULL), 0);
+        cr_assert_eq(srv_pool_submit(p, &jobs[i].base, on_accept, NULL), SRV_POOL_OK);
     cr_assert_eq(srv_pool_queued(p), 3);
-    cr_assert_eq(srv_pool_submit(p, &jobs[4].base, on_accept, NULL), -1);
+    cr_assert_eq(srv_pool_submit(p, &jobs[4].base, on_accept, NULL), SRV_POOL_FULL);
     cr_assert_eq(accepted, 4); /* the refused job's callback did not run */
     gate = 1;
     srv_pool_stop(p); /* drains the queue */

@@ -33,9 +33,9 @@ static void translate_fails(const char *body, srv_code code, const char *msg)
 Test(srv_request, content_types_are_checked)
 {
     struct srv_err e;
-    cr_assert_eq(srv_content_kind("application/json", 0, &e), 1);
-    cr_assert_eq(srv_content_kind("Application/JSON; charset=UTF-8", 0, &e), 1);
-    cr_assert_eq(srv_content_kind("application/x-www-form-urlencoded", 1, &e), 2);
+    cr_assert_eq(srv_content_kind("application/json", 0, &e), SRV_BODY_JSON);
+    cr_assert_eq(srv_content_kind("Application/JSON; charset=UTF-8", 0, &e), SRV_BODY_JSON);
+    cr_assert_eq(srv_content_kind("application/x-www-form-urlencoded", 1, &e), SRV_BODY_FORM);
     cr_assert_eq(srv_content_kind("application/x-www-form-urlencoded", 0, &e), -1);
     cr_assert_eq(e.code, SRV_E_UNSUPPORTED_MEDIA_TYPE);
     cr_assert_eq(srv_content_kind(NULL, 0, &e), -1);

@@ -28,6 +28,11 @@
 /* A body over the size or time limit is read and dropped up to this many times the limit
  * before the connection is cut. */
 #define DISCARD_FACTOR 4
+/* A refused body is read and dropped up to the larger of DISCARD_FACTOR times the limit and
+ * this many bytes (within DISCARD_FACTOR times the body deadline), so that a client that sends
+ * a few megabytes without waiting reads the 413 instead of a broken pipe, as nginx's lingering
+ * close does; a larger one is answered at once and cut off. */
+#define LINGER_MIN_BYTES ((unsigned long long)64 << 20)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Per-request state                                                                        */
@@ -43,7 +48,7 @@
  *   HEADERS --(POST)--------------------------------------------------> READ_BODY
  *   HEADERS --(POST whose Content-Length is over the limit)-----------> DISCARD_BODY
  *   READ_BODY --(too large, too slow, out of memory)------------------> DISCARD_BODY
- *   DISCARD_BODY --(past DISCARD_FACTOR times the limit)--------------> connection cut
+ *   DISCARD_BODY --(past discard_cap bytes or the time limit)---------> connection cut
  *   DEFERRED, DISCARD_BODY, NO_BODY --(final call)--------------------> ANSWERED
  *   READ_BODY --(final call: refused)---------------------------------> ANSWERED
  *   READ_BODY --(final call: accepted by the pool)--------------------> QUEUED
@@ -93,7 +98,8 @@ struct req {
     /* A body found too large or too slow while arriving cannot be answered at once (libmicro-
      * httpd queues answers only before or after a body): it is read and dropped
      * (REQ_DISCARD_BODY), and body_err sent at the final callback, unless it goes on past
-     * DISCARD_FACTOR times the limit in bytes or in time, when the connection is cut. */
+     * discard_cap() bytes or DISCARD_FACTOR times the body deadline: then the connection is
+     * cut. */
     size_t discarded;
     struct srv_err body_err;
     /* While a body is due, the connection's idle timeout is twice the body deadline:
@@ -489,6 +495,13 @@ static void refuse_body(struct req *r, const struct srv_err *e)
     r->body_err = *e;
 }
 
+/* Bytes of a refused body read and dropped before the connection is cut (see LINGER_MIN_BYTES). */
+static unsigned long long discard_cap(unsigned long long max_body)
+{
+    unsigned long long c = DISCARD_FACTOR * max_body;
+    return c > LINGER_MIN_BYTES ? c : LINGER_MIN_BYTES;
+}
+
 /* A POST's headers are acceptable so far: checks Content-Type and Content-Length, and moves to
  * REQ_READ_BODY, or to REQ_DISCARD_BODY for a declared length over the limit that is cheaper
  * to read than to lose to a reset, or answers at once. */
@@ -512,7 +525,7 @@ static enum MHD_Result begin_body(struct req *r)
              * body far too large is cut off; anything else is read and dropped so the answer
              * is not lost to a reset of a connection with unread data. */
             const char *expect = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Expect");
-            if ((expect && !strcasecmp(expect, "100-continue")) || n > DISCARD_FACTOR * cap)
+            if ((expect && !strcasecmp(expect, "100-continue")) || n > discard_cap(cap))
                 return respond_error(r, &e);
             refuse_body(r, &e);
         }
@@ -601,7 +614,7 @@ static enum MHD_Result discard_chunk(struct req *r, size_t n, int64_t elapsed_ns
     const struct cfg_limits *lim = &r->app->cfg->limits;
     int64_t limit_ns = (int64_t)lim->body_timeout_ms * 1000000LL;
     r->discarded += n;
-    if (r->discarded > (size_t)(DISCARD_FACTOR * lim->max_body_bytes) ||
+    if (r->discarded > (size_t)discard_cap((unsigned long long)lim->max_body_bytes) ||
         elapsed_ns > DISCARD_FACTOR * limit_ns) {
         r->status = srv_code_status(r->body_err.code); /* for the log: cut off */
         r->code = r->body_err.code;

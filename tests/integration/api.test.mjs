@@ -1,6 +1,7 @@
 // api.test.mjs — every path, method and documented response of openapi.yaml against the real
 // attnserve binary with the serve-tiny models; every body is validated against the document.
 // The last test fails when a documented (method, path, status) was never exercised.
+import http from 'node:http';
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, readdirSync, symlinkSync, mkdtempSync } from 'node:fs';
@@ -308,6 +309,27 @@ describe('POST /translate', () => {
     expectError(await call(srv, 'POST', '/translate', { body: '{"text":"a"}', headers: { 'Content-Type': 'text/plain' } }), 415, 'unsupported_media_type');
     expectError(await post(srv, '/translate', { text: Array(9).fill('a') }), 413, 'too_many_texts');
     expectError(await post(srv, '/translate', { text: 'x'.repeat(70000) }), 413, 'payload_too_large');
+  });
+
+  test('a client that sends a 5 MB body without waiting reads the 413 (lingering close)', async () => {
+    // node's own HTTP client writes the whole body before reading: a server that answers and
+    // closes early makes it fail with EPIPE/ECONNRESET and lose the answer
+    const body = Buffer.alloc(5 * 1024 * 1024, 'a');
+    const res = await new Promise((resolve) => {
+      const req = http.request({
+        host: '127.0.0.1', port: srv.port, method: 'POST', path: '/translate',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': body.length },
+      }, (r) => {
+        let text = '';
+        r.on('data', (d) => { text += d; });
+        r.on('end', () => resolve({ status: r.statusCode, text }));
+      });
+      req.on('error', (e) => resolve({ error: e.code || e.message }));
+      req.end(body);
+    });
+    assert.equal(res.error, undefined, `the client saw ${res.error} instead of the answer`);
+    assert.equal(res.status, 413);
+    assert.match(JSON.parse(res.text).error.message, /5242880 bytes; at most 65536/);
   });
 
   test('a body that arrives too slowly is answered 408', async () => {

@@ -21,6 +21,7 @@ static const struct {
     {"spm_model", fuzz_spm_model},       {"bpe_files", fuzz_bpe_files},
     {"tokenize", fuzz_tokenize},         {"detokenize", fuzz_detokenize},
     {"langid", fuzz_langid},             {"config", fuzz_config},
+    {"request", fuzz_request},
 };
 
 static int run_file(int h, const char *path)

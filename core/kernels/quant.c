@@ -34,11 +34,33 @@ void txi_q8_quantize(const float *w, int rows, int cols, int8_t *q, float *scale
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* txi_q8_row's loop, 16 values at a time (same operations, same order per value). */
+__attribute__((target("avx512f"))) static int q8_row_avx512(const int8_t *qj, float s,
+                                                             float factor, int cols, float *out)
+{
+    __m512 sv = _mm512_set1_ps(s), fv = _mm512_set1_ps(factor);
+    int t = 0;
+    for (; t + 16 <= cols; t += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(qj + t));
+        __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), sv);
+        _mm512_storeu_ps(out + t, _mm512_mul_ps(w, fv));
+    }
+    return t;
+}
+#endif
+
 void txi_q8_row(const int8_t *q, const float *scale, int cols, int j, float factor, float *out)
 {
     const int8_t *qj = q + (size_t)j * cols;
     float s = scale[j];
-    for (int t = 0; t < cols; t++)
+    int t = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) t = q8_row_avx512(qj, s, factor, cols, out);
+#endif
+    for (; t < cols; t++)
         out[t] = ((float)qj[t] * s) * factor;
 }
 

@@ -58,7 +58,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 node-deps: node_modules/.package-lock.json
 
 test-openapi: node-deps
-	node tests/integration/check-openapi.mjs
+	ATTNSERVE_BIN=$(BUILD)/server/attnserve node tests/integration/check-openapi.mjs
 
 test-integration: node-deps test-openapi
 	ATTNSERVE_BIN=$(BUILD)/server/attnserve node --test --test-concurrency=1 tests/integration/ tests/hostile/

@@ -14,7 +14,8 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: attnserve-cli generate --model DIR --input-ids 5,17,1 [--input-ids ...]\n"
-               "                              [options]\n%s", cli_gen_opts_help);
+               "                              [options]\n");
+    cli_gen_opts_help(f);
     fprintf(f,
                "  --threads N              OpenBLAS threads (default 1)\n"
                "Several --input-ids are decoded together as one padded batch. Prints one JSON\n"

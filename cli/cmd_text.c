@@ -26,23 +26,25 @@ struct text_opts {
 
 static void text_usage(FILE *f, const char *cmd)
 {
-    fprintf(f,
-            "usage: attnserve-cli %s --model DIR [options] [TEXT]\n"
-            "Reads one input per line on stdin when TEXT is not given; prints one output per line.\n"
-            "  --model DIR               Hugging Face model folder (weights + tokenizer)\n"
-            "  --json                    print one JSON object per input (text, score, ids,\n"
-            "                            tokens, alternatives, input/output token counts)\n"
-            "  --max-input-tokens N      source limit (default: the model's)\n"
-            "  --strict                  fail on too-long input instead of truncating it\n"
-            "  --split / --no-split      split each input into sentences (default: translate\n"
-            "                            splits, summarize does not)\n"
-            "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
-            "  --threads N               OpenBLAS threads (default 1)\n"
-            "  --dtype auto|int8         weights as stored (default), or int8 (quantized at load)\n"
-            "Decoding defaults: generation_config.json, then config.json's\n"
-            "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
-            "transformers' pipeline(task) applies them; the options below override both.\n%s",
-            cmd, cli_gen_opts_help);
+    fprintf(
+        f,
+        "usage: attnserve-cli %s --model DIR [options] [TEXT]\n"
+        "Reads one input per line on stdin when TEXT is not given; prints one output per line.\n"
+        "  --model DIR               Hugging Face model folder (weights + tokenizer)\n"
+        "  --json                    print one JSON object per input (text, score, ids,\n"
+        "                            tokens, alternatives, input/output token counts)\n"
+        "  --max-input-tokens N      source limit (default: the model's)\n"
+        "  --strict                  fail on too-long input instead of truncating it\n"
+        "  --split / --no-split      split each input into sentences (default: translate\n"
+        "                            splits, summarize does not)\n"
+        "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
+        "  --threads N               OpenBLAS threads (default 1)\n"
+        "  --dtype auto|int8         weights as stored (default), or int8 (quantized at load)\n"
+        "Decoding defaults: generation_config.json, then config.json's\n"
+        "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
+        "transformers' pipeline(task) applies them; the options below override both.\n",
+        cmd);
+    cli_gen_opts_help(f);
 }
 
 /* Options collected before the model is loaded. */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define DEFAULT_MAX_OUTPUT_TOKENS 256 /* limits.max_output_tokens */
+
 #define ATTNSERVE_VERSION_STRING "0.1.0"
 #define MAX_MODELS 64
 #define MAX_API_KEY_LEN 256
@@ -75,7 +77,7 @@ void cfg_init(struct cfg_config *c)
     c->limits.max_texts = 64;
     c->limits.max_text_bytes = 65536;
     c->limits.max_input_tokens = 512;
-    c->limits.max_output_tokens = 256;
+    c->limits.max_output_tokens = DEFAULT_MAX_OUTPUT_TOKENS;
     c->limits.request_timeout_ms = 60000;
     c->limits.body_timeout_ms = 10000;
     c->limits.idle_timeout_s = 30;
@@ -807,7 +809,7 @@ int cfg_apply_args(struct cfg_config *c, int argc, char *const *argv, struct cfg
         const char *a = argv[i];
         char q[80];
         if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "--version") ||
-            !strcmp(a, "--check"))
+            !strcmp(a, "--check") || !strcmp(a, "--print-gen-options"))
             continue;
         if (strncmp(a, "--", 2)) {
             add_err(errs, "unexpected argument %s (flags start with --; see --help)",
@@ -978,20 +980,8 @@ static int validate_model(struct cfg_config *c, int i, struct cfg_errors *errs)
     char path[64], msg[512];
     snprintf(path, sizeof path, "models[%d].default_options", i);
     const struct cfg_gen_options *o = &m->defaults;
-    int lim = c->limits.max_output_tokens;
-    if ((o->set & CFG_OPT_MAX_NEW_TOKENS) && o->max_new_tokens > lim) {
-        add_err(errs, "%s.max_new_tokens (%d) exceeds limits.max_output_tokens (%d)", path,
-                o->max_new_tokens, lim);
-        bad++;
-    }
-    if ((o->set & CFG_OPT_MAX_LENGTH) && o->max_length > lim) {
-        add_err(errs, "%s.max_length (%d) exceeds limits.max_output_tokens (%d)", path,
-                o->max_length, lim);
-        bad++;
-    }
-    if ((o->set & CFG_OPT_MIN_LENGTH) && o->min_length > lim) {
-        add_err(errs, "%s.min_length (%d) exceeds limits.max_output_tokens (%d)", path,
-                o->min_length, lim);
+    if (cfg_gen_options_check_limit(o, path, c->limits.max_output_tokens, msg, sizeof msg)) {
+        add_err(errs, "%s", msg);
         bad++;
     }
     if (cfg_gen_options_check(o, path, msg, sizeof msg)) {
@@ -1118,6 +1108,8 @@ int cfg_load(struct cfg_config *c, int argc, char *const *argv, char *const *env
             *action = CFG_HELP;
         else if (!strcmp(argv[i], "--version"))
             *action = CFG_VERSION;
+        else if (!strcmp(argv[i], "--print-gen-options"))
+            *action = CFG_PRINT_GEN_OPTIONS;
         else if (!strcmp(argv[i], "--check") && *action == CFG_RUN)
             *action = CFG_CHECK;
         else if (!strcmp(argv[i], "--config") && i + 1 < argc)
@@ -1125,7 +1117,7 @@ int cfg_load(struct cfg_config *c, int argc, char *const *argv, char *const *env
         else if (!strncmp(argv[i], "--config=", 9))
             file = argv[i] + 9;
     }
-    if (*action == CFG_HELP || *action == CFG_VERSION) return 0;
+    if (*action == CFG_HELP || *action == CFG_VERSION || *action == CFG_PRINT_GEN_OPTIONS) return 0;
     if (!file && envp)
         for (char *const *e = envp; *e; e++)
             if (!strncmp(*e, "ATTNSERVE_CONFIG=", 17) && (*e)[17]) file = *e + 17;
@@ -1168,6 +1160,8 @@ void cfg_print_help(FILE *f, const char *prog)
         "                                (env ATTNSERVE_CORS_ORIGINS, comma-separated;\n"
         "                                key cors_origins)\n"
         "  --check                       validate the configuration, load the models, exit\n"
+        "  --print-gen-options           print the decoding options as the JSON Schema\n"
+        "                                properties openapi.yaml's GenerationOptions must have\n"
         "  --help, --version\n\n",
         prog);
     for (size_t i = 0; i < N_SETTINGS; i++) {
@@ -1181,6 +1175,11 @@ void cfg_print_help(FILE *f, const char *prog)
         if (s->type == S_INT || s->type == S_LL) fprintf(f, ", %lld..%lld", s->lo, s->hi);
         fputc('\n', f);
     }
+    fprintf(f, "\nDecoding options: a request's \"options\" and a model's default_options (config\n"
+               "file key models[].default_options), with transformers' semantics: max_length and\n"
+               "min_length count the decoder start token, max_new_tokens does not. Ranges for\n"
+               "the built-in limits.max_output_tokens:\n");
+    cfg_gen_options_print_help(f, CFG_GEN_SRV, DEFAULT_MAX_OUTPUT_TOKENS);
 }
 
 char *cfg_dump_json(const struct cfg_config *c)

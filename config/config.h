@@ -77,7 +77,7 @@ struct cfg_errors {
 void cfg_errors_free(struct cfg_errors *e);
 
 /* What cfg_load asks the caller to do besides serving. */
-enum { CFG_RUN = 0, CFG_HELP, CFG_VERSION, CFG_CHECK };
+enum { CFG_RUN = 0, CFG_HELP, CFG_VERSION, CFG_CHECK, CFG_PRINT_GEN_OPTIONS };
 
 /* Fills *c with the built-in defaults (no models). Owned strings: cfg_free. */
 void cfg_init(struct cfg_config *c);
@@ -87,7 +87,8 @@ void cfg_free(struct cfg_config *c);
  * else ./config/attnserve.json when it exists), then the environment (envp: "KEY=VALUE"
  * strings, NULL-terminated; may be NULL), then argv (argv[0] is the program name). Validates
  * the result (ranges, model folders, languages, API keys file). Returns 0 with *action set
- * (CFG_RUN, or CFG_HELP/CFG_VERSION/CFG_CHECK for --help/--version/--check), or -1 with every
+ * (CFG_RUN, or CFG_HELP/CFG_VERSION/CFG_CHECK/CFG_PRINT_GEN_OPTIONS for --help/--version/
+ * --check/--print-gen-options), or -1 with every
  * problem in errs ("listen.port must be an integer between 0 and 65535, got 70000",
  * "models[1].path: no such directory: x"). Not thread-safe (call once at start-up). */
 int cfg_load(struct cfg_config *c, int argc, char *const *argv, char *const *envp, int *action,

@@ -1,50 +1,85 @@
-/* genopts.c — parsing, checking and rendering of decoding options. */
+/* genopts.c — the decoding-option table as data, and its parsing, checking and rendering. */
 #include "genopts.h"
 
+#include <errno.h>
 #include <math.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-enum kind { K_INT, K_NUM, K_BOOL, K_SEED };
+#define CFG_GEN_KIND_INT CFG_GEN_INT
+#define CFG_GEN_KIND_NUM CFG_GEN_NUM
+#define CFG_GEN_KIND_BOOL CFG_GEN_BOOL
+#define CFG_GEN_KIND_SEED CFG_GEN_SEED
+#define CFG_GEN_KIND_EARLY CFG_GEN_EARLY
 
-/* One option: JSON key, its bit, how to read it and its closed range. `lo_open` makes the
- * lower bound exclusive (temperature, top_p, repetition_penalty must be > 0). A max of -1 on an
- * integer means "max_output_tokens". */
-static const struct opt {
-    const char *key;
-    unsigned bit;
-    enum kind kind;
-    size_t off;
-    double lo, hi;
-    int lo_open;
-} opts[] = {
-    {"num_beams", CFG_OPT_NUM_BEAMS, K_INT, offsetof(struct cfg_gen_options, num_beams), 1,
-     CFG_MAX_BEAMS, 0},
-    {"num_return_sequences", CFG_OPT_NUM_RETURN_SEQUENCES, K_INT,
-     offsetof(struct cfg_gen_options, num_return_sequences), 1, CFG_MAX_RETURN_SEQUENCES, 0},
-    {"max_new_tokens", CFG_OPT_MAX_NEW_TOKENS, K_INT,
-     offsetof(struct cfg_gen_options, max_new_tokens), 1, -1, 0},
-    {"min_length", CFG_OPT_MIN_LENGTH, K_INT, offsetof(struct cfg_gen_options, min_length), 0, -1,
-     0},
-    {"max_length", CFG_OPT_MAX_LENGTH, K_INT, offsetof(struct cfg_gen_options, max_length), 1, -1,
-     0},
-    {"length_penalty", CFG_OPT_LENGTH_PENALTY, K_NUM,
-     offsetof(struct cfg_gen_options, length_penalty), -10, 10, 0},
-    {"no_repeat_ngram_size", CFG_OPT_NO_REPEAT_NGRAM_SIZE, K_INT,
-     offsetof(struct cfg_gen_options, no_repeat_ngram_size), 0, CFG_MAX_NGRAM, 0},
-    {"repetition_penalty", CFG_OPT_REPETITION_PENALTY, K_NUM,
-     offsetof(struct cfg_gen_options, repetition_penalty), 0, 10, 1},
-    {"do_sample", CFG_OPT_DO_SAMPLE, K_BOOL, offsetof(struct cfg_gen_options, do_sample), 0, 1, 0},
-    {"temperature", CFG_OPT_TEMPERATURE, K_NUM, offsetof(struct cfg_gen_options, temperature), 0,
-     10, 1},
-    {"top_k", CFG_OPT_TOP_K, K_INT, offsetof(struct cfg_gen_options, top_k), 0, CFG_MAX_TOP_K, 0},
-    {"top_p", CFG_OPT_TOP_P, K_NUM, offsetof(struct cfg_gen_options, top_p), 0, 1, 1},
-    {"seed", CFG_OPT_SEED, K_SEED, offsetof(struct cfg_gen_options, seed), 0, (double)CFG_MAX_SEED,
-     0},
-    {"early_stopping", CFG_OPT_EARLY_STOPPING, K_BOOL,
-     offsetof(struct cfg_gen_options, early_stopping), 0, 1, 0},
+const struct cfg_gen_option cfg_gen_option_table[CFG_GEN_N_OPTIONS] = {
+#define X(ID, key, kind, lo, lo_open, hi, srv_lo, srv_hi, surf, help)                              \
+    {#key,                                                                                         \
+     CFG_OPT_##ID,                                                                                 \
+     CFG_GEN_KIND_##kind,                                                                          \
+     offsetof(struct cfg_gen_options, key),                                                        \
+     lo,                                                                                           \
+     hi,                                                                                           \
+     lo_open,                                                                                      \
+     srv_lo,                                                                                       \
+     srv_hi,                                                                                       \
+     surf,                                                                                         \
+     help},
+    CFG_GEN_OPTIONS(X)
+#undef X
 };
-#define N_OPTS (sizeof opts / sizeof opts[0])
+#define N_OPTS CFG_GEN_N_OPTIONS
+#define opts cfg_gen_option_table
+
+const char *cfg_gen_option_flag(const struct cfg_gen_option *op, char *buf, size_t buf_size)
+{
+    snprintf(buf, buf_size, "--%s", op->key);
+    for (char *c = buf; *c; c++)
+        if (*c == '_') *c = '-';
+    return buf;
+}
+
+const struct cfg_gen_option *cfg_gen_option_by_flag(const char *flag)
+{
+    if (strncmp(flag, "--", 2)) return NULL;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const char *k = opts[i].key, *f = flag + 2;
+        while (*k && *f == (*k == '_' ? '-' : *k)) {
+            k++;
+            f++;
+        }
+        if (!*k && !*f) return &opts[i];
+    }
+    return NULL;
+}
+
+double cfg_gen_option_srv_hi(const struct cfg_gen_option *op, int max_output_tokens)
+{
+    if (op->srv_hi == CFG_HI_OUT) return (double)max_output_tokens;
+    if (op->srv_hi == CFG_HI_OUT_1) return (double)max_output_tokens + 1;
+    return op->srv_hi;
+}
+
+const char *cfg_json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "a list";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "a value";
+}
 
 const char *cfg_json_describe(const json_t *v, char *buf, size_t buf_size)
 {
@@ -129,40 +164,46 @@ static void fmt_bound(char *buf, size_t n, double v)
         snprintf(buf, n, "%g", v);
 }
 
-static int parse_one(const struct opt *op, const json_t *v, const char *path, int max_out,
-                     struct cfg_gen_options *out, char *msg, size_t msg_size)
+static size_t value_size(cfg_gen_kind k)
+{
+    return k == CFG_GEN_NUM ? sizeof(double) : k == CFG_GEN_SEED ? sizeof(uint64_t) : sizeof(int);
+}
+
+static int parse_one(const struct cfg_gen_option *op, const json_t *v, const char *path,
+                     int max_out, struct cfg_gen_options *out, char *msg, size_t msg_size)
 {
     char got[64], rest[256], lo[32], hi[32];
-    double hi_v = op->hi < 0 ? (double)max_out : op->hi;
+    double lo_v = op->srv_lo, hi_v = cfg_gen_option_srv_hi(op, max_out);
     cfg_json_describe(v, got, sizeof got);
-    fmt_bound(lo, sizeof lo, op->lo);
+    fmt_bound(lo, sizeof lo, lo_v);
     fmt_bound(hi, sizeof hi, hi_v);
     char *field = (char *)out + op->off;
     switch (op->kind) {
-    case K_BOOL:
+    case CFG_GEN_BOOL:
+    case CFG_GEN_EARLY:
         if (!json_is_boolean(v)) {
             snprintf(rest, sizeof rest, "must be true or false, got %s", got);
             return fail(msg, msg_size, path, op->key, rest);
         }
         *(int *)(void *)field = json_is_true(v);
         return 0;
-    case K_INT:
-    case K_SEED:
-        if (!json_is_integer(v) || (double)json_integer_value(v) < op->lo ||
+    case CFG_GEN_INT:
+    case CFG_GEN_SEED:
+        if (!json_is_integer(v) || (double)json_integer_value(v) < lo_v ||
             (double)json_integer_value(v) > hi_v) {
             snprintf(rest, sizeof rest, "must be an integer between %s and %s, got %s", lo, hi,
                      got);
             return fail(msg, msg_size, path, op->key, rest);
         }
-        if (op->kind == K_SEED)
+        if (op->kind == CFG_GEN_SEED)
             *(uint64_t *)(void *)field = (uint64_t)json_integer_value(v);
         else
             *(int *)(void *)field = (int)json_integer_value(v);
         return 0;
-    case K_NUM: {
+    case CFG_GEN_NUM: {
         double d = json_number_value(v);
-        if (!json_is_number(v) || !isfinite(d) || d > hi_v || d < op->lo ||
-            (op->lo_open && d <= op->lo)) {
+        if (!json_is_number(v) || !isfinite(d) || d > hi_v || d < lo_v ||
+            (op->lo_open && d <= lo_v)) {
             if (op->lo_open)
                 snprintf(rest, sizeof rest,
                          "must be a number greater than %s and at most %s, got %s", lo, hi, got);
@@ -194,21 +235,22 @@ int cfg_gen_options_parse(const json_t *obj, const char *path, int max_output_to
     const json_t *v;
     json_object_foreach((json_t *)obj, key, v)
     {
-        const struct opt *op = NULL;
+        const struct cfg_gen_option *op = NULL;
         for (size_t i = 0; i < N_OPTS; i++)
-            if (!strcmp(opts[i].key, key)) op = &opts[i];
+            if ((opts[i].surfaces & CFG_GEN_SRV) && !strcmp(opts[i].key, key)) op = &opts[i];
         if (!op) {
-            char k[64];
+            char k[64], known[512];
+            size_t o = 0;
+            known[0] = '\0';
+            for (size_t i = 0; i < N_OPTS && o < sizeof known; i++)
+                if (opts[i].surfaces & CFG_GEN_SRV)
+                    o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", o ? ", " : "",
+                                          opts[i].key);
             json_t *ks = json_string(key);
             cfg_json_describe(ks, k, sizeof k);
             json_decref(ks);
             if (msg_size)
-                snprintf(msg, msg_size,
-                         "%s has an unknown option %s (known: num_beams, num_return_sequences, "
-                         "max_new_tokens, min_length, max_length, length_penalty, "
-                         "no_repeat_ngram_size, repetition_penalty, do_sample, temperature, "
-                         "top_k, top_p, seed, early_stopping)",
-                         path, k);
+                snprintf(msg, msg_size, "%s has an unknown option %s (known: %s)", path, k, known);
             return -1;
         }
         if (parse_one(op, v, path, max_output_tokens, out, msg, msg_size)) return -1;
@@ -217,42 +259,135 @@ int cfg_gen_options_parse(const json_t *obj, const char *path, int max_output_to
     return 0;
 }
 
+int cfg_gen_option_parse_text(const struct cfg_gen_option *op, const char *value,
+                              struct cfg_gen_options *out, char *msg, size_t msg_size)
+{
+    char flag[64], lo[32], hi[32];
+    cfg_gen_option_flag(op, flag, sizeof flag);
+    fmt_bound(lo, sizeof lo, op->lo);
+    fmt_bound(hi, sizeof hi, op->hi);
+    char *field = (char *)out + op->off, *end = NULL;
+    errno = 0;
+    switch (op->kind) {
+    case CFG_GEN_BOOL:
+        *(int *)(void *)field = 1;
+        break;
+    case CFG_GEN_EARLY: {
+        int v = !strcmp(value, "true")    ? 1
+                : !strcmp(value, "false") ? 0
+                : !strcmp(value, "never") ? 2
+                                          : -1;
+        if (v < 0) {
+            snprintf(msg, msg_size, "%s needs true, false or never, got '%s'", flag, value);
+            return -1;
+        }
+        *(int *)(void *)field = v;
+        break;
+    }
+    case CFG_GEN_INT: {
+        long x = strtol(value, &end, 10);
+        if (!*value || *end || errno || (double)x < op->lo || (double)x > op->hi) {
+            snprintf(msg, msg_size, "%s needs an integer in [%s, %s], got '%s'", flag, lo, hi,
+                     value);
+            return -1;
+        }
+        *(int *)(void *)field = (int)x;
+        break;
+    }
+    case CFG_GEN_SEED: {
+        unsigned long long u = strtoull(value, &end, 10);
+        if (!*value || *end || errno || value[0] == '-') {
+            snprintf(msg, msg_size, "%s needs a non-negative integer, got '%s'", flag, value);
+            return -1;
+        }
+        *(uint64_t *)(void *)field = (uint64_t)u;
+        break;
+    }
+    case CFG_GEN_NUM: {
+        double d = strtod(value, &end);
+        if (!*value || *end || errno || !isfinite(d) || d > op->hi || d < op->lo ||
+            (op->lo_open && d <= op->lo)) {
+            snprintf(msg, msg_size, "%s needs a number in %s%s, %s], got '%s'", flag,
+                     op->lo_open ? "(" : "[", lo, hi, value);
+            return -1;
+        }
+        *(double *)(void *)field = d;
+        break;
+    }
+    }
+    out->set |= op->bit;
+    return 0;
+}
+
 void cfg_gen_options_overlay(struct cfg_gen_options *base, const struct cfg_gen_options *top)
 {
+    unsigned len = CFG_OPT_MAX_LENGTH | CFG_OPT_MAX_NEW_TOKENS;
+    if (top->set & len) base->set &= ~len;
     for (size_t i = 0; i < N_OPTS; i++) {
         if (!(top->set & opts[i].bit)) continue;
-        size_t sz = opts[i].kind == K_NUM    ? sizeof(double)
-                    : opts[i].kind == K_SEED ? sizeof(uint64_t)
-                                             : sizeof(int);
-        memcpy((char *)base + opts[i].off, (const char *)top + opts[i].off, sz);
+        memcpy((char *)base + opts[i].off, (const char *)top + opts[i].off,
+               value_size(opts[i].kind));
         base->set |= opts[i].bit;
     }
+}
+
+/* "options.min_length" or, for CLI flags (path ""), "--min-length". */
+static const char *name_of(const char *path, size_t idx, char *buf, size_t n)
+{
+    if (*path)
+        snprintf(buf, n, "%s.%s", path, opts[idx].key);
+    else
+        cfg_gen_option_flag(&opts[idx], buf, n);
+    return buf;
 }
 
 int cfg_gen_options_check(const struct cfg_gen_options *o, const char *path, char *msg,
                           size_t msg_size)
 {
+    char a[96], b[96];
     if ((o->set & CFG_OPT_MAX_LENGTH) && (o->set & CFG_OPT_MAX_NEW_TOKENS)) {
-        snprintf(msg, msg_size, "%s.max_length and %s.max_new_tokens mean the same; give one", path,
-                 path);
+        snprintf(msg, msg_size,
+                 "%s and %s mean the same limit (max_length counts the decoder start token: "
+                 "max_length = max_new_tokens + 1); give one",
+                 name_of(path, CFG_OPT_IDX_MAX_LENGTH, a, sizeof a),
+                 name_of(path, CFG_OPT_IDX_MAX_NEW_TOKENS, b, sizeof b));
         return -1;
     }
-    int max = (o->set & CFG_OPT_MAX_NEW_TOKENS) ? o->max_new_tokens
+    /* both lengths counted as transformers does, the decoder start token included */
+    int max = (o->set & CFG_OPT_MAX_NEW_TOKENS) ? o->max_new_tokens + 1
               : (o->set & CFG_OPT_MAX_LENGTH)   ? o->max_length
                                                 : -1;
     if ((o->set & CFG_OPT_MIN_LENGTH) && max >= 0 && o->min_length > max) {
-        snprintf(msg, msg_size, "%s.min_length (%d) must not exceed the maximum length (%d)", path,
-                 o->min_length, max);
+        snprintf(msg, msg_size,
+                 "%s (%d) must not exceed the maximum length (%d, counting the decoder start "
+                 "token as transformers does)",
+                 name_of(path, CFG_OPT_IDX_MIN_LENGTH, a, sizeof a), o->min_length, max);
         return -1;
     }
     int sample = (o->set & CFG_OPT_DO_SAMPLE) && o->do_sample;
     int beams = (o->set & CFG_OPT_NUM_BEAMS) ? o->num_beams : 1;
     if ((o->set & CFG_OPT_NUM_RETURN_SEQUENCES) && !sample && o->num_return_sequences > beams) {
-        snprintf(msg, msg_size,
-                 "%s.num_return_sequences (%d) must not exceed %s.num_beams (%d) unless "
-                 "do_sample is true",
-                 path, o->num_return_sequences, path, beams);
+        snprintf(msg, msg_size, "%s (%d) must not exceed %s (%d) unless do_sample is true",
+                 name_of(path, CFG_OPT_IDX_NUM_RETURN_SEQUENCES, a, sizeof a),
+                 o->num_return_sequences, name_of(path, CFG_OPT_IDX_NUM_BEAMS, b, sizeof b), beams);
         return -1;
+    }
+    return 0;
+}
+
+int cfg_gen_options_check_limit(const struct cfg_gen_options *o, const char *path,
+                                int max_output_tokens, char *msg, size_t msg_size)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        if (!(o->set & opts[i].bit) || opts[i].kind != CFG_GEN_INT) continue;
+        if (opts[i].srv_hi != CFG_HI_OUT && opts[i].srv_hi != CFG_HI_OUT_1) continue;
+        int v = *(const int *)(const void *)((const char *)o + opts[i].off);
+        double hi = cfg_gen_option_srv_hi(&opts[i], max_output_tokens);
+        if (v > hi) {
+            snprintf(msg, msg_size, "%s.%s (%d) exceeds limits.max_output_tokens%s (%.0f)", path,
+                     opts[i].key, v, opts[i].srv_hi == CFG_HI_OUT_1 ? " + 1" : "", hi);
+            return -1;
+        }
     }
     return 0;
 }
@@ -266,16 +401,17 @@ json_t *cfg_gen_options_to_json(const struct cfg_gen_options *o)
         const char *f = (const char *)o + opts[i].off;
         json_t *v = NULL;
         switch (opts[i].kind) {
-        case K_INT:
+        case CFG_GEN_INT:
             v = json_integer(*(const int *)(const void *)f);
             break;
-        case K_SEED:
+        case CFG_GEN_SEED:
             v = json_integer((json_int_t) * (const uint64_t *)(const void *)f);
             break;
-        case K_NUM:
+        case CFG_GEN_NUM:
             v = json_real(*(const double *)(const void *)f);
             break;
-        case K_BOOL:
+        case CFG_GEN_BOOL:
+        case CFG_GEN_EARLY:
             v = json_boolean(*(const int *)(const void *)f);
             break;
         }
@@ -285,4 +421,91 @@ json_t *cfg_gen_options_to_json(const struct cfg_gen_options *o)
         }
     }
     return j;
+}
+
+/* A bound as a JSON number: an integer when it is one. */
+static json_t *bound_json(double v)
+{
+    if (v == floor(v) && fabs(v) < 1e16) return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+json_t *cfg_gen_options_schema(int max_output_tokens)
+{
+    json_t *props = json_object();
+    if (!props) return NULL;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct cfg_gen_option *op = &opts[i];
+        if (!(op->surfaces & CFG_GEN_SRV)) continue;
+        json_t *p = json_object();
+        int bad = !p;
+        if (op->kind == CFG_GEN_BOOL || op->kind == CFG_GEN_EARLY) {
+            bad = bad || json_object_set_new(p, "type", json_string("boolean"));
+        } else {
+            int is_int = op->kind != CFG_GEN_NUM;
+            bad = bad || json_object_set_new(p, "type", json_string(is_int ? "integer" : "number"));
+            bad = bad || json_object_set_new(p, op->lo_open ? "exclusiveMinimum" : "minimum",
+                                             bound_json(op->srv_lo));
+            bad = bad ||
+                  json_object_set_new(p, "maximum",
+                                      bound_json(cfg_gen_option_srv_hi(op, max_output_tokens)));
+        }
+        bad = bad || json_object_set_new(p, "description", json_string(op->help));
+        if (bad || json_object_set_new(props, op->key, p)) {
+            json_decref(props);
+            return NULL;
+        }
+    }
+    return props;
+}
+
+void cfg_gen_options_print_help(FILE *f, unsigned surface, int max_output_tokens)
+{
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const struct cfg_gen_option *op = &opts[i];
+        if (!(op->surfaces & surface)) continue;
+        char name[64], lo[32], hi[32], range[96] = "";
+        int srv = surface == CFG_GEN_SRV;
+        double lo_v = srv ? op->srv_lo : op->lo;
+        double hi_v = srv ? cfg_gen_option_srv_hi(op, max_output_tokens) : op->hi;
+        fmt_bound(lo, sizeof lo, lo_v);
+        fmt_bound(hi, sizeof hi, hi_v);
+        switch (op->kind) {
+        case CFG_GEN_BOOL:
+            snprintf(range, sizeof range, srv ? "true|false" : "(a flag)");
+            break;
+        case CFG_GEN_EARLY:
+            snprintf(range, sizeof range, srv ? "true|false" : "true|false|never");
+            break;
+        case CFG_GEN_SEED:
+            snprintf(range, sizeof range, srv ? "integer %s..%s" : "integer >= %s", lo, hi);
+            break;
+        case CFG_GEN_INT:
+            snprintf(range, sizeof range, "integer %s..%s", lo, hi);
+            break;
+        case CFG_GEN_NUM:
+            snprintf(range, sizeof range, "number %s%s..%s", op->lo_open ? ">" : "", lo, hi);
+            break;
+        }
+        if (srv)
+            snprintf(name, sizeof name, "%s", op->key);
+        else
+            cfg_gen_option_flag(op, name, sizeof name);
+        fprintf(f, "  %-29s %s\n", name, range);
+        /* the help sentence, wrapped at 100 columns under the range */
+        const char *h = op->help;
+        while (*h) {
+            size_t n = strlen(h);
+            if (n > 66) {
+                n = 66;
+                while (n > 0 && h[n] != ' ')
+                    n--;
+                if (!n) n = 66;
+            }
+            fprintf(f, "  %-29s   %.*s\n", "", (int)n, h);
+            h += n;
+            while (*h == ' ')
+                h++;
+        }
+    }
 }

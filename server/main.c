@@ -59,6 +59,14 @@ int main(int argc, char **argv)
         cfg_free(&cfg);
         return 0;
     }
+    if (action == CFG_PRINT_GEN_OPTIONS) {
+        /* the option table as openapi.yaml's GenerationOptions properties (check-openapi.mjs) */
+        json_t *schema = cfg_gen_options_schema(cfg.limits.max_output_tokens);
+        int ok = schema && json_dumpf(schema, stdout, JSON_INDENT(2)) == 0;
+        json_decref(schema);
+        cfg_free(&cfg);
+        return ok && putchar('\n') != EOF && fflush(stdout) == 0 ? 0 : 1;
+    }
     if (action == CFG_VERSION) {
         printf("attnserve %s\n", cfg_version());
         cfg_free(&cfg);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "genparams.h"
 #include "request.h"
 
 int srv_registry_init(struct srv_registry *r, const struct cfg_config *cfg)
@@ -129,51 +130,39 @@ int srv_effective_params(const struct srv_model *m, const struct cfg_gen_options
     struct tx_gen_params g = m->base;
     struct cfg_gen_options o = m->cfg->defaults;
     cfg_gen_options_overlay(&o, req);
-    unsigned s = o.set;
+    /* checkpoint defaults < configured defaults < request, mapped by the option table */
+    cfg_gen_options_to_params(&o, &g);
     int cap = m->max_new_tokens_cap;
 
     /* maximum length: a request asking for more than the model can produce is refused; the
      * checkpoint's or the configuration's defaults are silently capped */
-    int max_new;
-    if (s & (CFG_OPT_MAX_NEW_TOKENS | CFG_OPT_MAX_LENGTH)) {
-        max_new = (s & CFG_OPT_MAX_NEW_TOKENS) ? o.max_new_tokens : o.max_length;
-        if (max_new > cap) {
-            if (req->set & (CFG_OPT_MAX_NEW_TOKENS | CFG_OPT_MAX_LENGTH))
-                return srv_fail(err, SRV_E_INVALID_VALUE,
-                                "options.%s (%d) exceeds what model \"%s\" may generate (%d)",
-                                (req->set & CFG_OPT_MAX_NEW_TOKENS) ? "max_new_tokens"
-                                                                    : "max_length",
-                                max_new, m->name, cap);
-            max_new = cap;
-        }
-    } else {
-        max_new = g.max_new_tokens > 0 ? g.max_new_tokens : g.max_length - 1;
-        if (max_new > cap) max_new = cap;
-        if (max_new < 1) max_new = 1;
+    int max_new = g.max_new_tokens > 0 ? g.max_new_tokens : g.max_length - 1;
+    if (max_new > cap) {
+        if (req->set & CFG_OPT_MAX_NEW_TOKENS)
+            return srv_fail(err, SRV_E_INVALID_VALUE,
+                            "options.max_new_tokens (%d) exceeds what model \"%s\" may generate "
+                            "(%d)",
+                            req->max_new_tokens, m->name, cap);
+        if (req->set & CFG_OPT_MAX_LENGTH)
+            return srv_fail(err, SRV_E_INVALID_VALUE,
+                            "options.max_length (%d) exceeds what model \"%s\" may generate (%d); "
+                            "max_length counts the decoder start token, so at most %d",
+                            req->max_length, m->name, cap, cap + 1);
+        max_new = cap;
     }
+    if (max_new < 1) max_new = 1;
     g.max_new_tokens = max_new;
     g.max_length = max_new + 1;
-    if (s & CFG_OPT_MIN_LENGTH) {
-        if (o.min_length > max_new)
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "options.min_length (%d) must not exceed the maximum length (%d)",
-                            o.min_length, max_new);
-        g.min_length = o.min_length + 1; /* transformers counts the decoder start token */
-    }
-    if (g.min_length > max_new + 1) g.min_length = max_new + 1;
-    if (s & CFG_OPT_NUM_BEAMS) g.num_beams = o.num_beams;
-    if (s & CFG_OPT_LENGTH_PENALTY) g.length_penalty = (float)o.length_penalty;
-    if (s & CFG_OPT_NO_REPEAT_NGRAM_SIZE) g.no_repeat_ngram_size = o.no_repeat_ngram_size;
-    if (s & CFG_OPT_REPETITION_PENALTY) g.repetition_penalty = (float)o.repetition_penalty;
-    if (s & CFG_OPT_DO_SAMPLE) g.do_sample = o.do_sample;
-    if (s & CFG_OPT_TEMPERATURE) g.temperature = (float)o.temperature;
-    if (s & CFG_OPT_TOP_K) g.top_k = o.top_k;
-    if (s & CFG_OPT_TOP_P) g.top_p = (float)o.top_p;
-    if (s & CFG_OPT_SEED) g.seed = o.seed;
-    if (s & CFG_OPT_EARLY_STOPPING) g.early_stopping = o.early_stopping;
+    /* min_length counts the decoder start token, as max_length does (transformers) */
+    if ((o.set & CFG_OPT_MIN_LENGTH) && o.min_length > g.max_length)
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "options.min_length (%d) must not exceed the maximum length (%d, counting "
+                        "the decoder start token as transformers does)",
+                        o.min_length, g.max_length);
+    if (g.min_length > g.max_length) g.min_length = g.max_length;
     if (g.num_beams < 1) g.num_beams = 1;
     if (g.num_beams > CFG_MAX_BEAMS) g.num_beams = CFG_MAX_BEAMS;
-    g.num_return_sequences = (s & CFG_OPT_NUM_RETURN_SEQUENCES) ? o.num_return_sequences : 1;
+    g.num_return_sequences = (o.set & CFG_OPT_NUM_RETURN_SEQUENCES) ? o.num_return_sequences : 1;
     if (!g.do_sample && g.num_return_sequences > g.num_beams)
         return srv_fail(err, SRV_E_INVALID_VALUE,
                         "options.num_return_sequences (%d) must not exceed num_beams (%d) "
@@ -189,12 +178,11 @@ json_t *srv_params_to_json(const struct tx_gen_params *g)
 {
     int max_new = g->max_new_tokens > 0 ? g->max_new_tokens : g->max_length - 1;
     return json_pack("{s:i, s:i, s:i, s:f, s:i, s:f, s:b, s:f, s:i, s:f, s:b}", "num_beams",
-                     g->num_beams, "max_new_tokens", max_new, "min_length",
-                     g->min_length > 1 ? g->min_length - 1 : 0, "length_penalty",
-                     (double)g->length_penalty, "no_repeat_ngram_size", g->no_repeat_ngram_size,
-                     "repetition_penalty", (double)g->repetition_penalty, "do_sample", g->do_sample,
-                     "temperature", (double)g->temperature, "top_k", g->top_k, "top_p",
-                     (double)g->top_p, "early_stopping", g->early_stopping);
+                     g->num_beams, "max_new_tokens", max_new, "min_length", g->min_length,
+                     "length_penalty", (double)g->length_penalty, "no_repeat_ngram_size",
+                     g->no_repeat_ngram_size, "repetition_penalty", (double)g->repetition_penalty,
+                     "do_sample", g->do_sample, "temperature", (double)g->temperature, "top_k",
+                     g->top_k, "top_p", (double)g->top_p, "early_stopping", g->early_stopping != 0);
 }
 
 json_t *srv_model_to_json(const struct srv_model *m)

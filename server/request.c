@@ -68,27 +68,6 @@ int srv_content_kind(const char *ct, int allow_form, struct srv_err *err)
     return kind;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "a list";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        return "null";
-    }
-    return "a value";
-}
-
 json_t *srv_parse_json_object(const char *body, size_t len, struct srv_err *err)
 {
     size_t k = 0;
@@ -108,7 +87,7 @@ json_t *srv_parse_json_object(const char *body, size_t len, struct srv_err *err)
     }
     if (!json_is_object(doc)) {
         srv_fail(err, SRV_E_INVALID_VALUE, "the body must be a JSON object, got %s",
-                 json_type_name(doc));
+                 cfg_json_type_name(doc));
         json_decref(doc);
         return NULL;
     }
@@ -268,7 +247,7 @@ static int get_api_key(const json_t *obj, const char **out, struct srv_err *err)
     if (!v || json_is_null(v)) return 0;
     if (!json_is_string(v))
         return srv_fail(err, SRV_E_INVALID_VALUE, "api_key must be a string, got %s",
-                        json_type_name(v));
+                        cfg_json_type_name(v));
     *out = json_string_value(v);
     return 0;
 }
@@ -334,7 +313,7 @@ static int parse_libre_json(const json_t *doc, const struct cfg_limits *lim,
         if (!v || json_is_null(v)) continue;
         if (!json_is_string(v))
             return srv_fail(err, SRV_E_INVALID_VALUE, "%s must be a string, got %s", keys[i],
-                            json_type_name(v));
+                            cfg_json_type_name(v));
         *vals[i] = json_string_value(v);
     }
     const json_t *alt = json_object_get(doc, "alternatives");
@@ -343,7 +322,7 @@ static int parse_libre_json(const json_t *doc, const struct cfg_limits *lim,
         if (!json_is_integer(alt))
             return srv_fail(err, SRV_E_INVALID_VALUE,
                             "alternatives must be an integer between 0 and %d, got %s",
-                            CFG_MAX_RETURN_SEQUENCES - 1, json_type_name(alt));
+                            CFG_MAX_RETURN_SEQUENCES - 1, cfg_json_type_name(alt));
         na = json_integer_value(alt);
     }
     if (get_api_key(doc, &r->api_key, err)) return -1;

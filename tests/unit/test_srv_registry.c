@@ -111,7 +111,7 @@ Test(srv_registry, request_options_override_configured_and_checkpoint_defaults)
     req.length_penalty = 0.5;
     cr_assert_eq(srv_effective_params(&reg.models[1], &req, &g, &e), 0, "%s", e.message);
     cr_assert_eq(g.num_beams, 2);
-    cr_assert_eq(g.min_length, 6); /* transformers counts the decoder start token */
+    cr_assert_eq(g.min_length, 5); /* transformers' min_length (counts the decoder start token) */
     cr_assert_eq(g.seed, 42);
     cr_assert_float_eq(g.length_penalty, 0.5f, 1e-6);
     cr_assert_null(g.cancel);

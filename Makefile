@@ -27,13 +27,15 @@ build-asan: deps-test
 run: build
 	$(BUILD)/server/attnserve --config $(CONFIG)
 
-# Every test: unit tests (normal and sanitizer builds), then the integration suites.
+# Every test: unit tests (normal and sanitizer builds), the integration suites, the browser and
+# tool tests, then every fuzz harness for FUZZ_SMOKE_SECONDS.
 test: deps-test
 	$(MAKE) build CMAKE_FLAGS="$(CMAKE_FLAGS) -DATTNSERVE_TESTS=ON"
 	$(MAKE) test-unit
 	$(MAKE) test-asan
 	$(MAKE) test-integration test-integration-asan
 	$(MAKE) test-browser test-tools
+	$(MAKE) fuzz-smoke
 
 # With one OpenBLAS thread the engine uses its own AVX-512 row-panel product for 17-384 rows
 # (core/ops.c); with more it uses OpenBLAS's sgemm. The parity suites run both ways, and the

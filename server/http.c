@@ -777,7 +777,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 /* Daemon                                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's log lines (fmt is its printf format: the attribute tells the compiler so). */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];

@@ -58,10 +58,12 @@ static tx_status flush_part(struct parts *p, int drop_empty, struct tx_error *er
     size_t mark = p->out->len;
     tx_status st = p->fn(p->tok, p->cur.v, p->cur.n, p->out, err);
     if (st) return st;
-    if (drop_empty && p->out->len == mark)
+    if (drop_empty && p->out->len == mark) {
         p->out->len = before;
-    else
+        p->out->data[before] = '\0';
+    } else {
         p->first = 0;
+    }
     p->cur.n = 0;
     return TX_OK;
 }

@@ -247,6 +247,7 @@ tx_status tx_tokenizer_decode(const tx_tokenizer *tok, const int32_t *ids, int n
     if (txi_buf_reserve(&text, 0)) goto oom;
     st = tok->ops->decode(tok, ids, n_ids, skip_special, &text, err);
     if (st) goto done;
+    if (txi_buf_append(&text, "", 0)) goto oom; /* NUL-terminated even when nothing was added */
     if (tok->clean_up) {
         if (clean_up_spaces(text.data, text.len, &c)) goto oom;
         txi_buf_free(&text);

@@ -55,8 +55,8 @@ static tx_status read_document(const char *path, json_t **root, struct tx_error 
 }
 
 /* "model": Unigram or BPE (the type inferred from the vocabulary when absent). */
-static tx_status load_model(const struct tok_jctx *c, struct tx_tokenizer *tok,
-                            struct tok_json *j, json_t *root)
+static tx_status load_model(const struct tok_jctx *c, struct tx_tokenizer *tok, struct tok_json *j,
+                            json_t *root)
 {
     static const struct tok_jmodel_ops *const models[] = {&tok_jmodel_unigram, &tok_jmodel_bpe};
     json_t *model = json_object_get(root, "model");
@@ -104,9 +104,8 @@ static tx_status load_added_one(const struct tok_jctx *c, struct tx_tokenizer *t
     json_t *id = json_object_get(a, "id"), *content = json_object_get(a, "content");
     char where[64];
     snprintf(where, sizeof where, "added_tokens[%zu]", i);
-    if (!json_is_integer(id) || json_integer_value(id) < 0 ||
-        json_integer_value(id) >= INT32_MAX || !json_is_string(content) ||
-        json_string_length(content) == 0)
+    if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX ||
+        !json_is_string(content) || json_string_length(content) == 0)
         return tok_jctx_bad(c, where, "needs an integer id and a non-empty content");
     int normalized = json_is_true(json_object_get(a, "normalized"));
     struct tok_added *dst = normalized ? &j->norm_added : &j->raw_added;
@@ -122,8 +121,8 @@ static tx_status load_added_one(const struct tok_jctx *c, struct tx_tokenizer *t
     return TX_OK;
 }
 
-static tx_status load_added(const struct tok_jctx *c, struct tx_tokenizer *tok,
-                            struct tok_json *j, json_t *list)
+static tx_status load_added(const struct tok_jctx *c, struct tx_tokenizer *tok, struct tok_json *j,
+                            json_t *list)
 {
     if (!list || json_is_null(list)) return TX_OK;
     if (!json_is_array(list)) return tok_jctx_bad(c, "added_tokens", "not a list");
@@ -131,8 +130,7 @@ static tx_status load_added(const struct tok_jctx *c, struct tx_tokenizer *tok,
         tx_status st = load_added_one(c, tok, j, json_array_get(list, i), i);
         if (st) return st;
     }
-    if (tok_added_finish(&j->raw_added) || tok_added_finish(&j->norm_added))
-        return tok_jctx_oom(c);
+    if (tok_added_finish(&j->raw_added) || tok_added_finish(&j->norm_added)) return tok_jctx_oom(c);
     return TX_OK;
 }
 
@@ -223,8 +221,8 @@ static int pre_tokenize(const struct tok_json *j, const struct nstr *x, size_t b
 
 /* One segment of normalized text: an added token, or pre-tokens through the model. */
 static tx_status encode_segment(const struct tok_json *j, const struct nstr *x,
-                                const struct tok_segment *g, struct jscratch *sc,
-                                struct tok_ids *o, struct tx_error *err)
+                                const struct tok_segment *g, struct jscratch *sc, struct tok_ids *o,
+                                struct tx_error *err)
 {
     size_t b = g->pos, e = g->pos + g->len;
     if (g->added >= 0) {

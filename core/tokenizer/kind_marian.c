@@ -135,10 +135,10 @@ static tx_status add_specials(struct tx_tokenizer *tok, const struct marian *m,
     const struct tok_special *specs[3] = {&eos, unk, &pad};
     int32_t ids[3];
     for (int i = 0; i < 3; i++) {
-        ids[i] = specs[i]->present ? tok_add_special(tok, specs[i],
-                                                     tok_vocab_id(&m->vocab, specs[i]->content),
-                                                     &next, 0)
-                                   : -2;
+        ids[i] = specs[i]->present
+                     ? tok_add_special(tok, specs[i], tok_vocab_id(&m->vocab, specs[i]->content),
+                                       &next, 0)
+                     : -2;
         if (ids[i] == -1) return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory", src->dir);
     }
     tok->eos_id = ids[0] >= 0 ? ids[0] : -1;
@@ -155,8 +155,7 @@ static int fill_pieces(struct tx_tokenizer *tok, struct marian *m, const char *u
         if (tok_set_piece(tok, id, unk, strlen(unk))) return -1;
     if (invert_vocab(tok, root) || tok_finish_added(tok)) return -1;
     m->map_src = tok_sp_piece_map(tok, &m->spm, &m->vocab);
-    m->map_tgt =
-        tok_sp_piece_map(tok, &m->spm_tgt, m->separate_vocabs ? &m->tgt_vocab : &m->vocab);
+    m->map_tgt = tok_sp_piece_map(tok, &m->spm_tgt, m->separate_vocabs ? &m->tgt_vocab : &m->vocab);
     return m->map_src && m->map_tgt ? 0 : -1;
 }
 

@@ -12,8 +12,8 @@
 /* Encodes one text segment between added tokens: s[0..n), whose byte i came from the original
  * offset off[i]; appends to o. state is what the kind passed to tok_slow_encode. */
 typedef tx_status (*tok_segment_fn)(const struct tx_tokenizer *tok, void *state, tx_side side,
-                                    const char *s, const uint32_t *off, size_t n,
-                                    struct tok_ids *o, struct tx_error *err);
+                                    const char *s, const uint32_t *off, size_t n, struct tok_ids *o,
+                                    struct tx_error *err);
 
 /* PreTrainedTokenizer.tokenize + convert_tokens_to_ids: splits text[0..len) around the added
  * tokens (tok_added_split_slow; prefix_space puts a " " first), appends each added token's id

@@ -65,8 +65,8 @@ oom:
 }
 
 static tx_status plain_spm_segment(const struct tx_tokenizer *tok, void *state, tx_side side,
-                                   const char *s, const uint32_t *off, size_t n,
-                                   struct tok_ids *o, struct tx_error *err)
+                                   const char *s, const uint32_t *off, size_t n, struct tok_ids *o,
+                                   struct tx_error *err)
 {
     const struct plain_spm *p = tok->impl;
     (void)side;

@@ -74,8 +74,8 @@ static tx_status count_sentinels(const struct tok_source *src, long extra_ids, l
 
 /* T5Tokenizer.__init__: additional_special_tokens either already hold the sentinels or get
  * them appended; sentinel i has id len(sp) - 1 + extra_ids - i. */
-static tx_status add_sentinels(struct tx_tokenizer *tok, const struct tok_source *src,
-                               int32_t sp_n, struct tx_error *err)
+static tx_status add_sentinels(struct tx_tokenizer *tok, const struct tok_source *src, int32_t sp_n,
+                               struct tx_error *err)
 {
     json_t *v = json_object_get(src->cfg, "extra_ids");
     long extra_ids = json_is_integer(v) ? (long)json_integer_value(v) : 100;
@@ -109,8 +109,8 @@ static int add_specials(struct tx_tokenizer *tok, const struct t5 *t, json_t *cf
     for (int i = 0; i < 3; i++) {
         struct tok_special s;
         tok_read_special(cfg, keys[i], defs[i], &s);
-        ids[i] = s.present ? tok_add_special(tok, &s, spm_vocab_id(&t->spm, s.content), &next, 0)
-                           : -2;
+        ids[i] =
+            s.present ? tok_add_special(tok, &s, spm_vocab_id(&t->spm, s.content), &next, 0) : -2;
         if (ids[i] == -1) return -1;
     }
     tok->eos_id = ids[0] >= 0 ? ids[0] : -1;
@@ -161,8 +161,7 @@ static tx_status t5_load(struct tx_tokenizer *tok, const struct tok_source *src,
     st = add_sentinels(tok, src, sp_n, err);
     if (!st) st = tok_apply_added_tokens_decoder(tok, src->cfg, src->cfg_path, err);
     if (st) return st;
-    if (add_specials(tok, t, src->cfg, sp_n + (int32_t)tok->added.n) ||
-        fill_pieces(tok, t, sp_n))
+    if (add_specials(tok, t, src->cfg, sp_n + (int32_t)tok->added.n) || fill_pieces(tok, t, sp_n))
         return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory", src->dir);
     return TX_OK;
 }

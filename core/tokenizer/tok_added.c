@@ -251,8 +251,8 @@ static int at_word_bounds(const char *bytes, size_t len, size_t start, size_t st
     uint32_t cp;
     size_t cs;
     int start_space = start == 0 || !(last_char(bytes, start, &cs, &cp) && is_word_char(cp));
-    int stop_space = stop == len || !(txi_utf8_decode(bytes + stop, len - stop, &cp) > 0 &&
-                                      is_word_char(cp));
+    int stop_space =
+        stop == len || !(txi_utf8_decode(bytes + stop, len - stop, &cp) > 0 && is_word_char(cp));
     return start_space && stop_space;
 }
 
@@ -289,8 +289,7 @@ static int rebuild_fast(const struct tok_added *a, const struct tok_segment *raw
         size_t start = raw[k].pos, stop = raw[k].pos + raw[k].len;
         if (t->single_word && !at_word_bounds(s->bytes, len, start, stop)) continue;
         swallow_spaces(t, s->bytes, len, start_offset, &start, &stop);
-        if (start_offset < start && push_seg(s, -1, start_offset, start - start_offset))
-            return -1;
+        if (start_offset < start && push_seg(s, -1, start_offset, start - start_offset)) return -1;
         if (push_seg(s, raw[k].added, start, stop - start)) return -1;
         start_offset = stop;
     }

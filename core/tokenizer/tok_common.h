@@ -42,11 +42,10 @@ struct tok_kind_ops {
     int reads_legacy_files;
     /* Sets tok->impl (owned, released by free even when load fails), the per-id tables, the
      * special ids and vocab_size. Errors name the file and the fact. */
-    tx_status (*load)(struct tx_tokenizer *tok, const struct tok_source *src,
-                      struct tx_error *err);
+    tx_status (*load)(struct tx_tokenizer *tok, const struct tok_source *src, struct tx_error *err);
     /* Appends the ids (and spans) of text[0..len) (valid UTF-8), special tokens included. */
-    tx_status (*encode)(const struct tx_tokenizer *tok, const char *text, size_t len,
-                        tx_side side, struct tok_ids *out, struct tx_error *err);
+    tx_status (*encode)(const struct tx_tokenizer *tok, const char *text, size_t len, tx_side side,
+                        struct tok_ids *out, struct tx_error *err);
     /* Appends the text of ids (each in [0, tok->n_ids)) before clean_up_tokenization. */
     tx_status (*decode)(const struct tx_tokenizer *tok, const int32_t *ids, int n_ids,
                         int skip_special, struct txi_buf *out, struct tx_error *err);

@@ -203,8 +203,8 @@ static tx_status read_added_tokens_json(json_t *cfg, const char *dir, json_t *at
         }
         char idbuf[32];
         snprintf(idbuf, sizeof idbuf, "%lld", (long long)json_integer_value(v));
-        json_t *entry = json_pack("{s:s,s:b}", "content", key, "special",
-                                  names_special_token(cfg, key));
+        json_t *entry =
+            json_pack("{s:s,s:b}", "content", key, "special", names_special_token(cfg, key));
         if (json_object_set_new(atd, idbuf, entry)) {
             st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
             break;
@@ -233,8 +233,8 @@ static tx_status read_tokenizer_json_added(const char *dir, json_t *atd, struct 
     {
         json_t *id = json_object_get(e, "id");
         if (!json_is_integer(id) || !json_is_string(json_object_get(e, "content"))) {
-            st = txi_fail(err, TX_ERR_FORMAT, "%s: added_tokens[%zu] needs an id and content",
-                          path, i);
+            st = txi_fail(err, TX_ERR_FORMAT, "%s: added_tokens[%zu] needs an id and content", path,
+                          i);
             break;
         }
         char idbuf[32];

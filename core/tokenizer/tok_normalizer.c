@@ -156,8 +156,8 @@ static size_t leading_spaces(const struct tok_normalizer *nm, const char *in, si
 
 /* Emits the normalization of each prefix of in[*consumed..len); spaces that follow a piece
  * ending in a space are dropped (remove_extra_whitespaces). 0, -1 on OOM, -2 past 4 GiB. */
-static int emit_body(const struct tok_normalizer *nm, const char *in, size_t len,
-                     struct emit *e, size_t *consumed)
+static int emit_body(const struct tok_normalizer *nm, const char *in, size_t len, struct emit *e,
+                     size_t *consumed)
 {
     int rc = 0;
     int is_prev_space = nm->remove_extra_whitespaces;
@@ -214,8 +214,7 @@ tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t 
     if (!nm->treat_whitespace_as_suffix && nm->add_dummy_prefix)
         rc = emit_bytes(&e, space, space_len, (uint32_t)consumed);
     if (!rc) rc = emit_body(nm, in, len, &e, &consumed);
-    if (!rc && nm->remove_extra_whitespaces)
-        trim_trailing(out, *n2o, space, space_len, &consumed);
+    if (!rc && nm->remove_extra_whitespaces) trim_trailing(out, *n2o, space, space_len, &consumed);
     if (!rc && nm->treat_whitespace_as_suffix && nm->add_dummy_prefix)
         rc = emit_bytes(&e, space, space_len, (uint32_t)consumed);
     if (!rc && txi_grow((void **)n2o, n2o_cap, out->len + 1, sizeof **n2o)) rc = -1;

@@ -98,8 +98,7 @@ static tx_status add_piece_type(struct tok_spm *m, const struct spm_piece *sp, i
 
 /* Indexes piece i: its score, its string (normal and reserved pieces apart; a repeated one is
  * an error) and what its type implies. */
-static tx_status add_piece(struct tok_spm *m, int i, struct piece_index *ix,
-                           struct tx_error *err)
+static tx_status add_piece(struct tok_spm *m, int i, struct piece_index *ix, struct tx_error *err)
 {
     const struct spm_piece *sp = &m->proto.pieces[i];
     tx_status st = check_piece_text(m, sp, i, err);

@@ -10,8 +10,7 @@
 #define UNK_PENALTY 10.0f /* kUnkPenalty */
 
 /* The score a piece of `length` bytes offers (see the rounding note in tok_unigram_encode). */
-static double piece_score(const struct tok_unigram *u, int32_t id, unsigned char fl,
-                          size_t length)
+static double piece_score(const struct tok_unigram *u, int32_t id, unsigned char fl, size_t length)
 {
     if (u->scores64) return u->scores64[id];
     if (fl & UNI_USER_DEFINED) return (double)((float)length * u->max_score) - 0.1;
@@ -114,7 +113,8 @@ tx_status tok_unigram_encode(const struct tok_unigram *u, const char *s, size_t 
     while (starts_at < n) {
         size_t mblen = (size_t)txi_utf8_lead_len((unsigned char)s[starts_at]);
         if (mblen > n - starts_at) mblen = n - starts_at;
-        if (!offer_pieces(u, s, n, starts_at, mblen, best)) offer_unknown(u, starts_at, mblen, best);
+        if (!offer_pieces(u, s, n, starts_at, mblen, best))
+            offer_unknown(u, starts_at, mblen, best);
         starts_at += mblen;
     }
     return backtrack(best, n, sc, err);

@@ -111,8 +111,8 @@ static tx_status load_folder(struct tx_tokenizer *tok, const char *dir, struct f
     if (!cfg && !(cfg = json_object())) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     tok->clean_up = tok_cfg_bool(cfg, "clean_up_tokenization_spaces", 1);
     json_t *clsv = json_object_get(cfg, "tokenizer_class");
-    struct tok_source src = {dir, cfg, cfg_path, json_is_string(clsv) ? json_string_value(clsv) : NULL,
-                             NULL};
+    struct tok_source src = {dir, cfg, cfg_path,
+                             json_is_string(clsv) ? json_string_value(clsv) : NULL, NULL};
     const struct tok_kind_ops *ops;
     scan_folder(f, dir);
     st = detect_kind(f, src.cls, cfg_path, &ops, err);
@@ -319,8 +319,7 @@ static void put(struct sink *k, const char *s, size_t len)
 }
 
 /* Byte-level characters back to bytes; bytes that do not form UTF-8 shown as <0xNN>. */
-static void display_byte_level(const struct tok_bpe *bl, const char *p, size_t len,
-                               struct sink *k)
+static void display_byte_level(const struct tok_bpe *bl, const char *p, size_t len, struct sink *k)
 {
     struct txi_buf bytes = {0};
     if (tok_bpe_unbyte(bl, p, len, &bytes) == 0) {

@@ -43,8 +43,7 @@ static tx_status parse_metaspace(const struct tok_jctx *c, json_t *o, const char
     return TX_OK;
 }
 
-static tx_status parse_strip(const struct tok_jctx *c, json_t *o, const char *where,
-                             struct jdec *d)
+static tx_status parse_strip(const struct tok_jctx *c, json_t *o, const char *where, struct jdec *d)
 {
     if (tok_json_read_char(o, "content", " ", d->repl, &d->repl_len))
         return tok_jctx_bad(c, where, "content must be one character");
@@ -82,9 +81,12 @@ static const struct dec_kind {
     int type;
     dec_parse_fn parse; /* NULL: no fields */
 } dec_kinds[] = {
-    {"Metaspace", D_METASPACE, parse_metaspace}, {"ByteLevel", D_BYTE_LEVEL, NULL},
-    {"ByteFallback", D_BYTE_FALLBACK, NULL},     {"Fuse", D_FUSE, NULL},
-    {"Strip", D_STRIP, parse_strip},             {"Replace", D_REPLACE, parse_replace},
+    {"Metaspace", D_METASPACE, parse_metaspace},
+    {"ByteLevel", D_BYTE_LEVEL, NULL},
+    {"ByteFallback", D_BYTE_FALLBACK, NULL},
+    {"Fuse", D_FUSE, NULL},
+    {"Strip", D_STRIP, parse_strip},
+    {"Replace", D_REPLACE, parse_replace},
 };
 
 static tx_status add_sequence(const struct tok_jctx *c, struct tok_json *j, json_t *o,
@@ -230,8 +232,8 @@ static int byte_piece(const char *s, size_t n)
 }
 
 /* ByteFallback: runs of <0xNN> become their UTF-8 text, or one U+FFFD per byte when invalid. */
-static int dec_byte_fallback(const struct tok_json *j, const struct jdec *d,
-                             const struct toks *in, struct toks *out, struct txi_buf *cur)
+static int dec_byte_fallback(const struct tok_json *j, const struct jdec *d, const struct toks *in,
+                             struct toks *out, struct txi_buf *cur)
 {
     (void)j, (void)d;
     int rc = 0;
@@ -296,7 +298,7 @@ static int dec_byte_level(const struct tok_json *j, const struct jdec *d, const 
         const char *s = tok_text(in, i);
         size_t n = in->t[i][1];
         rc = all_byte_chars(&j->bytes, s, n) ? tok_bpe_unbyte(&j->bytes, s, n, cur)
-                                              : txi_buf_append(cur, s, n);
+                                             : txi_buf_append(cur, s, n);
     }
     struct txi_buf lossy = {0};
     if (!rc) rc = append_lossy(cur->data, cur->len, &lossy);
@@ -306,9 +308,9 @@ static int dec_byte_level(const struct tok_json *j, const struct jdec *d, const 
 }
 
 static const dec_run_fn dec_run[] = {
-    [D_METASPACE] = dec_metaspace,         [D_BYTE_LEVEL] = dec_byte_level,
-    [D_REPLACE] = dec_replace,             [D_BYTE_FALLBACK] = dec_byte_fallback,
-    [D_FUSE] = dec_fuse,                   [D_STRIP] = dec_strip,
+    [D_METASPACE] = dec_metaspace, [D_BYTE_LEVEL] = dec_byte_level,
+    [D_REPLACE] = dec_replace,     [D_BYTE_FALLBACK] = dec_byte_fallback,
+    [D_FUSE] = dec_fuse,           [D_STRIP] = dec_strip,
 };
 
 int tok_jdec_apply(const struct tok_json *j, const struct jdec *d, const struct toks *in,

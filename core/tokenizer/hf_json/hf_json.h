@@ -108,8 +108,8 @@ int tok_json_read_char(json_t *o, const char *key, const char *def, char out[5],
 /* Replace's pattern: {"String": s} (*str owned) or {"Regex": r}, where only the regexes " {N,}"
  * (runs of spaces, what transformers' SentencePiece converters write) are understood
  * (*str NULL, *min_spaces N). */
-tx_status tok_json_read_pattern(const struct tok_jctx *c, json_t *o, const char *where,
-                                char **str, size_t *len, int *min_spaces);
+tx_status tok_json_read_pattern(const struct tok_jctx *c, json_t *o, const char *where, char **str,
+                                size_t *len, int *min_spaces);
 /* An owned copy of the string s (n bytes, NUL-terminated), or NULL on OOM. */
 char *tok_json_strdup(const char *s, size_t n);
 
@@ -157,19 +157,17 @@ struct jscratch {
 };
 
 /* Normalizers (normalizers.c): parses o (a Sequence is flattened) into j->norms. */
-tx_status tok_jnorm_add(const struct tok_jctx *c, struct tok_json *j, json_t *o,
-                        const char *where);
+tx_status tok_jnorm_add(const struct tok_jctx *c, struct tok_json *j, json_t *o, const char *where);
 /* Runs one normalizer from in to out (reset first). -1 on OOM. */
 int tok_jnorm_apply(const struct jnorm *nm, const struct nstr *in, struct nstr *out);
 void tok_jnorm_free(struct jnorm *nm);
 
 /* Pre-tokenizers (pre_tokenizers.c): parses o (a Sequence is flattened) into j->pres. */
-tx_status tok_jpre_add(const struct tok_jctx *c, struct tok_json *j, json_t *o,
-                       const char *where);
+tx_status tok_jpre_add(const struct tok_jctx *c, struct tok_json *j, json_t *o, const char *where);
 /* Runs one pre-tokenizer over every piece of in into out (reset first); byte_chars holds the
  * byte-level alphabet. -1 on OOM. */
-int tok_jpre_apply(const struct jpre *pt, const struct tok_bpe *byte_chars,
-                   const struct pieces *in, struct pieces *out, int *first_split);
+int tok_jpre_apply(const struct jpre *pt, const struct tok_bpe *byte_chars, const struct pieces *in,
+                   struct pieces *out, int *first_split);
 
 /* Decoders (decoders.c). Token strings of a decoder chain: one txi_buf of NUL-free text plus
  * (start, len) pairs. */
@@ -182,16 +180,14 @@ struct toks {
 int tok_toks_add(struct toks *x, const char *s, size_t n);
 void tok_toks_free(struct toks *x);
 /* Parses o (a Sequence is flattened) into j->decs. */
-tx_status tok_jdec_add(const struct tok_jctx *c, struct tok_json *j, json_t *o,
-                       const char *where);
+tx_status tok_jdec_add(const struct tok_jctx *c, struct tok_json *j, json_t *o, const char *where);
 /* Runs one decoder from in to out (reset first). -1 on OOM. */
 int tok_jdec_apply(const struct tok_json *j, const struct jdec *d, const struct toks *in,
                    struct toks *out);
 void tok_jdec_free(struct jdec *d);
 
 /* Post-processors (post_processors.c): the special token ids around a single sequence. */
-tx_status tok_jpost_add(const struct tok_jctx *c, struct tok_json *j, json_t *o,
-                        const char *where);
+tx_status tok_jpost_add(const struct tok_jctx *c, struct tok_json *j, json_t *o, const char *where);
 
 /* Models (model_unigram.c, model_bpe.c). */
 struct tok_jmodel_ops {

@@ -59,8 +59,8 @@ static int space_run_regex(const char *r)
     return 0;
 }
 
-tx_status tok_json_read_pattern(const struct tok_jctx *c, json_t *o, const char *where,
-                                char **str, size_t *len, int *min_spaces)
+tx_status tok_json_read_pattern(const struct tok_jctx *c, json_t *o, const char *where, char **str,
+                                size_t *len, int *min_spaces)
 {
     json_t *p = json_object_get(o, "pattern");
     json_t *s = json_object_get(p, "String"), *r = json_object_get(p, "Regex");

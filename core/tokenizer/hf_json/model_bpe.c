@@ -79,9 +79,9 @@ static tx_status read_merges(const struct tok_jctx *c, struct tok_json *j, json_
         snprintf(where, sizeof where, "model.merges[%zu]", i);
         json_t *e = json_array_get(merges, i);
         if (merge_parts(e, &l, &ll, &r, &rl))
-            return tok_jctx_bad(c, where, json_is_string(e)
-                                              ? "expected \"left right\""
-                                              : "expected \"left right\" or [left, right]");
+            return tok_jctx_bad(c, where,
+                                json_is_string(e) ? "expected \"left right\""
+                                                  : "expected \"left right\" or [left, right]");
         int ok = merge_in_vocab(&j->bpe, l, ll, r, rl);
         if (ok < 0) return tok_jctx_oom(c);
         if (!ok)

@@ -80,9 +80,8 @@ static int bytes_known(const struct tok_json *j, const char *s, size_t n)
 
 /* Unigram::tokenize of one pre-token (pool bytes [b, e)): fuses runs of unknown pieces, then
  * looks each string up (byte fallback for unknown ones, else unk_id). */
-static tx_status unigram_encode(const struct tok_json *j, const struct nstr *x, size_t b,
-                                size_t e, struct jscratch *sc, struct tok_ids *o,
-                                struct tx_error *err)
+static tx_status unigram_encode(const struct tok_json *j, const struct nstr *x, size_t b, size_t e,
+                                struct jscratch *sc, struct tok_ids *o, struct tx_error *err)
 {
     tx_status st = tok_unigram_encode(&j->uni, x->s + b, e - b, &sc->uni, err);
     if (st) return st;

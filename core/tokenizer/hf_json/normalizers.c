@@ -147,8 +147,7 @@ static tx_status add_sequence(const struct tok_jctx *c, struct tok_json *j, json
     return TX_OK;
 }
 
-tx_status tok_jnorm_add(const struct tok_jctx *c, struct tok_json *j, json_t *o,
-                        const char *where)
+tx_status tok_jnorm_add(const struct tok_jctx *c, struct tok_json *j, json_t *o, const char *where)
 {
     const char *t = tok_json_type(o);
     if (!t) return tok_jctx_bad(c, where, "no \"type\"");
@@ -365,11 +364,16 @@ static int norm_prepend(const struct jnorm *nm, const struct nstr *in, struct ns
 
 /* The runner of each N_* type, in enum order. */
 static int (*const norm_run[])(const struct jnorm *, const struct nstr *, struct nstr *) = {
-    [N_PRECOMPILED] = norm_precompiled, [N_REPLACE] = norm_replace,
-    [N_REPLACE_SPACES] = norm_replace,  [N_NFC] = norm_unicode,
-    [N_NFD] = norm_unicode,             [N_NFKC] = norm_unicode,
-    [N_NFKD] = norm_unicode,            [N_LOWERCASE] = norm_lowercase,
-    [N_STRIP] = norm_strip,             [N_PREPEND] = norm_prepend,
+    [N_PRECOMPILED] = norm_precompiled,
+    [N_REPLACE] = norm_replace,
+    [N_REPLACE_SPACES] = norm_replace,
+    [N_NFC] = norm_unicode,
+    [N_NFD] = norm_unicode,
+    [N_NFKC] = norm_unicode,
+    [N_NFKD] = norm_unicode,
+    [N_LOWERCASE] = norm_lowercase,
+    [N_STRIP] = norm_strip,
+    [N_PREPEND] = norm_prepend,
 };
 
 int tok_jnorm_apply(const struct jnorm *nm, const struct nstr *in, struct nstr *out)

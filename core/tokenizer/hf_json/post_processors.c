@@ -69,8 +69,7 @@ static tx_status add_template(const struct tok_jctx *c, struct tok_json *j, json
     return TX_OK;
 }
 
-tx_status tok_jpost_add(const struct tok_jctx *c, struct tok_json *j, json_t *o,
-                        const char *where)
+tx_status tok_jpost_add(const struct tok_jctx *c, struct tok_json *j, json_t *o, const char *where)
 {
     const char *t = tok_json_type(o);
     if (!t) return tok_jctx_bad(c, where, "no \"type\"");

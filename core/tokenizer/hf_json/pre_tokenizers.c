@@ -58,16 +58,13 @@ static tx_status parse_byte_level(const struct tok_jctx *c, json_t *o, const cha
 }
 
 /* Only the GPT-2 pattern, isolated: a ByteLevel without the byte mapping. */
-static tx_status parse_split(const struct tok_jctx *c, json_t *o, const char *where,
-                             struct jpre *p)
+static tx_status parse_split(const struct tok_jctx *c, json_t *o, const char *where, struct jpre *p)
 {
     json_t *r = json_object_get(json_object_get(o, "pattern"), "Regex");
     json_t *beh = json_object_get(o, "behavior");
-    if (!json_is_string(r) || strcmp(json_string_value(r), GPT2_PATTERN) ||
-        !json_is_string(beh) || strcmp(json_string_value(beh), "Isolated") ||
-        json_is_true(json_object_get(o, "invert")))
-        return tok_jctx_unsupported(c, where,
-                                    "a Split pre-tokenizer other than the GPT-2 pattern");
+    if (!json_is_string(r) || strcmp(json_string_value(r), GPT2_PATTERN) || !json_is_string(beh) ||
+        strcmp(json_string_value(beh), "Isolated") || json_is_true(json_object_get(o, "invert")))
+        return tok_jctx_unsupported(c, where, "a Split pre-tokenizer other than the GPT-2 pattern");
     p->type = P_BYTE_LEVEL;
     p->use_regex = 1;
     p->add_prefix_space = -1; /* marks "split only, no byte mapping" */
@@ -243,14 +240,13 @@ static const pre_run_fn pre_run[] = {
     [P_BYTE_LEVEL] = pre_byte_level,
 };
 
-int tok_jpre_apply(const struct jpre *pt, const struct tok_bpe *byte_chars,
-                   const struct pieces *in, struct pieces *out, int *first_split)
+int tok_jpre_apply(const struct jpre *pt, const struct tok_bpe *byte_chars, const struct pieces *in,
+                   struct pieces *out, int *first_split)
 {
     out->n = 0;
     out->pool.n = 0;
     for (size_t k = 0; k < in->n; k++)
-        if (pre_run[pt->type](pt, byte_chars, &in->pool, in->r[k].b, in->r[k].e, out,
-                              first_split))
+        if (pre_run[pt->type](pt, byte_chars, &in->pool, in->r[k].b, in->r[k].e, out, first_split))
             return -1;
     return 0;
 }

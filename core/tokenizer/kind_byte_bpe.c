@@ -16,6 +16,7 @@ struct byte_bpe {
     int add_bos;      /* GPT-2 add_bos_token */
 };
 
+/* Releases a struct byte_bpe (NULL allowed). */
 static void byte_bpe_free(void *impl)
 {
     struct byte_bpe *b = impl;
@@ -66,6 +67,8 @@ static int fill_pieces(struct tx_tokenizer *tok, const struct byte_bpe *b)
     return tok_finish_added(tok);
 }
 
+/* GPT2Tokenizer/BartTokenizer.__init__: vocab.json and merges.txt, the config's flags,
+ * added_tokens_decoder, then the special tokens. */
 static tx_status byte_bpe_load(struct tx_tokenizer *tok, const struct tok_source *src,
                                struct tx_error *err)
 {
@@ -183,6 +186,7 @@ static tx_status byte_bpe_to_string(const struct tx_tokenizer *tok, const struct
     return rc ? txi_fail(err, TX_ERR_NOMEM, "out of memory decoding") : TX_OK;
 }
 
+/* PreTrainedTokenizer._decode with the byte-level convert_tokens_to_string. */
 static tx_status byte_bpe_decode(const struct tx_tokenizer *tok, const int32_t *ids, int n_ids,
                                  int skip_special, struct txi_buf *out, struct tx_error *err)
 {

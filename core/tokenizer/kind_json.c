@@ -10,6 +10,7 @@
 
 #define MAX_JSON_BYTES ((size_t)1 << 30)
 
+/* Releases a struct tok_json (NULL allowed). */
 static void json_kind_free(void *impl)
 {
     struct tok_json *j = impl;
@@ -121,6 +122,7 @@ static tx_status load_added_one(const struct tok_jctx *c, struct tx_tokenizer *t
     return TX_OK;
 }
 
+/* "added_tokens" (null or a list); finishes the pipeline's two lists. */
 static tx_status load_added(const struct tok_jctx *c, struct tx_tokenizer *tok, struct tok_json *j,
                             json_t *list)
 {
@@ -168,6 +170,8 @@ static void find_special_ids(struct tx_tokenizer *tok, const struct tok_json *j,
     }
 }
 
+/* dir/tokenizer.json: the model, the pipeline, the added tokens; special ids from the
+ * config; the byte-level alphabet for display when a ByteLevel decoder is there. */
 static tx_status json_kind_load(struct tx_tokenizer *tok, const struct tok_source *src,
                                 struct tx_error *err)
 {
@@ -276,6 +280,7 @@ static int normalize(const struct tok_json *j, const struct tok_split *raw,
     return 0;
 }
 
+/* Releases the buffers of an encode call's scratch. */
 static void jscratch_free(struct jscratch *sc)
 {
     tok_ns_free(&sc->a);

@@ -20,6 +20,7 @@ struct marian {
     int32_t *map_src, *map_tgt; /* token id of each piece id of spm / spm_tgt (precomputed) */
 };
 
+/* Releases a struct marian (NULL allowed). */
 static void marian_free(void *impl)
 {
     struct marian *m = impl;
@@ -82,6 +83,7 @@ static int invert_vocab(struct tx_tokenizer *tok, json_t *root)
     return 0;
 }
 
+/* source.spm and target.spm. */
 static tx_status load_spms(struct marian *m, const char *dir, struct tx_error *err)
 {
     char path[4096];
@@ -159,6 +161,8 @@ static int fill_pieces(struct tx_tokenizer *tok, struct marian *m, const char *u
     return m->map_src && m->map_tgt ? 0 : -1;
 }
 
+/* MarianTokenizer.__init__: the two models, the vocabularies, the special tokens, the
+ * inverted (target) vocabulary as pieces, and the piece maps. */
 static tx_status marian_load(struct tx_tokenizer *tok, const struct tok_source *src,
                              struct tx_error *err)
 {
@@ -235,6 +239,8 @@ static int strip_language_codes(const char *s, const uint32_t *off, size_t n,
     return 0;
 }
 
+/* One text segment: a leading >>lang<< code as its own token, the rest through the source
+ * or target model and vocabulary. */
 static tx_status marian_segment(const struct tx_tokenizer *tok, void *state, tx_side side,
                                 const char *s, const uint32_t *off, size_t n, struct tok_ids *o,
                                 struct tx_error *err)
@@ -323,6 +329,7 @@ static tx_status marian_to_string(const struct tx_tokenizer *tok, const struct s
     return st;
 }
 
+/* PreTrainedTokenizer._decode with MarianTokenizer.convert_tokens_to_string. */
 static tx_status marian_decode(const struct tx_tokenizer *tok, const int32_t *ids, int n_ids,
                                int skip_special, struct txi_buf *out, struct tx_error *err)
 {

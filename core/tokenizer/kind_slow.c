@@ -43,6 +43,7 @@ struct parts {
     int n_ids;                 /* named in the out-of-memory error */
 };
 
+/* The out-of-memory error of a decode call. */
 static tx_status parts_oom(const struct parts *p, struct tx_error *err)
 {
     return txi_fail(err, TX_ERR_NOMEM, "out of memory decoding %d ids", p->n_ids);

@@ -12,6 +12,7 @@ struct plain_spm {
     int32_t *map; /* token id of each piece id (precomputed) */
 };
 
+/* Releases a struct plain_spm (NULL allowed). */
 static void plain_spm_free(void *impl)
 {
     struct plain_spm *p = impl;
@@ -42,6 +43,8 @@ static int add_piece(struct tx_tokenizer *tok, const struct tok_spm *spm, int32_
     return 0;
 }
 
+/* The model file detection found; every piece is a token, control and unknown pieces are
+ * special. */
 static tx_status plain_spm_load(struct tx_tokenizer *tok, const struct tok_source *src,
                                 struct tx_error *err)
 {
@@ -64,6 +67,7 @@ oom:
     return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory", src->file_path);
 }
 
+/* One text segment through the model. */
 static tx_status plain_spm_segment(const struct tx_tokenizer *tok, void *state, tx_side side,
                                    const char *s, const uint32_t *off, size_t n, struct tok_ids *o,
                                    struct tx_error *err)
@@ -92,6 +96,7 @@ static tx_status plain_spm_to_string(const struct tx_tokenizer *tok, const struc
     return tok_spm_decode_pieces(&p->spm, t, n, out, err);
 }
 
+/* PreTrainedTokenizer._decode with SentencePiece's decoding. */
 static tx_status plain_spm_decode(const struct tx_tokenizer *tok, const int32_t *ids, int n_ids,
                                   int skip_special, struct txi_buf *out, struct tx_error *err)
 {

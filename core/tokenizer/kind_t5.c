@@ -16,6 +16,7 @@ struct t5 {
     int32_t *map; /* token id of each piece id (precomputed) */
 };
 
+/* Releases a struct t5 (NULL allowed). */
 static void t5_free(void *impl)
 {
     struct t5 *t = impl;
@@ -145,6 +146,8 @@ static int fill_pieces(struct tx_tokenizer *tok, struct t5 *t, int32_t sp_n)
     return t->map ? 0 : -1;
 }
 
+/* T5Tokenizer.__init__: spiece.model, sentinels, added_tokens_decoder, special tokens,
+ * pieces and the piece map. */
 static tx_status t5_load(struct tx_tokenizer *tok, const struct tok_source *src,
                          struct tx_error *err)
 {
@@ -170,6 +173,7 @@ static tx_status t5_load(struct tx_tokenizer *tok, const struct tok_source *src,
 /* Encoding and decoding                                                                     */
 /* ---------------------------------------------------------------------------------------- */
 
+/* One text segment through spiece.model. */
 static tx_status t5_segment(const struct tx_tokenizer *tok, void *state, tx_side side,
                             const char *s, const uint32_t *off, size_t n, struct tok_ids *o,
                             struct tx_error *err)
@@ -238,6 +242,7 @@ static tx_status t5_to_string(const struct tx_tokenizer *tok, const struct spm_b
     return st;
 }
 
+/* PreTrainedTokenizer._decode with T5Tokenizer.convert_tokens_to_string. */
 static tx_status t5_decode(const struct tx_tokenizer *tok, const int32_t *ids, int n_ids,
                            int skip_special, struct txi_buf *out, struct tx_error *err)
 {

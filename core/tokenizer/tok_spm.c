@@ -408,6 +408,7 @@ static int bpe_emit(const struct tok_spm *m, const char *norm, struct bpe_scratc
     return 0;
 }
 
+/* SentencePiece BPE (bpe_model.cc) of normalized text norm[0..n) into enc->uni.segs. */
 static tx_status bpe_encode(const struct tok_spm *m, const char *norm, size_t n,
                             struct tok_spm_encoding *enc, struct tx_error *err)
 {

@@ -27,12 +27,14 @@ struct folder {
     char model_path[4096]; /* a lone SentencePiece "*.model" file, when found */
 };
 
+/* Does dir/name exist? */
 static int file_in(const char *dir, const char *name)
 {
     char tmp[4096];
     return !txi_path_join(tmp, sizeof tmp, dir, name) && txi_file_exists(tmp);
 }
 
+/* Records which tokenizer files dir holds. */
 static void scan_folder(struct folder *f, const char *dir)
 {
     f->dir = dir;
@@ -312,6 +314,7 @@ struct sink {
     size_t size, n;
 };
 
+/* Writes s[0..len) through k (bytes past the buffer only counted). */
 static void put(struct sink *k, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++, k->n++)

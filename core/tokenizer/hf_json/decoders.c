@@ -31,6 +31,7 @@ void tok_toks_free(struct toks *x)
 typedef tx_status (*dec_parse_fn)(const struct tok_jctx *c, json_t *o, const char *where,
                                   struct jdec *d);
 
+/* Metaspace: replacement, add_prefix_space (or prepend_scheme of tokenizers >= 0.19). */
 static tx_status parse_metaspace(const struct tok_jctx *c, json_t *o, const char *where,
                                  struct jdec *d)
 {
@@ -43,6 +44,7 @@ static tx_status parse_metaspace(const struct tok_jctx *c, json_t *o, const char
     return TX_OK;
 }
 
+/* Strip: content (one character), start and stop counts. */
 static tx_status parse_strip(const struct tok_jctx *c, json_t *o, const char *where, struct jdec *d)
 {
     if (tok_json_read_char(o, "content", " ", d->repl, &d->repl_len))
@@ -54,6 +56,7 @@ static tx_status parse_strip(const struct tok_jctx *c, json_t *o, const char *wh
     return TX_OK;
 }
 
+/* Replace: a string pattern (regular expressions are not supported) and content. */
 static tx_status parse_replace(const struct tok_jctx *c, json_t *o, const char *where,
                                struct jdec *d)
 {
@@ -89,6 +92,7 @@ static const struct dec_kind {
     {"Replace", D_REPLACE, parse_replace},
 };
 
+/* Sequence: each of "decoders" in order. */
 static tx_status add_sequence(const struct tok_jctx *c, struct tok_json *j, json_t *o,
                               const char *where)
 {
@@ -139,6 +143,7 @@ void tok_jdec_free(struct jdec *d)
 typedef int (*dec_run_fn)(const struct tok_json *j, const struct jdec *d, const struct toks *in,
                           struct toks *out, struct txi_buf *cur);
 
+/* The text of token i of x (borrowed). */
 static const char *tok_text(const struct toks *x, size_t i)
 {
     return x->text.data + x->t[i][0];
@@ -172,6 +177,8 @@ static int replace_all(const struct toks *in, size_t i, const char *from, size_t
     return rc;
 }
 
+/* Metaspace: each replacement becomes a space, except in the first token when a prefix
+ * space was added. */
 static int dec_metaspace(const struct tok_json *j, const struct jdec *d, const struct toks *in,
                          struct toks *out, struct txi_buf *cur)
 {
@@ -186,6 +193,7 @@ static int dec_metaspace(const struct tok_json *j, const struct jdec *d, const s
     return rc;
 }
 
+/* Replace: every occurrence of from becomes to, token by token. */
 static int dec_replace(const struct tok_json *j, const struct jdec *d, const struct toks *in,
                        struct toks *out, struct txi_buf *cur)
 {

@@ -125,6 +125,7 @@ static tx_status read_options(const struct tok_jctx *c, struct tx_tokenizer *tok
     return TX_OK;
 }
 
+/* BPE model object: vocabulary, merges (no dropout), pieces, options. */
 static tx_status bpe_load(const struct tok_jctx *c, struct tx_tokenizer *tok, struct tok_json *j,
                           json_t *m)
 {
@@ -284,6 +285,7 @@ static tx_status bpe_encode(const struct tok_json *j, const struct nstr *x, size
     return emit_merged(j, x, b, sb.n, sc, o, err);
 }
 
+/* The vocabulary id of s[0..n), or -1. */
 static int32_t bpe_token_id(const struct tok_json *j, const char *s, size_t n)
 {
     int32_t id;

@@ -38,6 +38,7 @@ static tx_status read_vocab(const struct tok_jctx *c, struct tx_tokenizer *tok, 
     return TX_OK;
 }
 
+/* Unigram model object: [piece, score] list, unk_id, byte_fallback. */
 static tx_status unigram_load(const struct tok_jctx *c, struct tx_tokenizer *tok,
                               struct tok_json *j, json_t *m)
 {
@@ -112,6 +113,7 @@ static tx_status unigram_encode(const struct tok_json *j, const struct nstr *x, 
     return nomem ? txi_fail(err, TX_ERR_NOMEM, "out of memory") : TX_OK;
 }
 
+/* The vocabulary id of s[0..n), or -1. */
 static int32_t unigram_token_id(const struct tok_json *j, const char *s, size_t n)
 {
     return tok_trie_get(&j->trie, s, n);

@@ -13,6 +13,7 @@
 /* Parsing                                                                                   */
 /* ---------------------------------------------------------------------------------------- */
 
+/* The value of a base64 digit, or -1. */
 static int b64_val(int ch)
 {
     if (ch >= 'A' && ch <= 'Z') return ch - 'A';
@@ -53,6 +54,7 @@ static char *b64_decode(const char *s, size_t n, size_t *out_len)
 typedef tx_status (*norm_parse_fn)(const struct tok_jctx *c, json_t *o, const char *where,
                                    struct jnorm *n, int *skip);
 
+/* Precompiled: the base64 charsmap (skipped when null or empty). */
 static tx_status parse_precompiled(const struct tok_jctx *c, json_t *o, const char *where,
                                    struct jnorm *n, int *skip)
 {
@@ -76,6 +78,7 @@ static tx_status parse_precompiled(const struct tok_jctx *c, json_t *o, const ch
     return st;
 }
 
+/* Replace: a string or " {N,}" pattern and content. */
 static tx_status parse_replace(const struct tok_jctx *c, json_t *o, const char *where,
                                struct jnorm *n, int *skip)
 {
@@ -97,6 +100,7 @@ static tx_status parse_replace(const struct tok_jctx *c, json_t *o, const char *
     return st;
 }
 
+/* Strip: strip_left, strip_right (default true). */
 static tx_status parse_strip(const struct tok_jctx *c, json_t *o, const char *where,
                              struct jnorm *n, int *skip)
 {
@@ -106,6 +110,7 @@ static tx_status parse_strip(const struct tok_jctx *c, json_t *o, const char *wh
     return TX_OK;
 }
 
+/* Prepend: the string put before non-empty text. */
 static tx_status parse_prepend(const struct tok_jctx *c, json_t *o, const char *where,
                                struct jnorm *n, int *skip)
 {
@@ -133,6 +138,7 @@ static const struct norm_kind {
     {"Prepend", N_PREPEND, parse_prepend},
 };
 
+/* Sequence: each of "normalizers" in order. */
 static tx_status add_sequence(const struct tok_jctx *c, struct tok_json *j, json_t *o,
                               const char *where)
 {
@@ -251,6 +257,7 @@ static int norm_precompiled(const struct jnorm *nm, const struct nstr *in, struc
     return 0;
 }
 
+/* NFC/NFD/NFKC/NFKD, one grapheme at a time (its span kept). */
 static int norm_unicode(const struct jnorm *nm, const struct nstr *in, struct nstr *out)
 {
     utf8proc_option_t opt = UTF8PROC_STABLE;
@@ -282,6 +289,7 @@ static int norm_unicode(const struct jnorm *nm, const struct nstr *in, struct ns
     return 0;
 }
 
+/* Lowercase: utf8proc's simple mapping, U+0130 as Rust's full one. */
 static int norm_lowercase(const struct jnorm *nm, const struct nstr *in, struct nstr *out)
 {
     (void)nm;
@@ -318,6 +326,7 @@ static size_t replace_match(const struct jnorm *nm, const struct nstr *in, size_
     return m;
 }
 
+/* Replace: each match becomes the content, spanning what it replaced. */
 static int norm_replace(const struct jnorm *nm, const struct nstr *in, struct nstr *out)
 {
     for (size_t i = 0; i < in->n;) {
@@ -335,6 +344,7 @@ static int norm_replace(const struct jnorm *nm, const struct nstr *in, struct ns
     return 0;
 }
 
+/* Strip: White_Space at the left and/or right end. */
 static int norm_strip(const struct jnorm *nm, const struct nstr *in, struct nstr *out)
 {
     size_t b = 0, e = in->n;
@@ -353,6 +363,7 @@ static int norm_strip(const struct jnorm *nm, const struct nstr *in, struct nstr
     return tok_ns_copy(out, in, b, e);
 }
 
+/* Prepend: the string before non-empty text, with the empty span of its first byte. */
 static int norm_prepend(const struct jnorm *nm, const struct nstr *in, struct nstr *out)
 {
     if (in->n > 0) {

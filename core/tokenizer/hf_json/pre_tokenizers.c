@@ -14,6 +14,7 @@
 static const char GPT2_PATTERN[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+/* Metaspace: replacement, add_prefix_space / prepend_scheme, split. */
 static tx_status parse_metaspace(const struct tok_jctx *c, json_t *o, const char *where,
                                  struct jpre *p)
 {
@@ -39,6 +40,7 @@ static tx_status parse_metaspace(const struct tok_jctx *c, json_t *o, const char
     return TX_OK;
 }
 
+/* WhitespaceSplit: no fields. */
 static tx_status parse_whitespace_split(const struct tok_jctx *c, json_t *o, const char *where,
                                         struct jpre *p)
 {
@@ -47,6 +49,7 @@ static tx_status parse_whitespace_split(const struct tok_jctx *c, json_t *o, con
     return TX_OK;
 }
 
+/* ByteLevel: add_prefix_space, use_regex (both default true). */
 static tx_status parse_byte_level(const struct tok_jctx *c, json_t *o, const char *where,
                                   struct jpre *p)
 {
@@ -81,6 +84,7 @@ static const struct pre_kind {
     {"Split", parse_split},
 };
 
+/* Sequence: each of "pretokenizers" in order. */
 static tx_status add_sequence(const struct tok_jctx *c, struct tok_json *j, json_t *o,
                               const char *where)
 {

@@ -245,55 +245,70 @@ static int last_char(const char *s, size_t end, size_t *start, uint32_t *cp)
     return txi_utf8_decode(s + k, end - k, cp) > 0;
 }
 
-tx_status tok_added_split_fast(const struct tok_added *a, const char *text, size_t len,
-                               struct tok_split *s, struct tx_error *err)
+/* single_word: is the match bytes[start, stop) between word boundaries? */
+static int at_word_bounds(const char *bytes, size_t len, size_t start, size_t stop)
 {
-    if (cut(a, text, len, 0, s)) goto oom;
-    /* AddedVocabulary::find_matches over the raw matches: rebuild the segment list. */
-    size_t n_raw = s->n_segs;
-    struct tok_segment *raw = malloc((n_raw ? n_raw : 1) * sizeof *raw);
-    if (!raw) goto oom;
-    if (n_raw) memcpy(raw, s->segs, n_raw * sizeof *raw);
-    s->n_segs = 0;
+    uint32_t cp;
+    size_t cs;
+    int start_space = start == 0 || !(last_char(bytes, start, &cs, &cp) && is_word_char(cp));
+    int stop_space =
+        stop == len || !(txi_utf8_decode(bytes + stop, len - stop, &cp) > 0 && is_word_char(cp));
+    return start_space && stop_space;
+}
+
+/* lstrip/rstrip: the match [*start, *stop) swallows the whitespace around it (not before
+ * start_offset, the end of the previous match). */
+static void swallow_spaces(const struct tok_added_token *t, const char *bytes, size_t len,
+                           size_t start_offset, size_t *start, size_t *stop)
+{
+    uint32_t cp;
+    size_t cs;
+    if (t->lstrip) {
+        size_t ns = *start;
+        while (ns > 0 && last_char(bytes, ns, &cs, &cp) && txi_utf8_is_white_space(cp))
+            ns = cs;
+        *start = ns > start_offset ? ns : start_offset;
+    }
+    if (t->rstrip) {
+        int n;
+        while (*stop < len && (n = txi_utf8_decode(bytes + *stop, len - *stop, &cp)) > 0 &&
+               txi_utf8_is_white_space(cp))
+            *stop += (size_t)n;
+    }
+}
+
+/* AddedVocabulary::find_matches over the raw matches raw[0..n_raw): rebuilds s's segment list.
+ * -1 on OOM. */
+static int rebuild_fast(const struct tok_added *a, const struct tok_segment *raw, size_t n_raw,
+                        size_t len, struct tok_split *s)
+{
     size_t start_offset = 0;
     for (size_t k = 0; k < n_raw; k++) {
         if (raw[k].added < 0) continue;
         const struct tok_added_token *t = &a->tokens[raw[k].added];
         size_t start = raw[k].pos, stop = raw[k].pos + raw[k].len;
-        uint32_t cp;
-        size_t cs;
-        if (t->single_word) {
-            int start_space =
-                start == 0 || !(last_char(s->bytes, start, &cs, &cp) && is_word_char(cp));
-            int stop_space =
-                stop == len ||
-                !(txi_utf8_decode(s->bytes + stop, len - stop, &cp) > 0 && is_word_char(cp));
-            if (!start_space || !stop_space) continue;
-        }
-        if (t->lstrip) {
-            size_t ns = start;
-            while (ns > 0 && last_char(s->bytes, ns, &cs, &cp) && txi_utf8_is_white_space(cp))
-                ns = cs;
-            start = ns > start_offset ? ns : start_offset;
-        }
-        if (t->rstrip) {
-            int n;
-            while (stop < len && (n = txi_utf8_decode(s->bytes + stop, len - stop, &cp)) > 0 &&
-                   txi_utf8_is_white_space(cp))
-                stop += (size_t)n;
-        }
-        if (start_offset < start && push_seg(s, -1, start_offset, start - start_offset)) {
-            free(raw);
-            goto oom;
-        }
-        if (push_seg(s, raw[k].added, start, stop - start)) {
-            free(raw);
-            goto oom;
-        }
+        if (t->single_word && !at_word_bounds(s->bytes, len, start, stop)) continue;
+        swallow_spaces(t, s->bytes, len, start_offset, &start, &stop);
+        if (start_offset < start && push_seg(s, -1, start_offset, start - start_offset)) return -1;
+        if (push_seg(s, raw[k].added, start, stop - start)) return -1;
         start_offset = stop;
     }
+    if (start_offset < len && push_seg(s, -1, start_offset, len - start_offset)) return -1;
+    return 0;
+}
+
+tx_status tok_added_split_fast(const struct tok_added *a, const char *text, size_t len,
+                               struct tok_split *s, struct tx_error *err)
+{
+    if (cut(a, text, len, 0, s)) goto oom;
+    size_t n_raw = s->n_segs;
+    struct tok_segment *raw = malloc((n_raw ? n_raw : 1) * sizeof *raw);
+    if (!raw) goto oom;
+    if (n_raw) memcpy(raw, s->segs, n_raw * sizeof *raw);
+    s->n_segs = 0;
+    int rc = rebuild_fast(a, raw, n_raw, len, s);
     free(raw);
-    if (start_offset < len && push_seg(s, -1, start_offset, len - start_offset)) goto oom;
+    if (rc) goto oom;
     return TX_OK;
 oom:
     return txi_fail(err, TX_ERR_NOMEM, "out of memory splitting added tokens");

@@ -239,6 +239,53 @@ static int push_pair(const struct tok_bpe *b, struct tok_bpe_scratch *sc, int32_
     return heap_push(sc, (struct tok_bpe_entry){m[0], l, ls, rs});
 }
 
+/* Pops the round's batch: every queued occurrence of the lowest rank (Rust order: just the
+ * first). Returns its size, or -1 on OOM. */
+static long pop_round(const struct tok_bpe *b, struct tok_bpe_scratch *sc)
+{
+    size_t nb = 0;
+    int32_t rank = sc->heap[0].rank;
+    while (sc->n_heap > 0 && sc->heap[0].rank == rank && (nb == 0 || !b->rust_order)) {
+        if (txi_grow((void **)&sc->batch, &sc->batch_cap, nb + 1, sizeof *sc->batch)) return -1;
+        sc->batch[nb++] = heap_pop(sc);
+    }
+    return (long)nb;
+}
+
+/* Applies the batch's occurrences in text order, skipping stale ones (symbols changed);
+ * returns how many were applied, their positions left in batch[0..). */
+static size_t apply_round(const struct tok_bpe *b, struct tok_bpe_scratch *sc, size_t nb)
+{
+    size_t n_done = 0;
+    for (size_t k = 0; k < nb; k++) {
+        struct tok_bpe_entry e = sc->batch[k];
+        struct tok_bpe_sym *l = &sc->s[e.pos];
+        if (l->sym != e.left || l->next < 0 || sc->s[l->next].sym != e.right) continue;
+        const int32_t *m =
+            txi_u64map_get(&b->merges, (uint64_t)(uint32_t)e.left << 32 | (uint32_t)e.right);
+        struct tok_bpe_sym *r = &sc->s[l->next];
+        l->sym = m[1];
+        l->next = r->next;
+        if (r->next >= 0) sc->s[r->next].prev = e.pos;
+        r->sym = -1;
+        sc->batch[n_done++].pos = e.pos; /* remember which symbols changed */
+    }
+    return n_done;
+}
+
+/* The final symbols, with their spans in initial-symbol indices, into sc->out. -1 on OOM. */
+static int collect_out(struct tok_bpe_scratch *sc, size_t n)
+{
+    for (int32_t i = 0; i != -1; i = sc->s[i].next) {
+        if (txi_grow((void **)&sc->out, &sc->out_cap, sc->n_out + 1, sizeof *sc->out)) return -1;
+        sc->out[sc->n_out].sym = sc->s[i].sym;
+        sc->out[sc->n_out].start = sc->s[i].start;
+        sc->out[sc->n_out].end = sc->s[i].next >= 0 ? sc->s[sc->s[i].next].start : (uint32_t)n;
+        sc->n_out++;
+    }
+    return 0;
+}
+
 int tok_bpe_merge(const struct tok_bpe *b, struct tok_bpe_scratch *sc, const int32_t *syms,
                   size_t n)
 {
@@ -257,41 +304,16 @@ int tok_bpe_merge(const struct tok_bpe *b, struct tok_bpe_scratch *sc, const int
      * per pair) in text order; an occurrence whose symbols changed is stale and skipped. New
      * neighbour pairs are queued only after the round, as GPT-2 rescans after a full pass. */
     while (sc->n_heap > 0) {
-        size_t nb = 0;
-        int32_t rank = sc->heap[0].rank;
-        while (sc->n_heap > 0 && sc->heap[0].rank == rank && (nb == 0 || !b->rust_order)) {
-            if (txi_grow((void **)&sc->batch, &sc->batch_cap, nb + 1, sizeof *sc->batch)) return -1;
-            sc->batch[nb++] = heap_pop(sc);
-        }
-        size_t n_done = 0;
-        for (size_t k = 0; k < nb; k++) {
-            struct tok_bpe_entry e = sc->batch[k];
-            struct tok_bpe_sym *l = &sc->s[e.pos];
-            if (l->sym != e.left || l->next < 0 || sc->s[l->next].sym != e.right) continue;
-            const int32_t *m =
-                txi_u64map_get(&b->merges, (uint64_t)(uint32_t)e.left << 32 | (uint32_t)e.right);
-            struct tok_bpe_sym *r = &sc->s[l->next];
-            l->sym = m[1];
-            l->next = r->next;
-            if (r->next >= 0) sc->s[r->next].prev = e.pos;
-            r->sym = -1;
-            sc->batch[n_done++].pos = e.pos; /* remember which symbols changed */
-        }
+        long nb = pop_round(b, sc);
+        if (nb < 0) return -1;
+        size_t n_done = apply_round(b, sc, (size_t)nb);
         for (size_t k = 0; k < n_done; k++) {
             int32_t p = sc->batch[k].pos;
             if (sc->s[p].sym < 0) continue;
             if (push_pair(b, sc, sc->s[p].prev, p) || push_pair(b, sc, p, sc->s[p].next)) return -1;
         }
     }
-
-    for (int32_t i = 0; i != -1; i = sc->s[i].next) {
-        if (txi_grow((void **)&sc->out, &sc->out_cap, sc->n_out + 1, sizeof *sc->out)) return -1;
-        sc->out[sc->n_out].sym = sc->s[i].sym;
-        sc->out[sc->n_out].start = sc->s[i].start;
-        sc->out[sc->n_out].end = sc->s[i].next >= 0 ? sc->s[sc->s[i].next].start : (uint32_t)n;
-        sc->n_out++;
-    }
-    return 0;
+    return collect_out(sc, n);
 }
 
 void tok_bpe_scratch_free(struct tok_bpe_scratch *sc)

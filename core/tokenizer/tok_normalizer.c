@@ -140,6 +140,60 @@ static int emit_bytes(struct emit *e, const char *p, size_t n, uint32_t orig)
     return 0;
 }
 
+/* Bytes of the leading characters that normalize to exactly one space (dropped). */
+static size_t leading_spaces(const struct tok_normalizer *nm, const char *in, size_t len)
+{
+    size_t consumed = 0;
+    while (consumed < len) {
+        const char *p;
+        size_t pl;
+        size_t m = normalize_prefix(nm, in + consumed, len - consumed, &p, &pl);
+        if (!(pl == 1 && p[0] == ' ')) break;
+        consumed += m;
+    }
+    return consumed;
+}
+
+/* Emits the normalization of each prefix of in[*consumed..len); spaces that follow a piece
+ * ending in a space are dropped (remove_extra_whitespaces). 0, -1 on OOM, -2 past 4 GiB. */
+static int emit_body(const struct tok_normalizer *nm, const char *in, size_t len, struct emit *e,
+                     size_t *consumed)
+{
+    int rc = 0;
+    int is_prev_space = nm->remove_extra_whitespaces;
+    while (!rc && *consumed < len) {
+        const char *sp;
+        size_t sp_len;
+        size_t m = normalize_prefix(nm, in + *consumed, len - *consumed, &sp, &sp_len);
+        while (is_prev_space && sp_len > 0 && sp[0] == ' ') {
+            sp++;
+            sp_len--;
+        }
+        for (size_t i = 0; i < sp_len && !rc; i++) {
+            if (nm->escape_whitespaces && sp[i] == ' ')
+                rc = emit_bytes(e, SPACE_SYMBOL, 3, (uint32_t)*consumed);
+            else
+                rc = emit_bytes(e, sp + i, 1, (uint32_t)*consumed);
+        }
+        if (sp_len > 0) is_prev_space = sp[sp_len - 1] == ' ';
+        *consumed += m;
+        if (!nm->remove_extra_whitespaces) is_prev_space = 0;
+    }
+    return rc;
+}
+
+/* Trailing space symbols are dropped; the end offset moves back with them. */
+static void trim_trailing(struct txi_buf *out, const uint32_t *n2o, const char *space,
+                          size_t space_len, size_t *consumed)
+{
+    while (out->len >= space_len &&
+           memcmp(out->data + out->len - space_len, space, space_len) == 0) {
+        out->len -= space_len;
+        *consumed = n2o[out->len];
+    }
+    out->data[out->len] = '\0';
+}
+
 tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t len,
                         struct txi_buf *out, uint32_t **n2o, size_t *n2o_cap, struct tx_error *err)
 {
@@ -153,56 +207,14 @@ tx_status tok_normalize(const struct tok_normalizer *nm, const char *in, size_t 
 
     const char *space = nm->escape_whitespaces ? SPACE_SYMBOL : " ";
     size_t space_len = nm->escape_whitespaces ? 3 : 1;
-    size_t consumed = 0;
+    size_t consumed = nm->remove_extra_whitespaces ? leading_spaces(nm, in, len) : 0;
     int rc = 0;
-
-    /* Leading characters that normalize to exactly one space are dropped. */
-    if (nm->remove_extra_whitespaces) {
-        while (consumed < len) {
-            const char *p;
-            size_t pl;
-            size_t m = normalize_prefix(nm, in + consumed, len - consumed, &p, &pl);
-            if (!(pl == 1 && p[0] == ' ')) break;
-            consumed += m;
-        }
-    }
     if (consumed == len) return TX_OK; /* only whitespace */
 
     if (!nm->treat_whitespace_as_suffix && nm->add_dummy_prefix)
         rc = emit_bytes(&e, space, space_len, (uint32_t)consumed);
-
-    int is_prev_space = nm->remove_extra_whitespaces;
-    while (!rc && consumed < len) {
-        const char *sp;
-        size_t sp_len;
-        size_t m = normalize_prefix(nm, in + consumed, len - consumed, &sp, &sp_len);
-        /* Spaces that follow a piece ending in a space are dropped. */
-        while (is_prev_space && sp_len > 0 && sp[0] == ' ') {
-            sp++;
-            sp_len--;
-        }
-        if (sp_len > 0) {
-            for (size_t i = 0; i < sp_len && !rc; i++) {
-                if (nm->escape_whitespaces && sp[i] == ' ')
-                    rc = emit_bytes(&e, SPACE_SYMBOL, 3, (uint32_t)consumed);
-                else
-                    rc = emit_bytes(&e, sp + i, 1, (uint32_t)consumed);
-            }
-            is_prev_space = sp[sp_len - 1] == ' ';
-        }
-        consumed += m;
-        if (!nm->remove_extra_whitespaces) is_prev_space = 0;
-    }
-
-    /* Trailing space symbols are dropped; the end offset moves back with them. */
-    if (!rc && nm->remove_extra_whitespaces) {
-        while (out->len >= space_len &&
-               memcmp(out->data + out->len - space_len, space, space_len) == 0) {
-            out->len -= space_len;
-            consumed = (*n2o)[out->len];
-        }
-        out->data[out->len] = '\0';
-    }
+    if (!rc) rc = emit_body(nm, in, len, &e, &consumed);
+    if (!rc && nm->remove_extra_whitespaces) trim_trailing(out, *n2o, space, space_len, &consumed);
     if (!rc && nm->treat_whitespace_as_suffix && nm->add_dummy_prefix)
         rc = emit_bytes(&e, space, space_len, (uint32_t)consumed);
     if (!rc && txi_grow((void **)n2o, n2o_cap, out->len + 1, sizeof **n2o)) rc = -1;

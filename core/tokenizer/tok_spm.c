@@ -33,14 +33,112 @@ tx_status tok_spm_load(struct tok_spm *m, const char *path, struct tx_error *err
     return tok_spm_load_buffer(m, data, size, path, err);
 }
 
+/* The tries' keys gathered while indexing the pieces. */
+struct piece_index {
+    struct tok_trie_key *keys; /* (n) normal, user-defined and unused pieces */
+    struct tok_trie_key *user; /* (n) user-defined pieces */
+    size_t n_keys, n_user;
+    int byte_found; /* distinct bytes with a byte piece */
+};
+
+/* A piece's text: non-empty, valid UTF-8. */
+static tx_status check_piece_text(const struct tok_spm *m, const struct spm_piece *sp, int i,
+                                  struct tx_error *err)
+{
+    if (sp->piece.size == 0)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: pieces[%d] is empty", m->name, i);
+    if (sp->piece.size > INT32_MAX ||
+        txi_utf8_validate(sp->piece.data, sp->piece.size) != sp->piece.size)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: pieces[%d] is not valid UTF-8", m->name, i);
+    return TX_OK;
+}
+
+/* A BYTE piece: allowed with byte_fallback only, "<0xNN>", recorded in byte_id. */
+static tx_status add_byte_piece(struct tok_spm *m, const struct spm_piece *sp, int i,
+                                struct piece_index *ix, struct tx_error *err)
+{
+    int shown = (int)(sp->piece.size > 16 ? 16 : sp->piece.size);
+    if (!m->proto.byte_fallback)
+        return txi_fail(err, TX_ERR_FORMAT,
+                        "%s: byte piece pieces[%d] \"%.*s\" is found although byte_fallback "
+                        "is false",
+                        m->name, i, shown, sp->piece.data);
+    int b = piece_to_byte(sp->piece.data, sp->piece.size);
+    if (b < 0)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: byte piece pieces[%d] \"%.*s\" is invalid",
+                        m->name, i, shown, sp->piece.data);
+    if (m->byte_id[b] < 0) ix->byte_found++;
+    m->byte_id[b] = i;
+    return TX_OK;
+}
+
+/* The flags, unk id and score range a piece of this type contributes. */
+static tx_status add_piece_type(struct tok_spm *m, const struct spm_piece *sp, int i,
+                                struct piece_index *ix, struct tx_error *err)
+{
+    if (sp->type == SPM_USER_DEFINED) {
+        ix->user[ix->n_user++] = (struct tok_trie_key){sp->piece.data, sp->piece.size, i};
+        m->uni_flags[i] |= UNI_USER_DEFINED;
+    }
+    if (sp->type == SPM_UNUSED) m->uni_flags[i] |= UNI_UNUSED;
+    if (sp->type == SPM_UNKNOWN) {
+        if (m->unk_id >= 0)
+            return txi_fail(err, TX_ERR_FORMAT,
+                            "%s: pieces[%d]: unk is already defined (pieces[%d])", m->name, i,
+                            m->unk_id);
+        m->unk_id = i;
+    }
+    if (sp->type == SPM_BYTE) return add_byte_piece(m, sp, i, ix, err);
+    if (sp->type == SPM_NORMAL) {
+        if (sp->score < m->unigram.min_score) m->unigram.min_score = sp->score;
+        if (sp->score > m->unigram.max_score) m->unigram.max_score = sp->score;
+    }
+    return TX_OK;
+}
+
+/* Indexes piece i: its score, its string (normal and reserved pieces apart; a repeated one is
+ * an error) and what its type implies. */
+static tx_status add_piece(struct tok_spm *m, int i, struct piece_index *ix, struct tx_error *err)
+{
+    const struct spm_piece *sp = &m->proto.pieces[i];
+    tx_status st = check_piece_text(m, sp, i, err);
+    if (st) return st;
+    m->scores[i] = sp->score;
+    int normal = sp->type == SPM_NORMAL || sp->type == SPM_USER_DEFINED || sp->type == SPM_UNUSED;
+    struct txi_strmap *map = normal ? &m->pieces : &m->reserved;
+    int32_t prev;
+    if (txi_strmap_get(map, sp->piece.data, sp->piece.size, &prev))
+        return txi_fail(err, TX_ERR_FORMAT,
+                        "%s: pieces[%d] \"%.*s\" is already defined (pieces[%d])", m->name, i,
+                        (int)(sp->piece.size > 64 ? 64 : sp->piece.size), sp->piece.data, prev);
+    if (txi_strmap_put(map, sp->piece.data, sp->piece.size, i, 0)) return TX_ERR_NOMEM;
+    if (normal) ix->keys[ix->n_keys++] = (struct tok_trie_key){sp->piece.data, sp->piece.size, i};
+    return add_piece_type(m, sp, i, ix, err);
+}
+
+/* What the whole vocabulary must have: an unk piece, all 256 byte pieces with byte_fallback,
+ * a normal piece. */
+static tx_status check_pieces(const struct tok_spm *m, const struct piece_index *ix,
+                              struct tx_error *err)
+{
+    if (m->unk_id < 0)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: unk is not defined (no piece of type UNKNOWN)",
+                        m->name);
+    if (m->proto.byte_fallback && ix->byte_found != 256)
+        return txi_fail(err, TX_ERR_FORMAT,
+                        "%s: there are %d byte pieces, not 256, although byte_fallback is true",
+                        m->name, ix->byte_found);
+    if (ix->n_keys == 0)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: no normal pieces (nothing to segment with)",
+                        m->name);
+    return TX_OK;
+}
+
 /* ModelInterface::InitializePieces and the unigram Model constructor. */
 static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
 {
-    const struct spm_model_proto *p = &m->proto;
-    int n = p->n_pieces;
-    struct tok_trie_key *keys = NULL, *user = NULL;
-    size_t n_keys = 0, n_user = 0;
-    int byte_found = 0;
+    int n = m->proto.n_pieces;
+    struct piece_index ix = {0};
     tx_status st = TX_OK;
 
     m->unk_id = -1;
@@ -48,103 +146,29 @@ static tx_status init_pieces(struct tok_spm *m, struct tx_error *err)
         m->byte_id[b] = -1;
     m->scores = malloc((size_t)n * sizeof *m->scores);
     m->uni_flags = calloc((size_t)n, 1);
-    keys = malloc((size_t)n * sizeof *keys);
-    user = malloc((size_t)n * sizeof *user);
-    if (!m->scores || !m->uni_flags || !keys || !user) goto oom;
+    ix.keys = malloc((size_t)n * sizeof *ix.keys);
+    ix.user = malloc((size_t)n * sizeof *ix.user);
+    if (!m->scores || !m->uni_flags || !ix.keys || !ix.user) st = TX_ERR_NOMEM;
 
     m->unigram.min_score = FLT_MAX;
     m->unigram.max_score = FLT_MIN;
-    for (int i = 0; i < n; i++) {
-        const struct spm_piece *sp = &p->pieces[i];
-        if (sp->piece.size == 0) {
-            st = txi_fail(err, TX_ERR_FORMAT, "%s: pieces[%d] is empty", m->name, i);
-            goto done;
-        }
-        if (sp->piece.size > INT32_MAX ||
-            txi_utf8_validate(sp->piece.data, sp->piece.size) != sp->piece.size) {
-            st = txi_fail(err, TX_ERR_FORMAT, "%s: pieces[%d] is not valid UTF-8", m->name, i);
-            goto done;
-        }
-        m->scores[i] = sp->score;
-        int normal =
-            sp->type == SPM_NORMAL || sp->type == SPM_USER_DEFINED || sp->type == SPM_UNUSED;
-        struct txi_strmap *map = normal ? &m->pieces : &m->reserved;
-        int32_t prev;
-        if (txi_strmap_get(map, sp->piece.data, sp->piece.size, &prev)) {
-            st = txi_fail(err, TX_ERR_FORMAT,
-                          "%s: pieces[%d] \"%.*s\" is already defined (pieces[%d])", m->name, i,
-                          (int)(sp->piece.size > 64 ? 64 : sp->piece.size), sp->piece.data, prev);
-            goto done;
-        }
-        if (txi_strmap_put(map, sp->piece.data, sp->piece.size, i, 0)) goto oom;
-        if (normal) keys[n_keys++] = (struct tok_trie_key){sp->piece.data, sp->piece.size, i};
-        if (sp->type == SPM_USER_DEFINED) {
-            user[n_user++] = (struct tok_trie_key){sp->piece.data, sp->piece.size, i};
-            m->uni_flags[i] |= UNI_USER_DEFINED;
-        }
-        if (sp->type == SPM_UNUSED) m->uni_flags[i] |= UNI_UNUSED;
-        if (sp->type == SPM_UNKNOWN) {
-            if (m->unk_id >= 0) {
-                st = txi_fail(err, TX_ERR_FORMAT,
-                              "%s: pieces[%d]: unk is already defined (pieces[%d])", m->name, i,
-                              m->unk_id);
-                goto done;
-            }
-            m->unk_id = i;
-        }
-        if (sp->type == SPM_BYTE) {
-            if (!p->byte_fallback) {
-                st = txi_fail(err, TX_ERR_FORMAT,
-                              "%s: byte piece pieces[%d] \"%.*s\" is found although byte_fallback "
-                              "is false",
-                              m->name, i, (int)(sp->piece.size > 16 ? 16 : sp->piece.size),
-                              sp->piece.data);
-                goto done;
-            }
-            int b = piece_to_byte(sp->piece.data, sp->piece.size);
-            if (b < 0) {
-                st = txi_fail(err, TX_ERR_FORMAT, "%s: byte piece pieces[%d] \"%.*s\" is invalid",
-                              m->name, i, (int)(sp->piece.size > 16 ? 16 : sp->piece.size),
-                              sp->piece.data);
-                goto done;
-            }
-            if (m->byte_id[b] < 0) byte_found++;
-            m->byte_id[b] = i;
-        }
-        if (sp->type == SPM_NORMAL) {
-            if (sp->score < m->unigram.min_score) m->unigram.min_score = sp->score;
-            if (sp->score > m->unigram.max_score) m->unigram.max_score = sp->score;
-        }
+    for (int i = 0; i < n && !st; i++)
+        st = add_piece(m, i, &ix, err);
+    if (!st) st = check_pieces(m, &ix, err);
+    if (!st && (tok_trie_build(&m->trie, ix.keys, ix.n_keys) ||
+                tok_trie_build(&m->user_symbols, ix.user, ix.n_user)))
+        st = TX_ERR_NOMEM;
+    if (st == TX_ERR_NOMEM)
+        st = txi_fail(err, TX_ERR_NOMEM, "%s: out of memory indexing %d pieces", m->name, n);
+    if (!st) {
+        m->unigram.trie = &m->trie;
+        m->unigram.scores = m->scores;
+        m->unigram.flags = m->uni_flags;
+        m->unigram.n_pieces = n;
+        m->unigram.unk_id = m->unk_id;
     }
-    if (m->unk_id < 0) {
-        st = txi_fail(err, TX_ERR_FORMAT, "%s: unk is not defined (no piece of type UNKNOWN)",
-                      m->name);
-        goto done;
-    }
-    if (p->byte_fallback && byte_found != 256) {
-        st = txi_fail(err, TX_ERR_FORMAT,
-                      "%s: there are %d byte pieces, not 256, although byte_fallback is true",
-                      m->name, byte_found);
-        goto done;
-    }
-    if (n_keys == 0) {
-        st =
-            txi_fail(err, TX_ERR_FORMAT, "%s: no normal pieces (nothing to segment with)", m->name);
-        goto done;
-    }
-    if (tok_trie_build(&m->trie, keys, n_keys) || tok_trie_build(&m->user_symbols, user, n_user))
-        goto oom;
-    m->unigram.trie = &m->trie;
-    m->unigram.scores = m->scores;
-    m->unigram.flags = m->uni_flags;
-    m->unigram.n_pieces = n;
-    m->unigram.unk_id = m->unk_id;
-    goto done;
-oom:
-    st = txi_fail(err, TX_ERR_NOMEM, "%s: out of memory indexing %d pieces", m->name, n);
-done:
-    free(keys);
-    free(user);
+    free(ix.keys);
+    free(ix.user);
     return st;
 }
 
@@ -309,6 +333,82 @@ static int bpe_add_pair(const struct tok_spm *m, const char *norm, struct bpe_sc
     return 0;
 }
 
+/* Splits norm[0..n) into the initial symbols, linked in order: characters, and user-defined
+ * symbols as single frozen ones; *n_sym gets their number. -1 on OOM. */
+static int bpe_split(const struct tok_spm *m, const char *norm, size_t n, struct bpe_scratch *s,
+                     size_t *n_sym)
+{
+    *n_sym = 0;
+    for (size_t pos = 0; pos < n;) {
+        size_t k = *n_sym;
+        if (txi_grow((void **)&s->sym, &s->sym_cap, k + 1, sizeof *s->sym)) return -1;
+        size_t len = m->user_symbols.n_keys
+                         ? tok_trie_longest_prefix(&m->user_symbols, norm + pos, n - pos, NULL)
+                         : 0;
+        int freeze = len > 0;
+        if (!len) {
+            len = (size_t)txi_utf8_lead_len((unsigned char)norm[pos]);
+            if (len > n - pos) len = n - pos;
+        }
+        s->sym[k] = (struct bpe_symbol){(int32_t)k - 1, -1, freeze, (uint32_t)pos, (uint32_t)len};
+        if (k > 0) s->sym[k - 1].next = (int32_t)k;
+        (*n_sym)++;
+        pos += len;
+    }
+    return 0;
+}
+
+/* Main loop: applies the best pair still valid, then looks at the two new neighbours. -1 on
+ * OOM. */
+static int bpe_merge_all(const struct tok_spm *m, const char *norm, struct bpe_scratch *s)
+{
+    while (s->n_heap > 0) {
+        struct bpe_pair top = s->pairs[s->heap[0]];
+        s->heap[0] = s->heap[--s->n_heap];
+        heap_down(s, 0);
+        struct bpe_symbol *l = &s->sym[top.left], *r = &s->sym[top.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size) continue;
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0) s->sym[r->next].prev = top.left;
+        r->len = 0;
+        if (bpe_add_pair(m, norm, s, l->prev, top.left) ||
+            bpe_add_pair(m, norm, s, top.left, s->sym[top.left].next))
+            return -1;
+    }
+    return 0;
+}
+
+/* Appends the pieces of final symbol i, splitting unused pieces back into the pieces they were
+ * merged from. -1 on OOM. */
+static int bpe_emit(const struct tok_spm *m, const char *norm, struct bpe_scratch *s, int32_t i,
+                    struct tok_spm_encoding *enc)
+{
+    size_t sp = 0;
+    if (txi_grow((void **)&s->stack, &s->stack_cap, 2, sizeof *s->stack)) return -1;
+    s->stack[sp++] = s->sym[i].b;
+    s->stack[sp++] = s->sym[i].len;
+    while (sp > 0) {
+        uint32_t len = s->stack[--sp], b = s->stack[--sp];
+        int32_t id = tok_spm_piece_to_id(m, norm + b, len), ri;
+        if ((m->uni_flags[id] & UNI_UNUSED) && txi_strmap_get(&s->rev_map, norm + b, len, &ri)) {
+            if (txi_grow((void **)&s->stack, &s->stack_cap, sp + 4, sizeof *s->stack)) return -1;
+            /* push right first so the left half comes out first */
+            s->stack[sp++] = s->rev[ri].rb;
+            s->stack[sp++] = s->rev[ri].rlen;
+            s->stack[sp++] = s->rev[ri].lb;
+            s->stack[sp++] = s->rev[ri].llen;
+            continue;
+        }
+        if (txi_grow((void **)&enc->uni.segs, &enc->uni.segs_cap, enc->uni.n_segs + 1,
+                     sizeof *enc->uni.segs))
+            return -1;
+        enc->uni.segs[enc->uni.n_segs++] = (struct tok_seg){b, b + len, id};
+    }
+    return 0;
+}
+
+/* SentencePiece BPE (bpe_model.cc) of normalized text norm[0..n) into enc->uni.segs. */
 static tx_status bpe_encode(const struct tok_spm *m, const char *norm, size_t n,
                             struct tok_spm_encoding *enc, struct tx_error *err)
 {
@@ -325,68 +425,13 @@ static tx_status bpe_encode(const struct tok_spm *m, const char *norm, size_t n,
     if (n >= (size_t)INT32_MAX)
         return txi_fail(err, TX_ERR_TOO_LONG, "%s: input too long", m->name);
 
-    /* Split into characters; user-defined symbols are single frozen symbols. */
-    size_t n_sym = 0;
-    for (size_t pos = 0; pos < n;) {
-        if (txi_grow((void **)&s->sym, &s->sym_cap, n_sym + 1, sizeof *s->sym)) goto oom;
-        size_t len = m->user_symbols.n_keys
-                         ? tok_trie_longest_prefix(&m->user_symbols, norm + pos, n - pos, NULL)
-                         : 0;
-        int freeze = len > 0;
-        if (!len) {
-            len = (size_t)txi_utf8_lead_len((unsigned char)norm[pos]);
-            if (len > n - pos) len = n - pos;
-        }
-        s->sym[n_sym] =
-            (struct bpe_symbol){(int32_t)n_sym - 1, -1, freeze, (uint32_t)pos, (uint32_t)len};
-        if (n_sym > 0) s->sym[n_sym - 1].next = (int32_t)n_sym;
-        n_sym++;
-        pos += len;
-    }
+    size_t n_sym;
+    if (bpe_split(m, norm, n, s, &n_sym)) goto oom;
     for (size_t i = 1; i < n_sym; i++)
         if (bpe_add_pair(m, norm, s, (int32_t)i - 1, (int32_t)i)) goto oom;
-
-    /* Main loop: apply the best pair still valid, then look at the two new neighbours. */
-    while (s->n_heap > 0) {
-        struct bpe_pair top = s->pairs[s->heap[0]];
-        s->heap[0] = s->heap[--s->n_heap];
-        heap_down(s, 0);
-        struct bpe_symbol *l = &s->sym[top.left], *r = &s->sym[top.right];
-        if (l->len == 0 || r->len == 0 || l->len + r->len != top.size) continue;
-        l->len += r->len;
-        l->next = r->next;
-        if (r->next >= 0) s->sym[r->next].prev = top.left;
-        r->len = 0;
-        if (bpe_add_pair(m, norm, s, l->prev, top.left) ||
-            bpe_add_pair(m, norm, s, top.left, s->sym[top.left].next))
-            goto oom;
-    }
-
-    /* Output, splitting unused pieces back into the pieces they were merged from. */
-    for (int32_t i = 0; i != -1; i = s->sym[i].next) {
-        size_t sp = 0;
-        if (txi_grow((void **)&s->stack, &s->stack_cap, 2, sizeof *s->stack)) goto oom;
-        s->stack[sp++] = s->sym[i].b;
-        s->stack[sp++] = s->sym[i].len;
-        while (sp > 0) {
-            uint32_t len = s->stack[--sp], b = s->stack[--sp];
-            int32_t id = tok_spm_piece_to_id(m, norm + b, len), ri;
-            if ((m->uni_flags[id] & UNI_UNUSED) &&
-                txi_strmap_get(&s->rev_map, norm + b, len, &ri)) {
-                if (txi_grow((void **)&s->stack, &s->stack_cap, sp + 4, sizeof *s->stack)) goto oom;
-                /* push right first so the left half comes out first */
-                s->stack[sp++] = s->rev[ri].rb;
-                s->stack[sp++] = s->rev[ri].rlen;
-                s->stack[sp++] = s->rev[ri].lb;
-                s->stack[sp++] = s->rev[ri].llen;
-                continue;
-            }
-            if (txi_grow((void **)&enc->uni.segs, &enc->uni.segs_cap, enc->uni.n_segs + 1,
-                         sizeof *enc->uni.segs))
-                goto oom;
-            enc->uni.segs[enc->uni.n_segs++] = (struct tok_seg){b, b + len, id};
-        }
-    }
+    if (bpe_merge_all(m, norm, s)) goto oom;
+    for (int32_t i = 0; i != -1; i = s->sym[i].next)
+        if (bpe_emit(m, norm, s, i, enc)) goto oom;
     return TX_OK;
 oom:
     return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory in BPE", m->name);
@@ -519,82 +564,96 @@ static int flush_bytes(struct txi_buf *out, const unsigned char *bytes, size_t n
     return 0;
 }
 
+/* The text decode_pieces builds, with its pending byte pieces and the state of the leading
+ * whitespace (is_bos_ws: no text yet, so a dummy-prefix space may still be dropped). */
+struct spm_text {
+    struct txi_buf text;
+    unsigned char *bytes; /* (bytes_cap) byte pieces not yet flushed */
+    size_t n_bytes, bytes_cap;
+    int is_bos_ws, bos_ws_seen;
+};
+
+/* Appends an unknown piece: the unk surface for the unk piece itself, else the text it holds. */
+static int append_unknown(const struct tok_spm *m, int32_t id, const char *p, size_t len,
+                          struct txi_buf *text)
+{
+    struct spm_bytes own = m->proto.pieces[id].piece;
+    if (own.size == len && memcmp(own.data, p, len) == 0)
+        return txi_buf_append(text, m->proto.unk_surface.data, m->proto.unk_surface.size);
+    return txi_buf_append(text, p, len);
+}
+
+/* Appends a normal piece: the leading U+2581 of the first one dropped when the normalizer
+ * added it, every other U+2581 as a space. */
+static int append_normal(const struct tok_spm *m, const char *p, size_t len, struct spm_text *t)
+{
+    const struct spm_normalizer_spec *ns = &m->proto.normalizer;
+    if (t->is_bos_ws && (ns->add_dummy_prefix || ns->remove_extra_whitespaces)) {
+        if (len >= 3 && memcmp(p, SPACE_SYMBOL, 3) == 0) {
+            p += 3;
+            len -= 3;
+            t->bos_ws_seen = 1;
+        }
+        if (ns->remove_extra_whitespaces) t->bos_ws_seen = 0;
+    }
+    for (size_t k = 0; k < len;) {
+        int space = k + 3 <= len && memcmp(p + k, SPACE_SYMBOL, 3) == 0;
+        if (txi_buf_putc(&t->text, space ? ' ' : p[k])) return -1;
+        k += space ? 3 : 1;
+    }
+    return 0;
+}
+
+/* Appends one piece by its type. -1 on OOM. */
+static int append_piece(const struct tok_spm *m, const char *p, size_t len, struct spm_text *t)
+{
+    int32_t id = tok_spm_piece_to_id(m, p, len);
+    int type = m->proto.pieces[id].type;
+    if (type == SPM_BYTE) {
+        if (txi_grow((void **)&t->bytes, &t->bytes_cap, t->n_bytes + 1, 1)) return -1;
+        t->bytes[t->n_bytes++] = (unsigned char)piece_to_byte(m->proto.pieces[id].piece.data, 6);
+        return 0;
+    }
+    if (flush_bytes(&t->text, t->bytes, t->n_bytes)) return -1;
+    t->n_bytes = 0;
+    if (t->bos_ws_seen || t->text.len > 0) t->is_bos_ws = 0;
+    t->bos_ws_seen = 0;
+    if (type == SPM_CONTROL) return 0; /* <s>, </s>: invisible */
+    if (type == SPM_UNKNOWN) return append_unknown(m, id, p, len, &t->text);
+    return append_normal(m, p, len, t);
+}
+
+/* The denormalizer's rules over *text, when the model has them. */
+static tx_status denormalize(const struct tok_spm *m, struct txi_buf *text, struct tx_error *err)
+{
+    if (!m->has_denormalizer) return TX_OK;
+    struct txi_buf dn = {0};
+    uint32_t *n2o = NULL;
+    size_t cap = 0;
+    tx_status st = tok_normalize(&m->denormalizer, text->data, text->len, &dn, &n2o, &cap, err);
+    free(n2o);
+    if (st) {
+        txi_buf_free(&dn);
+        return st;
+    }
+    txi_buf_free(text);
+    *text = dn;
+    return TX_OK;
+}
+
 tx_status tok_spm_decode_pieces(const struct tok_spm *m, const struct spm_bytes *pieces, size_t n,
                                 struct txi_buf *out, struct tx_error *err)
 {
-    struct txi_buf text = {0};
-    unsigned char *bytes = NULL;
-    size_t n_bytes = 0, bytes_cap = 0;
-    int is_bos_ws = 1, bos_ws_seen = 0;
-    const struct spm_normalizer_spec *ns = &m->proto.normalizer;
-    if (txi_buf_reserve(&text, 0)) goto oom;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *p = pieces[i].data;
-        size_t len = pieces[i].size;
-        int32_t id = tok_spm_piece_to_id(m, p, len);
-        int type = m->proto.pieces[id].type;
-        if (type == SPM_BYTE) {
-            if (txi_grow((void **)&bytes, &bytes_cap, n_bytes + 1, 1)) goto oom;
-            bytes[n_bytes++] = (unsigned char)piece_to_byte(m->proto.pieces[id].piece.data, 6);
-            continue;
-        }
-        if (flush_bytes(&text, bytes, n_bytes)) goto oom;
-        n_bytes = 0;
-        if (bos_ws_seen || text.len > 0) is_bos_ws = 0;
-        bos_ws_seen = 0;
-        if (type == SPM_CONTROL) continue; /* <s>, </s>: invisible */
-        if (type == SPM_UNKNOWN) {
-            struct spm_bytes own = m->proto.pieces[id].piece;
-            if (own.size == len && memcmp(own.data, p, len) == 0) {
-                if (txi_buf_append(&text, m->proto.unk_surface.data, m->proto.unk_surface.size))
-                    goto oom;
-            } else if (txi_buf_append(&text, p, len)) {
-                goto oom;
-            }
-            continue;
-        }
-        if (is_bos_ws && (ns->add_dummy_prefix || ns->remove_extra_whitespaces)) {
-            if (len >= 3 && memcmp(p, SPACE_SYMBOL, 3) == 0) {
-                p += 3;
-                len -= 3;
-                bos_ws_seen = 1;
-            }
-            if (ns->remove_extra_whitespaces) bos_ws_seen = 0;
-        }
-        for (size_t k = 0; k < len;) {
-            if (k + 3 <= len && memcmp(p + k, SPACE_SYMBOL, 3) == 0) {
-                if (txi_buf_putc(&text, ' ')) goto oom;
-                k += 3;
-            } else {
-                if (txi_buf_putc(&text, p[k])) goto oom;
-                k++;
-            }
-        }
-    }
-    if (flush_bytes(&text, bytes, n_bytes)) goto oom;
-    free(bytes);
-    bytes = NULL;
-
-    if (m->has_denormalizer) {
-        struct txi_buf dn = {0};
-        uint32_t *n2o = NULL;
-        size_t cap = 0;
-        tx_status st = tok_normalize(&m->denormalizer, text.data, text.len, &dn, &n2o, &cap, err);
-        free(n2o);
-        if (st) {
-            txi_buf_free(&dn);
-            txi_buf_free(&text);
-            return st;
-        }
-        txi_buf_free(&text);
-        text = dn;
-    }
-    if (txi_buf_append(out, text.data ? text.data : "", text.len)) goto oom;
-    txi_buf_free(&text);
-    return TX_OK;
-oom:
-    free(bytes);
-    txi_buf_free(&text);
-    return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory decoding", m->name);
+    struct spm_text t = {{0}, NULL, 0, 0, 1, 0};
+    tx_status st = TX_OK;
+    int nomem = txi_buf_reserve(&t.text, 0);
+    for (size_t i = 0; i < n && !nomem; i++)
+        nomem = append_piece(m, pieces[i].data, pieces[i].size, &t);
+    if (!nomem) nomem = flush_bytes(&t.text, t.bytes, t.n_bytes);
+    free(t.bytes);
+    if (!nomem) st = denormalize(m, &t.text, err);
+    if (!nomem && !st) nomem = txi_buf_append(out, t.text.data ? t.text.data : "", t.text.len);
+    txi_buf_free(&t.text);
+    if (nomem) return txi_fail(err, TX_ERR_NOMEM, "%s: out of memory decoding", m->name);
+    return st;
 }

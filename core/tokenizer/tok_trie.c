@@ -101,28 +101,29 @@ struct range {
     size_t lo, hi, depth;
 };
 
-tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n_keys)
-{
-    memset(t, 0, sizeof *t);
-    struct builder b = {.t = t, .head = -1, .tail = -1};
-    struct range *queue = NULL;
-    struct tok_trie_key *sorted = NULL;
-    size_t q_cap = 0, q_head = 0, q_len = 0;
-    tx_status st = TX_ERR_NOMEM;
+/* The breadth-first queue of key ranges still to place. */
+struct queue {
+    struct range *v; /* (cap) */
+    size_t cap, head, len;
+};
 
-    /* Sort a copy whose value field temporarily holds the given index; of each run of equal
-     * keys keep one, carrying the value of the key given first. Empty keys are dropped. */
-    sorted = malloc((n_keys ? n_keys : 1) * sizeof *sorted);
-    if (!sorted) goto fail;
-    if (n_keys) memcpy(sorted, keys, n_keys * sizeof *sorted);
-    for (size_t i = 0; i < n_keys; i++)
+/* Sorts keys[0..*n_keys) in place; of each run of equal keys keeps one, carrying the value of
+ * the key given first; drops empty keys. Sets t->max_key_len. -1 on OOM. */
+static int sort_unique(struct tok_trie *t, struct tok_trie_key *keys, size_t *n_keys)
+{
+    size_t n = *n_keys;
+    /* a copy whose value field temporarily holds the given index */
+    struct tok_trie_key *sorted = malloc((n ? n : 1) * sizeof *sorted);
+    if (!sorted) return -1;
+    if (n) memcpy(sorted, keys, n * sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
         sorted[i].value = (int32_t)i;
-    qsort(sorted, n_keys, sizeof *sorted, key_cmp);
+    qsort(sorted, n, sizeof *sorted, key_cmp);
     size_t w = 0;
-    for (size_t i = 0; i < n_keys;) {
+    for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         int32_t first = sorted[i].value;
-        while (j < n_keys && key_cmp(&sorted[i], &sorted[j]) == 0) {
+        while (j < n && key_cmp(&sorted[i], &sorted[j]) == 0) {
             if (sorted[j].value < first) first = sorted[j].value;
             j++;
         }
@@ -135,61 +136,87 @@ tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n
         i = j;
     }
     if (w) memcpy(keys, sorted, w * sizeof *sorted);
-    n_keys = w;
-    t->n_keys = n_keys;
-
-    if (ensure(&b, 256)) goto fail;
-    free_list_remove(&b, 0);
-    t->check[0] = -2; /* the root is nobody's child */
-    if (txi_grow((void **)&queue, &q_cap, 1, sizeof *queue)) goto fail;
-    queue[q_len++] = (struct range){0, 0, n_keys, 0};
-
-    while (q_head < q_len) {
-        struct range r = queue[q_head++];
-        size_t lo = r.lo;
-        if (lo < r.hi && keys[lo].len == r.depth) {
-            t->value[r.node] = keys[lo].value;
-            lo++;
-        }
-        if (lo >= r.hi) continue;
-        unsigned char labels[256];
-        int n_labels = 0;
-        for (size_t i = lo; i < r.hi; i++) {
-            unsigned char c = (unsigned char)keys[i].s[r.depth];
-            if (n_labels == 0 || labels[n_labels - 1] != c) labels[n_labels++] = c;
-        }
-        int32_t base;
-        if (find_base(&b, labels, n_labels, &base)) goto fail;
-        t->base[r.node] = base;
-        for (int k = 0; k < n_labels; k++) {
-            int32_t s = base + labels[k];
-            free_list_remove(&b, s);
-            t->check[s] = r.node;
-        }
-        /* Queue one child range per label (keys are sorted, so each label's keys are a run). */
-        if (q_head > 4096 && q_head * 2 > q_len) { /* compact the consumed front */
-            memmove(queue, queue + q_head, (q_len - q_head) * sizeof *queue);
-            q_len -= q_head;
-            q_head = 0;
-        }
-        if (txi_grow((void **)&queue, &q_cap, q_len + (size_t)n_labels, sizeof *queue)) goto fail;
-        size_t i = lo;
-        for (int k = 0; k < n_labels; k++) {
-            size_t j = i;
-            while (j < r.hi && (unsigned char)keys[j].s[r.depth] == labels[k])
-                j++;
-            queue[q_len++] = (struct range){base + labels[k], i, j, r.depth + 1};
-            i = j;
-        }
-    }
-    st = TX_OK;
-fail:
-    free(queue);
     free(sorted);
+    *n_keys = w;
+    return 0;
+}
+
+/* Queues one child range per label of r (keys are sorted, so each label's keys are a run from
+ * lo). -1 on OOM. */
+static int queue_children(struct queue *q, const struct tok_trie_key *keys, struct range r,
+                          size_t lo, int32_t base, const unsigned char *labels, int n_labels)
+{
+    if (q->head > 4096 && q->head * 2 > q->len) { /* compact the consumed front */
+        memmove(q->v, q->v + q->head, (q->len - q->head) * sizeof *q->v);
+        q->len -= q->head;
+        q->head = 0;
+    }
+    if (txi_grow((void **)&q->v, &q->cap, q->len + (size_t)n_labels, sizeof *q->v)) return -1;
+    size_t i = lo;
+    for (int k = 0; k < n_labels; k++) {
+        size_t j = i;
+        while (j < r.hi && (unsigned char)keys[j].s[r.depth] == labels[k])
+            j++;
+        q->v[q->len++] = (struct range){base + labels[k], i, j, r.depth + 1};
+        i = j;
+    }
+    return 0;
+}
+
+/* Places node r: its value (a key ending here), then its children's slots. -1 on OOM. */
+static int place(struct builder *b, const struct tok_trie_key *keys, struct range r,
+                 struct queue *q)
+{
+    struct tok_trie *t = b->t;
+    size_t lo = r.lo;
+    if (lo < r.hi && keys[lo].len == r.depth) {
+        t->value[r.node] = keys[lo].value;
+        lo++;
+    }
+    if (lo >= r.hi) return 0;
+    unsigned char labels[256];
+    int n_labels = 0;
+    for (size_t i = lo; i < r.hi; i++) {
+        unsigned char c = (unsigned char)keys[i].s[r.depth];
+        if (n_labels == 0 || labels[n_labels - 1] != c) labels[n_labels++] = c;
+    }
+    int32_t base;
+    if (find_base(b, labels, n_labels, &base)) return -1;
+    t->base[r.node] = base;
+    for (int k = 0; k < n_labels; k++) {
+        int32_t s = base + labels[k];
+        free_list_remove(b, s);
+        t->check[s] = r.node;
+    }
+    return queue_children(q, keys, r, lo, base, labels, n_labels);
+}
+
+tx_status tok_trie_build(struct tok_trie *t, struct tok_trie_key *keys, size_t n_keys)
+{
+    memset(t, 0, sizeof *t);
+    struct builder b = {.t = t, .head = -1, .tail = -1};
+    struct queue q = {0};
+    int rc = sort_unique(t, keys, &n_keys);
+    t->n_keys = n_keys;
+    if (!rc) rc = ensure(&b, 256);
+    if (!rc) {
+        free_list_remove(&b, 0);
+        t->check[0] = -2; /* the root is nobody's child */
+        rc = txi_grow((void **)&q.v, &q.cap, 1, sizeof *q.v);
+    }
+    if (!rc) q.v[q.len++] = (struct range){0, 0, n_keys, 0};
+    while (!rc && q.head < q.len) {
+        struct range r = q.v[q.head++];
+        rc = place(&b, keys, r, &q);
+    }
+    free(q.v);
     free(b.next_free);
     free(b.prev_free);
-    if (st != TX_OK) tok_trie_free(t);
-    return st;
+    if (rc) {
+        tok_trie_free(t);
+        return TX_ERR_NOMEM;
+    }
+    return TX_OK;
 }
 
 void tok_trie_free(struct tok_trie *t)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Empties the session arena for a new call. */
 static tx_status arena_start(tx_session *s, struct tx_error *err)
 {
     if (txi_arena_reset(&s->arena, 0) != 0)
@@ -17,11 +18,11 @@ static tx_status arena_start(tx_session *s, struct tx_error *err)
     return TX_OK;
 }
 
-tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const int32_t *decoder_ids,
-                     int n_tgt, unsigned flags, struct tx_forward_out *out, struct tx_error *err)
+/* Checks tx_forward's source and decoder ids: non-empty, within the position limits, in the
+ * vocabularies. */
+static tx_status check_pair(const tx_model *m, const int32_t *input_ids, int n_src,
+                            const int32_t *decoder_ids, int n_tgt, struct tx_error *err)
 {
-    if (!s || !out) return txi_fail(err, TX_ERR_INVALID, "tx_forward: NULL argument");
-    const tx_model *m = s->model;
     const struct txi_config *c = &m->cfg;
     tx_status st = txi_check_source(m, "input_ids", input_ids, n_src, err);
     if (st != TX_OK) return st;
@@ -31,7 +32,31 @@ tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const i
                         "decoder_ids has %d tokens; the model accepts at most %d "
                         "(max_position_embeddings)",
                         n_tgt, c->max_pos);
-    st = txi_check_ids("decoder_ids", decoder_ids, n_tgt, c->dec_vocab, err);
+    return txi_check_ids("decoder_ids", decoder_ids, n_tgt, c->dec_vocab, err);
+}
+
+/* Checks every source of a batch ("input_ids[2]" in errors) and writes the longest's length. */
+static tx_status check_batch(const tx_model *m, const int32_t *const *input_ids, const int *n_src,
+                             int n_batch, int *max_src, struct tx_error *err)
+{
+    *max_src = 0;
+    for (int b = 0; b < n_batch; b++) {
+        char what[32];
+        snprintf(what, sizeof what, "input_ids[%d]", b);
+        tx_status st = txi_check_source(m, what, input_ids[b], n_src[b], err);
+        if (st != TX_OK) return st;
+        if (n_src[b] > *max_src) *max_src = n_src[b];
+    }
+    return TX_OK;
+}
+
+tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const int32_t *decoder_ids,
+                     int n_tgt, unsigned flags, struct tx_forward_out *out, struct tx_error *err)
+{
+    if (!s || !out) return txi_fail(err, TX_ERR_INVALID, "tx_forward: NULL argument");
+    const tx_model *m = s->model;
+    const struct txi_config *c = &m->cfg;
+    tx_status st = check_pair(m, input_ids, n_src, decoder_ids, n_tgt, err);
     if (st != TX_OK) return st;
     st = arena_start(s, err);
     if (st != TX_OK) return st;
@@ -100,18 +125,13 @@ tx_status txi_forward_batch_first_step(tx_session *s, const int32_t *const *inpu
     if (n_batch <= 0) return txi_fail(err, TX_ERR_INVALID, "n_batch is %d", n_batch);
     const tx_model *m = s->model;
     const struct txi_config *c = &m->cfg;
-    int max_src = 0;
-    for (int b = 0; b < n_batch; b++) {
-        char what[32];
-        snprintf(what, sizeof what, "input_ids[%d]", b);
-        tx_status st = txi_check_source(m, what, input_ids[b], n_src[b], err);
-        if (st != TX_OK) return st;
-        if (n_src[b] > max_src) max_src = n_src[b];
-    }
+    int max_src;
+    tx_status st = check_batch(m, input_ids, n_src, n_batch, &max_src, err);
+    if (st != TX_OK) return st;
     int start = m->gen.decoder_start_token_id;
     if (start < 0 || start >= c->dec_vocab)
         return txi_fail(err, TX_ERR_INVALID, "the model has no usable decoder_start_token_id");
-    tx_status st = arena_start(s, err);
+    st = arena_start(s, err);
     if (st != TX_OK) return st;
     struct txi_arena *a = &s->arena;
     int32_t *ids;

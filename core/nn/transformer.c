@@ -69,99 +69,125 @@ static void ffn_block(const tx_model *m, const struct txi_layer *L, float *x, in
     sub_out(m, &L->ffn_norm, x, h, n);
 }
 
+/* The encoder's scratch for n tokens in sources of at most max_s tokens, from the arena. */
+struct enc_scratch {
+    float *h;                 /* (n, d_model) sub-layer input and output */
+    float *q, *k, *v, *ctx;   /* (n, inner) */
+    float *f, *g;             /* (n, enc_ffn) feed-forward; g is f unless gated */
+    float *scores;            /* (max_s, max_s) attention scores of one head */
+    float *rel;               /* T5: (n_heads, 2 * max_s - 1) relative bias table, else NULL */
+    struct txi_rel_bias bias; /* over rel */
+    struct txi_gemm_ws ws;    /* row-panel product scratch */
+};
+
+/* Takes sc's buffers from the arena and fills the T5 bias table. TX_ERR_NOMEM. */
+static tx_status enc_scratch_alloc(const tx_model *m, struct txi_arena *a, int n, int max_s,
+                                   struct enc_scratch *sc, struct tx_error *err)
+{
+    const struct txi_config *c = &m->cfg;
+    const struct txi_stack *s = &m->enc;
+    size_t d = (size_t)c->d_model, inner = (size_t)c->inner, ffn = (size_t)c->enc_ffn;
+    memset(sc, 0, sizeof *sc);
+    sc->h = txi_arena_alloc(a, (size_t)n, d * sizeof(float));
+    sc->q = txi_arena_alloc(a, (size_t)n, inner * sizeof(float));
+    sc->k = txi_arena_alloc(a, (size_t)n, inner * sizeof(float));
+    sc->v = txi_arena_alloc(a, (size_t)n, inner * sizeof(float));
+    sc->ctx = txi_arena_alloc(a, (size_t)n, inner * sizeof(float));
+    sc->f = txi_arena_alloc(a, (size_t)n, ffn * sizeof(float));
+    sc->g = c->gated_ffn ? txi_arena_alloc(a, (size_t)n, ffn * sizeof(float)) : sc->f;
+    sc->scores = txi_arena_alloc(a, (size_t)max_s, (size_t)max_s * sizeof(float));
+    /* scratch of the row-panel products: the widest is d_model against max(inner, ffn) */
+    sc->ws.n_floats =
+        txi_gemm_ws_floats(n, c->inner > c->enc_ffn ? c->inner : c->enc_ffn, c->d_model);
+    if (m->enc.embed_q) /* int8 weights: a block of dequantized rows too */
+        sc->ws.n_floats +=
+            txi_q8_ws_floats(n, c->inner > c->enc_ffn ? c->inner : c->enc_ffn, c->d_model);
+    sc->ws.buf = sc->ws.n_floats ? txi_arena_alloc(a, sc->ws.n_floats, sizeof(float)) : NULL;
+    if (s->rel_bias) {
+        /* T5: one bias per relative distance, shared by every layer of the stack */
+        sc->bias.n_rel = 2 * max_s - 1;
+        sc->bias.r_min = -(max_s - 1);
+        sc->rel = txi_arena_alloc(a, (size_t)c->n_heads, (size_t)sc->bias.n_rel * sizeof(float));
+        if (sc->rel)
+            txi_rel_bias_table(s->rel_bias, c->n_heads, c->n_buckets, c->max_distance, 1,
+                               sc->bias.r_min, sc->bias.n_rel, sc->rel);
+        sc->bias.table = sc->rel;
+    }
+    if (!sc->h || !sc->q || !sc->k || !sc->v || !sc->ctx || !sc->f || !sc->g || !sc->scores ||
+        (sc->ws.n_floats && !sc->ws.buf) || (s->rel_bias && !sc->rel))
+        return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder, %d tokens)", n);
+    return TX_OK;
+}
+
+/* Self-attention of encoder layer l, source by source: ctx = attention(q, k, v) (capturing the
+ * probabilities in job->att when set). */
+static void enc_self_attention(const tx_model *m, const struct txi_enc_job *job, int l, int max_s,
+                               struct enc_scratch *sc)
+{
+    const struct txi_config *c = &m->cfg;
+    int inner = c->inner, H = c->n_heads;
+    size_t att_layer = (size_t)H * max_s * max_s;
+    for (int b = 0; b < job->n_src; b++) {
+        size_t off = (size_t)job->src_off[b] * inner;
+        struct txi_mha_args ma = {.q = sc->q + off,
+                                  .ld_q = inner,
+                                  .k = sc->k + off,
+                                  .ld_k = inner,
+                                  .v = sc->v + off,
+                                  .ld_v = inner,
+                                  .n_q = job->src_len[b],
+                                  .n_k = job->src_len[b],
+                                  .n_heads = H,
+                                  .d_head = c->d_head,
+                                  .scale = c->attn_scale,
+                                  .mask = NULL,
+                                  .bias = sc->rel ? &sc->bias : NULL,
+                                  .out = sc->ctx + off,
+                                  .ld_out = inner,
+                                  .probs = job->att ? job->att + (size_t)l * att_layer : NULL,
+                                  .scratch = sc->scores,
+                                  .ws = &sc->ws};
+        txi_mha(&ma);
+    }
+}
+
 tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
                      struct tx_error *err)
 {
     const struct txi_config *c = &m->cfg;
     const struct txi_stack *s = &m->enc;
-    int n = job->n_tok, d = c->d_model, inner = c->inner, H = c->n_heads;
+    int n = job->n_tok, d = c->d_model;
     int max_s = 0;
     for (int b = 0; b < job->n_src; b++)
         if (job->src_len[b] > max_s) max_s = job->src_len[b];
     float *x = job->hidden;
-    float *h = txi_arena_alloc(a, (size_t)n, (size_t)d * sizeof(float));
-    float *q = txi_arena_alloc(a, (size_t)n, (size_t)inner * sizeof(float));
-    float *k = txi_arena_alloc(a, (size_t)n, (size_t)inner * sizeof(float));
-    float *v = txi_arena_alloc(a, (size_t)n, (size_t)inner * sizeof(float));
-    float *ctx = txi_arena_alloc(a, (size_t)n, (size_t)inner * sizeof(float));
-    float *f = txi_arena_alloc(a, (size_t)n, (size_t)c->enc_ffn * sizeof(float));
-    float *g = c->gated_ffn ? txi_arena_alloc(a, (size_t)n, (size_t)c->enc_ffn * sizeof(float)) : f;
-    float *scores = txi_arena_alloc(a, (size_t)max_s, (size_t)max_s * sizeof(float));
-    /* scratch of the row-panel products: the widest is d_model against max(inner, ffn) */
-    struct txi_gemm_ws ws = {0};
-    ws.n_floats = txi_gemm_ws_floats(n, inner > c->enc_ffn ? inner : c->enc_ffn, d);
-    if (m->enc.embed_q) /* int8 weights: a block of dequantized rows too */
-        ws.n_floats += txi_q8_ws_floats(n, inner > c->enc_ffn ? inner : c->enc_ffn, d);
-    ws.buf = ws.n_floats ? txi_arena_alloc(a, ws.n_floats, sizeof(float)) : NULL;
-    float *rel = NULL;
-    struct txi_rel_bias bias = {0};
-    if (s->rel_bias) {
-        /* T5: one bias per relative distance, shared by every layer of the stack */
-        bias.n_rel = 2 * max_s - 1;
-        bias.r_min = -(max_s - 1);
-        rel = txi_arena_alloc(a, (size_t)H, (size_t)bias.n_rel * sizeof(float));
-        if (rel)
-            txi_rel_bias_table(s->rel_bias, H, c->n_buckets, c->max_distance, 1, bias.r_min,
-                               bias.n_rel, rel);
-        bias.table = rel;
-    }
-    if (!h || !q || !k || !v || !ctx || !f || !g || !scores || (ws.n_floats && !ws.buf) ||
-        (s->rel_bias && !rel))
-        return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder, %d tokens)", n);
+    struct enc_scratch sc;
+    tx_status st = enc_scratch_alloc(m, a, n, max_s, &sc, err);
+    if (st != TX_OK) return st;
 
     for (int b = 0; b < job->n_src; b++) {
         int off = job->src_off[b], len = job->src_len[b];
         embed_tokens(m, s, job->ids + off, len, 0, len, x + (size_t)off * d);
     }
 
-    size_t att_layer = (size_t)H * max_s * max_s;
     for (int l = 0; l < s->n_layers; l++) {
         const struct txi_layer *L = &s->layers[l];
-        const float *in = sub_in(m, &L->self_norm, x, n, h);
-        txi_linear_fwd(&L->self_attn.q, in, n, q, &ws);
-        txi_linear_fwd(&L->self_attn.k, in, n, k, &ws);
-        txi_linear_fwd(&L->self_attn.v, in, n, v, &ws);
-        for (int b = 0; b < job->n_src; b++) {
-            size_t off = (size_t)job->src_off[b] * inner;
-            struct txi_mha_args ma = {.q = q + off,
-                                      .ld_q = inner,
-                                      .k = k + off,
-                                      .ld_k = inner,
-                                      .v = v + off,
-                                      .ld_v = inner,
-                                      .n_q = job->src_len[b],
-                                      .n_k = job->src_len[b],
-                                      .n_heads = H,
-                                      .d_head = c->d_head,
-                                      .scale = c->attn_scale,
-                                      .mask = NULL,
-                                      .bias = rel ? &bias : NULL,
-                                      .out = ctx + off,
-                                      .ld_out = inner,
-                                      .probs = job->att ? job->att + (size_t)l * att_layer : NULL,
-                                      .scratch = scores,
-                                      .ws = &ws};
-            txi_mha(&ma);
-        }
-        txi_linear_fwd(&L->self_attn.o, ctx, n, h, &ws);
-        sub_out(m, &L->self_norm, x, h, n);
-        ffn_block(m, L, x, n, h, f, g, &ws);
+        const float *in = sub_in(m, &L->self_norm, x, n, sc.h);
+        txi_linear_fwd(&L->self_attn.q, in, n, sc.q, &sc.ws);
+        txi_linear_fwd(&L->self_attn.k, in, n, sc.k, &sc.ws);
+        txi_linear_fwd(&L->self_attn.v, in, n, sc.v, &sc.ws);
+        enc_self_attention(m, job, l, max_s, &sc);
+        txi_linear_fwd(&L->self_attn.o, sc.ctx, n, sc.h, &sc.ws);
+        sub_out(m, &L->self_norm, x, sc.h, n);
+        ffn_block(m, L, x, n, sc.h, sc.f, sc.g, &sc.ws);
     }
     if (s->final_norm.w) txi_norm_fwd(&s->final_norm, x, n, d, c->norm_eps, x);
     return TX_OK;
 }
 
-tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                       const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
-                       int n_slots, int max_len, int max_rows, int with_reorder,
-                       struct tx_error *err)
+/* Records the source layout in st; returns the total source tokens. */
+static int dec_layout(struct txi_dec_state *st, const int *src_off, const int *src_len, int n_src)
 {
-    const struct txi_config *c = &m->cfg;
-    int nl = c->n_dec_layers, inner = c->inner, d = c->d_model;
-    memset(st, 0, sizeof *st);
-    st->n_slots = n_slots;
-    st->max_len = max_len;
-    st->max_rows = max_rows;
     st->src_off = src_off;
     st->src_len = src_len;
     int n_src_tok = 0;
@@ -169,156 +195,206 @@ tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_st
         n_src_tok += src_len[b];
         if (src_len[b] > st->max_src) st->max_src = src_len[b];
     }
-    size_t slot_size = (size_t)max_len * inner;
+    return n_src_tok;
+}
+
+/* Per-layer caches: self-attention K/V (n_slots, max_len, inner), cross-attention K/V
+ * (n_src_tok, inner). Returns -1 when the arena is exhausted. */
+static int dec_alloc_caches(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                            int n_src_tok)
+{
+    int nl = m->cfg.n_dec_layers, inner = m->cfg.inner;
+    size_t slot_size = (size_t)st->max_len * inner;
     st->k_self = txi_arena_alloc(a, (size_t)nl, sizeof(float *));
     st->v_self = txi_arena_alloc(a, (size_t)nl, sizeof(float *));
     st->k_cross = txi_arena_alloc(a, (size_t)nl, sizeof(float *));
     st->v_cross = txi_arena_alloc(a, (size_t)nl, sizeof(float *));
-    if (!st->k_self || !st->v_self || !st->k_cross || !st->v_cross) goto nomem;
+    if (!st->k_self || !st->v_self || !st->k_cross || !st->v_cross) return -1;
     for (int l = 0; l < nl; l++) {
-        st->k_self[l] = txi_arena_alloc(a, (size_t)n_slots, slot_size * sizeof(float));
-        st->v_self[l] = txi_arena_alloc(a, (size_t)n_slots, slot_size * sizeof(float));
+        st->k_self[l] = txi_arena_alloc(a, (size_t)st->n_slots, slot_size * sizeof(float));
+        st->v_self[l] = txi_arena_alloc(a, (size_t)st->n_slots, slot_size * sizeof(float));
         st->k_cross[l] = txi_arena_alloc(a, (size_t)n_src_tok, (size_t)inner * sizeof(float));
         st->v_cross[l] = txi_arena_alloc(a, (size_t)n_src_tok, (size_t)inner * sizeof(float));
-        if (!st->k_self[l] || !st->v_self[l] || !st->k_cross[l] || !st->v_cross[l]) goto nomem;
+        if (!st->k_self[l] || !st->v_self[l] || !st->k_cross[l] || !st->v_cross[l]) return -1;
     }
-    int ffn = c->dec_ffn;
-    int width = max_len > st->max_src ? max_len : st->max_src;
-    st->x = txi_arena_alloc(a, (size_t)max_rows, (size_t)d * sizeof(float));
-    st->h = txi_arena_alloc(a, (size_t)max_rows, (size_t)d * sizeof(float));
-    st->q = txi_arena_alloc(a, (size_t)max_rows, (size_t)inner * sizeof(float));
-    st->kv = txi_arena_alloc(a, (size_t)max_rows, (size_t)inner * sizeof(float));
-    st->ctx = txi_arena_alloc(a, (size_t)max_rows, (size_t)inner * sizeof(float));
-    st->ffn = txi_arena_alloc(a, (size_t)max_rows, (size_t)ffn * sizeof(float));
-    st->gate =
-        c->gated_ffn ? txi_arena_alloc(a, (size_t)max_rows, (size_t)ffn * sizeof(float)) : st->ffn;
-    st->scores = txi_arena_alloc(a, (size_t)max_rows, (size_t)width * sizeof(float));
-    /* row-panel scratch for the step products and the cross keys/values of all sources */
-    st->ws.n_floats = txi_gemm_ws_floats(max_rows > n_src_tok ? max_rows : n_src_tok,
+    return 0;
+}
+
+/* A step's scratch for max_rows rows, and the row-panel scratch for the step products and the
+ * cross keys/values of all n_src_tok source tokens. Returns -1 when the arena is exhausted. */
+static int dec_alloc_scratch(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                             int n_src_tok)
+{
+    const struct txi_config *c = &m->cfg;
+    size_t rows = (size_t)st->max_rows;
+    int d = c->d_model, inner = c->inner, ffn = c->dec_ffn;
+    int width = st->max_len > st->max_src ? st->max_len : st->max_src;
+    st->x = txi_arena_alloc(a, rows, (size_t)d * sizeof(float));
+    st->h = txi_arena_alloc(a, rows, (size_t)d * sizeof(float));
+    st->q = txi_arena_alloc(a, rows, (size_t)inner * sizeof(float));
+    st->kv = txi_arena_alloc(a, rows, (size_t)inner * sizeof(float));
+    st->ctx = txi_arena_alloc(a, rows, (size_t)inner * sizeof(float));
+    st->ffn = txi_arena_alloc(a, rows, (size_t)ffn * sizeof(float));
+    st->gate = c->gated_ffn ? txi_arena_alloc(a, rows, (size_t)ffn * sizeof(float)) : st->ffn;
+    st->scores = txi_arena_alloc(a, rows, (size_t)width * sizeof(float));
+    st->ws.n_floats = txi_gemm_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
                                          inner > ffn ? inner : ffn, d > inner ? d : inner);
     if (m->dec.embed_q) /* int8 weights: a block of dequantized rows too */
-        st->ws.n_floats += txi_q8_ws_floats(max_rows > n_src_tok ? max_rows : n_src_tok,
+        st->ws.n_floats += txi_q8_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
                                             inner > ffn ? inner : ffn, d > inner ? d : inner);
     st->ws.buf = st->ws.n_floats ? txi_arena_alloc(a, st->ws.n_floats, sizeof(float)) : NULL;
     if (!st->x || !st->h || !st->q || !st->kv || !st->ctx || !st->ffn || !st->gate || !st->scores ||
         (st->ws.n_floats && !st->ws.buf))
-        goto nomem;
+        return -1;
+    return 0;
+}
+
+/* What beam reordering needs (with_reorder) and the T5 causal bias table. Returns -1 when the
+ * arena is exhausted. */
+static int dec_alloc_extras(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                            int with_reorder)
+{
+    const struct txi_config *c = &m->cfg;
+    int max_len = st->max_len;
     if (with_reorder) {
-        st->reorder = txi_arena_alloc(a, (size_t)n_slots, slot_size * sizeof(float));
-        st->needed = txi_arena_alloc(a, (size_t)n_slots, 1);
-        if (!st->reorder || !st->needed) goto nomem;
+        size_t slot_size = (size_t)max_len * c->inner;
+        st->reorder = txi_arena_alloc(a, (size_t)st->n_slots, slot_size * sizeof(float));
+        st->needed = txi_arena_alloc(a, (size_t)st->n_slots, 1);
+        if (!st->reorder || !st->needed) return -1;
     }
     if (m->dec.rel_bias) {
         /* causal buckets for r = -(max_len - 1) .. 0 */
         st->rel_bias = txi_arena_alloc(a, (size_t)c->n_heads, (size_t)max_len * sizeof(float));
-        if (!st->rel_bias) goto nomem;
+        if (!st->rel_bias) return -1;
         txi_rel_bias_table(m->dec.rel_bias, c->n_heads, c->n_buckets, c->max_distance, 0,
                            -(max_len - 1), max_len, st->rel_bias);
     }
+    return 0;
+}
+
+tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                       const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
+                       int n_slots, int max_len, int max_rows, int with_reorder,
+                       struct tx_error *err)
+{
+    memset(st, 0, sizeof *st);
+    st->n_slots = n_slots;
+    st->max_len = max_len;
+    st->max_rows = max_rows;
+    int n_src_tok = dec_layout(st, src_off, src_len, n_src);
+    if (dec_alloc_caches(m, a, st, n_src_tok) || dec_alloc_scratch(m, a, st, n_src_tok) ||
+        dec_alloc_extras(m, a, st, with_reorder))
+        return txi_fail(err, TX_ERR_NOMEM,
+                        "session arena exhausted (decoder state for %d rows x %d positions)",
+                        n_slots, max_len);
     /* Cross-attention keys and values: once per source, for all layers. */
-    for (int l = 0; l < nl; l++) {
+    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
         const struct txi_layer *L = &m->dec.layers[l];
         txi_linear_fwd(&L->cross_attn.k, enc_hidden, n_src_tok, st->k_cross[l], &st->ws);
         txi_linear_fwd(&L->cross_attn.v, enc_hidden, n_src_tok, st->v_cross[l], &st->ws);
     }
     return TX_OK;
-nomem:
-    return txi_fail(err, TX_ERR_NOMEM,
-                    "session arena exhausted (decoder state for %d rows x %d positions)", n_slots,
-                    max_len);
 }
 
-void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
+/* Self-attention of decoder layer l: the rows' new keys/values join their cache slots, queries
+ * see the prefix (causal, T5 bias); the attention output is added to the stream st->x. */
+static void dec_self_attention(const tx_model *m, struct txi_dec_state *st,
+                               const struct txi_dec_job *job, int l)
+{
+    const struct txi_config *c = &m->cfg;
+    const struct txi_layer *L = &m->dec.layers[l];
+    int inner = c->inner, H = c->n_heads, n_new = job->n_new, past = job->past;
+    int n = job->n_rows * n_new, n_k = past + n_new;
+    size_t slot_size = (size_t)st->max_len * inner;
+    struct txi_attn_mask causal = {.causal = 1, .q_pos0 = past, .window = -1, .key_valid = NULL};
+    struct txi_rel_bias bias = {st->rel_bias, st->max_len, -(st->max_len - 1)};
+    const float *in = sub_in(m, &L->self_norm, st->x, n, st->h);
+    txi_linear_fwd(&L->self_attn.q, in, n, st->q, &st->ws);
+    float *kc = st->k_self[l], *vc = st->v_self[l];
+    txi_linear_fwd(&L->self_attn.k, in, n, st->kv, &st->ws);
+    for (int r = 0; r < job->n_rows; r++)
+        memcpy(kc + job->slot[r] * slot_size + (size_t)past * inner,
+               st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
+    txi_linear_fwd(&L->self_attn.v, in, n, st->kv, &st->ws);
+    for (int r = 0; r < job->n_rows; r++)
+        memcpy(vc + job->slot[r] * slot_size + (size_t)past * inner,
+               st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
+    for (int r = 0; r < job->n_rows; r++) {
+        size_t off = (size_t)r * n_new * inner;
+        struct txi_mha_args ma = {
+            .q = st->q + off,
+            .ld_q = inner,
+            .k = kc + job->slot[r] * slot_size,
+            .ld_k = inner,
+            .v = vc + job->slot[r] * slot_size,
+            .ld_v = inner,
+            .n_q = n_new,
+            .n_k = n_k,
+            .n_heads = H,
+            .d_head = c->d_head,
+            .scale = c->attn_scale,
+            .mask = &causal,
+            .bias = st->rel_bias ? &bias : NULL,
+            .out = st->ctx + off,
+            .ld_out = inner,
+            .probs = job->self_att ? job->self_att + (size_t)l * H * n_new * n_k : NULL,
+            .scratch = st->scores};
+        txi_mha(&ma);
+    }
+    txi_linear_fwd(&L->self_attn.o, st->ctx, n, st->h, &st->ws);
+    sub_out(m, &L->self_norm, st->x, st->h, n);
+}
+
+/* Cross-attention of decoder layer l over each row's source (keys/values computed once in
+ * txi_dec_init); the output is added to the stream st->x. */
+static void dec_cross_attention(const tx_model *m, struct txi_dec_state *st,
+                                const struct txi_dec_job *job, int l)
+{
+    const struct txi_config *c = &m->cfg;
+    const struct txi_layer *L = &m->dec.layers[l];
+    int inner = c->inner, H = c->n_heads, n_new = job->n_new, n = job->n_rows * n_new;
+    const float *in = sub_in(m, &L->cross_norm, st->x, n, st->h);
+    txi_linear_fwd(&L->cross_attn.q, in, n, st->q, &st->ws);
+    for (int r = 0; r < job->n_rows; r++) {
+        size_t off = (size_t)r * n_new * inner;
+        int b = job->src[r], n_s = st->src_len[b];
+        size_t soff = (size_t)st->src_off[b] * inner;
+        struct txi_mha_args ma = {
+            .q = st->q + off,
+            .ld_q = inner,
+            .k = st->k_cross[l] + soff,
+            .ld_k = inner,
+            .v = st->v_cross[l] + soff,
+            .ld_v = inner,
+            .n_q = n_new,
+            .n_k = n_s,
+            .n_heads = H,
+            .d_head = c->d_head,
+            .scale = c->attn_scale,
+            .mask = NULL,
+            .bias = NULL,
+            .out = st->ctx + off,
+            .ld_out = inner,
+            .probs = job->cross_att ? job->cross_att + (size_t)l * H * n_new * n_s : NULL,
+            .scratch = st->scores};
+        txi_mha(&ma);
+    }
+    txi_linear_fwd(&L->cross_attn.o, st->ctx, n, st->h, &st->ws);
+    sub_out(m, &L->cross_norm, st->x, st->h, n);
+}
+
+/* Output projection of the rows that need logits (every position, or each row's last): final
+ * norm, T5's tied-head scale d_model^-0.5, lm_head, final_logits_bias. */
+static void dec_logits(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
 {
     const struct txi_config *c = &m->cfg;
     const struct txi_stack *s = &m->dec;
-    int d = c->d_model, inner = c->inner, H = c->n_heads, V = c->dec_vocab;
-    int n_new = job->n_new, past = job->past, n = job->n_rows * n_new, n_k = past + n_new;
-    size_t slot_size = (size_t)st->max_len * inner;
-    float *x = st->x, *h = st->h;
-
-    embed_tokens(m, s, job->ids, n, past, n_new, x);
-
-    struct txi_attn_mask causal = {.causal = 1, .q_pos0 = past, .window = -1, .key_valid = NULL};
-    struct txi_rel_bias bias = {st->rel_bias, st->max_len, -(st->max_len - 1)};
-    for (int l = 0; l < s->n_layers; l++) {
-        const struct txi_layer *L = &s->layers[l];
-        /* self-attention: new keys/values join each row's cache, queries see the prefix */
-        const float *in = sub_in(m, &L->self_norm, x, n, h);
-        txi_linear_fwd(&L->self_attn.q, in, n, st->q, &st->ws);
-        float *kc = st->k_self[l], *vc = st->v_self[l];
-        txi_linear_fwd(&L->self_attn.k, in, n, st->kv, &st->ws);
-        for (int r = 0; r < job->n_rows; r++)
-            memcpy(kc + job->slot[r] * slot_size + (size_t)past * inner,
-                   st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
-        txi_linear_fwd(&L->self_attn.v, in, n, st->kv, &st->ws);
-        for (int r = 0; r < job->n_rows; r++)
-            memcpy(vc + job->slot[r] * slot_size + (size_t)past * inner,
-                   st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
-        for (int r = 0; r < job->n_rows; r++) {
-            size_t off = (size_t)r * n_new * inner;
-            struct txi_mha_args ma = {
-                .q = st->q + off,
-                .ld_q = inner,
-                .k = kc + job->slot[r] * slot_size,
-                .ld_k = inner,
-                .v = vc + job->slot[r] * slot_size,
-                .ld_v = inner,
-                .n_q = n_new,
-                .n_k = n_k,
-                .n_heads = H,
-                .d_head = c->d_head,
-                .scale = c->attn_scale,
-                .mask = &causal,
-                .bias = st->rel_bias ? &bias : NULL,
-                .out = st->ctx + off,
-                .ld_out = inner,
-                .probs = job->self_att ? job->self_att + (size_t)l * H * n_new * n_k : NULL,
-                .scratch = st->scores};
-            txi_mha(&ma);
-        }
-        txi_linear_fwd(&L->self_attn.o, st->ctx, n, h, &st->ws);
-        sub_out(m, &L->self_norm, x, h, n);
-
-        /* cross-attention over the row's source (keys/values computed once in dec_init) */
-        in = sub_in(m, &L->cross_norm, x, n, h);
-        txi_linear_fwd(&L->cross_attn.q, in, n, st->q, &st->ws);
-        for (int r = 0; r < job->n_rows; r++) {
-            size_t off = (size_t)r * n_new * inner;
-            int b = job->src[r], n_s = st->src_len[b];
-            size_t soff = (size_t)st->src_off[b] * inner;
-            struct txi_mha_args ma = {
-                .q = st->q + off,
-                .ld_q = inner,
-                .k = st->k_cross[l] + soff,
-                .ld_k = inner,
-                .v = st->v_cross[l] + soff,
-                .ld_v = inner,
-                .n_q = n_new,
-                .n_k = n_s,
-                .n_heads = H,
-                .d_head = c->d_head,
-                .scale = c->attn_scale,
-                .mask = NULL,
-                .bias = NULL,
-                .out = st->ctx + off,
-                .ld_out = inner,
-                .probs = job->cross_att ? job->cross_att + (size_t)l * H * n_new * n_s : NULL,
-                .scratch = st->scores};
-            txi_mha(&ma);
-        }
-        txi_linear_fwd(&L->cross_attn.o, st->ctx, n, h, &st->ws);
-        sub_out(m, &L->cross_norm, x, h, n);
-
-        ffn_block(m, L, x, n, h, st->ffn, st->gate, &st->ws);
-    }
-
-    /* output projection of the rows that need logits (T5 tied: scaled by d_model^-0.5) */
-    int n_out = job->all_positions ? n : job->n_rows;
+    int d = c->d_model, V = c->dec_vocab, n_new = job->n_new;
+    int n_out = job->all_positions ? job->n_rows * n_new : job->n_rows;
     for (int r = 0; r < n_out; r++) {
         int src_row = job->all_positions ? r : r * n_new + n_new - 1;
-        const float *xi = x + (size_t)src_row * d;
-        float *hi = h + (size_t)r * d;
+        const float *xi = st->x + (size_t)src_row * d;
+        float *hi = st->h + (size_t)r * d;
         if (s->final_norm.w)
             txi_norm_fwd(&s->final_norm, xi, 1, d, c->norm_eps, hi);
         else
@@ -328,13 +404,26 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
                 hi[j] *= c->lm_head_scale;
     }
     if (m->lm_head_q)
-        txi_q8_matmul_nt(n_out, V, d, 1.0f, h, d, m->lm_head_q, m->lm_head_scale, 0.0f, NULL,
+        txi_q8_matmul_nt(n_out, V, d, 1.0f, st->h, d, m->lm_head_q, m->lm_head_scale, 0.0f, NULL,
                          job->logits, V, &st->ws);
     else
-        txi_matmul_nt(n_out, V, d, 1.0f, h, d, m->lm_head, d, 0.0f, job->logits, V);
+        txi_matmul_nt(n_out, V, d, 1.0f, st->h, d, m->lm_head, d, 0.0f, job->logits, V);
     if (m->final_logits_bias)
         for (int r = 0; r < n_out; r++)
             txi_add(job->logits + (size_t)r * V, m->final_logits_bias, (size_t)V);
+}
+
+void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
+{
+    const struct txi_stack *s = &m->dec;
+    int n = job->n_rows * job->n_new;
+    embed_tokens(m, s, job->ids, n, job->past, job->n_new, st->x);
+    for (int l = 0; l < s->n_layers; l++) {
+        dec_self_attention(m, st, job, l);
+        dec_cross_attention(m, st, job, l);
+        ffn_block(m, &s->layers[l], st->x, n, st->h, st->ffn, st->gate, &st->ws);
+    }
+    dec_logits(m, st, job);
 }
 
 void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)

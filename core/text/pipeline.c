@@ -329,160 +329,235 @@ static tx_status capture_attention(tx_session *s, const struct segment *sg,
     return TX_OK;
 }
 
+/* The segments of one call and where each input text's run of them lies. */
+struct text_job {
+    struct segment *segs; /* (cap_segs) the first n_segs in use */
+    int n_segs, cap_segs;
+    int *first, *count; /* (n_texts) text i is segs[first[i] .. first[i] + count[i] - 1] */
+    int *order;         /* (n_segs) segment indices, shortest first */
+    int n_return;       /* hypotheses per segment */
+};
+
+/* Frees what job owns (not job itself). */
+static void text_job_free(struct text_job *job)
+{
+    free_segments(job->segs, job->n_segs, job->n_return);
+    free(job->order);
+    free(job->first);
+    free(job->count);
+}
+
+/* The longest source: the request's limit, else the model's, else DEFAULT_MAX_INPUT_TOKENS;
+ * never more than the model's position table. */
+static int input_limit(const struct tx_model_info *mi, const struct tx_text_params *params)
+{
+    int limit = params->max_input_tokens > 0 ? params->max_input_tokens
+                : mi->max_source_positions > 0 ? mi->max_source_positions
+                                                : DEFAULT_MAX_INPUT_TOKENS;
+    if (mi->max_source_positions > 0 && limit > mi->max_source_positions)
+        limit = mi->max_source_positions;
+    return limit;
+}
+
+/* Makes room for n_more segments (new ones zeroed). Returns -1 when out of memory. */
+static int grow_segments(struct text_job *job, int n_more)
+{
+    if (job->n_segs + n_more <= job->cap_segs) return 0;
+    int nc = job->cap_segs ? job->cap_segs * 2 : 16;
+    while (nc < job->n_segs + n_more) nc *= 2;
+    struct segment *ns = realloc(job->segs, (size_t)nc * sizeof *ns);
+    if (!ns) return -1;
+    memset(ns + job->cap_segs, 0, (size_t)(nc - job->cap_segs) * sizeof *ns);
+    job->segs = ns;
+    job->cap_segs = nc;
+    return 0;
+}
+
+/* Step 1 for text i: its segments (its sentences when split, else the whole text; an empty
+ * text is one empty segment), each tokenized under the length policy. */
+static tx_status tokenize_text(struct text_job *job, const tx_tokenizer *tok, const char *text,
+                               size_t len, int i, const struct tx_text_params *params, int limit,
+                               int split, struct tx_error *err)
+{
+    uint32_t (*spans)[2] = NULL;
+    int ns = 1;
+    if (split) {
+        ns = tx_split_sentences(text, len, NULL, 0);
+        if (ns > 0) {
+            spans = malloc((size_t)ns * sizeof *spans);
+            if (!spans) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+            tx_split_sentences(text, len, spans, ns);
+        }
+    }
+    int n_here = ns > 0 ? ns : 1;
+    if (grow_segments(job, n_here)) {
+        free(spans);
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    }
+    job->first[i] = job->n_segs;
+    job->count[i] = n_here;
+    tx_status st = TX_OK;
+    for (int k = 0; k < n_here && st == TX_OK; k++) {
+        struct segment *sg = &job->segs[job->n_segs++];
+        sg->item = i;
+        sg->start = spans ? spans[k][0] : 0;
+        sg->end = spans ? spans[k][1] : (uint32_t)len;
+        st = encode_segment(tok, text, sg, params->prefix, limit, params->truncate, err);
+    }
+    free(spans);
+    return st;
+}
+
+/* Step 2: generates every segment, shortest first, MAX_SEGMENTS_PER_BATCH at a time, keeping
+ * copies of the hypotheses in the segments. */
+static tx_status generate_segments(tx_session *s, struct text_job *job,
+                                   const struct tx_gen_params *gen, struct tx_error *err)
+{
+    int n_segs = job->n_segs;
+    job->order = malloc((size_t)(n_segs > 0 ? n_segs : 1) * sizeof *job->order);
+    if (!job->order) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n_segs; i++) job->order[i] = i;
+    sort_indices(job->order, n_segs, job->segs);
+    for (int b0 = 0; b0 < n_segs; b0 += MAX_SEGMENTS_PER_BATCH) {
+        int nb = n_segs - b0 < MAX_SEGMENTS_PER_BATCH ? n_segs - b0 : MAX_SEGMENTS_PER_BATCH;
+        const int32_t *ids[MAX_SEGMENTS_PER_BATCH];
+        int n_src[MAX_SEGMENTS_PER_BATCH];
+        for (int b = 0; b < nb; b++) {
+            ids[b] = job->segs[job->order[b0 + b]].ids;
+            n_src[b] = job->segs[job->order[b0 + b]].n_ids;
+        }
+        struct tx_gen_out go;
+        tx_status st = tx_generate(s, ids, n_src, nb, gen, &go, err);
+        if (st != TX_OK) return st;
+        if (go.n_return != job->n_return) job->n_return = go.n_return;
+        st = keep_hypotheses(job->segs, job->order + b0, nb, &go, err);
+        if (st != TX_OK) return st;
+    }
+    return TX_OK;
+}
+
+/* The source ids of text i's segments end to end, and their display tokens. */
+static tx_status item_source_tokens(const tx_tokenizer *tok, const struct text_job *job, int i,
+                                    int n_src_total, struct tx_text_item *it, struct tx_error *err)
+{
+    it->source_ids = malloc((size_t)(n_src_total > 0 ? n_src_total : 1) * sizeof(int32_t));
+    if (!it->source_ids) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    int pos = 0;
+    for (int k = 0; k < job->count[i]; k++) {
+        const struct segment *sg = &job->segs[job->first[i] + k];
+        memcpy(it->source_ids + pos, sg->ids, (size_t)sg->n_ids * sizeof(int32_t));
+        pos += sg->n_ids;
+    }
+    it->source_tokens = display_tokens(tok, it->source_ids, n_src_total);
+    if (!it->source_tokens) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    it->n_source_tokens = n_src_total;
+    return TX_OK;
+}
+
+/* Step 3 for text i: its alternatives decoded and rejoined, its token counts, and on request
+ * its source tokens. */
+static tx_status assemble_item(const tx_tokenizer *tok, const char *text,
+                               const struct text_job *job, int i, unsigned want,
+                               struct tx_text_item *it, struct tx_error *err)
+{
+    it->alternatives = calloc((size_t)job->n_return, sizeof *it->alternatives);
+    if (!it->alternatives) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    it->n_alternatives = job->n_return;
+    for (int k = 0; k < job->n_return; k++) {
+        tx_status st = build_alternative(tok, text, job->segs, job->first[i], job->count[i], k,
+                                         want, &it->alternatives[k], err);
+        if (st != TX_OK) return st;
+    }
+    it->n_output_tokens = it->alternatives[0].n_ids;
+    int n_src_total = 0;
+    for (int k = 0; k < job->count[i]; k++) {
+        const struct segment *sg = &job->segs[job->first[i] + k];
+        it->n_input_tokens += sg->n_ids;
+        it->n_input_tokens_original += sg->n_ids_original;
+        it->truncated |= sg->truncated;
+        n_src_total += sg->n_ids;
+    }
+    if (!(want & TX_WANT_TOKENS)) return TX_OK;
+    return item_source_tokens(tok, job, i, n_src_total, it, err);
+}
+
+/* Step 4: the attention maps of every text's best hypothesis (texts are never split then). */
+static tx_status capture_all(tx_session *s, const struct text_job *job,
+                             struct tx_text_result *res, struct tx_error *err)
+{
+    double t0 = now_ms();
+    for (int i = 0; i < res->n_items; i++) {
+        tx_status st = capture_attention(s, &job->segs[job->first[i]], &res->items[i].attention,
+                                         err);
+        if (st != TX_OK) return st;
+    }
+    res->attention_ms = now_ms() - t0;
+    return TX_OK;
+}
+
+/* Allocates an empty result of n_texts items and job's per-text arrays; on failure frees
+ * what it took and returns TX_ERR_NOMEM. */
+static tx_status text_start(int n_texts, int n_return, struct text_job *job,
+                            struct tx_text_result **res_out, struct tx_error *err)
+{
+    memset(job, 0, sizeof *job);
+    job->n_return = n_return;
+    struct tx_text_result *res = calloc(1, sizeof *res);
+    if (!res) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    size_t n_alloc = (size_t)(n_texts > 0 ? n_texts : 1);
+    res->items = calloc(n_alloc, sizeof *res->items);
+    job->first = calloc(n_alloc, sizeof *job->first);
+    job->count = calloc(n_alloc, sizeof *job->count);
+    if (!res->items || !job->first || !job->count) {
+        text_job_free(job);
+        tx_text_result_free(res);
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    }
+    res->n_items = n_texts;
+    *res_out = res;
+    return TX_OK;
+}
+
 tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
                            const size_t *lens, int n_texts, const struct tx_text_params *params,
                            struct tx_text_result **out, struct tx_error *err)
 {
     if (!s || !tok || !params || !out || (n_texts > 0 && (!texts || !lens)) || n_texts < 0)
         return txi_fail(err, TX_ERR_INVALID, "tx_text_generate: missing argument");
-    const tx_model *model = tx_session_get_model(s);
-    const struct tx_model_info *mi = tx_model_get_info(model);
-    int limit = params->max_input_tokens > 0 ? params->max_input_tokens
-                : mi->max_source_positions > 0 ? mi->max_source_positions
-                                                : DEFAULT_MAX_INPUT_TOKENS;
-    if (mi->max_source_positions > 0 && limit > mi->max_source_positions)
-        limit = mi->max_source_positions;
+    int limit = input_limit(tx_model_get_info(tx_session_get_model(s)), params);
     if (limit < 2) return txi_fail(err, TX_ERR_INVALID, "max_input_tokens must be at least 2");
     int split = params->split_sentences && !(params->want & TX_WANT_ATTENTION);
     int n_return = params->gen.num_return_sequences > 0 ? params->gen.num_return_sequences : 1;
-
-    tx_status st = TX_OK;
-    struct segment *segs = NULL;
-    int *first = NULL, *count = NULL, *order = NULL;
-    int n_segs = 0, cap_segs = 0;
-    struct tx_text_result *res = calloc(1, sizeof *res);
-    if (!res) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
-    res->items = calloc((size_t)(n_texts > 0 ? n_texts : 1), sizeof *res->items);
-    first = calloc((size_t)(n_texts > 0 ? n_texts : 1), sizeof *first);
-    count = calloc((size_t)(n_texts > 0 ? n_texts : 1), sizeof *count);
-    if (!res->items || !first || !count) goto nomem;
-    res->n_items = n_texts;
+    struct text_job job;
+    struct tx_text_result *res = NULL;
+    tx_status st = text_start(n_texts, n_return, &job, &res, err);
+    if (st != TX_OK) return st;
 
     /* 1. split into segments and tokenize */
     double t0 = now_ms();
-    for (int i = 0; i < n_texts; i++) {
-        uint32_t (*spans)[2] = NULL;
-        int ns = 1;
-        if (split) {
-            ns = tx_split_sentences(texts[i], lens[i], NULL, 0);
-            if (ns > 0) {
-                spans = malloc((size_t)ns * sizeof *spans);
-                if (!spans) goto nomem;
-                tx_split_sentences(texts[i], lens[i], spans, ns);
-            }
-        }
-        int n_here = ns > 0 ? ns : 1; /* an empty text is one (empty) segment */
-        if (n_segs + n_here > cap_segs) {
-            int nc = cap_segs ? cap_segs * 2 : 16;
-            while (nc < n_segs + n_here) nc *= 2;
-            struct segment *ns2 = realloc(segs, (size_t)nc * sizeof *segs);
-            if (!ns2) {
-                free(spans);
-                goto nomem;
-            }
-            memset(ns2 + cap_segs, 0, (size_t)(nc - cap_segs) * sizeof *segs);
-            segs = ns2;
-            cap_segs = nc;
-        }
-        first[i] = n_segs;
-        count[i] = n_here;
-        for (int k = 0; k < n_here; k++) {
-            struct segment *sg = &segs[n_segs++];
-            sg->item = i;
-            sg->start = spans ? spans[k][0] : 0;
-            sg->end = spans ? spans[k][1] : (uint32_t)lens[i];
-            st = encode_segment(tok, texts[i], sg, params->prefix, limit, params->truncate, err);
-            if (st != TX_OK) {
-                free(spans);
-                goto fail;
-            }
-        }
-        free(spans);
-    }
+    for (int i = 0; i < n_texts; i++)
+        if ((st = tokenize_text(&job, tok, texts[i], lens[i], i, params, limit, split, err)))
+            goto fail;
     res->tokenize_ms = now_ms() - t0;
 
     /* 2. generate, shortest first, in batches */
     t0 = now_ms();
-    order = malloc((size_t)(n_segs > 0 ? n_segs : 1) * sizeof *order);
-    if (!order) goto nomem;
-    for (int i = 0; i < n_segs; i++) order[i] = i;
-    sort_indices(order, n_segs, segs);
-    for (int b0 = 0; b0 < n_segs; b0 += MAX_SEGMENTS_PER_BATCH) {
-        int nb = n_segs - b0 < MAX_SEGMENTS_PER_BATCH ? n_segs - b0 : MAX_SEGMENTS_PER_BATCH;
-        const int32_t *ids[MAX_SEGMENTS_PER_BATCH];
-        int n_src[MAX_SEGMENTS_PER_BATCH];
-        for (int b = 0; b < nb; b++) {
-            ids[b] = segs[order[b0 + b]].ids;
-            n_src[b] = segs[order[b0 + b]].n_ids;
-        }
-        struct tx_gen_out go;
-        st = tx_generate(s, ids, n_src, nb, &params->gen, &go, err);
-        if (st != TX_OK) goto fail;
-        if (go.n_return != n_return) n_return = go.n_return;
-        st = keep_hypotheses(segs, order + b0, nb, &go, err);
-        if (st != TX_OK) goto fail;
-    }
+    if ((st = generate_segments(s, &job, &params->gen, err))) goto fail;
     res->generate_ms = now_ms() - t0;
 
     /* 3. decode and assemble per input text */
-    for (int i = 0; i < n_texts; i++) {
-        struct tx_text_item *it = &res->items[i];
-        it->alternatives = calloc((size_t)n_return, sizeof *it->alternatives);
-        if (!it->alternatives) goto nomem;
-        it->n_alternatives = n_return;
-        for (int k = 0; k < n_return; k++) {
-            st = build_alternative(tok, texts[i], segs, first[i], count[i], k, params->want,
-                                   &it->alternatives[k], err);
-            if (st != TX_OK) goto fail;
-        }
-        it->n_output_tokens = it->alternatives[0].n_ids;
-        int n_src_total = 0;
-        for (int k = 0; k < count[i]; k++) {
-            const struct segment *sg = &segs[first[i] + k];
-            it->n_input_tokens += sg->n_ids;
-            it->n_input_tokens_original += sg->n_ids_original;
-            it->truncated |= sg->truncated;
-            n_src_total += sg->n_ids;
-        }
-        if (params->want & TX_WANT_TOKENS) {
-            it->source_ids = malloc((size_t)(n_src_total > 0 ? n_src_total : 1) * sizeof(int32_t));
-            if (!it->source_ids) goto nomem;
-            int pos = 0;
-            for (int k = 0; k < count[i]; k++) {
-                const struct segment *sg = &segs[first[i] + k];
-                memcpy(it->source_ids + pos, sg->ids, (size_t)sg->n_ids * sizeof(int32_t));
-                pos += sg->n_ids;
-            }
-            it->source_tokens = display_tokens(tok, it->source_ids, n_src_total);
-            if (!it->source_tokens) goto nomem;
-            it->n_source_tokens = n_src_total;
-        }
-    }
+    for (int i = 0; i < n_texts; i++)
+        if ((st = assemble_item(tok, texts[i], &job, i, params->want, &res->items[i], err)))
+            goto fail;
 
     /* 4. attention maps of the best hypothesis, on request (never split) */
-    if (params->want & TX_WANT_ATTENTION) {
-        t0 = now_ms();
-        for (int i = 0; i < n_texts; i++) {
-            st = capture_attention(s, &segs[first[i]], &res->items[i].attention, err);
-            if (st != TX_OK) goto fail;
-        }
-        res->attention_ms = now_ms() - t0;
-    }
+    if ((params->want & TX_WANT_ATTENTION) && (st = capture_all(s, &job, res, err))) goto fail;
 
-    free_segments(segs, n_segs, n_return);
-    free(order);
-    free(first);
-    free(count);
+    text_job_free(&job);
     *out = res;
     return TX_OK;
-
-nomem:
-    st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
 fail:
-    free_segments(segs, n_segs, n_return);
-    free(order);
-    free(first);
-    free(count);
+    text_job_free(&job);
     tx_text_result_free(res);
     return st;
 }

@@ -34,6 +34,10 @@ struct srv_gen_request {
     int libre_html;         /* format "html": translate text between tags */
     int libre_alternatives; /* alternatives asked for */
     int libre_auto;         /* source "auto" */
+    int libre_file;         /* POST /translate_file: the answer is a download link */
+    /* the source language identified by the server (langroute.c), or "" */
+    char detected_lang[TX_LANG_CODE_SIZE];
+    double detected_confidence; /* 0..100 */
 };
 
 /* A POST /attention request. */

@@ -13,6 +13,8 @@ typedef enum { CFG_TASK_AUTO = 0, CFG_TASK_TRANSLATE, CFG_TASK_SUMMARIZE } cfg_t
 typedef enum { CFG_LOG_DEBUG = 0, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR } cfg_log_level;
 typedef enum { CFG_LOG_JSON = 0, CFG_LOG_TEXT } cfg_log_format;
 
+#define CFG_MAX_LANGUAGES 32 /* languages of one multilingual model */
+
 struct cfg_model {
     char *name;           /* unique; [A-Za-z0-9._-], 1..64 bytes */
     cfg_task task;        /* after cfg_load: never CFG_TASK_AUTO */
@@ -23,6 +25,12 @@ struct cfg_model {
     char *prefix;         /* text prepended to every input; NULL = the checkpoint's own */
     int max_input_tokens; /* 0 = limits.max_input_tokens */
     struct cfg_gen_options defaults; /* default_options, over the checkpoint's defaults */
+
+    /* translate, instead of source_lang/target_lang: a multilingual model (OPUS-MT style) that
+     * serves every ordered pair among these codes (0, or 2..CFG_MAX_LANGUAGES of them), the
+     * source text prefixed with the target's token ">>xx<<" */
+    char **languages;
+    int n_languages;
 };
 
 struct cfg_limits {

@@ -9,6 +9,7 @@
 
 #include "attnview.h"
 #include "jsonw.h"
+#include "langroute.h"
 #include "libre_api.h"
 #include "log.h"
 
@@ -133,7 +134,7 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
         }
     }
     if (srv_effective_params(j->model, &opts, &j->params.gen, err)) return -1;
-    j->params.prefix = j->model->prefix;
+    j->params.prefix = srv_model_prefix(j->model, req->source_lang, req->target_lang);
     j->params.max_input_tokens = j->model->max_input_tokens;
     j->params.truncate = !req->strict;
     j->params.split_sentences = kind == SRV_JOB_TRANSLATE && req->split_sentences;
@@ -178,7 +179,7 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
                             "heads[%d] is %d, but model \"%s\" has %d heads (0-%d)", i,
                             req->heads[i], j->model->name, in->n_heads, in->n_heads - 1);
     if (srv_effective_params(j->model, &req->options, &j->params.gen, err)) return -1;
-    j->params.prefix = j->model->prefix;
+    j->params.prefix = srv_model_prefix(j->model, req->source_lang, req->target_lang);
     j->params.max_input_tokens = j->model->max_input_tokens;
     j->params.truncate = !req->strict;
     j->params.split_sentences = 0;

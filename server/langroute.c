@@ -12,14 +12,47 @@
 int srv_model_n_pairs(const struct srv_model *m)
 {
     if (m->task != CFG_TASK_TRANSLATE) return 0;
-    return 1;
+    int n = m->cfg->n_languages;
+    return n > 0 ? n * (n - 1) : 1;
 }
 
 void srv_model_pair(const struct srv_model *m, int i, const char **src, const char **tgt)
 {
-    (void)i;
-    *src = m->cfg->source_lang;
-    *tgt = m->cfg->target_lang;
+    int n = m->cfg->n_languages;
+    if (n == 0) {
+        *src = m->cfg->source_lang;
+        *tgt = m->cfg->target_lang;
+        return;
+    }
+    /* multilingual: source-major order, en->de, en->fr, de->en, de->fr, ... */
+    int s = i / (n - 1), t = i % (n - 1);
+    if (t >= s) t++;
+    *src = m->cfg->languages[s];
+    *tgt = m->cfg->languages[t];
+}
+
+const char *srv_model_prefix(const struct srv_model *m, const char *src, const char *tgt)
+{
+    int n = m->cfg->n_languages;
+    if (n == 0 || !m->lang_prefix) return m->prefix;
+    /* the target asked for; without one, the first language other than the source */
+    for (int k = 0; k < n; k++)
+        if (tgt ? !strcmp(tgt, m->cfg->languages[k]) : !(src && !strcmp(src, m->cfg->languages[k])))
+            return m->lang_prefix[k];
+    return m->lang_prefix[0];
+}
+
+void srv_model_describe_pairs(const struct srv_model *m, char *buf, size_t size)
+{
+    int n = m->cfg->n_languages;
+    if (n == 0) {
+        snprintf(buf, size, "%.64s->%.64s", m->cfg->source_lang, m->cfg->target_lang);
+        return;
+    }
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && o + 12 < size; k++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", k ? "<->" : "", m->cfg->languages[k]);
 }
 
 int srv_model_serves(const struct srv_model *m, const char *src, const char *tgt)

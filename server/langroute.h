@@ -23,6 +23,12 @@ struct srv_detected {
 int srv_model_n_pairs(const struct srv_model *m);
 /* The i-th pair of m (0 <= i < srv_model_n_pairs(m)); strings borrowed from the config. */
 void srv_model_pair(const struct srv_model *m, int i, const char **src, const char **tgt);
+/* The text prepended to every source text of a request src->tgt on m (either may be NULL): a
+ * multilingual model's target token ">>tgt<< " (before a configured prefix), else m->prefix.
+ * Borrowed from m. */
+const char *srv_model_prefix(const struct srv_model *m, const char *src, const char *tgt);
+/* "en->de", or "en<->de<->fr" for a multilingual model. */
+void srv_model_describe_pairs(const struct srv_model *m, char *buf, size_t size);
 /* Whether m translates src into tgt; a NULL language matches any. */
 int srv_model_serves(const struct srv_model *m, const char *src, const char *tgt);
 

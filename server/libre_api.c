@@ -268,8 +268,8 @@ void srv_libre_put_detected(struct srv_buf *b, const struct srv_gen_request *q)
     if (q->text_is_list) srv_buf_putc(b, '[');
     for (int i = 0; i < q->n_texts; i++) {
         if (i) srv_buf_putc(b, ',');
-        srv_buf_puts(b, "{\"confidence\":");
-        srv_buf_json_fixed(b, q->detected_confidence, 1);
+        /* a float as LibreTranslate's (90.0), also when whole */
+        srv_buf_printf(b, "{\"confidence\":%.1f", q->detected_confidence);
         srv_buf_puts(b, ",\"language\":");
         const char *l = q->detected_lang[0] ? q->detected_lang : q->source_lang;
         srv_buf_json_string(b, l ? l : "", l ? strlen(l) : 0);

@@ -154,6 +154,11 @@ static void send_response(struct req *r, struct srv_response *s)
         MHD_add_response_header(resp, "Retry-After", ra);
     }
     if (s->allow) MHD_add_response_header(resp, "Allow", s->allow);
+    if (s->attachment[0]) {
+        char cd[160];
+        snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", s->attachment);
+        MHD_add_response_header(resp, "Content-Disposition", cd);
+    }
     if (s->www_authenticate)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"attnserve\"");
     if (atomic_load(&r->app->draining)) MHD_add_response_header(resp, "Connection", "close");

@@ -612,4 +612,7 @@ void srv_libre_download(struct srv_app *app, const char *name, struct srv_respon
     }
     srv_response_json(r, 200, data, len);
     r->content_type = "text/plain; charset=utf-8";
+    /* LibreTranslate: send_file(as_attachment=True), named without the random id */
+    const char *dot = strchr(name, '.');
+    snprintf(r->attachment, sizeof r->attachment, "%s", dot ? dot + 1 : name);
 }

@@ -207,6 +207,7 @@ describe('POST /suggest, /translate_file, GET /download_file', () => {
     const d = await call(srv, 'GET', url.pathname);
     assert.equal(d.status, 200);
     assert.match(d.headers['content-type'], /^text\/plain/);
+    assert.equal(d.headers['content-disposition'], 'attachment; filename="notes.txt"');
     assert.equal(d.text, (await postJson(srv, '/translate', { q: text, source: 'en', target: 'de' })).json.translatedText);
     const auto = await call(srv, 'POST', '/translate_file', multipart({ source: 'auto', target: 'en' }, { file: { name: 'de.txt', content: DE } }));
     assert.equal(auto.status, 200);

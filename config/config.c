@@ -97,6 +97,9 @@ static void free_model(struct cfg_model *m)
     free(m->target_lang);
     free(m->language);
     free(m->prefix);
+    for (int i = 0; i < m->n_languages; i++)
+        free(m->languages[i]);
+    free(m->languages);
     memset(m, 0, sizeof *m);
 }
 
@@ -389,6 +392,29 @@ static int parse_task(const char *s, cfg_task *out)
     return 0;
 }
 
+/* Appends a copy of code to m->languages (at most CFG_MAX_LANGUAGES + 1, so that one too many
+ * is reported). Returns -1 on OOM. */
+static int add_language(struct cfg_model *m, const char *code, size_t n)
+{
+    if (m->n_languages > CFG_MAX_LANGUAGES) return 0;
+    char **v = realloc(m->languages, (size_t)(m->n_languages + 1) * sizeof *v);
+    if (!v) return -1;
+    m->languages = v;
+    v[m->n_languages] = strndup(code, n);
+    if (!v[m->n_languages]) return -1;
+    m->n_languages++;
+    return 0;
+}
+
+static void clear_languages(struct cfg_model *m)
+{
+    for (int i = 0; i < m->n_languages; i++)
+        free(m->languages[i]);
+    free(m->languages);
+    m->languages = NULL;
+    m->n_languages = 0;
+}
+
 /* Sets one key of a model from a string (flag/env syntax "key=value"). */
 static int model_set_string(struct cfg_model *m, const char *key, const char *v, const char *what,
                             struct cfg_errors *errs)
@@ -417,10 +443,21 @@ static int model_set_string(struct cfg_model *m, const char *key, const char *v,
             add_err(errs, "%s.dtype must be auto or int8, got %s", what, quote(v, q, sizeof q));
             return 1;
         }
+    } else if (!strcmp(key, "languages")) { /* "en+de+fr" */
+        clear_languages(m);
+        for (const char *p = v; *p;) {
+            const char *e = strchr(p, '+');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            if (add_language(m, p, n)) {
+                add_err(errs, "%s.languages: out of memory", what);
+                return 1;
+            }
+            p += n + (e != NULL);
+        }
     } else {
         add_err(errs,
                 "%s: unknown model key %s (known: task, source_lang, target_lang, "
-                "language, prefix, dtype)",
+                "languages, language, prefix, dtype)",
                 what, quote(key, q, sizeof q));
         return 1;
     }
@@ -468,7 +505,31 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
             }
             continue;
         }
-        static const char *const str_keys[] = {"name",     "task",   "path", "source_lang",
+        if (!strcmp(key, "languages")) {
+            size_t n = json_is_array(v) ? json_array_size(v) : 0;
+            if (n < 2 || n > CFG_MAX_LANGUAGES) {
+                add_err(errs, "%s.languages must be a list of 2 to %d language codes, got %s", path,
+                        CFG_MAX_LANGUAGES, cfg_json_describe(v, got, sizeof got));
+                bad++;
+                continue;
+            }
+            clear_languages(m);
+            for (size_t k = 0; k < n; k++) {
+                const json_t *e = json_array_get(v, k);
+                if (!json_is_string(e)) {
+                    add_err(errs, "%s.languages[%zu] must be a language code, got %s", path, k,
+                            cfg_json_describe(e, got, sizeof got));
+                    bad++;
+                    continue;
+                }
+                if (add_language(m, json_string_value(e), json_string_length(e))) {
+                    add_err(errs, "%s.languages: out of memory", path);
+                    bad++;
+                }
+            }
+            continue;
+        }
+        static const char *const str_keys[] = {"name",        "task",     "path",  "source_lang",
                                                "target_lang", "language", "prefix", "dtype"};
         int known = 0;
         for (size_t k = 0; k < sizeof str_keys / sizeof str_keys[0]; k++)
@@ -476,7 +537,8 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
         if (!known) {
             add_err(errs,
                     "%s.%s: unknown key (known: name, task, path, source_lang, "
-                    "target_lang, language, prefix, dtype, max_input_tokens, default_options)",
+                    "target_lang, languages, language, prefix, dtype, max_input_tokens, "
+                    "default_options)",
                     path, key);
             bad++;
             continue;
@@ -954,14 +1016,51 @@ static int validate_model(struct cfg_config *c, int i, struct cfg_errors *errs)
         }
         free(cfgp);
     }
-    if (m->task == CFG_TASK_AUTO || m->task == CFG_TASK_TRANSLATE) langs_from_tokenizer_config(m);
+    if (m->n_languages > 0) {
+        /* a multilingual model: every ordered pair among its languages */
+        if (m->source_lang || m->target_lang) {
+            add_err(errs,
+                    "models[%d] (model %s): give either languages or source_lang and "
+                    "target_lang, not both",
+                    i, nm);
+            bad++;
+        }
+        if (m->task == CFG_TASK_SUMMARIZE) {
+            add_err(errs, "models[%d].languages (model %s): only a translate model has languages",
+                    i, nm);
+            bad++;
+        }
+        m->task = CFG_TASK_TRANSLATE;
+        if (m->n_languages < 2 || m->n_languages > CFG_MAX_LANGUAGES) {
+            add_err(errs, "models[%d].languages (model %s) must list 2 to %d language codes", i, nm,
+                    CFG_MAX_LANGUAGES);
+            bad++;
+        }
+        for (int k = 0; k < m->n_languages && k < CFG_MAX_LANGUAGES; k++) {
+            if (!valid_lang(m->languages[k])) {
+                add_err(errs,
+                        "models[%d].languages[%d] must be a language code such as \"en\" or "
+                        "\"pt-BR\", got %s",
+                        i, k, quote(m->languages[k], q, sizeof q));
+                bad++;
+            }
+            for (int j = 0; j < k; j++)
+                if (!strcmp(m->languages[j], m->languages[k])) {
+                    add_err(errs, "models[%d].languages lists %s twice", i,
+                            quote(m->languages[k], q, sizeof q));
+                    bad++;
+                }
+        }
+    }
+    if (m->n_languages == 0 && (m->task == CFG_TASK_AUTO || m->task == CFG_TASK_TRANSLATE))
+        langs_from_tokenizer_config(m);
     if (m->task == CFG_TASK_AUTO)
         m->task = (m->source_lang && m->target_lang) ? CFG_TASK_TRANSLATE : CFG_TASK_SUMMARIZE;
-    if (m->task == CFG_TASK_TRANSLATE) {
+    if (m->task == CFG_TASK_TRANSLATE && m->n_languages == 0) {
         if (!m->source_lang || !m->target_lang) {
             add_err(errs,
                     "models[%d] (model %s): a translate model needs source_lang and "
-                    "target_lang (not in its tokenizer_config.json either)",
+                    "target_lang (not in its tokenizer_config.json either), or languages",
                     i, nm);
             bad++;
         }
@@ -1154,7 +1253,10 @@ void cfg_print_help(FILE *f, const char *prog)
         "  --model NAME=PATH[,k=v...]    serve a checkpoint folder (or change the path of a\n"
         "                                configured model); keys: task (translate|summarize),\n"
         "                                source_lang, target_lang, language, prefix,\n"
-        "                                dtype (auto|int8: int8 weights, quantized at load)\n"
+        "                                dtype (auto|int8: int8 weights, quantized at load),\n"
+        "                                languages (a multilingual model, every pair among\n"
+        "                                them, e.g. languages=en+de+fr; in a file a list:\n"
+        "                                \"languages\": [\"en\", \"de\", \"fr\"])\n"
         "                                (env ATTNSERVE_MODELS=\"a=PATH;b=PATH,task=summarize\")\n"
         "  --cors-origin ORIGIN          allowed browser origin, repeatable; \"*\" = any\n"
         "                                (env ATTNSERVE_CORS_ORIGINS, comma-separated;\n"
@@ -1224,6 +1326,12 @@ char *cfg_dump_json(const struct cfg_config *c)
             json_pack("{s:s?, s:s, s:s?, s:s?, s:s?, s:s?}", "name", m->name, "task",
                       cfg_task_name(m->task), "path", m->path, "source_lang", m->source_lang,
                       "target_lang", m->target_lang, "language", m->language);
+        if (o && m->n_languages > 0) {
+            json_t *l = json_array();
+            for (int k = 0; k < m->n_languages; k++)
+                json_array_append_new(l, json_string(m->languages[k]));
+            json_object_set_new(o, "languages", l);
+        }
         if (o) {
             json_object_set_new(o, "dtype", json_string(cfg_dtype_name(m->dtype)));
             json_object_set_new(o, "default_options", cfg_gen_options_to_json(&m->defaults));

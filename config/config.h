@@ -16,6 +16,8 @@ typedef enum { CFG_LOG_JSON = 0, CFG_LOG_TEXT } cfg_log_format;
  * load: a quarter of the F32 bytes per decode step). */
 typedef enum { CFG_DTYPE_AUTO = 0, CFG_DTYPE_INT8 } cfg_dtype;
 
+#define CFG_MAX_LANGUAGES 32 /* languages of one multilingual model */
+
 struct cfg_model {
     char *name;           /* unique; [A-Za-z0-9._-], 1..64 bytes */
     cfg_task task;        /* after cfg_load: never CFG_TASK_AUTO */
@@ -27,6 +29,12 @@ struct cfg_model {
     int max_input_tokens; /* 0 = limits.max_input_tokens */
     cfg_dtype dtype;      /* "dtype": "auto" (default) or "int8" */
     struct cfg_gen_options defaults; /* default_options, over the checkpoint's defaults */
+
+    /* translate, instead of source_lang/target_lang: a multilingual model (OPUS-MT style) that
+     * serves every ordered pair among these codes (0, or 2..CFG_MAX_LANGUAGES of them), the
+     * source text prefixed with the target's token ">>xx<<" */
+    char **languages;
+    int n_languages;
 };
 
 struct cfg_limits {

@@ -8,6 +8,8 @@
 
 #include "http.h"
 #include "infer.h"
+#include "langroute.h"
+#include "libre_api.h"
 #include "log.h"
 #include "route.h"
 
@@ -25,7 +27,8 @@ struct srv_app *srv_app_new(const struct cfg_config *cfg)
         names[i] = cfg->models[i].name;
     app->metrics = srv_metrics_new(srv_route_labels(), SRV_R_COUNT, names, cfg->n_models);
     free(names);
-    if (!app->store || !app->metrics) goto fail;
+    app->files = srv_file_store_new(cfg->attention_store.ttl_s);
+    if (!app->store || !app->metrics || !app->files) goto fail;
     return app;
 fail:
     srv_app_free(app);
@@ -67,6 +70,7 @@ int srv_app_load(struct srv_app *app)
         }
         srv_log_end(&r);
     }
+    if (srv_langid_create(&app->reg, NULL, &app->langid)) return -1;
     if (srv_pool_start(&app->pool, app->cfg->workers, app->cfg->queue_depth, srv_worker_init,
                        srv_worker_fini, app)) {
         srv_log_msg(CFG_LOG_ERROR, "workers", "cannot start %d inference workers",
@@ -116,5 +120,7 @@ void srv_app_free(struct srv_app *app)
     srv_attn_store_free(app->store);
     srv_metrics_free(app->metrics);
     srv_registry_free(&app->reg);
+    tx_langid_free(app->langid);
+    srv_file_store_free(app->files);
     free(app);
 }

@@ -24,9 +24,11 @@ struct srv_app {
     int port;         /* bound port */
     atomic_int ready; /* every model loaded and workers started */
     atomic_int n_loaded;
-    atomic_int draining;   /* SIGTERM: refuse new requests */
-    atomic_int abort_jobs; /* shutdown deadline passed: cancel running work */
-    atomic_int inflight;   /* requests received and not yet completed */
+    atomic_int draining;          /* SIGTERM: refuse new requests */
+    atomic_int abort_jobs;        /* shutdown deadline passed: cancel running work */
+    atomic_int inflight;          /* requests received and not yet completed */
+    struct srv_file_store *files; /* translated files kept for /download_file (libre_api.c) */
+    tx_langid *langid;            /* the served source languages (langroute.c); NULL: none */
 };
 
 /* Creates the app (no threads, no sockets). Returns NULL on OOM. */

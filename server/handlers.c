@@ -8,7 +8,6 @@
 #include "attnsel.h"
 #include "attnview.h"
 #include "jsonw.h"
-#include "libre.h"
 
 static void answer_json(struct srv_response *r, int status, json_t *j)
 {
@@ -80,35 +79,6 @@ void srv_handle_models(struct srv_app *app, struct srv_response *r)
         json_array_append_new(list, o);
     }
     answer_json(r, 200, json_pack("{s:o}", "models", list));
-}
-
-void srv_handle_languages(struct srv_app *app, struct srv_response *r)
-{
-    /* LibreTranslate's shape: one entry per source language, with its target languages */
-    json_t *list = json_array();
-    for (int i = 0; i < app->reg.n; i++) {
-        const struct srv_model *m = &app->reg.models[i];
-        if (m->task != CFG_TASK_TRANSLATE) continue;
-        const char *src = m->cfg->source_lang;
-        json_t *entry = NULL;
-        size_t k;
-        json_t *e;
-        json_array_foreach(list, k, e)
-        {
-            if (!strcmp(json_string_value(json_object_get(e, "code")), src)) entry = e;
-        }
-        if (!entry) {
-            entry = json_pack("{s:s, s:s, s:[]}", "code", src, "name", srv_language_name(src),
-                              "targets");
-            json_array_append_new(list, entry);
-        }
-        json_t *targets = json_object_get(entry, "targets");
-        int seen = 0;
-        json_array_foreach(targets, k, e) seen |=
-            !strcmp(json_string_value(e), m->cfg->target_lang);
-        if (!seen) json_array_append_new(targets, json_string(m->cfg->target_lang));
-    }
-    answer_json(r, 200, list);
 }
 
 void srv_handle_openapi(struct srv_app *app, struct srv_response *r)

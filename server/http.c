@@ -17,6 +17,8 @@
 #include "handlers.h"
 #include "infer.h"
 #include "jsonw.h"
+#include "langroute.h"
+#include "libre_api.h"
 #include "log.h"
 #include "request.h"
 #include "route.h"
@@ -84,6 +86,7 @@ struct req {
     char *origin;               /* Origin header, copied at the first call */
     int auth_ok;                /* authorized by header, or no key needed */
     srv_body_kind content_kind; /* of a POST body */
+    int libre;                  /* in LibreTranslate's shape: errors in its shape too */
     char *body;
     size_t len, cap;
     int status; /* status queued (for the log); 0 = none */
@@ -151,6 +154,7 @@ static void add_cors(const struct req *r, struct MHD_Response *resp, int preflig
 static void send_response(struct req *r, struct srv_response *s)
 {
     struct MHD_Response *resp;
+    if (r->libre) srv_libre_restyle(s);
     if (s->no_body || !s->body) {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         srv_response_free(s);
@@ -183,6 +187,11 @@ static void send_response(struct req *r, struct srv_response *s)
         MHD_add_response_header(resp, "Retry-After", ra);
     }
     if (s->allow) MHD_add_response_header(resp, "Allow", s->allow);
+    if (s->attachment[0]) {
+        char cd[160];
+        snprintf(cd, sizeof cd, "attachment; filename=\"%s\"", s->attachment);
+        MHD_add_response_header(resp, "Content-Disposition", cd);
+    }
     if (s->www_authenticate)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"attnserve\"");
     if (atomic_load(&r->app->draining)) MHD_add_response_header(resp, "Connection", "close");
@@ -336,7 +345,13 @@ static enum MHD_Result handle_get(struct req *r)
         srv_handle_models(app, &s);
         break;
     case SRV_R_LANGUAGES:
-        srv_handle_languages(app, &s);
+        srv_libre_languages(app, &s);
+        break;
+    case SRV_R_FRONTEND_SETTINGS:
+        srv_libre_frontend_settings(app, &s);
+        break;
+    case SRV_R_DOWNLOAD_FILE:
+        srv_libre_download(app, r->id, &s);
         break;
     case SRV_R_OPENAPI:
         srv_handle_openapi(app, &s);
@@ -373,6 +388,33 @@ static enum MHD_Result handle_get(struct req *r)
     return respond(r, &s);
 }
 
+/* POST /detect, /suggest, /translate_file (libre_api.c); a file translation is a job. */
+static enum MHD_Result handle_libre_post(struct req *r)
+{
+    struct srv_response s;
+    memset(&s, 0, sizeof s);
+    if (r->route == SRV_R_DETECT) {
+        srv_libre_detect(r->app, r->body ? r->body : "", r->len, r->content_kind, r->auth_ok, &s);
+    } else if (r->route == SRV_R_SUGGEST) {
+        srv_libre_suggest(r->app, &s);
+    } else {
+        const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+        const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+        struct srv_err e;
+        r->has_gen = 1;
+        if (srv_libre_parse_file(r->app, ct, host, r->body ? r->body : "", r->len, r->auth_ok,
+                                 &r->gen, &e) ||
+            srv_langroute_resolve(r->app, &r->gen, &e))
+            return respond_error(r, &e);
+        r->has_job = 1;
+        if (srv_infer_prepare_gen(&r->job, r->app, SRV_JOB_TRANSLATE, &r->gen, &e))
+            return respond_error(r, &e);
+        snprintf(r->model, sizeof r->model, "%s", r->job.model->name);
+        return submit(r);
+    }
+    return respond(r, &s);
+}
+
 /* The body is complete: parse, authorize, prepare, enqueue. */
 static enum MHD_Result handle_post(struct req *r)
 {
@@ -382,6 +424,8 @@ static enum MHD_Result handle_post(struct req *r)
     memset(&e, 0, sizeof e);
     int rc;
     const char *body_key = NULL;
+    if (r->route == SRV_R_DETECT || r->route == SRV_R_SUGGEST || r->route == SRV_R_TRANSLATE_FILE)
+        return handle_libre_post(r);
     if (r->route == SRV_R_ATTENTION) {
         rc = srv_parse_attention(r->body ? r->body : "", r->len, lim, &r->att, &e);
         r->has_att = 1;
@@ -389,6 +433,7 @@ static enum MHD_Result handle_post(struct req *r)
     } else if (r->route == SRV_R_TRANSLATE) {
         rc = srv_parse_translate(r->body ? r->body : "", r->len, r->content_kind, lim, &r->gen, &e);
         r->has_gen = 1;
+        r->libre = r->gen.libre || r->content_kind == SRV_BODY_FORM;
         body_key = r->gen.api_key;
     } else {
         rc = srv_parse_summarize(r->body ? r->body : "", r->len, lim, &r->gen, &e);
@@ -406,6 +451,8 @@ static enum MHD_Result handle_post(struct req *r)
                  atomic_load(&app->n_loaded), app->reg.n);
         return respond_error(r, &e);
     }
+    if (r->route == SRV_R_TRANSLATE && srv_langroute_resolve(app, &r->gen, &e))
+        return respond_error(r, &e);
     if (r->route == SRV_R_ATTENTION)
         rc = srv_infer_prepare_attention(&r->job, app, &r->att, &e);
     else
@@ -510,9 +557,11 @@ static enum MHD_Result begin_body(struct req *r)
     const struct cfg_limits *lim = &r->app->cfg->limits;
     struct srv_err e;
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    int kind = srv_content_kind(ct, r->route == SRV_R_TRANSLATE, &e);
+    int kind = srv_libre_route(r->route) ? srv_libre_content_kind(r->route, ct, &e)
+                                         : srv_content_kind(ct, r->route == SRV_R_TRANSLATE, &e);
     if (kind < 0) return respond_error(r, &e);
     r->content_kind = (srv_body_kind)kind;
+    if (r->content_kind == SRV_BODY_FORM) r->libre = 1; /* a form is LibreTranslate's request */
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
         char *end;
@@ -558,6 +607,7 @@ static enum MHD_Result first_call(struct req *r, const char *method)
         return respond_error(r, &e);
     }
     const struct srv_route_def *def = &srv_routes[r->route];
+    r->libre = srv_libre_route(r->route);
     if (answer_method(r, def, is_get, !strcmp(method, "OPTIONS"))) return MHD_YES;
     if (check_header_key(r, def)) return MHD_YES;
     if (r->is_post) return begin_body(r);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "infer_json.h"
+#include "langroute.h"
 #include "log.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -113,7 +114,7 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
     j->gen = req;
     int task = kind == SRV_JOB_TRANSLATE ? SRV_TASK_TRANSLATE : SRV_TASK_SUMMARIZE;
     if (srv_registry_pick(&app->reg, task, req->model, req->source_lang, req->target_lang,
-                          req->libre_auto, &j->model, err))
+                          req->libre_auto && !req->source_lang, &j->model, err))
         return -1;
     struct cfg_gen_options opts = req->options;
     if (req->libre && req->libre_alternatives > 0) {
@@ -131,7 +132,7 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
         }
     }
     if (srv_effective_params(j->model, &opts, &j->params.gen, err)) return -1;
-    j->params.prefix = j->model->prefix;
+    j->params.prefix = srv_model_prefix(j->model, req->source_lang, req->target_lang);
     j->params.max_input_tokens = j->model->max_input_tokens;
     j->params.truncate = !req->strict;
     j->params.split_sentences = kind == SRV_JOB_TRANSLATE && req->split_sentences;
@@ -176,7 +177,7 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
                             "heads[%d] is %d, but model \"%s\" has %d heads (0-%d)", i,
                             req->heads[i], j->model->name, in->n_heads, in->n_heads - 1);
     if (srv_effective_params(j->model, &req->options, &j->params.gen, err)) return -1;
-    j->params.prefix = j->model->prefix;
+    j->params.prefix = srv_model_prefix(j->model, req->source_lang, req->target_lang);
     j->params.max_input_tokens = j->model->max_input_tokens;
     j->params.truncate = !req->strict;
     j->params.split_sentences = 0;

@@ -7,6 +7,7 @@
 
 #include "attnview.h"
 #include "jsonw.h"
+#include "libre_api.h"
 
 static void put_key(struct srv_buf *b, const char *k)
 {
@@ -260,6 +261,11 @@ int srv_answer_libre(struct srv_infer *j, struct tx_text_result *res)
 {
     const struct srv_gen_request *q = j->gen;
     int n_alt = q->libre_alternatives;
+    if (q->libre_file) {
+        srv_libre_answer_file(j->app, q, res->n_items ? res->items[0].alternatives[0].text : "",
+                              &j->resp);
+        return 0;
+    }
     struct srv_buf b;
     srv_buf_init(&b);
     srv_buf_puts(&b, "{\"translatedText\":");
@@ -286,19 +292,7 @@ int srv_answer_libre(struct srv_infer *j, struct tx_text_result *res)
         }
         if (q->text_is_list) srv_buf_putc(&b, ']');
     }
-    if (q->libre_auto) {
-        /* no language identification is performed: "auto" picks the configured model that
-         * translates into the target, and reports its source language with confidence 0 */
-        srv_buf_puts(&b, ",\"detectedLanguage\":");
-        if (q->text_is_list) srv_buf_putc(&b, '[');
-        for (int i = 0; i < q->n_texts; i++) {
-            srv_buf_puts(&b, i ? ",{\"confidence\":0,\"language\":"
-                               : "{\"confidence\":0,\"language\":");
-            put_str(&b, j->model->cfg->source_lang);
-            srv_buf_putc(&b, '}');
-        }
-        if (q->text_is_list) srv_buf_putc(&b, ']');
-    }
+    if (q->libre_auto) srv_libre_put_detected(&b, q); /* langroute.c identified it */
     srv_buf_putc(&b, '}');
     size_t len;
     char *body = srv_buf_steal(&b, &len);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "genparams.h"
+#include "langroute.h"
 #include "request.h"
 
 int srv_registry_init(struct srv_registry *r, const struct cfg_config *cfg)
@@ -48,8 +49,9 @@ static void list_pairs(const struct srv_registry *r, char *buf, size_t n)
     for (int i = 0; i < r->n && o + 150 < n; i++) {
         const struct srv_model *m = &r->models[i];
         if (m->task != CFG_TASK_TRANSLATE) continue;
-        o += (size_t)snprintf(buf + o, n - o, "%s%.64s->%.64s", o ? ", " : "", m->cfg->source_lang,
-                              m->cfg->target_lang);
+        char pairs[160];
+        srv_model_describe_pairs(m, pairs, sizeof pairs);
+        o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "", pairs);
     }
     if (!o) snprintf(buf, n, "none");
 }
@@ -78,7 +80,14 @@ int srv_registry_pick(const struct srv_registry *r, int task, const char *name, 
                             "model \"%s\" translates; use POST /translate (or task "
                             "\"translate\")",
                             m->name);
-        if (m->task == CFG_TASK_TRANSLATE) {
+        if (m->task == CFG_TASK_TRANSLATE && m->cfg->n_languages > 0) {
+            char pairs[160];
+            srv_model_describe_pairs(m, pairs, sizeof pairs);
+            if ((src || tgt) && !srv_model_serves(m, src, tgt))
+                return srv_fail(err, SRV_E_INVALID_VALUE,
+                                "model \"%s\" translates among %s, not %.64s to %.64s", m->name,
+                                pairs, src ? src : "any language", tgt ? tgt : "any language");
+        } else if (m->task == CFG_TASK_TRANSLATE) {
             if (src && strcmp(src, m->cfg->source_lang))
                 return srv_fail(err, SRV_E_INVALID_VALUE,
                                 "model \"%s\" translates from %s, but source_lang is \"%.64s\"",
@@ -106,8 +115,7 @@ int srv_registry_pick(const struct srv_registry *r, int task, const char *name, 
     for (int i = 0; i < r->n; i++) {
         const struct srv_model *m = &r->models[i];
         if (m->task != CFG_TASK_TRANSLATE) continue;
-        if (src && !src_auto && strcmp(src, m->cfg->source_lang)) continue;
-        if (tgt && strcmp(tgt, m->cfg->target_lang)) continue;
+        if (!srv_model_serves(m, src && !src_auto ? src : NULL, tgt)) continue;
         *out = m;
         return 0;
     }
@@ -198,9 +206,25 @@ json_t *srv_model_to_json(const struct srv_model *m)
     if (!o) return NULL;
     json_object_set_new(o, "name", json_string(m->name));
     json_object_set_new(o, "task", json_string(cfg_task_name(m->task)));
-    if (m->task == CFG_TASK_TRANSLATE) {
+    if (m->task == CFG_TASK_TRANSLATE && m->cfg->n_languages == 0) {
         json_object_set_new(o, "source_lang", json_string(m->cfg->source_lang));
         json_object_set_new(o, "target_lang", json_string(m->cfg->target_lang));
+    }
+    if (m->task == CFG_TASK_TRANSLATE) {
+        json_t *langs = json_array(), *pairs = json_array();
+        for (int k = 0; k < m->cfg->n_languages; k++)
+            json_array_append_new(langs, json_string(m->cfg->languages[k]));
+        int np = srv_model_n_pairs(m);
+        for (int k = 0; k < np; k++) {
+            const char *s, *t;
+            srv_model_pair(m, k, &s, &t);
+            json_array_append_new(pairs, json_pack("{s:s, s:s}", "source", s, "target", t));
+        }
+        if (m->cfg->n_languages > 0)
+            json_object_set_new(o, "languages", langs);
+        else
+            json_decref(langs);
+        json_object_set_new(o, "language_pairs", pairs);
     }
     if (m->cfg->language) json_object_set_new(o, "language", json_string(m->cfg->language));
     int a = known ? (int)in->arch : -1;

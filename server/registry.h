@@ -23,6 +23,8 @@ struct srv_model {
     int max_new_tokens_cap;    /* min(limits.max_output_tokens, decoder positions - 1) */
     struct tx_gen_params base; /* the checkpoint's generation defaults */
     double load_ms;
+    /* a multilingual model (cfg->n_languages > 0): ">>xx<< " + prefix per language, owned */
+    char **lang_prefix;
     /* Set (release) by srv_registry_load once every field above is final; HTTP threads that
      * describe the model while models load read it (acquire) before the fields it guards. */
     atomic_int loaded;

@@ -301,6 +301,7 @@ static int parse_libre_json(const json_t *doc, const struct cfg_limits *lim,
                             struct srv_gen_request *r, struct srv_err *err)
 {
     /* LibreTranslate clients send a handful of extra fields; unknown ones are ignored here */
+    r->libre = 1;
     if (json_object_get(doc, "text"))
         return srv_fail(err, SRV_E_INVALID_VALUE,
                         "give either text (attnserve's shape) or q (LibreTranslate's), not both");
@@ -332,6 +333,7 @@ static int parse_libre_json(const json_t *doc, const struct cfg_limits *lim,
 static int parse_libre_form(const char *body, size_t len, const struct cfg_limits *lim,
                             struct srv_gen_request *r, struct srv_err *err)
 {
+    r->libre = 1;
     size_t k = 0;
     while (k < len && isspace((unsigned char)body[k]))
         k++;

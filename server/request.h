@@ -31,6 +31,10 @@ struct srv_gen_request {
     int libre_html;         /* format "html": translate text between tags */
     int libre_alternatives; /* alternatives asked for */
     int libre_auto;         /* source "auto" */
+    int libre_file;         /* POST /translate_file: the answer is a download link */
+    /* the source language identified by the server (langroute.c), or "" */
+    char detected_lang[TX_LANG_CODE_SIZE];
+    double detected_confidence; /* 0..100 */
 };
 
 /* A POST /attention request. */
@@ -55,6 +59,7 @@ struct srv_attention_request {
 typedef enum {
     SRV_BODY_JSON = 1, /* application/json */
     SRV_BODY_FORM = 2, /* application/x-www-form-urlencoded (LibreTranslate) */
+    SRV_BODY_MULTIPART = 3, /* multipart/form-data (LibreTranslate's /translate_file) */
 } srv_body_kind;
 
 /* Checks the Content-Type of a POST body: JSON (application/json, optional charset=utf-8)

@@ -23,6 +23,7 @@ struct srv_response {
     const char *allow;    /* Allow header (405, OPTIONS), static */
     int www_authenticate; /* 401: add WWW-Authenticate: Bearer */
     int no_body;          /* 204 */
+    char attachment[128]; /* Content-Disposition: attachment; filename="..." ([A-Za-z0-9._-]) */
     /* for the request log */
     char model[72];
     long in_tokens, out_tokens;

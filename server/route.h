@@ -13,6 +13,11 @@ typedef enum {
     SRV_R_SUMMARIZE,
     SRV_R_ATTENTION,
     SRV_R_ATTENTION_ID,
+    SRV_R_DETECT, /* LibreTranslate's routes (libre_api.c) */
+    SRV_R_FRONTEND_SETTINGS,
+    SRV_R_SUGGEST,
+    SRV_R_TRANSLATE_FILE,
+    SRV_R_DOWNLOAD_FILE,
     SRV_R_WEB,   /* the embedded web UI (GET) */
     SRV_R_OTHER, /* no route: 404 */
     SRV_R_COUNT
@@ -29,9 +34,9 @@ struct srv_route_def {
 
 extern const struct srv_route_def srv_routes[SRV_R_COUNT];
 
-/* Matches a path (no query string). For /attention/{id} sets *id to the segment after the
- * last '/'. Returns SRV_R_OTHER when no API route matches (the caller may then try the web
- * UI's assets). */
+/* Matches a path (no query string). For /attention/{id} and /download_file/{filename} sets *id
+ * to the segment after the last '/'. Returns SRV_R_OTHER when no API route matches (the caller may
+ * then try the web UI's assets). */
 srv_route srv_route_match(const char *path, const char **id);
 
 /* Labels of every route, for metrics. */

@@ -32,7 +32,8 @@ export const MODELS = [
     // a multilingual model (OPUS-MT style): every listed pair; the server adds >>xx<< itself
     name: 'mul', task: 'translate', architecture: 'marian', parameters: 10970000, dtype: 'F16',
     encoder_layers: 3, decoder_layers: 2, heads: 4, max_input_tokens: 512,
-    pairs: [['en', 'de'], ['en', 'fr'], ['de', 'en'], ['de', 'fr'], ['fr', 'en'], ['fr', 'de']]
+    languages: ['en', 'de', 'fr'],
+    language_pairs: [['en', 'de'], ['en', 'fr'], ['de', 'en'], ['de', 'fr'], ['fr', 'en'], ['fr', 'de']]
       .map(([source, target]) => ({ source, target })),
     default_options: { num_beams: 4, max_new_tokens: 64 },
   },
@@ -112,7 +113,7 @@ const NAMES = { en: 'English', de: 'German', fr: 'French' };
 function languages() {
   const targets = new Map();
   for (const m of MODELS.filter((x) => x.task === 'translate')) {
-    const pairs = m.pairs || [{ source: m.source_lang, target: m.target_lang }];
+    const pairs = m.language_pairs || [{ source: m.source_lang, target: m.target_lang }];
     for (const { source, target } of pairs) {
       if (!targets.has(source)) targets.set(source, new Set());
       if (!targets.has(target)) targets.set(target, new Set());
@@ -135,7 +136,7 @@ function detect(body) {
 /** The model a request gets: the one it names, else the first of the task that serves its
  * language pair (as the server picks). */
 function pickModel(task, modelName, src, tgt) {
-  const serves = (m) => (m.pairs || [{ source: m.source_lang, target: m.target_lang }])
+  const serves = (m) => (m.language_pairs || [{ source: m.source_lang, target: m.target_lang }])
     .some((p) => (!src || p.source === src) && (!tgt || p.target === tgt));
   return MODELS.find((m) => m.name === modelName)
     || MODELS.find((m) => m.task === task && (task !== 'translate' || serves(m)))

@@ -469,3 +469,66 @@ Test(config, dump_shows_the_effective_values_but_not_the_keys)
     free(j);
     cfg_free(&c);
 }
+
+Test(config, a_multilingual_model_lists_its_languages_in_a_file_or_a_flag)
+{
+    char path[512], spec[512];
+    write_file(
+        "mul.json",
+        "{\"models\":[{\"name\":\"mul\",\"path\":\"mt\",\"languages\":[\"en\",\"de\",\"fr\"]}]}",
+        path, sizeof path);
+    snprintf(spec, sizeof spec, "flag=%s/mt,languages=en+cs", tmpdir);
+    char *argv[] = {"attnserve", "--model", spec};
+    struct cfg_config c;
+    struct cfg_errors e = {0};
+    cfg_init(&c);
+    cfg_load_file(&c, path, &e);
+    cfg_apply_args(&c, 3, argv, &e);
+    cfg_validate(&c, &e);
+    dump(&e);
+    cr_assert_eq(e.n, 0);
+    cr_assert_eq(c.models[0].task, CFG_TASK_TRANSLATE);
+    cr_assert_eq(c.models[0].n_languages, 3);
+    cr_assert_str_eq(c.models[0].languages[2], "fr");
+    /* the checkpoint's own pair (tokenizer_config.json en->de) is not taken */
+    cr_assert_null(c.models[0].source_lang);
+    cr_assert_eq(c.models[1].n_languages, 2);
+    cr_assert_str_eq(c.models[1].languages[1], "cs");
+    char *d = cfg_dump_json(&c);
+    cr_assert_not_null(strstr(d, "\"languages\":[\"en\",\"de\",\"fr\"]"), "%s", d);
+    free(d);
+    cfg_errors_free(&e);
+    cfg_free(&c);
+}
+
+Test(config, invalid_languages_are_reported_with_their_key_path)
+{
+    char path[512];
+    write_file("badmul.json",
+               "{\"models\":["
+               "{\"name\":\"a\",\"path\":\"mt\",\"languages\":\"en,de\"},"
+               "{\"name\":\"b\",\"path\":\"mt\",\"languages\":[\"en\",7]},"
+               "{\"name\":\"c\",\"path\":\"mt\",\"languages\":[\"en\",\"EN!\",\"en\"]},"
+               "{\"name\":\"d\",\"path\":\"mt\",\"languages\":[\"en\",\"de\"],"
+               "\"source_lang\":\"en\",\"target_lang\":\"de\"},"
+               "{\"name\":\"e\",\"path\":\"sum\",\"task\":\"summarize\","
+               "\"languages\":[\"en\",\"de\"]},"
+               "{\"name\":\"f\",\"path\":\"mt\",\"languages\":[\"en\"]}]}",
+               path, sizeof path);
+    struct cfg_config c;
+    struct cfg_errors e = {0};
+    cfg_init(&c);
+    cfg_load_file(&c, path, &e);
+    cfg_validate(&c, &e);
+    dump(&e);
+    cr_assert(has_msg(&e, "models[0].languages must be a list of 2 to 32 language codes, got"));
+    cr_assert(has_msg(&e, "models[1].languages[1] must be a language code, got 7"));
+    cr_assert(has_msg(&e, "models[2].languages[1] must be a language code such as"));
+    cr_assert(has_msg(&e, "models[2].languages lists \"en\" twice"));
+    cr_assert(has_msg(&e, "models[3] (model d): give either languages or source_lang and "
+                          "target_lang, not both"));
+    cr_assert(has_msg(&e, "models[4].languages (model e): only a translate model has languages"));
+    cr_assert(has_msg(&e, "models[5].languages must be a list of 2 to 32 language codes"));
+    cfg_errors_free(&e);
+    cfg_free(&c);
+}

@@ -179,10 +179,10 @@ function modelsForTask(task) {
 // Languages: the From / To pickers (GET /languages, LibreTranslate's shape)
 // ---------------------------------------------------------------------------------------------
 
-/** The language pairs a translation model serves: its "pairs" (multilingual models), else its
- * one source_lang -> target_lang. */
+/** The language pairs a translation model serves: its "language_pairs" as GET /models lists
+ * them, else its one source_lang -> target_lang. */
 function pairsOf(m) {
-  if (Array.isArray(m.pairs)) return m.pairs;
+  if (Array.isArray(m.language_pairs)) return m.language_pairs;
   return m.source_lang && m.target_lang ? [{ source: m.source_lang, target: m.target_lang }] : [];
 }
 

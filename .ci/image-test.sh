@@ -261,6 +261,14 @@ expect GET /models "" 200
 check_json '{(m["name"], m["task"]) for m in a["models"] if m.get("loaded")} >= {("en-de", "translate"), ("headlines", "summarize")}' \
     "/models does not list en-de (translate) and headlines (summarize) as loaded"
 
+# The four languages in every direction (LibreTranslate's /languages), and one of the 12 through
+# the multilingual model.
+expect GET /languages "" 200
+check_json '{l["code"]: sorted(l["targets"]) for l in a} == {c: sorted(set("en de fr cs".split()) - {c}) for c in "en de fr cs".split()}' \
+    "/languages does not list en, de, fr, cs with the three others as targets"
+expect POST /translate '{"q":"Un chien noir court dans l'"'"'herbe.","source":"fr","target":"cs"}' 200
+check_json 'a["translatedText"].strip() != ""' "POST /translate fr -> cs gave no translation"
+
 expect GET / "" 200
 grep -q '<title>attnserve' "$work/body" || fail "GET / does not serve the web UI"
 

@@ -1,7 +1,8 @@
 /* test_default_models.c — regression test of the shipped default models: fixed inputs through
- * models/marian-en-de and models/marian-headlines give exactly the token ids (tokenizer, greedy and
- * 4-beam generation) and texts that Hugging Face transformers computed on the same weights
- * (tests/fixtures/default-models.json, written by tools/train/make_regression_fixture.py). */
+ * models/marian-en-de, models/marian-headlines and models/marian-mul (all 12 directions) give
+ * exactly the token ids (tokenizer, greedy and 4-beam generation) and texts that Hugging Face
+ * transformers computed on the same weights (tests/fixtures/default-models.json, written by
+ * tools/train/make_regression_fixture.py). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -42,7 +43,8 @@ static void expect_ids(const int32_t *got, int n_got, const json_t *want, const 
 
 /* Runs every case of one task: encode, greedy, beam 4, decode. With prefix_key, the input
  * starts with the checkpoint's task prefix (task_specific_params[prefix_key].prefix, none when
- * absent), which must be the one the fixture's reference run used. */
+ * absent), which must be the one the fixture's reference run used. A case with its own
+ * "prefix" (the multilingual model's target token, ">>fr<< ") starts with that. */
 static void check_model(const char *dir, const char *task, const char *prefix_key)
 {
     json_t *root = load_fixture();
@@ -70,8 +72,9 @@ static void check_model(const char *dir, const char *task, const char *prefix_ke
     const json_t *c;
     json_array_foreach(cases, i, c) {
         const char *text = json_string_value(json_object_get(c, "text"));
+        const char *own = json_string_value(json_object_get(c, "prefix"));
         char input[4096];
-        snprintf(input, sizeof input, "%s%s", prefix ? prefix : "", text);
+        snprintf(input, sizeof input, "%s%s", own ? own : prefix ? prefix : "", text);
 
         struct tx_encoding enc = {0};
         cr_assert_eq(tx_tokenizer_encode(tok, input, strlen(input), TX_SIDE_SOURCE, &enc, &err),
@@ -119,10 +122,16 @@ Test(default_models, summarizer_matches_transformers_with_its_config_prefix)
     check_model("models/marian-headlines", "summarize", "summarization");
 }
 
+Test(default_models, multilingual_translator_matches_transformers_in_all_12_directions)
+{
+    check_model("models/marian-mul", "translate_multilingual", NULL);
+}
+
 Test(default_models, are_float16_and_small)
 {
-    static const char *dirs[] = {"models/marian-en-de", "models/marian-headlines"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *dirs[] = {"models/marian-en-de", "models/marian-headlines",
+                                 "models/marian-mul"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         struct tx_error err = {0};
         tx_model *model = NULL;
         cr_assert_eq(tx_model_load(dirs[i], &model, &err), TX_OK, "%s", err.message);

@@ -39,6 +39,21 @@ TRANSLATE = [
     "A woman is riding a bicycle down the street.",
     "The European Parliament adopted the resolution yesterday.",
 ]
+# the four-language translator: (source text, target language) in all 12 directions
+MULTILINGUAL = [
+    ("A man in a blue shirt is standing on a ladder.", "de"),
+    ("Two dogs are playing in the snow.", "fr"),
+    ("A woman is riding a bicycle down the street.", "cs"),
+    ("Ein kleines Mädchen klettert in ein Spielhaus aus Holz.", "en"),
+    ("Zwei Männer stehen an einem Strand.", "fr"),
+    ("Eine Frau mit einem roten Hut sitzt auf einer Bank.", "cs"),
+    ("Un homme en veste orange travaille sur la route.", "en"),
+    ("Des enfants jouent dans une fontaine.", "de"),
+    ("Un chien noir court dans l'herbe.", "cs"),
+    ("Muž v modré košili stojí na žebříku.", "en"),
+    ("Dva psi si hrají ve sněhu.", "de"),
+    ("Skupina lidí stojí před budovou.", "fr"),
+]
 SUMMARIZE = [
     "australia's current account deficit shrunk by a record 4.5 billion dollars in the june "
     "quarter due to soaring commodity prices, figures released monday showed.",
@@ -52,12 +67,14 @@ SUMMARIZE = [
 ]
 
 
-def run(model_dir, tok, texts, prefix=""):
+def run(model_dir, tok, texts, prefix="", targets=None):
     model = AutoModelForSeq2SeqLM.from_pretrained(model_dir, local_files_only=True,
                                                   use_safetensors=True)
     model.eval()
     out = []
-    for text in texts:
+    for i, text in enumerate(texts):
+        if targets:  # a multilingual model: the target token the server adds
+            prefix = f">>{targets[i]}<< "
         enc = tok(prefix + text, return_tensors="pt")
         with torch.no_grad():
             g = model.generate(**enc, num_beams=1, do_sample=False, output_scores=True,
@@ -74,18 +91,24 @@ def run(model_dir, tok, texts, prefix=""):
                     "greedy_text": tok.decode(greedy, skip_special_tokens=True), "beam4": beam,
                     "beam4_text": tok.decode(beam, skip_special_tokens=True),
                     "min_greedy_gap": round(min(gaps), 4)})
+        if targets:
+            out[-1]["target"] = targets[i]
+            out[-1]["prefix"] = prefix
     return out
 
 
 def main():
     mt = os.path.join(ROOT, "models", "marian-en-de")
     sm = os.path.join(ROOT, "models", "marian-headlines")
+    mul = os.path.join(ROOT, "models", "marian-mul")
     mt_tok = MarianTokenizer.from_pretrained(mt, local_files_only=True)
     sm_tok = MarianTokenizer.from_pretrained(sm, local_files_only=True)
+    mul_tok = MarianTokenizer.from_pretrained(mul, local_files_only=True)
     cfg = json.load(open(os.path.join(sm, "config.json")))
     prefix = cfg["task_specific_params"]["summarization"].get("prefix", "")
     res = {
-        "about": "expected outputs of models/marian-en-de and models/marian-headlines, computed by "
+        "about": "expected outputs of models/marian-en-de, models/marian-headlines and "
+                 "models/marian-mul (its source prefixed with the target token), computed by "
                  "Hugging Face transformers 4.35.2 (float32, on the shipped F16 weights) with "
                  "tools/train/make_regression_fixture.py; generate() with max_new_tokens=64 and "
                  "each model's generation_config.json otherwise; greedy = num_beams 1, beam4 = "
@@ -96,16 +119,18 @@ def main():
         "translate": run(mt, mt_tok, TRANSLATE),
         "summarize": run(sm, sm_tok, SUMMARIZE, prefix),
         "summarize_prefix": prefix,
+        "translate_multilingual": run(mul, mul_tok, [t for t, _ in MULTILINGUAL],
+                                      targets=[g for _, g in MULTILINGUAL]),
     }
     import hashlib
-    for name, d in (("marian-en-de", mt), ("marian-headlines", sm)):
+    for name, d in (("marian-en-de", mt), ("marian-headlines", sm), ("marian-mul", mul)):
         with open(os.path.join(d, "model.safetensors"), "rb") as f:
             res["weights_sha256"][name] = hashlib.sha256(f.read()).hexdigest()
     path = os.path.join(ROOT, "tests", "fixtures", "default-models.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
         f.write("\n")
-    for task in ("translate", "summarize"):
+    for task in ("translate", "summarize", "translate_multilingual"):
         for r in res[task]:
             print(f"{task}: {r['text'][:50]!r} -> {r['beam4_text']!r} "
                   f"(greedy gap {r['min_greedy_gap']})")

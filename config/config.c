@@ -81,6 +81,9 @@ void cfg_init(struct cfg_config *c)
     c->limits.request_timeout_ms = 60000;
     c->limits.body_timeout_ms = 10000;
     c->limits.idle_timeout_s = 30;
+    c->limits.header_timeout_ms = 10000;
+    c->limits.max_connections = 512;
+    c->limits.max_connections_per_ip = 0;
     c->limits.session_memory_mb = 2048;
     c->attention_store.max_mb = 256;
     c->attention_store.max_entries = 1000;
@@ -200,6 +203,16 @@ static const struct setting {
     {"limits.idle_timeout_s", "ATTNSERVE_IDLE_TIMEOUT_S", "--idle-timeout-s", S_INT,
      offsetof(struct cfg_config, limits.idle_timeout_s), 1, 3600,
      "idle connections are closed after this"},
+    {"limits.header_timeout_ms", "ATTNSERVE_HEADER_TIMEOUT_MS", "--header-timeout-ms", S_INT,
+     offsetof(struct cfg_config, limits.header_timeout_ms), 10, 3600000,
+     "a request header must arrive within this of the connection's start (or of the previous "
+     "answer plus idle_timeout_s); the connection is closed beyond"},
+    {"limits.max_connections", "ATTNSERVE_MAX_CONNECTIONS", "--max-connections", S_INT,
+     offsetof(struct cfg_config, limits.max_connections), 1, 1000000,
+     "open connections at once; more are closed at accept until some end"},
+    {"limits.max_connections_per_ip", "ATTNSERVE_MAX_CONNECTIONS_PER_IP",
+     "--max-connections-per-ip", S_INT, offsetof(struct cfg_config, limits.max_connections_per_ip),
+     0, 1000000, "open connections from one client address (0 = no limit; keep 0 behind a proxy)"},
     {"limits.session_memory_mb", "ATTNSERVE_SESSION_MEMORY_MB", "--session-memory-mb", S_INT,
      offsetof(struct cfg_config, limits.session_memory_mb), 0, 1 << 20,
      "scratch memory cap of one worker per model (0 = none)"},

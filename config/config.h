@@ -46,6 +46,9 @@ struct cfg_limits {
     int request_timeout_ms;   /* deadline from arrival to answer */
     int body_timeout_ms;      /* a body must arrive completely within this */
     int idle_timeout_s;       /* idle keep-alive connections are closed after this */
+    int header_timeout_ms;    /* a request header must be complete within this (slowloris) */
+    int max_connections;      /* open connections at once; more are refused at accept */
+    int max_connections_per_ip; /* the same from one client address (0 = no limit) */
     int session_memory_mb;    /* cap of one worker session's arena per model (0 = none) */
 };
 

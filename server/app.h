@@ -21,6 +21,7 @@ struct srv_app {
     struct srv_attn_store *store;
     struct srv_metrics *metrics;
     struct MHD_Daemon *daemon;
+    struct srv_connguard *guard; /* header deadlines (connguard.h); NULL before listening */
     int port;         /* bound port */
     atomic_int ready; /* every model loaded and workers started */
     atomic_int n_loaded;

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "connguard.h"
 #include "handlers.h"
 #include "infer.h"
 #include "jsonw.h"
@@ -631,10 +633,19 @@ static void set_request_id(struct req *r)
         snprintf(r->request_id, sizeof r->request_id, "-");
 }
 
+/* The connection's header-deadline watch (on_connection made it), or NULL. */
+static struct srv_conn_watch *watch_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
 /* A new request: its state is made, then checked in REQ_HEADERS. */
 static enum MHD_Result start_request(struct srv_app *app, struct MHD_Connection *conn,
                                      const char *url, const char *method, void **con_cls)
 {
+    srv_connguard_request_started(app->guard, watch_of(conn)); /* header complete: in time */
     struct req *r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     *con_cls = r;
@@ -778,8 +789,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     struct srv_app *app = cls;
+    if (conn) srv_connguard_request_done(app->guard, watch_of(conn)); /* next header due */
     struct req *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
@@ -839,6 +850,41 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
     srv_log_msg(CFG_LOG_DEBUG, "http", "%s", msg);
 }
 
+/* libmicrohttpd's connection notifications: each connection's header-deadline watch lives
+ * from its start to just before its socket is closed. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct srv_app *app = cls;
+    if (!app->guard) return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? srv_connguard_open(app->guard, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv_connguard_close(app->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* max_connections sockets need as many descriptors beside the models' and the daemon's own:
+ * raise the soft RLIMIT_NOFILE toward the hard one when it is lower (as nginx's
+ * worker_rlimit_nofile), and say so when even the hard limit is short. */
+static void fit_fd_limit(int max_connections)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)max_connections + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+    rlim_t cur = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = cur;
+    if (rl.rlim_cur < want)
+        srv_log_msg(CFG_LOG_WARN, "listen",
+                    "limits.max_connections is %d but only %llu file descriptors are allowed "
+                    "(ulimit -n): connections past that are refused at accept",
+                    max_connections, (unsigned long long)rl.rlim_cur);
+}
+
 /* Resolves the listen address. Returns the address length, or 0. */
 static socklen_t resolve(const char *host, int port, struct sockaddr_storage *ss, int *v6)
 {
@@ -889,12 +935,21 @@ int srv_http_start(struct srv_app *app)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (v6) flags |= MHD_USE_IPv6;
+    fit_fd_limit(cfg->limits.max_connections);
+    app->guard =
+        srv_connguard_new(cfg->limits.header_timeout_ms, cfg->limits.idle_timeout_s * 1000);
+    if (!app->guard) {
+        srv_log_msg(CFG_LOG_ERROR, "listen", "cannot start the connection watchdog thread");
+        return -1;
+    }
     app->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->limits.idle_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->limits.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->limits.max_connections_per_ip,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, app, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        app, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!app->daemon) {
         srv_log_msg(CFG_LOG_ERROR, "listen",
                     "cannot listen on %s:%d (address in use, or not "
@@ -918,5 +973,7 @@ void srv_http_quiesce(struct srv_app *app)
 void srv_http_stop(struct srv_app *app)
 {
     if (app->daemon) MHD_stop_daemon(app->daemon);
+    srv_connguard_free(app->guard); /* after the daemon: every connection is closed */
+    app->guard = NULL;
     app->daemon = NULL;
 }

@@ -87,7 +87,7 @@ fuzz-build: deps-test
 	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATTNSERVE_FUZZ=ON -DATTNSERVE_TESTS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(patsubst %,fuzz_%,$(or $(FUZZ),safetensors \
 	    model_config generation_config tokenizer_json spm_model bpe_files tokenize detokenize \
-	    langid config request))
+	    langid config request config_env_flags sharded_index))
 
 fuzz-smoke: fuzz-build
 	tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SMOKE_SECONDS) $(FUZZ)

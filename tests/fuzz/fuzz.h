@@ -57,6 +57,8 @@ int fuzz_tokenize(const uint8_t *data, size_t size);
 int fuzz_detokenize(const uint8_t *data, size_t size);
 int fuzz_langid(const uint8_t *data, size_t size);
 int fuzz_config(const uint8_t *data, size_t size);
+int fuzz_config_env_flags(const uint8_t *data, size_t size);
+int fuzz_sharded_index(const uint8_t *data, size_t size);
 int fuzz_request(const uint8_t *data, size_t size);
 
 #endif

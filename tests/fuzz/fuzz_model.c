@@ -1,6 +1,6 @@
 /* fuzz_model.c — the files of a checkpoint folder, one fuzzed at a time beside valid others
  * (tests/fixtures/hf-tiny/marian): model.safetensors (header, tensor table, offsets, dtypes),
- * config.json, generation_config.json. Invariants: a failed load returns no model and says why
+ * config.json, generation_config.json, model.safetensors.index.json (sharded). Invariants: a failed load returns no model and says why
  * (status and message set); a model that loads runs a forward pass (its logits may be anything:
  * fuzzed weights may hold NaN), or refuses it with a message. */
 #include "fuzz.h"
@@ -79,5 +79,23 @@ int fuzz_generation_config(const uint8_t *data, size_t size)
 {
     lay_out("gen", "generation_config.json", data, size);
     load_and_run("gen");
+    return 0;
+}
+
+/* model.safetensors.index.json: the index is fuzzed beside the fixture's config files and two
+ * shards that both hold every tensor of the fixture (so any split the index names can load).
+ * There is no model.safetensors in the folder, so the loader goes through the index. */
+int fuzz_sharded_index(const uint8_t *data, size_t size)
+{
+    static int laid_out;
+    if (!laid_out) {
+        fuzz_copy(FIXTURE "config.json", "idx/config.json");
+        fuzz_copy(FIXTURE "generation_config.json", "idx/generation_config.json");
+        fuzz_copy(FIXTURE "model.safetensors", "idx/model-00001-of-00002.safetensors");
+        fuzz_copy(FIXTURE "model.safetensors", "idx/model-00002-of-00002.safetensors");
+        laid_out = 1;
+    }
+    FUZZ_CHECK(fuzz_write("idx/model.safetensors.index.json", data, size) == 0);
+    load_and_run("idx");
     return 0;
 }

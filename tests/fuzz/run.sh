@@ -12,8 +12,8 @@ seconds=$2
 shift 2
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=(safetensors model_config generation_config tokenizer_json
-    spm_model bpe_files tokenize detokenize langid config request)
-json=" model_config generation_config tokenizer_json config safetensors bpe_files request "
+    spm_model bpe_files tokenize detokenize langid config request config_env_flags sharded_index)
+json=" model_config generation_config tokenizer_json config safetensors bpe_files request sharded_index "
 failed=()
 for h in "${harnesses[@]}"; do
     out=test-artifacts/fuzz/$h

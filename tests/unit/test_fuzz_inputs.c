@@ -21,7 +21,8 @@ static const struct {
     {"spm_model", fuzz_spm_model},       {"bpe_files", fuzz_bpe_files},
     {"tokenize", fuzz_tokenize},         {"detokenize", fuzz_detokenize},
     {"langid", fuzz_langid},             {"config", fuzz_config},
-    {"request", fuzz_request},
+    {"request", fuzz_request},           {"config_env_flags", fuzz_config_env_flags},
+    {"sharded_index", fuzz_sharded_index},
 };
 
 static int run_file(int h, const char *path)

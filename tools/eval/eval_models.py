@@ -3,7 +3,8 @@
 over the held-out test sets, exactly as a user's text would go through it.
 
     tools/eval/eval_models.py [--cli build/cli/attnserve-cli] [--only translate|summarize]
-                              [--limit N] [--out DIR] [--valid] [-- extra attnserve-cli options]
+                              [--limit N] [--out DIR] [--valid] [--dtype auto|int8|f16]
+                              [-- extra attnserve-cli options]
 
 Translator (models/marian-en-de): BLEU (sacreBLEU 13a, cased, detokenized) on multi30k
 test_2016_flickr and on the europarl folder's test file (newstest2015, first 1,000 lines).
@@ -13,7 +14,9 @@ for training (tools/train/data.py), next to the lead-N baseline with N tuned on 
 (the first half of that valid file; the held-out end of the Reuters train file).
 Decoding uses each model's generation_config.json plus the options the server's default
 configuration (config/attnserve.json) gives that model, unless extra options are passed.
-Hypotheses are written to --out (default tools/eval/out/) for inspection.
+Hypotheses are written to --out (default tools/eval/out/) for inspection. --dtype int8|f16
+keeps the weights as int8 or F16 (attnserve-cli --dtype) and, when the F32 run's outputs are in
+--out, also prints the share of outputs identical to them.
 """
 import argparse
 import json
@@ -60,26 +63,42 @@ def run_cli(cli, cmd, model, texts, extra):
     return out, time.time() - t0
 
 
-def save(out_dir, name, lines):
+def save(out_dir, name, lines, dtype="auto"):
+    """Writes the outputs (name gets a .int8 suffix for int8 runs); for an int8 run whose F32
+    twin is there, returns the share of identical outputs, else None."""
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
+    path = os.path.join(out_dir, name + ("" if dtype == "auto" else "." + dtype))
+    with open(path, "w", encoding="utf-8") as f:
         f.writelines(x + "\n" for x in lines)
+    twin = os.path.join(out_dir, name)
+    if dtype == "auto" or not os.path.exists(twin):
+        return None
+    ref = open(twin, encoding="utf-8").read().split("\n")[: len(lines)]
+    if len(ref) != len(lines):
+        return None
+    same = sum(a == b for a, b in zip(lines, ref)) / len(lines)
+    print(f"  {'':16s} identical to the F32 outputs: {100 * same:.1f}%")
+    return round(100 * same, 1)
+
+
+def dtype_flags(a):
+    return [] if a.dtype == "auto" else ["--dtype", a.dtype]
 
 
 def eval_translator(a, extra):
     model = os.path.join(ROOT, "models", "marian-en-de")
-    flags = extra or server_options("en-de")
+    flags = (extra or server_options("en-de")) + dtype_flags(a)
     s = data.translator_splits()
     print(f"translator {model} ({' '.join(flags) or 'generation_config.json'})")
     res = {}
     for name in ("test_multi30k", "test_europarl"):
         pairs = s[name][: a.limit or None]
         hyps, dt = run_cli(a.cli, "translate", model, [x for x, _ in pairs], flags)
-        save(a.out, f"translate.{name}.de", hyps)
         b = corpus_bleu(hyps, [y for _, y in pairs])
         res[name] = round(b.score, 2)
         print(f"  {name:16s} {len(pairs):5d} sentences  BLEU {b.score:6.2f}  "
               f"({'/'.join(f'{p:.1f}' for p in b.precisions)}, BP {b.bp:.3f})  {dt:6.1f} s")
+        save(a.out, f"translate.{name}.de", hyps, a.dtype)
     return res
 
 
@@ -95,7 +114,7 @@ def tune_lead(pairs):
 
 def eval_summarizer(a, extra):
     model = os.path.join(ROOT, "models", "marian-headlines")
-    flags = extra or server_options("headlines")
+    flags = (extra or server_options("headlines")) + dtype_flags(a)
     s = data.summarizer_splits()
     print(f"summarizer {model} ({' '.join(flags) or 'generation_config.json'})")
     res = {}
@@ -105,7 +124,6 @@ def eval_summarizer(a, extra):
         pairs = s[test][: a.limit or None]
         n = tune_lead(s[valid])
         hyps, dt = run_cli(a.cli, "summarize", model, [x for x, _ in pairs], flags)
-        save(a.out, f"summarize.{test}.txt", hyps)
         refs = [y for _, y in pairs]
         r = rouge_scores(hyps, refs)
         lb = rouge_scores(lead([x for x, _ in pairs], n), refs)
@@ -113,6 +131,7 @@ def eval_summarizer(a, extra):
                      f"lead{n}": {k: round(lb[k], 2) for k in ("rouge1", "rouge2", "rougeL")}}
         print(f"  {test:14s} {len(pairs):5d} texts  model  R1 {r['rouge1']:5.2f} "
               f"R2 {r['rouge2']:5.2f} RL {r['rougeL']:5.2f}   {dt:6.1f} s")
+        save(a.out, f"summarize.{test}.txt", hyps, a.dtype)
         print(f"  {'':14s} {'':5s}        lead-{n:<2d} R1 {lb['rouge1']:5.2f} "
               f"R2 {lb['rouge2']:5.2f} RL {lb['rougeL']:5.2f}   (N tuned on {valid})")
     return res
@@ -126,6 +145,8 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="score only the first N of each set")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
+    ap.add_argument("--dtype", choices=("auto", "int8", "f16"), default="auto",
+                    help="weights as stored (auto), quantized to int8 at load, or kept as F16")
     ap.add_argument("--valid", action="store_true",
                     help="summarizer: score the dev splits instead of the test sets "
                          "(to choose decoding options without looking at the test sets)")

@@ -42,6 +42,9 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="score only the first N of each")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
+    ap.add_argument("--dtype", choices=("auto", "int8", "f16"), default="auto",
+                    help="weights as stored (auto) or quantized to int8 at load; an int8 run "
+                         "also prints the share of outputs identical to an earlier auto run's")
     args = ap.parse_args(argv)
     if not extra:
         extra = server_options(args.name) or ["--num-beams", "4", "--max-new-tokens", "256"]
@@ -51,7 +54,7 @@ def main():
     for s, t, x, y in rows:
         by_dir.setdefault(f"{s}-{t}", []).append((x, y))
     os.makedirs(args.out, exist_ok=True)
-    scores = {}
+    scores, identical = {}, []
     for d, items in by_dir.items():
         if want and d not in want:
             continue
@@ -59,17 +62,30 @@ def main():
             items = items[: args.limit]
         tgt = d.split("-")[1]
         prefix = [] if args.no_prefix else ["--prefix", f">>{tgt}<< "]
+        dflags = [] if args.dtype == "auto" else ["--dtype", args.dtype]
         hyps, secs = run_cli(args.cli, "translate", args.model, [x for x, _ in items],
-                             prefix + extra)
-        with open(os.path.join(args.out, f"multi30k.{d}.hyp"), "w") as f:
+                             prefix + extra + dflags)
+        name = os.path.join(args.out, f"multi30k.{d}.hyp")
+        suffix = "" if args.dtype == "auto" else "." + args.dtype
+        with open(name + suffix, "w") as f:
             f.write("".join(h + "\n" for h in hyps))
         b = corpus_bleu(hyps, [y for _, y in items]).score
         scores[d] = round(b, 2)
-        print(f"{d}: BLEU {b:.2f} ({len(items)} captions, {secs:.1f} s)", flush=True)
+        same = ""
+        if suffix and os.path.exists(name):
+            ref = open(name).read().split("\n")[: len(hyps)]
+            if len(ref) == len(hyps):
+                n_same = sum(x == y for x, y in zip(hyps, ref))
+                same = f", {100 * n_same / len(hyps):.1f}% identical to the auto run"
+                identical.append((n_same, len(hyps)))
+        print(f"{d}: BLEU {b:.2f} ({len(items)} captions, {secs:.1f} s{same})", flush=True)
     if scores:
         mean = sum(scores.values()) / len(scores)
         print(f"mean over {len(scores)} directions: {mean:.2f}")
         scores["mean"] = round(mean, 2)
+    if identical:
+        same = sum(a for a, _ in identical) / sum(b for _, b in identical)
+        print(f"identical to the auto run: {100 * same:.1f}% of all outputs")
     print("decoding:", " ".join(extra))
     if args.json:
         print(json.dumps(scores))

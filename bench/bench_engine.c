@@ -5,7 +5,7 @@
  *
  *   bench_engine [--model DIR | --random] [--d-model 512] [--layers 6] [--enc-layers N]
  *                [--dec-layers N] [--heads 8] [--ffn 2048] [--vocab 58101] [--threads 1]
- *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick] [--dtype f32|int8]
+ *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick] [--dtype f32|int8|f16]
  *   bench_engine --write DIR [shape options]   (only write the random checkpoint into DIR)
  *
  * --layers sets both stacks (opus-mt-en-de: 6 + 6); --enc-layers / --dec-layers set one (the
@@ -316,7 +316,9 @@ static double step_weight_bytes(const tx_model *m)
     const struct txi_config *c = &m->cfg;
     double per_layer = 4.0 * c->d_model * c->inner + 2.0 * c->d_model * c->inner +
                        (2.0 + c->gated_ffn) * c->d_model * c->dec_ffn;
-    double bytes_per_weight = m->lm_head_q ? 1.0 : 4.0; /* int8 (scales: one float a row) */
+    double bytes_per_weight = !m->lm_head_q                  ? 4.0
+                              : m->lm_head_fmt == TXI_W_Q8 ? 1.0 /* scales: a float a row */
+                                                           : 2.0;
     return bytes_per_weight * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
 }
 
@@ -375,8 +377,11 @@ int main(int argc, char **argv)
             tmp = v;
         else if (!strcmp(a, "--write"))
             write_only = v;
-        else if (!strcmp(a, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "int8")))
-            load.dtype = strcmp(v, "int8") ? TX_DTYPE_AUTO : TX_DTYPE_INT8;
+        else if (!strcmp(a, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "int8") ||
+                                           !strcmp(v, "f16")))
+            load.dtype = !strcmp(v, "int8")  ? TX_DTYPE_INT8
+                         : !strcmp(v, "f16") ? TX_DTYPE_F16
+                                             : TX_DTYPE_AUTO;
         else {
             fprintf(stderr, "bench_engine: unknown option %s\n", a);
             return 2;

@@ -39,7 +39,8 @@ static void text_usage(FILE *f, const char *cmd)
         "                            splits, summarize does not)\n"
         "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
         "  --threads N               OpenBLAS threads (default 1)\n"
-        "  --dtype auto|int8         weights as stored (default), or int8 (quantized at load)\n"
+        "  --dtype auto|int8|f16     weights as stored (default), int8 (quantized at load) or\n"
+        "                            f16 (kept as half precision)\n"
         "Decoding defaults: generation_config.json, then config.json's\n"
         "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
         "transformers' pipeline(task) applies them; the options below override both.\n",
@@ -88,11 +89,14 @@ static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct t
     } else if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing))) {
         if (cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &t->threads)) return -1;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--dtype", &missing))) {
-        if (strcmp(v, "auto") && strcmp(v, "int8")) {
-            fprintf(stderr, "attnserve-cli %s: --dtype must be auto or int8, got '%s'\n", cmd, v);
+        if (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "f16")) {
+            fprintf(stderr, "attnserve-cli %s: --dtype must be auto, int8 or f16, got '%s'\n",
+                    cmd, v);
             return -1;
         }
-        o->load.dtype = strcmp(v, "int8") ? TX_DTYPE_AUTO : TX_DTYPE_INT8;
+        o->load.dtype = !strcmp(v, "int8")  ? TX_DTYPE_INT8
+                        : !strcmp(v, "f16") ? TX_DTYPE_F16
+                                            : TX_DTYPE_AUTO;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--max-input-tokens", &missing))) {
         if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &t->max_in)) return -1;
     } else if (!missing && a[0] == '-' && a[1] == '-') {

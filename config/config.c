@@ -452,8 +452,11 @@ static int model_set_string(struct cfg_model *m, const char *key, const char *v,
             m->dtype = CFG_DTYPE_AUTO;
         else if (!strcmp(v, "int8"))
             m->dtype = CFG_DTYPE_INT8;
+        else if (!strcmp(v, "f16"))
+            m->dtype = CFG_DTYPE_F16;
         else {
-            add_err(errs, "%s.dtype must be auto or int8, got %s", what, quote(v, q, sizeof q));
+            add_err(errs, "%s.dtype must be auto, int8 or f16, got %s", what,
+                    quote(v, q, sizeof q));
             return 1;
         }
     } else if (!strcmp(key, "languages")) { /* "en+de+fr" */
@@ -1249,7 +1252,7 @@ const char *cfg_version(void)
 
 const char *cfg_dtype_name(cfg_dtype d)
 {
-    return d == CFG_DTYPE_INT8 ? "int8" : "auto";
+    return d == CFG_DTYPE_INT8 ? "int8" : d == CFG_DTYPE_F16 ? "f16" : "auto";
 }
 
 void cfg_print_help(FILE *f, const char *prog)
@@ -1266,7 +1269,8 @@ void cfg_print_help(FILE *f, const char *prog)
         "  --model NAME=PATH[,k=v...]    serve a checkpoint folder (or change the path of a\n"
         "                                configured model); keys: task (translate|summarize),\n"
         "                                source_lang, target_lang, language, prefix,\n"
-        "                                dtype (auto|int8: int8 weights, quantized at load),\n"
+        "                                dtype (auto|int8|f16: int8 weights quantized at load,\n"
+        "                                or F16 weights kept as half precision),\n"
         "                                languages (a multilingual model, every pair among\n"
         "                                them, e.g. languages=en+de+fr; in a file a list:\n"
         "                                \"languages\": [\"en\", \"de\", \"fr\"])\n"

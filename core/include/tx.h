@@ -66,7 +66,7 @@ struct tx_model_info {
     tx_arch arch;
     const char *model_type; /* config.json "model_type": "marian", "bart", "mbart", "t5" */
     const char *dtype;      /* storage dtype of the weights: "F32", "F16", "BF16" (or "mixed");
-                               "int8" when loaded with TX_DTYPE_INT8 */
+                               "int8"/"f16" when loaded with TX_DTYPE_INT8/TX_DTYPE_F16 */
     int d_model;
     int n_encoder_layers;
     int n_decoder_layers;
@@ -89,8 +89,11 @@ tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err);
  * load). TX_DTYPE_INT8: every linear layer, the token embeddings and the output projection are
  * quantized at load to int8 with one symmetric scale per output row (norms, biases and
  * position tables stay F32); products dequantize in registers and accumulate in F32. Outputs
- * then differ slightly from transformers' (measured in the README's benchmark section). */
-typedef enum { TX_DTYPE_AUTO = 0, TX_DTYPE_INT8 } tx_dtype;
+ * then differ slightly from transformers' (measured in the README's benchmark section).
+ * TX_DTYPE_F16: the same tensors are kept as IEEE half (2 bytes a weight) and converted in
+ * registers; exact for F16 checkpoints (only the summation order may differ from the F32
+ * path's), rounded to nearest for F32/BF16 ones. */
+typedef enum { TX_DTYPE_AUTO = 0, TX_DTYPE_INT8, TX_DTYPE_F16 } tx_dtype;
 
 struct tx_load_params {
     tx_dtype dtype;

@@ -8,14 +8,15 @@
 /* Activation functions (config.json activation_function). */
 typedef enum { TXI_ACT_RELU = 0, TXI_ACT_GELU, TXI_ACT_GELU_NEW, TXI_ACT_SILU } txi_act;
 
-/* y = x W^T + b, as torch.nn.Linear. W is F32 (w), or int8 with one scale per output row
- * (q and scale set, w NULL: W[j][t] = q[j][t] * scale[j], see quant.h). */
+/* y = x W^T + b, as torch.nn.Linear. W is F32 (w), or reduced precision (q set, w NULL; see
+ * quant.h): int8 with one scale per output row (W[j][t] = q[j][t] * scale[j]) or F16. */
 struct txi_linear {
     const float *w; /* (n_out, n_in), row-major as stored by PyTorch; NULL when q is set */
     const float *b; /* (n_out) or NULL */
     int n_in, n_out;
-    const int8_t *q;     /* (n_out, n_in) int8 weights, or NULL */
-    const float *scale;  /* (n_out) with q */
+    const void *q;       /* (n_out, n_in) int8 or F16 weights, or NULL */
+    const float *scale;  /* (n_out) with int8 q */
+    int q_f16;           /* q holds F16 (IEEE half) values; else int8 */
 };
 
 /* LayerNorm (w, b) or RMSNorm (w, b == NULL). */

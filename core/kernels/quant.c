@@ -1,15 +1,76 @@
-/* quant.c — int8 weights (see quant.h). A decode step is bandwidth-bound: it reads every weight
- * once for a handful of rows, so reading one byte per weight instead of four is what makes it
- * faster. Each weight is dequantized in registers as q * scale (one float32 product, the value
- * the F32 path would read from the dequantized matrix) and multiplied into F32 accumulators;
- * the blocked path for many rows dequantizes the same way into scratch memory, so a weight has
- * one F32 value whichever path reads it. */
+/* quant.c — reduced-precision weights (see quant.h): int8 with a scale per row, and F16. A
+ * decode step is bandwidth-bound: it reads every weight once for a handful of rows, so reading
+ * one or two bytes per weight instead of four is what makes it faster. Each weight is converted
+ * in registers (int8: q * scale, one float32 product; F16: vcvtph2ps, exact) and multiplied
+ * into F32 accumulators; the blocked path for many rows converts the same way into scratch
+ * memory, so a weight has one F32 value whichever path reads it. The kernels are written once
+ * over the format (W_FMT), a constant after inlining. */
 #include "quant.h"
 
 #include <math.h>
 #include <string.h>
 
 #define SMALL_M_MAX 16
+
+float txi_h2f(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+    if (e == 0x1f) {
+        bits = sign | 0x7f800000u | (mant << 13); /* inf, NaN */
+    } else if (e) {
+        bits = sign | ((e + 112) << 23) | (mant << 13);
+    } else if (mant) { /* subnormal: normalise */
+        int sh = 0;
+        while (!(mant & 0x400))
+            mant <<= 1, sh++;
+        bits = sign | ((uint32_t)(113 - sh) << 23) | ((mant & 0x3ff) << 13);
+    } else {
+        bits = sign;
+    }
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+uint16_t txi_f2h(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) /* inf, NaN (kept quiet) */
+        return (uint16_t)(sign | 0x7c00 | (ax > 0x7f800000u ? 0x200 | ((ax >> 13) & 0x3ff) : 0));
+    if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00); /* rounds past 65504: inf */
+    if (ax < 0x38800000u) {                                  /* below 2^-14: subnormal or 0 */
+        if (ax < 0x33000000u) return (uint16_t)sign;         /* below half the smallest */
+        uint32_t e = ax >> 23, mant = (ax & 0x7fffff) | 0x800000;
+        uint32_t shift = 126 - e; /* 14..24 */
+        uint32_t v = mant >> shift, rem = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (v & 1))) v++;
+        return (uint16_t)(sign | v);
+    }
+    uint32_t v = ((ax >> 13) - (112u << 10)), rem = ax & 0x1fff; /* rebias the exponent */
+    if (rem > 0x1000 || (rem == 0x1000 && (v & 1))) v++;         /* nearest, ties to even */
+    return (uint16_t)(sign | v);
+}
+
+void txi_f16_convert(const float *w, size_t n, uint16_t *h)
+{
+    for (size_t i = 0; i < n; i++)
+        h[i] = txi_f2h(w[i]);
+}
+
+/* Weight t of row w (of format f, with the row's scale s for int8) as F32. */
+static inline float wval(txi_wfmt f, const void *w, float s, int t)
+{
+    return f == TXI_W_Q8 ? (float)((const int8_t *)w)[t] * s : txi_h2f(((const uint16_t *)w)[t]);
+}
+
+/* Row j of an (n, k) matrix of format f. */
+static inline const void *wrow(txi_wfmt f, const void *w, int k, int j)
+{
+    return f == TXI_W_Q8 ? (const void *)((const int8_t *)w + (size_t)j * k)
+                         : (const void *)((const uint16_t *)w + (size_t)j * k);
+}
 
 size_t txi_q8_ws_floats(int m, int n, int k)
 {
@@ -36,32 +97,48 @@ void txi_q8_quantize(const float *w, int rows, int cols, int8_t *q, float *scale
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define HAVE_LOWP_KERNELS 1
 
-/* txi_q8_row's loop, 16 values at a time (same operations, same order per value). */
-__attribute__((target("avx512f"))) static int q8_row_avx512(const int8_t *qj, float s,
-                                                             float factor, int cols, float *out)
+/* 16 weights of row w from t as F32 (int8: times the row's scale sv). */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+load16(txi_wfmt f, const void *w, int t, __m512 sv)
+{
+    if (f == TXI_W_Q8) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)((const int8_t *)w + t));
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), sv);
+    }
+    __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)w + t));
+    return _mm512_cvtph_ps(h);
+}
+
+/* txi_lp_row's loop, 16 values at a time (same operations, same order per value). */
+__attribute__((target("avx512f"))) static int row_avx512(txi_wfmt f, const void *w, float s,
+                                                         float factor, int cols, float *out)
 {
     __m512 sv = _mm512_set1_ps(s), fv = _mm512_set1_ps(factor);
     int t = 0;
-    for (; t + 16 <= cols; t += 16) {
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(qj + t));
-        __m512 w = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), sv);
-        _mm512_storeu_ps(out + t, _mm512_mul_ps(w, fv));
-    }
+    for (; t + 16 <= cols; t += 16)
+        _mm512_storeu_ps(out + t, _mm512_mul_ps(load16(f, w, t, sv), fv));
     return t;
 }
 #endif
 
-void txi_q8_row(const int8_t *q, const float *scale, int cols, int j, float factor, float *out)
+void txi_lp_row(txi_wfmt f, const void *w, const float *scale, int cols, int j, float factor,
+                float *out)
 {
-    const int8_t *qj = q + (size_t)j * cols;
-    float s = scale[j];
+    const void *wj = wrow(f, w, cols, j);
+    float s = f == TXI_W_Q8 ? scale[j] : 1.0f;
     int t = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) t = q8_row_avx512(qj, s, factor, cols, out);
+#ifdef HAVE_LOWP_KERNELS
+    if (__builtin_cpu_supports("avx512f")) t = row_avx512(f, wj, s, factor, cols, out);
 #endif
     for (; t < cols; t++)
-        out[t] = ((float)qj[t] * s) * factor;
+        out[t] = wval(f, wj, s, t) * factor;
+}
+
+void txi_q8_row(const int8_t *q, const float *scale, int cols, int j, float factor, float *out)
+{
+    txi_lp_row(TXI_W_Q8, q, scale, cols, j, factor, out);
 }
 
 /* Stores alpha * d (+ beta * c) (+ bias) into c. */
@@ -71,41 +148,54 @@ static inline void store(float *c, float d, float alpha, float beta, const float
     *c = bias ? v + bias[j] : v;
 }
 
-void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, int lda,
-                             const int8_t *q, const float *scale, float beta, const float *bias,
+void txi_lp_small_m_portable(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+                             const void *w, const float *scale, float beta, const float *bias,
                              float *c, int ldc)
 {
     for (int j = 0; j < n; j++) {
-        const int8_t *qj = q + (size_t)j * k;
-        float s = scale[j];
+        const void *wj = wrow(f, w, k, j);
+        float s = f == TXI_W_Q8 ? scale[j] : 1.0f;
         for (int r = 0; r < m; r++) {
             const float *x = a + (size_t)r * lda;
             float d = 0.0f;
             for (int t = 0; t < k; t++)
-                d += ((float)qj[t] * s) * x[t];
+                d += wval(f, wj, s, t) * x[t];
             store(c + (size_t)r * ldc + j, d, alpha, beta, bias, j);
         }
     }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_Q8_KERNELS 1
+void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, int lda,
+                             const int8_t *q, const float *scale, float beta, const float *bias,
+                             float *c, int ldc)
+{
+    txi_lp_small_m_portable(TXI_W_Q8, m, n, k, alpha, a, lda, q, scale, beta, bias, c, ldc);
+}
+
+#ifdef HAVE_LOWP_KERNELS
 
 /* Pointers to rows first .. first+3 of an n-row matrix; past the end repeat the last row. */
-#define FOUR_ROWS(T, base, ld, first, n, out)                                                     \
+#define FOUR_ROWS(T, base, ld, first, n, out)                                                      \
     do {                                                                                           \
         int left_ = (n) - (first);                                                                 \
         for (int i_ = 0; i_ < 4; i_++)                                                             \
             (out)[i_] = (T)((base) + (size_t)((first) + (i_ < left_ ? i_ : left_ - 1)) * (ld));    \
     } while (0)
 
-/* acc[q][r] = sum_t (w[q][t] * s[q]) * x[r][t] over t < k, for 4 weight rows and R rows of A
- * (R a constant after inlining: the accumulators stay in registers). The next weight rows nx
- * are prefetched along the way. */
+/* Row pointers of weight rows first .. first+3 (repeating the last past the end). */
+static void four_wrows(txi_wfmt f, const void *w, int k, int first, int n, const void *out[4])
+{
+    int left = n - first;
+    for (int i = 0; i < 4; i++)
+        out[i] = wrow(f, w, k, first + (i < left ? i : left - 1));
+}
+
+/* acc[q][r] = sum_t W[q][t] * x[r][t] over t < k, for 4 weight rows and R rows of A (R and f
+ * constants after inlining: the accumulators stay in registers). The next weight rows nx are
+ * prefetched along the way. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-q8_tile512(const int8_t *const w[4], const float s[4], const float *const x[4], int R, int k,
-           const int8_t *const nx[4], float out[4][4])
+tile512(txi_wfmt f, const void *const w[4], const float s[4], const float *const x[4], int R, int k,
+        const void *const nx[4], float out[4][4])
 {
     __m512 acc[4][4];
 #pragma GCC unroll 4
@@ -118,19 +208,20 @@ q8_tile512(const int8_t *const w[4], const float s[4], const float *const x[4], 
     for (int qi = 0; qi < 4; qi++)
         sv[qi] = _mm512_set1_ps(s[qi]);
     const int kv = k & ~15;
+    const int step = f == TXI_W_Q8 ? 64 : 32; /* weights per 64-byte line */
     for (int t = 0; t < kv; t += 16) {
-        if (nx && (t & 63) == 0)
+        if (nx && (t & (step - 1)) == 0)
 #pragma GCC unroll 4
             for (int qi = 0; qi < 4; qi++)
-                _mm_prefetch((const char *)(nx[qi] + t), _MM_HINT_T0);
+                _mm_prefetch((const char *)nx[qi] + (size_t)t * (f == TXI_W_Q8 ? 1 : 2),
+                             _MM_HINT_T0);
         __m512 xv[4];
 #pragma GCC unroll 4
         for (int r = 0; r < 4; r++)
             xv[r] = r < R ? _mm512_loadu_ps(x[r] + t) : _mm512_setzero_ps();
 #pragma GCC unroll 4
         for (int qi = 0; qi < 4; qi++) {
-            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(w[qi] + t));
-            __m512 wv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), sv[qi]);
+            __m512 wv = load16(f, w[qi], t, sv[qi]);
 #pragma GCC unroll 4
             for (int r = 0; r < 4; r++)
                 if (r < R) acc[qi][r] = _mm512_fmadd_ps(wv, xv[r], acc[qi][r]);
@@ -143,55 +234,54 @@ q8_tile512(const int8_t *const w[4], const float s[4], const float *const x[4], 
             if (r >= R) continue;
             float d = _mm512_reduce_add_ps(acc[qi][r]);
             for (int t = kv; t < k; t++)
-                d += ((float)w[qi][t] * s[qi]) * x[r][t];
+                d += wval(f, w[qi], s[qi], t) * x[r][t];
             out[qi][r] = d;
         }
 }
 
-#define Q8_TILE_FN(R)                                                                              \
-    __attribute__((target("avx512f"))) static void q8_tile512_##R(                                 \
-        const int8_t *const w[4], const float s[4], const float *const x[4], int k,                \
-        const int8_t *const nx[4], float out[4][4])                                                \
+#define TILE_FN(F, NAME, R)                                                                        \
+    __attribute__((target("avx512f"))) static void NAME##_##R(                                     \
+        const void *const w[4], const float s[4], const float *const x[4], int k,                  \
+        const void *const nx[4], float out[4][4])                                                  \
     {                                                                                              \
-        q8_tile512(w, s, x, R, k, nx, out);                                                        \
+        tile512(F, w, s, x, R, k, nx, out);                                                        \
     }
-Q8_TILE_FN(1)
-Q8_TILE_FN(2)
-Q8_TILE_FN(3)
-Q8_TILE_FN(4)
+TILE_FN(TXI_W_Q8, q8_tile, 1)
+TILE_FN(TXI_W_Q8, q8_tile, 2)
+TILE_FN(TXI_W_Q8, q8_tile, 3)
+TILE_FN(TXI_W_Q8, q8_tile, 4)
+TILE_FN(TXI_W_F16, h16_tile, 1)
+TILE_FN(TXI_W_F16, h16_tile, 2)
+TILE_FN(TXI_W_F16, h16_tile, 3)
+TILE_FN(TXI_W_F16, h16_tile, 4)
+
+typedef void (*tile_fn)(const void *const w[4], const float s[4], const float *const x[4], int k,
+                        const void *const nx[4], float out[4][4]);
+/* [format][rows - 1] */
+static const tile_fn tiles[2][4] = {{q8_tile_1, q8_tile_2, q8_tile_3, q8_tile_4},
+                                    {h16_tile_1, h16_tile_2, h16_tile_3, h16_tile_4}};
 
 /* The few-rows product with AVX-512F: blocks of 4 weight rows (read once, from memory, while
  * the next block is prefetched) against every group of up to 4 rows of A (in L1). */
-__attribute__((target("avx512f"))) static void q8_small_m_avx512(int m, int n, int k, float alpha,
-                                                                 const float *a, int lda,
-                                                                 const int8_t *q,
-                                                                 const float *scale, float beta,
-                                                                 const float *bias, float *c,
-                                                                 int ldc)
+__attribute__((target("avx512f"))) static void
+small_m_avx512(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+               const void *wm, const float *scale, float beta, const float *bias, float *c, int ldc)
 {
+    const tile_fn *tile = tiles[f == TXI_W_Q8 ? 0 : 1];
     for (int j0 = 0; j0 < n; j0 += 4) {
         int jj = n - j0 < 4 ? n - j0 : 4;
-        const int8_t *w[4], *nx[4];
-        FOUR_ROWS(const int8_t *, q, k, j0, n, w);
-        int next = j0 + 4 < n ? j0 + 4 : j0;
-        FOUR_ROWS(const int8_t *, q, k, next, n, nx);
+        const void *w[4], *nx[4];
+        four_wrows(f, wm, k, j0, n, w);
+        four_wrows(f, wm, k, j0 + 4 < n ? j0 + 4 : j0, n, nx);
         float s[4];
         for (int i = 0; i < 4; i++)
-            s[i] = scale[j0 + (i < jj ? i : jj - 1)];
+            s[i] = f == TXI_W_Q8 ? scale[j0 + (i < jj ? i : jj - 1)] : 1.0f;
         for (int r0 = 0; r0 < m; r0 += 4) {
             int rr = m - r0 < 4 ? m - r0 : 4;
             const float *x[4];
             FOUR_ROWS(const float *, a, lda, r0, m, x);
             float out[4][4];
-            const int8_t *const *pf = r0 == 0 ? nx : NULL;
-            if (rr == 4)
-                q8_tile512_4(w, s, x, k, pf, out);
-            else if (rr == 3)
-                q8_tile512_3(w, s, x, k, pf, out);
-            else if (rr == 2)
-                q8_tile512_2(w, s, x, k, pf, out);
-            else
-                q8_tile512_1(w, s, x, k, pf, out);
+            tile[rr - 1](w, s, x, k, r0 == 0 ? nx : NULL, out);
             for (int r = 0; r < rr; r++)
                 for (int qi = 0; qi < jj; qi++)
                     store(c + (size_t)(r0 + r) * ldc + j0 + qi, out[qi][r], alpha, beta, bias,
@@ -208,26 +298,36 @@ __attribute__((target("avx2,fma"))) static float hsum256(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+/* 8 weights of row w from t as F32 (F16C's vcvtph2ps: every AVX2 CPU has it). */
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline __m256
+load8(txi_wfmt f, const void *w, int t, __m256 sv)
+{
+    if (f == TXI_W_Q8) {
+        __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)((const int8_t *)w + t));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), sv);
+    }
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)w + t)));
+}
+
 /* The few-rows product with AVX2+FMA: each weight row, converted 8 at a time, against up to 4
  * rows of A (4 accumulator chains). */
-__attribute__((target("avx2,fma"))) static void q8_small_m_avx2(int m, int n, int k, float alpha,
-                                                               const float *a, int lda,
-                                                               const int8_t *q, const float *scale,
-                                                               float beta, const float *bias,
-                                                               float *c, int ldc)
+__attribute__((target("avx2,fma,f16c"), always_inline)) static inline void
+small_m_avx2(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda, const void *wm,
+             const float *scale, float beta, const float *bias, float *c, int ldc)
 {
     const int kv = k & ~7;
     for (int j = 0; j < n; j++) {
-        const int8_t *w = q + (size_t)j * k;
-        __m256 sv = _mm256_set1_ps(scale[j]);
+        const void *w = wrow(f, wm, k, j);
+        float sj = f == TXI_W_Q8 ? scale[j] : 1.0f;
+        __m256 sv = _mm256_set1_ps(sj);
         for (int r0 = 0; r0 < m; r0 += 4) {
             int rr = m - r0 < 4 ? m - r0 : 4;
             const float *x[4];
             FOUR_ROWS(const float *, a, lda, r0, m, x);
             __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
             for (int t = 0; t < kv; t += 8) {
-                __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)(w + t));
-                __m256 wv = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), sv);
+                __m256 wv = load8(f, w, t, sv);
                 s0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[0] + t), s0);
                 s1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[1] + t), s1);
                 s2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[2] + t), s2);
@@ -236,34 +336,61 @@ __attribute__((target("avx2,fma"))) static void q8_small_m_avx2(int m, int n, in
             float d[4] = {hsum256(s0), hsum256(s1), hsum256(s2), hsum256(s3)};
             for (int r = 0; r < rr; r++) {
                 for (int t = kv; t < k; t++)
-                    d[r] += ((float)w[t] * scale[j]) * x[r][t];
+                    d[r] += wval(f, w, sj, t) * x[r][t];
                 store(c + (size_t)(r0 + r) * ldc + j, d[r], alpha, beta, bias, j);
             }
         }
     }
 }
-#endif
 
-/* The few-rows product, on the best kernel the CPU has. */
-static void q8_small_m(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
-                       const float *scale, float beta, const float *bias, float *c, int ldc)
+__attribute__((target("avx2,fma,f16c"))) static void
+small_m_avx2_q8(int m, int n, int k, float alpha, const float *a, int lda, const void *w,
+                const float *scale, float beta, const float *bias, float *c, int ldc)
 {
-#ifdef HAVE_Q8_KERNELS
-    if (__builtin_cpu_supports("avx512f")) {
-        q8_small_m_avx512(m, n, k, alpha, a, lda, q, scale, beta, bias, c, ldc);
-        return;
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        q8_small_m_avx2(m, n, k, alpha, a, lda, q, scale, beta, bias, c, ldc);
-        return;
-    }
-#endif
-    txi_q8_small_m_portable(m, n, k, alpha, a, lda, q, scale, beta, bias, c, ldc);
+    small_m_avx2(TXI_W_Q8, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
 }
 
-void txi_q8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
-                      const float *scale, float beta, const float *bias, float *c, int ldc,
-                      const struct txi_gemm_ws *ws)
+__attribute__((target("avx2,fma,f16c"))) static void
+small_m_avx2_h16(int m, int n, int k, float alpha, const float *a, int lda, const void *w,
+                 const float *scale, float beta, const float *bias, float *c, int ldc)
+{
+    small_m_avx2(TXI_W_F16, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
+}
+#endif
+
+/* Which few-rows kernel runs: the best the CPU has, unless a test forced one
+ * (txi_lp_force_path). */
+static int forced_path = TXI_LP_PATH_BEST;
+
+void txi_lp_force_path(int path)
+{
+    forced_path = path;
+}
+
+/* The few-rows product, on the best kernel the CPU has (or the forced one). */
+static void small_m(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+                    const void *w, const float *scale, float beta, const float *bias, float *c,
+                    int ldc)
+{
+#ifdef HAVE_LOWP_KERNELS
+    int has512 = __builtin_cpu_supports("avx512f");
+    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (has512 && (forced_path == TXI_LP_PATH_BEST || forced_path == TXI_LP_PATH_AVX512)) {
+        small_m_avx512(f, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
+        return;
+    }
+    if (has2 && forced_path != TXI_LP_PATH_PORTABLE) {
+        (f == TXI_W_Q8 ? small_m_avx2_q8 : small_m_avx2_h16)(m, n, k, alpha, a, lda, w, scale, beta,
+                                                             bias, c, ldc);
+        return;
+    }
+#endif
+    txi_lp_small_m_portable(f, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
+}
+
+void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+                      const void *w, const float *scale, float beta, const float *bias, float *c,
+                      int ldc, const struct txi_gemm_ws *ws)
 {
     if (m <= 0 || n <= 0) return;
     size_t block = (size_t)TXI_Q8_BLOCK * (size_t)k;
@@ -271,22 +398,29 @@ void txi_q8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda,
         /* few rows, or no scratch: 16 rows at a time (each group reads the weights once) */
         for (int r0 = 0; r0 < m; r0 += SMALL_M_MAX) {
             int mr = m - r0 < SMALL_M_MAX ? m - r0 : SMALL_M_MAX;
-            q8_small_m(mr, n, k, alpha, a + (size_t)r0 * lda, lda, q, scale, beta, bias,
-                       c + (size_t)r0 * ldc, ldc);
+            small_m(f, mr, n, k, alpha, a + (size_t)r0 * lda, lda, w, scale, beta, bias,
+                    c + (size_t)r0 * ldc, ldc);
         }
         return;
     }
-    /* many rows: dequantize TXI_Q8_BLOCK weight rows at a time into the end of ws, and multiply
+    /* many rows: convert TXI_Q8_BLOCK weight rows at a time into the end of ws, and multiply
      * each block with the F32 kernels (the rest of ws is their scratch) */
     float *deq = ws->buf + (ws->n_floats - block);
     struct txi_gemm_ws rest = {ws->buf, ws->n_floats - block};
     for (int j0 = 0; j0 < n; j0 += TXI_Q8_BLOCK) {
         int nb = n - j0 < TXI_Q8_BLOCK ? n - j0 : TXI_Q8_BLOCK;
         for (int j = 0; j < nb; j++)
-            txi_q8_row(q, scale, k, j0 + j, 1.0f, deq + (size_t)j * k);
+            txi_lp_row(f, w, scale, k, j0 + j, 1.0f, deq + (size_t)j * k);
         txi_matmul_nt_ws(m, nb, k, alpha, a, lda, deq, k, beta, c + j0, ldc, &rest);
         if (bias)
             for (int i = 0; i < m; i++)
                 txi_add(c + (size_t)i * ldc + j0, bias + j0, (size_t)nb);
     }
+}
+
+void txi_q8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
+                      const float *scale, float beta, const float *bias, float *c, int ldc,
+                      const struct txi_gemm_ws *ws)
+{
+    txi_lp_matmul_nt(TXI_W_Q8, m, n, k, alpha, a, lda, q, scale, beta, bias, c, ldc, ws);
 }

@@ -1,5 +1,6 @@
-/* quant.h — int8 weights: symmetric per-row quantization, and the products that read them
- * (dequantized in registers, accumulated in F32). Internal to the core. */
+/* quant.h — reduced-precision weights: int8 (symmetric per-row quantization) and F16 (IEEE
+ * half, as F16 checkpoints store them), and the products that read them (converted to F32 in
+ * registers, accumulated in F32). Internal to the core. */
 #ifndef ATTNSERVE_QUANT_H
 #define ATTNSERVE_QUANT_H
 
@@ -39,5 +40,30 @@ void txi_q8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda,
 void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, int lda,
                              const int8_t *q, const float *scale, float beta, const float *bias,
                              float *c, int ldc);
+
+/* How a reduced-precision matrix is stored: int8 with a float scale per row, or F16. */
+typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2 } txi_wfmt;
+
+/* IEEE half <-> float: h2f is exact; f2h rounds to nearest, ties to even (overflow -> inf). */
+float txi_h2f(uint16_t h);
+uint16_t txi_f2h(float f);
+/* h[i] = txi_f2h(w[i]) for i < n. */
+void txi_f16_convert(const float *w, size_t n, uint16_t *h);
+
+/* The txi_q8_* functions for either format (scale is ignored, and may be NULL, for F16);
+ * txi_lp_ws_floats is txi_q8_ws_floats. */
+void txi_lp_row(txi_wfmt f, const void *w, const float *scale, int cols, int j, float factor,
+                float *out);
+void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+                      const void *w, const float *scale, float beta, const float *bias, float *c,
+                      int ldc, const struct txi_gemm_ws *ws);
+void txi_lp_small_m_portable(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+                             const void *w, const float *scale, float beta, const float *bias,
+                             float *c, int ldc);
+
+/* Tests: which few-rows kernel the products use (the best the CPU has by default; a path the
+ * CPU lacks falls back to the next one down). Not thread-safe: set it before products run. */
+enum { TXI_LP_PATH_BEST = 0, TXI_LP_PATH_AVX512, TXI_LP_PATH_AVX2, TXI_LP_PATH_PORTABLE };
+void txi_lp_force_path(int path);
 
 #endif

@@ -526,7 +526,8 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     double t0 = now_ms();
     if (!dir || !out || !params)
         return txi_fail(err, TX_ERR_INVALID, "tx_model_load: NULL argument");
-    if (params->dtype != TX_DTYPE_AUTO && params->dtype != TX_DTYPE_INT8)
+    if (params->dtype != TX_DTYPE_AUTO && params->dtype != TX_DTYPE_INT8 &&
+        params->dtype != TX_DTYPE_F16)
         return txi_fail(err, TX_ERR_INVALID, "tx_model_load: unknown dtype %d",
                         (int)params->dtype);
     struct stat sb;
@@ -556,10 +557,11 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
                      : ld.dtype_seen[1] ? "F16"
                      : ld.dtype_seen[2] ? "BF16"
                                         : "F32");
-    if (params->dtype == TX_DTYPE_INT8) {
-        st = txi_model_quantize_int8(m, err);
+    if (params->dtype != TX_DTYPE_AUTO) {
+        int q8 = params->dtype == TX_DTYPE_INT8;
+        st = txi_model_reduce(m, q8 ? TXI_W_Q8 : TXI_W_F16, err);
         if (st != TX_OK) goto fail;
-        strcpy(m->dtype, "int8");
+        strcpy(m->dtype, q8 ? "int8" : "f16");
     }
     struct tx_model_info *in = &m->info;
     in->arch = m->cfg.arch;

@@ -7,6 +7,7 @@
 
 #include "model_config.h"
 #include "ops.h"
+#include "quant.h"
 #include "safetensors.h"
 #include "tx.h"
 
@@ -28,10 +29,11 @@ struct txi_layer {
 struct txi_stack {
     int n_layers;
     struct txi_layer *layers; /* (n_layers), owned by the model */
-    const float *embed;       /* (n_embed, d_model) token embedding; NULL when int8 */
+    const float *embed;       /* (n_embed, d_model) token embedding; NULL when int8/F16 */
     int n_embed;
-    const int8_t *embed_q;    /* (n_embed, d_model) int8 embedding with embed_scale (n_embed) */
-    const float *embed_scale; /*   per row (quant.h), or NULL */
+    const void *embed_q;      /* (n_embed, d_model) int8 (with embed_scale) or F16, or NULL */
+    const float *embed_scale; /*   (n_embed) per-row int8 scales (quant.h), or NULL */
+    txi_wfmt embed_fmt;       /*   the format of embed_q */
     const float *pos; /* (n_pos, d_model) position table (row p + pos_offset), or NULL */
     int n_pos;
     struct txi_norm emb_norm;   /* BART layernorm_embedding; w NULL when absent */
@@ -42,9 +44,10 @@ struct txi_stack {
 struct tx_model {
     struct txi_config cfg;
     struct txi_stack enc, dec;
-    const float *lm_head;           /* (dec_vocab, d_model); NULL when int8 */
-    const int8_t *lm_head_q;        /* (dec_vocab, d_model) int8, with lm_head_scale (dec_vocab) */
-    const float *lm_head_scale;
+    const float *lm_head;           /* (dec_vocab, d_model); NULL when int8/F16 */
+    const void *lm_head_q;          /* (dec_vocab, d_model) int8 (with lm_head_scale) or F16 */
+    const float *lm_head_scale;     /*   (dec_vocab), int8 only */
+    txi_wfmt lm_head_fmt;
     const float *final_logits_bias; /* (dec_vocab) or NULL (zeros) */
     struct tx_gen_params gen;       /* checkpoint defaults */
     struct tx_model_info info;
@@ -59,7 +62,8 @@ struct tx_model {
 /* Adds p to the buffers the model frees (tx_model_free); -1 on OOM (p is then not owned). */
 int txi_model_own(tx_model *m, void *p);
 
-/* Replaces every linear layer, embedding and output projection by int8 weights (quantize.c). */
-tx_status txi_model_quantize_int8(tx_model *m, struct tx_error *err);
+/* Replaces every linear layer, embedding and output projection by int8 (TXI_W_Q8) or F16
+ * (TXI_W_F16) weights (quantize.c). */
+tx_status txi_model_reduce(tx_model *m, txi_wfmt f, struct tx_error *err);
 
 #endif

@@ -23,7 +23,7 @@ static void embed_tokens(const tx_model *m, const struct txi_stack *s, const int
     for (int i = 0; i < n; i++) {
         float *xi = x + (size_t)i * d;
         if (s->embed_q) {
-            txi_q8_row(s->embed_q, s->embed_scale, d, ids[i], c->embed_scale, xi);
+            txi_lp_row(s->embed_fmt, s->embed_q, s->embed_scale, d, ids[i], c->embed_scale, xi);
         } else {
             const float *e = s->embed + (size_t)ids[i] * d;
             for (int j = 0; j < d; j++)
@@ -99,7 +99,7 @@ static tx_status enc_scratch_alloc(const tx_model *m, struct txi_arena *a, int n
     /* scratch of the row-panel products: the widest is d_model against max(inner, ffn) */
     sc->ws.n_floats =
         txi_gemm_ws_floats(n, c->inner > c->enc_ffn ? c->inner : c->enc_ffn, c->d_model);
-    if (m->enc.embed_q) /* int8 weights: a block of dequantized rows too */
+    if (m->enc.embed_q) /* int8/F16 weights: a block of converted rows too */
         sc->ws.n_floats +=
             txi_q8_ws_floats(n, c->inner > c->enc_ffn ? c->inner : c->enc_ffn, c->d_model);
     sc->ws.buf = sc->ws.n_floats ? txi_arena_alloc(a, sc->ws.n_floats, sizeof(float)) : NULL;
@@ -239,7 +239,7 @@ static int dec_alloc_scratch(const tx_model *m, struct txi_arena *a, struct txi_
     st->scores = txi_arena_alloc(a, rows, (size_t)width * sizeof(float));
     st->ws.n_floats = txi_gemm_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
                                          inner > ffn ? inner : ffn, d > inner ? d : inner);
-    if (m->dec.embed_q) /* int8 weights: a block of dequantized rows too */
+    if (m->dec.embed_q) /* int8/F16 weights: a block of converted rows too */
         st->ws.n_floats += txi_q8_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
                                             inner > ffn ? inner : ffn, d > inner ? d : inner);
     st->ws.buf = st->ws.n_floats ? txi_arena_alloc(a, st->ws.n_floats, sizeof(float)) : NULL;
@@ -404,8 +404,8 @@ static void dec_logits(const tx_model *m, struct txi_dec_state *st, const struct
                 hi[j] *= c->lm_head_scale;
     }
     if (m->lm_head_q)
-        txi_q8_matmul_nt(n_out, V, d, 1.0f, st->h, d, m->lm_head_q, m->lm_head_scale, 0.0f, NULL,
-                         job->logits, V, &st->ws);
+        txi_lp_matmul_nt(m->lm_head_fmt, n_out, V, d, 1.0f, st->h, d, m->lm_head_q,
+                         m->lm_head_scale, 0.0f, NULL, job->logits, V, &st->ws);
     else
         txi_matmul_nt(n_out, V, d, 1.0f, st->h, d, m->lm_head, d, 0.0f, job->logits, V);
     if (m->final_logits_bias)

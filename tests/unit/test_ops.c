@@ -239,7 +239,7 @@ Test(linear, adds_the_bias_as_torch_linear_on_every_path)
     for (int with_bias = 0; with_bias < 2; with_bias++)
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
             int n = rows[r];
-            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL};
+            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0};
             float *x = rnd((size_t)n * n_in), *y = malloc((size_t)n * n_out * 4);
             struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in)};
             ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;

@@ -1,0 +1,279 @@
+/* test_f16.c — F16-resident weights (TX_DTYPE_F16): the half <-> float conversions against
+ * every half value and the IEEE rounding cases, every reduced-precision product (F16 and int8)
+ * on every few-rows kernel forced in turn (AVX-512, AVX2, portable) and the blocked path,
+ * against a naive double loop over the converted matrix, and whole models kept as F16 against
+ * the same models widened to F32 (F16 checkpoints: the same weight values, so logits agree to
+ * rounding of the summation order and translations are identical). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops.h"
+#include "quant.h"
+#include "testutil.h"
+#include "tx.h"
+
+static uint32_t bits_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+Test(f16, every_half_value_converts_to_float_and_back_unchanged)
+{
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = txi_h2f((uint16_t)h);
+        int nan = (h & 0x7c00) == 0x7c00 && (h & 0x3ff);
+        if (nan) {
+            cr_assert(isnan(f), "half 0x%04x is a NaN, got %g", h, f);
+            cr_assert(isnan(txi_h2f(txi_f2h(f))));
+            continue;
+        }
+        cr_assert_eq(txi_f2h(f), h, "half 0x%04x -> %g -> 0x%04x", h, f, txi_f2h(f));
+    }
+    /* values a hand can check */
+    cr_expect_eq(txi_h2f(0x3c00), 1.0f);
+    cr_expect_eq(txi_h2f(0xc000), -2.0f);
+    cr_expect_eq(txi_h2f(0x7bff), 65504.0f);
+    cr_expect_eq(txi_h2f(0x0001), ldexpf(1.0f, -24)); /* smallest subnormal */
+    cr_expect_eq(txi_h2f(0x0400), ldexpf(1.0f, -14)); /* smallest normal */
+}
+
+Test(f16, floats_round_to_the_nearest_half_with_ties_to_even)
+{
+    cr_expect_eq(txi_f2h(1.0f + ldexpf(1.0f, -11)), 0x3c00);         /* tie, even below */
+    cr_expect_eq(txi_f2h(1.0f + 3 * ldexpf(1.0f, -11)), 0x3c02);     /* tie, even above */
+    cr_expect_eq(txi_f2h(1.0f + ldexpf(1.0f, -11) * 1.01f), 0x3c01); /* past the tie */
+    cr_expect_eq(txi_f2h(65519.0f), 0x7bff);                         /* below the overflow tie */
+    cr_expect_eq(txi_f2h(65520.0f), 0x7c00);                         /* rounds to infinity */
+    cr_expect_eq(txi_f2h(-1e9f), 0xfc00);
+    cr_expect_eq(txi_f2h(ldexpf(1.0f, -25)), 0x0000);     /* half the smallest: tie to 0 */
+    cr_expect_eq(txi_f2h(3 * ldexpf(1.0f, -26)), 0x0001); /* 0.75 of the smallest: up */
+    cr_expect_eq(txi_f2h(3 * ldexpf(1.0f, -25)), 0x0002); /* 1.5: tie, to even */
+    cr_expect_eq(txi_f2h(ldexpf(1.0f, -14) * (1.0f - ldexpf(1.0f, -12))),
+                 0x0400); /* rounds up into the smallest normal */
+    cr_expect_eq(txi_f2h(-0.0f), 0x8000);
+    cr_expect_eq(bits_of(txi_h2f(0x8000)), 0x80000000u);
+}
+
+static void naive(txi_wfmt f, int m, int n, int k, float alpha, const float *a, const void *w,
+                  const float *scale, float beta, const float *bias, const float *c0, double *c)
+{
+    float *row = malloc((size_t)k * sizeof *row);
+    for (int j = 0; j < n; j++) {
+        for (int t = 0; t < k; t++)
+            row[t] = f == TXI_W_Q8 ? (float)((const int8_t *)w)[(size_t)j * k + t] * scale[j]
+                                   : txi_h2f(((const uint16_t *)w)[(size_t)j * k + t]);
+        for (int i = 0; i < m; i++) {
+            double d = 0;
+            for (int t = 0; t < k; t++)
+                d += (double)row[t] * a[(size_t)i * k + t];
+            c[(size_t)i * n + j] = alpha * d + beta * c0[(size_t)i * n + j] + (bias ? bias[j] : 0);
+        }
+    }
+    free(row);
+}
+
+enum path { WITH_WS, NO_WS, PORTABLE };
+
+static void check(txi_wfmt f, int m, int n, int k, enum path path, uint64_t *rng)
+{
+    float *a = malloc((size_t)m * k * sizeof *a), *w = malloc((size_t)n * k * sizeof *w);
+    float *c = malloc((size_t)m * n * sizeof *c), *c0 = malloc((size_t)m * n * sizeof *c0);
+    float *bias = malloc((size_t)n * sizeof *bias), *scale = malloc((size_t)n * sizeof *scale);
+    void *q = malloc((size_t)n * k * 2);
+    double *ref = malloc((size_t)m * n * sizeof *ref);
+    cr_assert(a && w && c && c0 && bias && scale && q && ref);
+    for (int i = 0; i < m * k; i++)
+        a[i] = tu_rand_uniform(rng, -1, 1);
+    for (int i = 0; i < n * k; i++)
+        w[i] = tu_rand_uniform(rng, -0.2f, 0.2f);
+    for (int i = 0; i < m * n; i++)
+        c0[i] = c[i] = tu_rand_uniform(rng, -1, 1);
+    for (int j = 0; j < n; j++)
+        bias[j] = tu_rand_uniform(rng, -1, 1);
+    if (f == TXI_W_Q8)
+        txi_q8_quantize(w, n, k, q, scale);
+    else
+        txi_f16_convert(w, (size_t)n * k, q);
+    const float *sc = f == TXI_W_Q8 ? scale : NULL;
+    float alpha = 0.75f, beta = path == WITH_WS ? 0.0f : 0.5f;
+    const float *b = (m + n) % 2 ? bias : NULL;
+    size_t n_ws = txi_gemm_ws_floats(m, n, k) + txi_q8_ws_floats(m, n, k);
+    float *buf = n_ws ? malloc(n_ws * sizeof *buf) : NULL;
+    struct txi_gemm_ws ws = {buf, n_ws};
+    if (path == PORTABLE)
+        txi_lp_small_m_portable(f, m, n, k, alpha, a, k, q, sc, beta, b, c, n);
+    else
+        txi_lp_matmul_nt(f, m, n, k, alpha, a, k, q, sc, beta, b, c, n,
+                         path == WITH_WS ? &ws : NULL);
+    naive(f, m, n, k, alpha, a, q, scale, beta, b, c0, ref);
+    for (int i = 0; i < m * n; i++)
+        cr_assert(fabs(c[i] - ref[i]) <= 1e-5 * (1 + fabs(ref[i])) * sqrt(k),
+                  "fmt %d m=%d n=%d k=%d path %d: c[%d] = %.7g, expected %.7g", f, m, n, k, path, i,
+                  c[i], ref[i]);
+    free(a), free(w), free(c), free(c0), free(bias), free(scale), free(q), free(ref), free(buf);
+}
+
+Test(f16, reduced_precision_products_equal_a_naive_loop_on_every_kernel_path_and_shape)
+{
+    uint64_t rng = 42;
+    const int ms[] = {1, 2, 3, 4, 5, 7, 16, 17, 33, 100};
+    const int ns[] = {1, 3, 5, 64, 130};
+    const int ks[] = {1, 7, 16, 33, 64, 257};
+    const int forced[] = {TXI_LP_PATH_AVX512, TXI_LP_PATH_AVX2, TXI_LP_PATH_PORTABLE};
+    const txi_wfmt fmts[] = {TXI_W_F16, TXI_W_Q8};
+    for (size_t p = 0; p < 3; p++) {
+        txi_lp_force_path(forced[p]);
+        for (size_t fi = 0; fi < 2; fi++)
+            for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+                for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+                    for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
+                        check(fmts[fi], ms[i], ns[j], ks[t], WITH_WS, &rng);
+                        check(fmts[fi], ms[i], ns[j], ks[t], NO_WS, &rng);
+                        if (ms[i] <= 16 && p == 0)
+                            check(fmts[fi], ms[i], ns[j], ks[t], PORTABLE, &rng);
+                    }
+    }
+    txi_lp_force_path(TXI_LP_PATH_BEST);
+}
+
+Test(f16, a_linear_layer_with_f16_weights_adds_its_bias)
+{
+    uint64_t rng = 7;
+    float w[6 * 20], x[3 * 20], b[6], y[18];
+    uint16_t h[6 * 20];
+    for (int i = 0; i < 120; i++)
+        w[i] = tu_rand_uniform(&rng, -1, 1);
+    for (int i = 0; i < 60; i++)
+        x[i] = tu_rand_uniform(&rng, -1, 1);
+    for (int i = 0; i < 6; i++)
+        b[i] = (float)i;
+    txi_f16_convert(w, 120, h);
+    struct txi_linear l = {NULL, b, 20, 6, h, NULL, 1};
+    txi_linear_fwd(&l, x, 3, y, NULL);
+    for (int r = 0; r < 3; r++)
+        for (int j = 0; j < 6; j++) {
+            double d = b[j];
+            for (int t = 0; t < 20; t++)
+                d += (double)txi_h2f(h[j * 20 + t]) * x[r * 20 + t];
+            cr_expect(fabs(y[r * 6 + j] - d) < 1e-5, "y[%d][%d] = %g, expected %g", r, j,
+                      y[r * 6 + j], d);
+        }
+}
+
+static tx_model *load(const char *dir, tx_dtype dtype)
+{
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    struct tx_load_params p = tx_load_default_params();
+    p.dtype = dtype;
+    cr_assert_eq(tx_model_load_ex(dir, &p, &m, &e), TX_OK, "%s: %s", dir, e.message);
+    return m;
+}
+
+/* Largest |logit difference| and |logit| between the model loaded both ways, on one input. */
+static void compare_logits(const char *dir, double *max_diff, double *max_abs)
+{
+    tx_model *mf = load(dir, TX_DTYPE_AUTO), *mh = load(dir, TX_DTYPE_F16);
+    cr_expect_str_eq(tx_model_get_info(mh)->dtype, "f16");
+    int V = tx_model_get_info(mf)->vocab_size;
+    const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
+    int32_t src[9];
+    for (int i = 0; i < 9; i++)
+        src[i] = src_ids[i] % V;
+    const int32_t dec[] = {tx_model_gen_params(mf).decoder_start_token_id, 5, 9, 14};
+    tx_session *sf = NULL, *sh = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_session_new(mf, 0, &sf, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(mh, 0, &sh, &e), TX_OK, "%s", e.message);
+    struct tx_forward_out of, oh;
+    cr_assert_eq(tx_forward(sf, src, 9, dec, 4, 0, &of, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_forward(sh, src, 9, dec, 4, 0, &oh, &e), TX_OK, "%s", e.message);
+    *max_diff = *max_abs = 0;
+    for (int i = 0; i < of.n_tgt * of.vocab; i++) {
+        *max_diff = fmax(*max_diff, fabs(of.logits[i] - oh.logits[i]));
+        *max_abs = fmax(*max_abs, fabs(of.logits[i]));
+    }
+    fprintf(stderr, "%s: f16-resident logits differ by %.4g, largest %.4g\n", dir, *max_diff,
+            *max_abs);
+    tx_session_free(sf), tx_session_free(sh);
+    tx_model_free(mf), tx_model_free(mh);
+}
+
+Test(f16, f16_checkpoints_kept_as_f16_give_the_f32_logits_up_to_summation_order)
+{
+    /* the same weight values both ways (F16 -> F32 is exact): only the order of the sums in
+     * the products may differ, a few float32 roundings, not a weight's 1e-3 */
+    static const char *dirs[] = {"tests/fixtures/hf-tiny/marian-f16", "models/marian-en-de",
+                                 "models/marian-headlines"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        double diff, mx;
+        compare_logits(dirs[d], &diff, &mx);
+        cr_expect_leq(diff, 1e-5 * (1 + mx), "%s: logits differ by %g (largest %g)", dirs[d], diff,
+                      mx);
+    }
+}
+
+Test(f16, f32_checkpoints_kept_as_f16_give_logits_close_to_f32)
+{
+    /* F32 weights rounded to F16 keep 11 significant bits: the logits of these random tiny
+     * models move by well under 1% of their largest value; a misread layer moves them ~100% */
+    static const char *dirs[] = {"tests/fixtures/hf-tiny/marian", "tests/fixtures/hf-tiny/bart",
+                                 "tests/fixtures/hf-tiny/t5", "tests/fixtures/variants/t5-gated",
+                                 "tests/fixtures/variants/mbart"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        double diff, mx;
+        compare_logits(dirs[d], &diff, &mx);
+        cr_expect_lt(diff, 0.01 * mx, "%s: logits differ by %g (largest %g)", dirs[d], diff, mx);
+        cr_expect_gt(diff, 0.0, "%s: f16 changed nothing: were the weights converted?", dirs[d]);
+    }
+}
+
+Test(f16, the_shipped_translator_kept_as_f16_translates_exactly_like_f32, .timeout = 120)
+{
+    static const char *texts[] = {"A man in a blue shirt is standing on a ladder.",
+                                  "Two dogs play in the snow.",
+                                  "Where is the train station?",
+                                  "I would like a cup of coffee, please.",
+                                  "A group of children are playing football in the park.",
+                                  "The woman is reading a book on the bench.",
+                                  "A little girl climbs into a wooden playhouse.",
+                                  "Three people are sitting at a table in a restaurant."};
+    const char *dir = "models/marian-en-de";
+    tx_model *mf = load(dir, TX_DTYPE_AUTO), *mh = load(dir, TX_DTYPE_F16);
+    tx_tokenizer *tok = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_tokenizer_load(dir, &tok, &e), TX_OK, "%s", e.message);
+    tx_session *sf = NULL, *sh = NULL;
+    cr_assert_eq(tx_session_new(mf, 0, &sf, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(mh, 0, &sh, &e), TX_OK, "%s", e.message);
+    for (int beams = 1; beams <= 4; beams += 3)
+        for (int i = 0; i < 8; i++) {
+            struct tx_encoding enc;
+            cr_assert_eq(
+                tx_tokenizer_encode(tok, texts[i], strlen(texts[i]), TX_SIDE_SOURCE, &enc, &e),
+                TX_OK, "%s", e.message);
+            struct tx_gen_params p = tx_model_gen_params(mf);
+            p.num_beams = beams;
+            p.max_new_tokens = 64;
+            const int32_t *src[1] = {enc.ids};
+            int n[1] = {enc.n_ids};
+            struct tx_gen_out of, oh;
+            cr_assert_eq(tx_generate(sf, src, n, 1, &p, &of, &e), TX_OK, "%s", e.message);
+            int nf = of.hyps[0].n_ids;
+            int32_t ids[128];
+            cr_assert_leq(nf, 128);
+            memcpy(ids, of.hyps[0].ids, (size_t)nf * sizeof *ids);
+            cr_assert_eq(tx_generate(sh, src, n, 1, &p, &oh, &e), TX_OK, "%s", e.message);
+            cr_expect(nf == oh.hyps[0].n_ids &&
+                          !memcmp(ids, oh.hyps[0].ids, (size_t)nf * sizeof *ids),
+                      "\"%s\", %d beams: the f16 translation differs", texts[i], beams);
+            tx_encoding_free(&enc);
+        }
+    tx_session_free(sf), tx_session_free(sh);
+    tx_tokenizer_free(tok);
+    tx_model_free(mf), tx_model_free(mh);
+}

@@ -5,7 +5,10 @@
  *
  *   bench_engine [--model DIR | --random] [--d-model 512] [--layers 6] [--enc-layers N]
  *                [--dec-layers N] [--heads 8] [--ffn 2048] [--vocab 58101] [--threads 1]
- *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick] [--dtype f32|int8|f16]
+ *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick] [--dtype auto|f32|f16|int8]
+ *                [--store f32|f16]
+ * --store f16 writes the random checkpoint as F16 (as most published checkpoints are); --dtype
+ * chooses how weights are kept in memory (auto: as stored; f32 widens everything).
  *   bench_engine --write DIR [shape options]   (only write the random checkpoint into DIR)
  *
  * --layers sets both stacks (opus-mt-en-de: 6 + 6); --enc-layers / --dec-layers set one (the
@@ -56,6 +59,7 @@ static float rnd(float scale)
 
 struct shape {
     int d, enc_layers, dec_layers, heads, ffn, vocab, max_pos;
+    int f16; /* the random checkpoint stores F16 (--store f16), else F32 */
 };
 
 struct tensor_spec {
@@ -112,8 +116,10 @@ static int marian_specs(const struct shape *s, struct tensor_spec *t)
     return n;
 }
 
-/* Writes config.json + model.safetensors (F32) into dir, streaming the data in small chunks so
- * the bench's own memory stays small. Returns the data bytes written, or -1. */
+/* Writes config.json + model.safetensors (F32, or F16 with s->f16) into dir, streaming the
+ * data in small chunks so the bench's own memory stays small. Matrices come first, so they stay
+ * 4-byte aligned whatever the vectors' lengths (attnserve uses 4-byte aligned F16 matrices in
+ * place). Returns the data bytes written, or -1. */
 static long long write_random_marian(const char *dir, const struct shape *s)
 {
     char path[512];
@@ -137,19 +143,31 @@ static long long write_random_marian(const char *dir, const struct shape *s)
     size_t hcap = (size_t)n * 200 + 64, hl = 0;
     char *h = malloc(hcap);
     long long off = 0;
+    const int es = s->f16 ? 2 : 4;
+    const char *dt = s->f16 ? "F16" : "F32";
+    /* order: the matrices whose bytes are a multiple of 4, then the rest (vectors, the
+     * (1, vocab) final_logits_bias) */
+    int *order = malloc((size_t)n * sizeof *order), k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            int first = t[i].cols && (long long)es * t[i].rows * t[i].cols % 4 == 0;
+            if (first == (pass == 0)) order[k++] = i;
+        }
     hl += (size_t)snprintf(h + hl, hcap - hl, "{");
-    for (int i = 0; i < n; i++) {
-        long long bytes = 4LL * t[i].rows * (t[i].cols ? t[i].cols : 1);
+    for (int o = 0; o < n; o++) {
+        int i = order[o];
+        long long bytes = (long long)es * t[i].rows * (t[i].cols ? t[i].cols : 1);
         if (t[i].cols)
             hl += (size_t)snprintf(h + hl, hcap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],"
+                                   "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%d,%d],"
                                    "\"data_offsets\":[%lld,%lld]}",
-                                   i ? "," : "", t[i].name, t[i].rows, t[i].cols, off, off + bytes);
+                                   o ? "," : "", t[i].name, dt, t[i].rows, t[i].cols, off,
+                                   off + bytes);
         else
             hl += (size_t)snprintf(h + hl, hcap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d],"
+                                   "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%d],"
                                    "\"data_offsets\":[%lld,%lld]}",
-                                   i ? "," : "", t[i].name, t[i].rows, off, off + bytes);
+                                   o ? "," : "", t[i].name, dt, t[i].rows, off, off + bytes);
         off += bytes;
     }
     hl += (size_t)snprintf(h + hl, hcap - hl, "}");
@@ -165,17 +183,26 @@ static long long write_random_marian(const char *dir, const struct shape *s)
     fwrite(h, 1, hl, f);
     enum { CHUNK = 1 << 16 };
     float *buf = malloc(CHUNK * sizeof *buf);
-    for (int i = 0; i < n; i++) {
+    uint16_t *hbuf = malloc(CHUNK * sizeof *hbuf);
+    for (int o = 0; o < n; o++) {
+        int i = order[o];
         long long left = (long long)t[i].rows * (t[i].cols ? t[i].cols : 1);
         float scale = t[i].cols ? 1.0f / sqrtf((float)t[i].cols) : 0.0f;
         while (left > 0) {
             int c = left > CHUNK ? CHUNK : (int)left;
             for (int j = 0; j < c; j++)
                 buf[j] = t[i].kind == 1 ? 1.0f : t[i].kind == 2 ? 0.0f : rnd(scale);
-            fwrite(buf, sizeof *buf, (size_t)c, f);
+            if (s->f16) {
+                txi_f16_convert(buf, (size_t)c, hbuf);
+                fwrite(hbuf, sizeof *hbuf, (size_t)c, f);
+            } else {
+                fwrite(buf, sizeof *buf, (size_t)c, f);
+            }
             left -= c;
         }
     }
+    free(hbuf);
+    free(order);
     int bad = ferror(f);
     fclose(f);
     free(buf);
@@ -316,7 +343,7 @@ static double step_weight_bytes(const tx_model *m)
     const struct txi_config *c = &m->cfg;
     double per_layer = 4.0 * c->d_model * c->inner + 2.0 * c->d_model * c->inner +
                        (2.0 + c->gated_ffn) * c->d_model * c->dec_ffn;
-    double bytes_per_weight = !m->lm_head_q                  ? 4.0
+    double bytes_per_weight = !m->lm_head_q                ? 4.0
                               : m->lm_head_fmt == TXI_W_Q8 ? 1.0 /* scales: a float a row */
                                                            : 2.0;
     return bytes_per_weight * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
@@ -337,7 +364,7 @@ static int parse_list(const char *s, int *out, int max)
 int main(int argc, char **argv)
 {
     const char *model_dir = NULL, *tmp = "/tmp", *write_only = NULL;
-    struct shape sh = {512, 6, 6, 8, 2048, 58101, 512};
+    struct shape sh = {512, 6, 6, 8, 2048, 58101, 512, 0};
     int threads = 1, steps = 32, srcs[8] = {64, 128}, n_srcs = 2, quick = 0;
     struct tx_load_params load = tx_load_default_params(); /* --dtype */
     for (int i = 1; i < argc; i++) {
@@ -377,11 +404,14 @@ int main(int argc, char **argv)
             tmp = v;
         else if (!strcmp(a, "--write"))
             write_only = v;
+        else if (!strcmp(a, "--store") && (!strcmp(v, "f32") || !strcmp(v, "f16")))
+            sh.f16 = !strcmp(v, "f16");
         else if (!strcmp(a, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "int8") ||
-                                           !strcmp(v, "f16")))
-            load.dtype = !strcmp(v, "int8")  ? TX_DTYPE_INT8
-                         : !strcmp(v, "f16") ? TX_DTYPE_F16
-                                             : TX_DTYPE_AUTO;
+                                           !strcmp(v, "f16") || !strcmp(v, "auto")))
+            load.dtype = !strcmp(v, "int8")   ? TX_DTYPE_INT8
+                         : !strcmp(v, "f16")  ? TX_DTYPE_F16
+                         : !strcmp(v, "auto") ? TX_DTYPE_AUTO
+                                              : TX_DTYPE_F32;
         else {
             fprintf(stderr, "bench_engine: unknown option %s\n", a);
             return 2;
@@ -428,9 +458,9 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("random checkpoint: marian d_model %d, %d+%d layers, %d heads, ffn %d, vocab %d: "
-               "%.1f MB F32 written to %s in %.2f s\n",
-               sh.d, sh.enc_layers, sh.dec_layers, sh.heads, sh.ffn, sh.vocab, bytes / 1e6, dir,
-               now_s() - t0);
+               "%.1f MB %s written to %s in %.2f s\n",
+               sh.d, sh.enc_layers, sh.dec_layers, sh.heads, sh.ffn, sh.vocab, bytes / 1e6,
+               sh.f16 ? "F16" : "F32", dir, now_s() - t0);
         model_dir = dir;
     }
     long rss_before = current_rss_kb();

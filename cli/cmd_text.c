@@ -39,8 +39,9 @@ static void text_usage(FILE *f, const char *cmd)
         "                            splits, summarize does not)\n"
         "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
         "  --threads N               OpenBLAS threads (default 1)\n"
-        "  --dtype auto|int8|f16     weights as stored (default), int8 (quantized at load) or\n"
-        "                            f16 (kept as half precision)\n"
+        "  --dtype auto|int8|f16|f32 weights as stored (default; F16 kept as F16), int8\n"
+        "                            (quantized at load), f16 (all matrices as half\n"
+        "                            precision) or f32 (all widened)\n"
         "Decoding defaults: generation_config.json, then config.json's\n"
         "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
         "transformers' pipeline(task) applies them; the options below override both.\n",
@@ -89,13 +90,14 @@ static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct t
     } else if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing))) {
         if (cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &t->threads)) return -1;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--dtype", &missing))) {
-        if (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "f16")) {
-            fprintf(stderr, "attnserve-cli %s: --dtype must be auto, int8 or f16, got '%s'\n",
+        if (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "f16") && strcmp(v, "f32")) {
+            fprintf(stderr, "attnserve-cli %s: --dtype must be auto, int8, f16 or f32, got '%s'\n",
                     cmd, v);
             return -1;
         }
         o->load.dtype = !strcmp(v, "int8")  ? TX_DTYPE_INT8
                         : !strcmp(v, "f16") ? TX_DTYPE_F16
+                        : !strcmp(v, "f32") ? TX_DTYPE_F32
                                             : TX_DTYPE_AUTO;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--max-input-tokens", &missing))) {
         if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &t->max_in)) return -1;
@@ -172,7 +174,8 @@ static void print_item(const struct text_opts *o, const struct tx_text_item *it)
 {
     if (!o->json) {
         /* one line per input: newlines inside an output would break that contract */
-        for (const char *p = it->alternatives[0].text; *p; p++) putchar(*p == '\n' ? ' ' : *p);
+        for (const char *p = it->alternatives[0].text; *p; p++)
+            putchar(*p == '\n' ? ' ' : *p);
         putchar('\n');
         return;
     }
@@ -238,12 +241,14 @@ static int run_batch(tx_session *s, const tx_tokenizer *tok, const struct text_o
                      const char *cmd, char **lines, int n, int first_line_no)
 {
     size_t lens[LINES_PER_CALL];
-    for (int i = 0; i < n; i++) lens[i] = strlen(lines[i]);
+    for (int i = 0; i < n; i++)
+        lens[i] = strlen(lines[i]);
     struct tx_text_result *res = NULL;
     struct tx_error err = {0};
     if (tx_text_generate(s, tok, (const char *const *)lines, lens, n, &o->tp, &res, &err) ==
         TX_OK) {
-        for (int i = 0; i < res->n_items; i++) print_item(o, &res->items[i]);
+        for (int i = 0; i < res->n_items; i++)
+            print_item(o, &res->items[i]);
         fflush(stdout);
         tx_text_result_free(res);
         return 0;
@@ -293,7 +298,8 @@ static int run_text(int argc, char **argv, enum text_task task)
     size_t cap = 0;
     ssize_t len;
     while ((len = getline(&line, &cap, stdin)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
         lines[n] = strdup(line);
         if (!lines[n]) {
             fprintf(stderr, "attnserve-cli %s: out of memory\n", cmd);
@@ -302,14 +308,16 @@ static int run_text(int argc, char **argv, enum text_task task)
         }
         if (++n == LINES_PER_CALL) {
             status |= run_batch(s, tok, &o, cmd, lines, n, line_no);
-            for (int i = 0; i < n; i++) free(lines[i]);
+            for (int i = 0; i < n; i++)
+                free(lines[i]);
             line_no += n;
             n = 0;
         }
     }
     free(line);
     if (n > 0) status |= run_batch(s, tok, &o, cmd, lines, n, line_no);
-    for (int i = 0; i < n; i++) free(lines[i]);
+    for (int i = 0; i < n; i++)
+        free(lines[i]);
 done:
     tx_session_free(s);
     tx_tokenizer_free(tok);

@@ -454,8 +454,10 @@ static int model_set_string(struct cfg_model *m, const char *key, const char *v,
             m->dtype = CFG_DTYPE_INT8;
         else if (!strcmp(v, "f16"))
             m->dtype = CFG_DTYPE_F16;
+        else if (!strcmp(v, "f32"))
+            m->dtype = CFG_DTYPE_F32;
         else {
-            add_err(errs, "%s.dtype must be auto, int8 or f16, got %s", what,
+            add_err(errs, "%s.dtype must be auto, int8, f16 or f32, got %s", what,
                     quote(v, q, sizeof q));
             return 1;
         }
@@ -545,7 +547,7 @@ static int parse_model_json(struct cfg_config *c, const json_t *o, int idx, cons
             }
             continue;
         }
-        static const char *const str_keys[] = {"name",        "task",     "path",  "source_lang",
+        static const char *const str_keys[] = {"name",        "task",     "path",   "source_lang",
                                                "target_lang", "language", "prefix", "dtype"};
         int known = 0;
         for (size_t k = 0; k < sizeof str_keys / sizeof str_keys[0]; k++)
@@ -1252,7 +1254,10 @@ const char *cfg_version(void)
 
 const char *cfg_dtype_name(cfg_dtype d)
 {
-    return d == CFG_DTYPE_INT8 ? "int8" : d == CFG_DTYPE_F16 ? "f16" : "auto";
+    return d == CFG_DTYPE_INT8  ? "int8"
+           : d == CFG_DTYPE_F16 ? "f16"
+           : d == CFG_DTYPE_F32 ? "f32"
+                                : "auto";
 }
 
 void cfg_print_help(FILE *f, const char *prog)
@@ -1269,8 +1274,9 @@ void cfg_print_help(FILE *f, const char *prog)
         "  --model NAME=PATH[,k=v...]    serve a checkpoint folder (or change the path of a\n"
         "                                configured model); keys: task (translate|summarize),\n"
         "                                source_lang, target_lang, language, prefix,\n"
-        "                                dtype (auto|int8|f16: int8 weights quantized at load,\n"
-        "                                or F16 weights kept as half precision),\n"
+        "                                dtype (auto: as stored, F16 kept as F16; int8:\n"
+        "                                quantized at load; f16: all matrices as half\n"
+        "                                precision; f32: all widened to F32),\n"
         "                                languages (a multilingual model, every pair among\n"
         "                                them, e.g. languages=en+de+fr; in a file a list:\n"
         "                                \"languages\": [\"en\", \"de\", \"fr\"])\n"

@@ -54,6 +54,7 @@ int srv_registry_load(struct srv_registry *r, int i, const struct cfg_config *cf
     struct tx_load_params lp = tx_load_default_params();
     lp.dtype = m->cfg->dtype == CFG_DTYPE_INT8  ? TX_DTYPE_INT8
                : m->cfg->dtype == CFG_DTYPE_F16 ? TX_DTYPE_F16
+               : m->cfg->dtype == CFG_DTYPE_F32 ? TX_DTYPE_F32
                                                 : TX_DTYPE_AUTO;
     tx_status st = tx_model_load_ex(m->cfg->path, &lp, &m->model, &e);
     if (st != TX_OK) {

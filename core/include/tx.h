@@ -66,17 +66,17 @@ struct tx_model_info {
     tx_arch arch;
     const char *model_type; /* config.json "model_type": "marian", "bart", "mbart", "t5" */
     const char *dtype;      /* storage dtype of the weights: "F32", "F16", "BF16" (or "mixed");
-                               "int8"/"f16" when loaded with TX_DTYPE_INT8/TX_DTYPE_F16 */
+                               "int8"/"f16"/"f32" when loaded with TX_DTYPE_INT8/F16/F32 */
     int d_model;
     int n_encoder_layers;
     int n_decoder_layers;
-    int n_heads;           /* attention heads (encoder and decoder use the same count) */
-    int vocab_size;        /* rows of the output projection */
+    int n_heads;              /* attention heads (encoder and decoder use the same count) */
+    int vocab_size;           /* rows of the output projection */
     int max_source_positions; /* longest source the model accepts; 0 = unbounded (T5) */
     int max_target_positions; /* longest decoder sequence; 0 = unbounded (T5) */
-    int64_t n_params;      /* parameters, shared tensors counted once */
-    int64_t weight_bytes;  /* bytes of tensor data mapped from disk */
-    double load_ms;        /* wall time of tx_model_load */
+    int64_t n_params;         /* parameters, shared tensors counted once */
+    int64_t weight_bytes;     /* bytes of tensor data mapped from disk */
+    double load_ms;           /* wall time of tx_model_load */
 };
 
 /* Loads a Hugging Face checkpoint folder: config.json, generation_config.json when present,
@@ -85,15 +85,19 @@ struct tx_model_info {
  * caller (free with tx_model_free). Thread-safe (touches no shared state). */
 tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err);
 
-/* How weights are kept in memory. TX_DTYPE_AUTO: F32 (F16/BF16 checkpoints are widened once at
- * load). TX_DTYPE_INT8: every linear layer, the token embeddings and the output projection are
- * quantized at load to int8 with one symmetric scale per output row (norms, biases and
- * position tables stay F32); products dequantize in registers and accumulate in F32. Outputs
- * then differ slightly from transformers' (measured in the README's benchmark section).
- * TX_DTYPE_F16: the same tensors are kept as IEEE half (2 bytes a weight) and converted in
- * registers; exact for F16 checkpoints (only the summation order may differ from the F32
- * path's), rounded to nearest for F32/BF16 ones. */
-typedef enum { TX_DTYPE_AUTO = 0, TX_DTYPE_INT8, TX_DTYPE_F16 } tx_dtype;
+/* How weights are kept in memory. TX_DTYPE_AUTO: as stored where the kernels read it — F32
+ * tensors and the F16 weight matrices (linear layers, embeddings, output projection) are used
+ * in place from the mapping, F16 matrices converted in registers (exact: the outputs are the
+ * widened-F32 ones up to summation order); BF16 tensors and F16 vectors (norms, biases,
+ * positions) are widened to F32 once at load. TX_DTYPE_F32: everything widened to F32 (what
+ * AUTO did before F16 kernels; for comparisons). TX_DTYPE_INT8: every linear layer, the token
+ * embeddings and the output projection are quantized at load to int8 with one symmetric scale per
+ * output row (norms, biases and position tables stay F32); products dequantize in registers and
+ * accumulate in F32. Outputs then differ slightly from transformers' (measured in the README's
+ * benchmark section). TX_DTYPE_F16: the same tensors are kept as IEEE half (2 bytes a weight) and
+ * converted in registers; exact for F16 checkpoints (only the summation order may differ from the
+ * F32 path's), rounded to nearest for F32/BF16 ones. */
+typedef enum { TX_DTYPE_AUTO = 0, TX_DTYPE_INT8, TX_DTYPE_F16, TX_DTYPE_F32 } tx_dtype;
 
 struct tx_load_params {
     tx_dtype dtype;
@@ -123,31 +127,31 @@ const char *tx_model_task_prefix(const tx_model *model, const char *task);
 typedef int (*tx_cancel_fn)(void *user);
 
 struct tx_gen_params {
-    int max_length;        /* total decoder length incl. start token (HF max_length) */
-    int max_new_tokens;    /* if > 0, overrides max_length: max_length = 1 + max_new_tokens */
-    int min_length;        /* eos banned while length (start token incl.) < min_length */
-    int num_beams;         /* 1 = greedy or sampling */
+    int max_length;     /* total decoder length incl. start token (HF max_length) */
+    int max_new_tokens; /* if > 0, overrides max_length: max_length = 1 + max_new_tokens */
+    int min_length;     /* eos banned while length (start token incl.) < min_length */
+    int num_beams;      /* 1 = greedy or sampling */
     int num_return_sequences;
     float length_penalty;
-    int early_stopping;    /* 1 = True, 0 = False, 2 = "never" (HF's three beam stopping rules) */
+    int early_stopping; /* 1 = True, 0 = False, 2 = "never" (HF's three beam stopping rules) */
     int no_repeat_ngram_size;
     float repetition_penalty; /* 1.0 = off */
     int do_sample;
     float temperature;
-    int top_k;             /* 0 = off */
-    float top_p;           /* 1.0 = off */
-    uint64_t seed;         /* sampling is reproducible for a given seed (the library's own
-                              generator: not torch's numbers); an input's samples do not depend
-                              on the other inputs of the batch */
+    int top_k;     /* 0 = off */
+    float top_p;   /* 1.0 = off */
+    uint64_t seed; /* sampling is reproducible for a given seed (the library's own
+                      generator: not torch's numbers); an input's samples do not depend
+                      on the other inputs of the batch */
     int decoder_start_token_id;
     int eos_token_id;
     int pad_token_id;
     int forced_bos_token_id; /* -1 = none */
     int forced_eos_token_id; /* -1 = none */
-    int n_bad_words;       /* bad_words_ids: sequences that must never be generated */
+    int n_bad_words;         /* bad_words_ids: sequences that must never be generated */
     int bad_words_len[TX_MAX_BAD_WORDS];
     int32_t bad_words[TX_MAX_BAD_WORDS][TX_MAX_BAD_WORD_LEN];
-    tx_cancel_fn cancel;   /* optional */
+    tx_cancel_fn cancel; /* optional */
     void *cancel_user;
     /* new fields are appended here */
 };
@@ -198,35 +202,33 @@ enum {
  * from the session, valid until the next call on it. Probabilities are softmax outputs. */
 struct tx_forward_out {
     int n_src, n_tgt, vocab, d_model, n_enc_layers, n_dec_layers, n_heads;
-    const float *logits;         /* (n_tgt, vocab), incl. final_logits_bias */
-    const float *encoder_hidden; /* (n_src, d_model), or NULL */
+    const float *logits;             /* (n_tgt, vocab), incl. final_logits_bias */
+    const float *encoder_hidden;     /* (n_src, d_model), or NULL */
     const float *encoder_attentions; /* (n_enc_layers, n_heads, n_src, n_src), or NULL */
     const float *decoder_attentions; /* (n_dec_layers, n_heads, n_tgt, n_tgt), or NULL */
     const float *cross_attentions;   /* (n_dec_layers, n_heads, n_tgt, n_src), or NULL */
 };
 
-tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src,
-                     const int32_t *decoder_ids, int n_tgt, unsigned flags,
-                     struct tx_forward_out *out, struct tx_error *err);
-
+tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const int32_t *decoder_ids,
+                     int n_tgt, unsigned flags, struct tx_forward_out *out, struct tx_error *err);
 
 /* One generated hypothesis. Arrays borrowed from the session (valid until its next call). */
 struct tx_hypothesis {
     const int32_t *ids; /* decoder start token first, up to and including eos if produced */
     int n_ids;
-    float score;        /* beam: sum_logprobs / len^length_penalty (HF sequences_scores);
-                           greedy/sampling: sum of processed log-probs of generated tokens */
-    const float *token_logprobs;      /* (n_ids - 1): log-softmax of raw logits at the chosen
-                                         token (greedy/sampling); NULL for beam search */
-    const float *token_scores;        /* (n_ids - 1): log-softmax after logits processors
-                                         (HF compute_transition_scores, normalize_logits);
-                                         beam search: the processed log-prob each token added
-                                         to its beam's score */
+    float score;                 /* beam: sum_logprobs / len^length_penalty (HF sequences_scores);
+                                    greedy/sampling: sum of processed log-probs of generated tokens */
+    const float *token_logprobs; /* (n_ids - 1): log-softmax of raw logits at the chosen
+                                    token (greedy/sampling); NULL for beam search */
+    const float *token_scores;   /* (n_ids - 1): log-softmax after logits processors
+                                    (HF compute_transition_scores, normalize_logits);
+                                    beam search: the processed log-prob each token added
+                                    to its beam's score */
 };
 
 struct tx_gen_out {
     int n_inputs;
-    int n_return;                   /* hypotheses per input */
+    int n_return;                     /* hypotheses per input */
     const struct tx_hypothesis *hyps; /* (n_inputs, n_return), best first per input */
 };
 
@@ -291,8 +293,8 @@ void tx_encoding_free(struct tx_encoding *enc);
  * tokenizer(text).input_ids: special tokens included. side selects a Marian model's target
  * vocabulary (ignored by other kinds). Invalid UTF-8 -> TX_ERR_ENCODING naming the byte
  * offset; more than 256 MiB -> TX_ERR_TOO_LONG. Linear time in len. */
-tx_status tx_tokenizer_encode(const tx_tokenizer *tok, const char *text, size_t len,
-                              tx_side side, struct tx_encoding *out, struct tx_error *err);
+tx_status tx_tokenizer_encode(const tx_tokenizer *tok, const char *text, size_t len, tx_side side,
+                              struct tx_encoding *out, struct tx_error *err);
 
 /* Decodes ids as transformers' decode(ids, skip_special_tokens=skip_special) (with
  * clean_up_tokenization_spaces as the tokenizer config says). *out_text is owned by the
@@ -308,8 +310,7 @@ const char *tx_tokenizer_id_to_piece(const tx_tokenizer *tok, int32_t id);
  * into a leading space, byte pieces into their characters where possible; bytes that are not
  * a whole UTF-8 character show as "<0xNN>"). Written to buf (NUL-terminated, truncated to
  * buf_size at a character boundary); returns the length it needed (excluding the NUL). */
-size_t tx_tokenizer_display_piece(const tx_tokenizer *tok, int32_t id, char *buf,
-                                  size_t buf_size);
+size_t tx_tokenizer_display_piece(const tx_tokenizer *tok, int32_t id, char *buf, size_t buf_size);
 
 /* Special ids (-1 when the tokenizer has none). */
 int32_t tx_tokenizer_eos_id(const tx_tokenizer *tok);
@@ -334,39 +335,39 @@ enum {
 };
 
 struct tx_text_params {
-    struct tx_gen_params gen;  /* start from tx_model_gen_params() or tx_model_task_gen_params() */
-    const char *prefix;        /* prepended to every source text (T5 task prefix), or NULL */
-    int max_input_tokens;      /* 0 = the model's limit */
-    int truncate;              /* 1: cut longer inputs to the limit and report it;
-                                  0: fail with TX_ERR_TOO_LONG */
-    int split_sentences;       /* 1: split each text into sentences, generate them as one batch,
-                                  rejoin with the whitespace of the input */
-    unsigned want;             /* TX_WANT_* */
+    struct tx_gen_params gen; /* start from tx_model_gen_params() or tx_model_task_gen_params() */
+    const char *prefix;       /* prepended to every source text (T5 task prefix), or NULL */
+    int max_input_tokens;     /* 0 = the model's limit */
+    int truncate;             /* 1: cut longer inputs to the limit and report it;
+                                 0: fail with TX_ERR_TOO_LONG */
+    int split_sentences;      /* 1: split each text into sentences, generate them as one batch,
+                                 rejoin with the whitespace of the input */
+    unsigned want;            /* TX_WANT_* */
     /* new fields are appended here */
 };
 
 /* Attention probabilities behind one output, decoder start token as target row 0. */
 struct tx_attention_maps {
     int n_enc_layers, n_dec_layers, n_heads;
-    int n_src; /* source tokens (incl. special tokens the tokenizer added) */
-    int n_tgt; /* decoder inputs: start token + generated tokens except the final one */
+    int n_src;      /* source tokens (incl. special tokens the tokenizer added) */
+    int n_tgt;      /* decoder inputs: start token + generated tokens except the final one */
     float *encoder; /* (n_enc_layers, n_heads, n_src, n_src) */
     float *decoder; /* (n_dec_layers, n_heads, n_tgt, n_tgt) */
     float *cross;   /* (n_dec_layers, n_heads, n_tgt, n_src) */
 };
 
 struct tx_text_alternative {
-    char *text;     /* decoded, special tokens skipped */
-    float score;    /* tx_hypothesis.score */
+    char *text;  /* decoded, special tokens skipped */
+    float score; /* tx_hypothesis.score */
     int n_ids;
-    int32_t *ids;   /* generated ids (decoder start token excluded) */
-    char **tokens;  /* (n_ids) display pieces, when TX_WANT_TOKENS; else NULL */
+    int32_t *ids;  /* generated ids (decoder start token excluded) */
+    char **tokens; /* (n_ids) display pieces, when TX_WANT_TOKENS; else NULL */
 };
 
 struct tx_text_item {
     int n_alternatives; /* num_return_sequences; [0] is the best */
     struct tx_text_alternative *alternatives;
-    int n_input_tokens;  /* after truncation, incl. special tokens, summed over sentences */
+    int n_input_tokens;          /* after truncation, incl. special tokens, summed over sentences */
     int n_input_tokens_original; /* before truncation */
     int truncated;
     int n_output_tokens; /* generated tokens of the best alternative, summed over sentences */
@@ -398,7 +399,7 @@ void tx_text_result_free(struct tx_text_result *res);
  * it is reliable and names one of them, else the nearest libexttextcat fingerprint). */
 typedef struct tx_langid tx_langid;
 
-#define TX_LANG_CODE_SIZE 8    /* "en", "pt-PT": at most 7 bytes + NUL */
+#define TX_LANG_CODE_SIZE 8 /* "en", "pt-PT": at most 7 bytes + NUL */
 #define TX_LANGID_MAX_LANGS 64
 #define TX_LANGID_DEFAULT_DATA "/usr/share/libexttextcat" /* Debian's libexttextcat-data */
 

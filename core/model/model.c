@@ -22,8 +22,37 @@ struct loader {
     const char *weights_name; /* "model.safetensors" or "model.safetensors.index.json" */
     json_t *weight_map;       /* sharded: name -> shard file name; else NULL */
     int dtype_seen[3];
+    int keep_f16; /* TX_DTYPE_F16: F16 weight matrices stay in the mapping (see tx_model) */
+    int matrix;   /* the tensor being bound is a linear weight, an embedding or lm_head */
     struct tx_error *err;
 };
+
+const uint16_t *txi_model_f16_mapped(const tx_model *m, const void *p)
+{
+    for (int i = 0; i < m->n_f16_mapped; i++)
+        if ((const void *)m->f16_mapped[i].key == p) return m->f16_mapped[i].data;
+    return NULL;
+}
+
+/* Binds an F16 matrix in place (see tx_model.f16_mapped). */
+static tx_status keep_f16(struct loader *ld, const struct txi_st_tensor *t, const float **out)
+{
+    tx_model *m = ld->m;
+    if (m->n_f16_mapped == m->cap_f16_mapped) {
+        int cap = m->cap_f16_mapped ? 2 * m->cap_f16_mapped : 64;
+        struct txi_f16_mapped *p = realloc(m->f16_mapped, (size_t)cap * sizeof *p);
+        if (!p) return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory binding tensor %s", t->name);
+        m->f16_mapped = p;
+        m->cap_f16_mapped = cap;
+    }
+    /* a distinct key per tensor: each is at least 4 bytes long (checked by the caller) */
+    uintptr_t key = (uintptr_t)t->data & ~(uintptr_t)(sizeof(float) - 1);
+    m->f16_mapped[m->n_f16_mapped].key = (const float *)key;
+    m->f16_mapped[m->n_f16_mapped].data = (const uint16_t *)(const void *)t->data;
+    m->n_f16_mapped++;
+    *out = (const float *)key;
+    return TX_OK;
+}
 
 static double now_ms(void)
 {
@@ -119,6 +148,9 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
         *out = (const float *)(const void *)t->data;
         return TX_OK;
     }
+    if (ld->keep_f16 && ld->matrix && n_dims == 2 && t->dtype == TXI_DT_F16 &&
+        (uintptr_t)t->data % sizeof(uint16_t) == 0 && t->n_elems >= 2)
+        return keep_f16(ld, t, out);
     size_t n = (size_t)t->n_elems;
     float *buf = malloc(n ? n * sizeof *buf : 1);
     if (!buf || txi_model_own(m, buf)) {
@@ -160,7 +192,10 @@ static tx_status bind_linear(struct loader *ld, const char *base, int n_out, int
 {
     char name[256];
     name_fmt(name, sizeof name, "%s.weight", base);
-    TRY(bind(ld, name, 2, n_out, n_in, 0, &l->w));
+    ld->matrix = 1;
+    tx_status st = bind(ld, name, 2, n_out, n_in, 0, &l->w);
+    ld->matrix = 0;
+    if (st != TX_OK) return st;
     l->b = NULL;
     if (with_bias) {
         name_fmt(name, sizeof name, "%s.bias", base);
@@ -231,6 +266,7 @@ static tx_status bind_bart_like(struct loader *ld)
     static const char *const attn_names[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
 
     /* Embeddings: shared tensors may be stored once under any of the tied names. */
+    ld->matrix = 1; /* until lm_head */
     if (c->share_embeddings) {
         static const char *const shared[] = {"model.shared.weight",
                                              "model.encoder.embed_tokens.weight",
@@ -247,6 +283,7 @@ static tx_status bind_bart_like(struct loader *ld)
         m->lm_head = m->dec.embed; /* MarianMTModel/BART tie lm_head to the decoder embedding */
     else
         TRY(bind(ld, "lm_head.weight", 2, c->dec_vocab, d, 0, &m->lm_head));
+    ld->matrix = 0;
     TRY(bind(ld, "final_logits_bias", 2, 1, c->dec_vocab, 1, &m->final_logits_bias));
 
     struct txi_stack *stacks[2] = {&m->enc, &m->dec};
@@ -321,6 +358,7 @@ static tx_status bind_t5(struct loader *ld)
     /* T5Stack receives the shared embedding module itself, so embed_tokens is always shared. */
     static const char *const shared[] = {"shared.weight", "encoder.embed_tokens.weight",
                                          "decoder.embed_tokens.weight"};
+    ld->matrix = 1; /* embeddings and lm_head */
     TRY(bind_first(ld, shared, 3, c->vocab, d, &m->enc.embed));
     m->dec.embed = m->enc.embed;
     m->enc.n_embed = m->dec.n_embed = c->vocab;
@@ -328,6 +366,7 @@ static tx_status bind_t5(struct loader *ld)
         m->lm_head = m->enc.embed;
     else
         TRY(bind(ld, "lm_head.weight", 2, c->vocab, d, 0, &m->lm_head));
+    ld->matrix = 0;
 
     struct txi_stack *stacks[2] = {&m->enc, &m->dec};
     const char *sname[2] = {"encoder", "decoder"};
@@ -527,16 +566,18 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     if (!dir || !out || !params)
         return txi_fail(err, TX_ERR_INVALID, "tx_model_load: NULL argument");
     if (params->dtype != TX_DTYPE_AUTO && params->dtype != TX_DTYPE_INT8 &&
-        params->dtype != TX_DTYPE_F16)
-        return txi_fail(err, TX_ERR_INVALID, "tx_model_load: unknown dtype %d",
-                        (int)params->dtype);
+        params->dtype != TX_DTYPE_F16 && params->dtype != TX_DTYPE_F32)
+        return txi_fail(err, TX_ERR_INVALID, "tx_model_load: unknown dtype %d", (int)params->dtype);
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return txi_fail(err, TX_ERR_IO, "%s: not a model folder (%s)", dir,
                         errno ? strerror(errno) : "not a directory");
     tx_model *m = calloc(1, sizeof *m);
     if (!m) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
-    struct loader ld = {.m = m, .err = err};
+    struct loader ld = {.m = m,
+                        .err = err,
+                        .keep_f16 =
+                            params->dtype == TX_DTYPE_F16 || params->dtype == TX_DTYPE_AUTO};
     json_t *index_root = NULL;
     char path[PATH_MAX];
     tx_status st = join(path, sizeof path, dir, "config.json", err);
@@ -557,9 +598,14 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
                      : ld.dtype_seen[1] ? "F16"
                      : ld.dtype_seen[2] ? "BF16"
                                         : "F32");
-    if (params->dtype != TX_DTYPE_AUTO) {
+    if (params->dtype == TX_DTYPE_AUTO) { /* F16 matrices as stored, in the mapping */
+        st = txi_model_reduce(m, TXI_W_F16, 1, err);
+        if (st != TX_OK) goto fail;
+    } else if (params->dtype == TX_DTYPE_F32) {
+        strcpy(m->dtype, "f32");
+    } else {
         int q8 = params->dtype == TX_DTYPE_INT8;
-        st = txi_model_reduce(m, q8 ? TXI_W_Q8 : TXI_W_F16, err);
+        st = txi_model_reduce(m, q8 ? TXI_W_Q8 : TXI_W_F16, 0, err);
         if (st != TX_OK) goto fail;
         strcpy(m->dtype, q8 ? "int8" : "f16");
     }
@@ -593,6 +639,7 @@ void tx_model_free(tx_model *m)
     for (int i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
+    free(m->f16_mapped);
     json_decref(m->config_json);
     free(m);
 }

@@ -34,7 +34,7 @@ struct txi_stack {
     const void *embed_q;      /* (n_embed, d_model) int8 (with embed_scale) or F16, or NULL */
     const float *embed_scale; /*   (n_embed) per-row int8 scales (quant.h), or NULL */
     txi_wfmt embed_fmt;       /*   the format of embed_q */
-    const float *pos; /* (n_pos, d_model) position table (row p + pos_offset), or NULL */
+    const float *pos;         /* (n_pos, d_model) position table (row p + pos_offset), or NULL */
     int n_pos;
     struct txi_norm emb_norm;   /* BART layernorm_embedding; w NULL when absent */
     struct txi_norm final_norm; /* mBART layer_norm / T5 final_layer_norm; w NULL when absent */
@@ -44,9 +44,9 @@ struct txi_stack {
 struct tx_model {
     struct txi_config cfg;
     struct txi_stack enc, dec;
-    const float *lm_head;           /* (dec_vocab, d_model); NULL when int8/F16 */
-    const void *lm_head_q;          /* (dec_vocab, d_model) int8 (with lm_head_scale) or F16 */
-    const float *lm_head_scale;     /*   (dec_vocab), int8 only */
+    const float *lm_head;       /* (dec_vocab, d_model); NULL when int8/F16 */
+    const void *lm_head_q;      /* (dec_vocab, d_model) int8 (with lm_head_scale) or F16 */
+    const float *lm_head_scale; /*   (dec_vocab), int8 only */
     txi_wfmt lm_head_fmt;
     const float *final_logits_bias; /* (dec_vocab) or NULL (zeros) */
     struct tx_gen_params gen;       /* checkpoint defaults */
@@ -57,13 +57,27 @@ struct tx_model {
     void **owned; /* buffers the model owns (converted tensors, tables) */
     int n_owned, cap_owned;
     char dtype[8];
+    /* Loading with TX_DTYPE_AUTO or F16: the F16 weight matrices bound in place, unwidened.
+     * Their "float" pointer is a key (the tensor's start rounded down to 4 bytes, so that the
+     * pointer is aligned for its type; never read as floats) and data the F16 values, which
+     * only txi_model_reduce picks up. Freed with the model. */
+    struct txi_f16_mapped {
+        const float *key;
+        const uint16_t *data;
+    } * f16_mapped;
+    int n_f16_mapped, cap_f16_mapped;
 };
+
+/* The F16 data behind a key of m->f16_mapped, or NULL when p is not one. */
+const uint16_t *txi_model_f16_mapped(const tx_model *m, const void *p);
 
 /* Adds p to the buffers the model frees (tx_model_free); -1 on OOM (p is then not owned). */
 int txi_model_own(tx_model *m, void *p);
 
 /* Replaces every linear layer, embedding and output projection by int8 (TXI_W_Q8) or F16
- * (TXI_W_F16) weights (quantize.c). */
-tx_status txi_model_reduce(tx_model *m, txi_wfmt f, struct tx_error *err);
+ * (TXI_W_F16) weights (quantize.c). adopt_only (with TXI_W_F16): only the matrices bound in
+ * place from F16 tensors (f16_mapped) switch to their F16 form, without a copy; the others
+ * stay F32. */
+tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err);
 
 #endif

@@ -19,6 +19,7 @@
  * touched, and are not). Quantizing read every page, which made them resident. */
 static void release(tx_model *m, const float *p, size_t n)
 {
+    if (txi_model_f16_mapped(m, p)) return; /* a key, not floats: its F16 data is in use */
     for (int i = 0; i < m->n_owned; i++)
         if (m->owned[i] == p) {
             free(m->owned[i]);
@@ -37,6 +38,12 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
                           const void **q_out, const float **scale_out, struct tx_error *err)
 {
     size_t n = (size_t)rows * (size_t)cols;
+    const uint16_t *mapped = txi_model_f16_mapped(m, w);
+    if (mapped && f == TXI_W_F16) { /* already F16, in the mapping */
+        *q_out = mapped;
+        *scale_out = NULL;
+        return TX_OK;
+    }
     void *q = malloc(n * (f == TXI_W_Q8 ? 1 : sizeof(uint16_t)));
     float *scale = f == TXI_W_Q8 ? malloc((size_t)rows * sizeof *scale) : NULL;
     if (!q || txi_model_own(m, q)) {
@@ -59,10 +66,11 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
     return TX_OK;
 }
 
-static tx_status quantize_linear(tx_model *m, txi_wfmt f, struct txi_linear *l,
+static tx_status quantize_linear(tx_model *m, txi_wfmt f, int adopt_only, struct txi_linear *l,
                                  struct tx_error *err)
 {
     if (!l->w) return TX_OK; /* absent (decoder-only cross attention, ungated FFN) */
+    if (adopt_only && !txi_model_f16_mapped(m, l->w)) return TX_OK;
     tx_status st = quantize(m, f, l->w, l->n_out, l->n_in, &l->q, &l->scale, err);
     if (st != TX_OK) return st;
     l->q_f16 = f == TXI_W_F16;
@@ -71,7 +79,8 @@ static tx_status quantize_linear(tx_model *m, txi_wfmt f, struct txi_linear *l,
     return TX_OK;
 }
 
-static tx_status quantize_stack(tx_model *m, txi_wfmt f, struct txi_stack *s, struct tx_error *err)
+static tx_status quantize_stack(tx_model *m, txi_wfmt f, int adopt_only, struct txi_stack *s,
+                                struct tx_error *err)
 {
     for (int i = 0; i < s->n_layers; i++) {
         struct txi_layer *L = &s->layers[i];
@@ -80,41 +89,55 @@ static tx_status quantize_stack(tx_model *m, txi_wfmt f, struct txi_stack *s, st
                                     &L->cross_attn.v, &L->cross_attn.o, &L->fc1,
                                     &L->fc1_gate,     &L->fc2};
         for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
-            tx_status st = quantize_linear(m, f, all[k], err);
+            tx_status st = quantize_linear(m, f, adopt_only, all[k], err);
             if (st != TX_OK) return st;
         }
     }
     return TX_OK;
 }
 
-tx_status txi_model_reduce(tx_model *m, txi_wfmt f, struct tx_error *err)
+/* One embedding or output matrix *w (rows, d): converted (or adopted, see txi_model_reduce)
+ * into *q / *scale / *fmt when wanted. */
+static tx_status reduce_matrix(tx_model *m, txi_wfmt f, int adopt_only, const float *w, int rows,
+                               const void **q, const float **scale, txi_wfmt *fmt,
+                               struct tx_error *err)
 {
-    int d = m->cfg.d_model;
-    tx_status st = quantize_stack(m, f, &m->enc, err);
-    if (st == TX_OK) st = quantize_stack(m, f, &m->dec, err);
+    if (!w || (adopt_only && !txi_model_f16_mapped(m, w))) return TX_OK;
+    tx_status st = quantize(m, f, w, rows, m->cfg.d_model, q, scale, err);
+    if (st == TX_OK) *fmt = f;
+    return st;
+}
+
+tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err)
+{
+    size_t d = (size_t)m->cfg.d_model;
+    tx_status st = quantize_stack(m, f, adopt_only, &m->enc, err);
+    if (st == TX_OK) st = quantize_stack(m, f, adopt_only, &m->dec, err);
     if (st != TX_OK) return st;
     /* embeddings and output projection: tied tensors are converted once and stay tied */
     const float *enc = m->enc.embed, *dec = m->dec.embed, *head = m->lm_head;
-    m->enc.embed_fmt = m->dec.embed_fmt = m->lm_head_fmt = f;
-    st = quantize(m, f, enc, m->enc.n_embed, d, &m->enc.embed_q, &m->enc.embed_scale, err);
+    struct txi_stack *E = &m->enc, *D = &m->dec;
+    st = reduce_matrix(m, f, adopt_only, enc, E->n_embed, &E->embed_q, &E->embed_scale,
+                       &E->embed_fmt, err);
     if (st != TX_OK) return st;
-    if (dec == enc) {
-        m->dec.embed_q = m->enc.embed_q, m->dec.embed_scale = m->enc.embed_scale;
-    } else {
-        st = quantize(m, f, dec, m->dec.n_embed, d, &m->dec.embed_q, &m->dec.embed_scale, err);
-        if (st != TX_OK) return st;
-    }
-    if (head == dec) {
-        m->lm_head_q = m->dec.embed_q, m->lm_head_scale = m->dec.embed_scale;
-    } else if (head == enc) {
-        m->lm_head_q = m->enc.embed_q, m->lm_head_scale = m->enc.embed_scale;
-    } else {
-        st = quantize(m, f, head, m->cfg.dec_vocab, d, &m->lm_head_q, &m->lm_head_scale, err);
-        if (st != TX_OK) return st;
-    }
-    release(m, enc, (size_t)m->enc.n_embed * (size_t)d);
-    if (dec != enc) release(m, dec, (size_t)m->dec.n_embed * (size_t)d);
-    if (head != enc && head != dec) release(m, head, (size_t)m->cfg.dec_vocab * (size_t)d);
-    m->enc.embed = m->dec.embed = m->lm_head = NULL;
+    if (dec == enc)
+        D->embed_q = E->embed_q, D->embed_scale = E->embed_scale, D->embed_fmt = E->embed_fmt;
+    else if ((st = reduce_matrix(m, f, adopt_only, dec, D->n_embed, &D->embed_q, &D->embed_scale,
+                                 &D->embed_fmt, err)) != TX_OK)
+        return st;
+    if (head == dec)
+        m->lm_head_q = D->embed_q, m->lm_head_scale = D->embed_scale, m->lm_head_fmt = D->embed_fmt;
+    else if (head == enc)
+        m->lm_head_q = E->embed_q, m->lm_head_scale = E->embed_scale, m->lm_head_fmt = E->embed_fmt;
+    else if ((st = reduce_matrix(m, f, adopt_only, head, m->cfg.dec_vocab, &m->lm_head_q,
+                                 &m->lm_head_scale, &m->lm_head_fmt, err)) != TX_OK)
+        return st;
+    /* the converted ones are read only through their new form from now on */
+    if (E->embed_q) release(m, enc, (size_t)E->n_embed * d);
+    if (D->embed_q && dec != enc) release(m, dec, (size_t)D->n_embed * d);
+    if (m->lm_head_q && head != enc && head != dec) release(m, head, (size_t)m->cfg.dec_vocab * d);
+    if (E->embed_q) E->embed = NULL;
+    if (D->embed_q) D->embed = NULL;
+    if (m->lm_head_q) m->lm_head = NULL;
     return TX_OK;
 }

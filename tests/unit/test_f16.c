@@ -5,10 +5,14 @@
  * the same models widened to F32 (F16 checkpoints: the same weight values, so logits agree to
  * rounding of the summation order and translations are identical). */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "model.h"
 #include "ops.h"
 #include "quant.h"
 #include "testutil.h"
@@ -177,7 +181,7 @@ static tx_model *load(const char *dir, tx_dtype dtype)
 /* Largest |logit difference| and |logit| between the model loaded both ways, on one input. */
 static void compare_logits(const char *dir, double *max_diff, double *max_abs)
 {
-    tx_model *mf = load(dir, TX_DTYPE_AUTO), *mh = load(dir, TX_DTYPE_F16);
+    tx_model *mf = load(dir, TX_DTYPE_F32), *mh = load(dir, TX_DTYPE_F16);
     cr_expect_str_eq(tx_model_get_info(mh)->dtype, "f16");
     int V = tx_model_get_info(mf)->vocab_size;
     const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
@@ -217,6 +221,124 @@ Test(f16, f16_checkpoints_kept_as_f16_give_the_f32_logits_up_to_summation_order)
     }
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    size_t n = 0;
+    char *data = tu_read_file(from, &n);
+    if (!data) return; /* optional files (generation_config.json) */
+    FILE *f = fopen(to, "wb");
+    cr_assert_not_null(f, "%s", to);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    free(data);
+}
+
+/* Writes an F16 copy of the F32 checkpoint in src into a new temporary folder (its path into
+ * out): every F32 tensor rounded to F16, laid out end to end after a one-value tensor, so every
+ * matrix starts 2 bytes past a 4-byte boundary (as in published checkpoints whose odd-length
+ * final_logits_bias comes first); config files copied. */
+static void write_f16_copy(const char *src, char *out, size_t n_out)
+{
+    snprintf(out, n_out, "/tmp/attnserve-f16-XXXXXX");
+    cr_assert_not_null(mkdtemp(out));
+    char path[512], to[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", src);
+    size_t n = 0;
+    unsigned char *buf = (unsigned char *)tu_read_file(path, &n);
+    cr_assert_not_null(buf, "%s", path);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | buf[i];
+    json_error_t je;
+    json_t *h = json_loadb((const char *)buf + 8, hlen, 0, &je);
+    cr_assert_not_null(h, "%s: %s", path, je.text);
+    const unsigned char *data = buf + 8 + hlen;
+    unsigned char *outd = malloc(n + 2);
+    uint16_t one = txi_f2h(1.0f);
+    memcpy(outd, &one, 2);
+    size_t used = 2;
+    const char *key;
+    json_t *v;
+    json_object_foreach(h, key, v)
+    {
+        if (!strcmp(key, "__metadata__")) continue;
+        json_t *off = json_object_get(v, "data_offsets");
+        size_t b = (size_t)json_integer_value(json_array_get(off, 0));
+        size_t e = (size_t)json_integer_value(json_array_get(off, 1));
+        size_t start = used;
+        if (!strcmp(json_string_value(json_object_get(v, "dtype")), "F32")) {
+            for (size_t i = b; i < e; i += 4) {
+                float f;
+                memcpy(&f, data + i, 4);
+                uint16_t hv = txi_f2h(f);
+                memcpy(outd + used, &hv, 2);
+                used += 2;
+            }
+            json_object_set_new(v, "dtype", json_string("F16"));
+        } else {
+            memcpy(outd + used, data + b, e - b);
+            used += e - b;
+        }
+        json_object_set_new(v, "data_offsets",
+                            json_pack("[II]", (json_int_t)start, (json_int_t)used));
+    }
+    json_object_set_new(
+        h, "attnserve_test.first",
+        json_pack("{s:s, s:[i], s:[i,i]}", "dtype", "F16", "shape", 1, "data_offsets", 0, 2));
+    char *text = json_dumps(h, JSON_COMPACT);
+    size_t tl = strlen(text), padded = (tl + 7) / 8 * 8;
+    snprintf(to, sizeof to, "%s/model.safetensors", out);
+    FILE *f = fopen(to, "wb");
+    cr_assert_not_null(f);
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    fwrite(len, 1, 8, f);
+    fwrite(text, 1, tl, f);
+    for (size_t i = tl; i < padded; i++)
+        fputc(' ', f);
+    fwrite(outd, 1, used, f);
+    fclose(f);
+    free(text), free(outd), free(buf);
+    json_decref(h);
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "generation_config.json" : "config.json";
+        snprintf(path, sizeof path, "%s/%s", src, name);
+        snprintf(to, sizeof to, "%s/%s", out, name);
+        copy_file(path, to);
+    }
+}
+
+Test(f16, f16_copies_of_every_architecture_kept_as_f16_give_the_f32_logits)
+{
+    /* F16 checkpoints of BART, T5 (with and without the gated feed-forward) and mBART, made
+     * from the F32 fixtures: their matrices are used in place from the mapping, everything else
+     * (norms, biases, positions, T5's bias table, final_logits_bias) widened as before */
+    static const char *dirs[] = {"tests/fixtures/hf-tiny/bart", "tests/fixtures/hf-tiny/t5",
+                                 "tests/fixtures/variants/t5-gated",
+                                 "tests/fixtures/variants/mbart", "tests/fixtures/hf-tiny/marian"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        char tmp[64], path[128];
+        write_f16_copy(dirs[d], tmp, sizeof tmp);
+        double diff, mx;
+        compare_logits(tmp, &diff, &mx);
+        cr_expect_leq(diff, 1e-5 * (1 + mx), "%s as F16: logits differ by %g (largest %g)", dirs[d],
+                      diff, mx);
+        tx_model *a = load(tmp, TX_DTYPE_AUTO); /* the 2-byte aligned matrices used in place */
+        cr_expect(a->lm_head_q && a->lm_head_fmt == TXI_W_F16 && !a->lm_head,
+                  "%s as F16: the output projection was widened", dirs[d]);
+        cr_expect(a->enc.layers[0].self_attn.q.q && a->enc.layers[0].self_attn.q.q_f16,
+                  "%s as F16: a linear layer was widened", dirs[d]);
+        tx_model_free(a);
+        const char *files[] = {"model.safetensors", "config.json", "generation_config.json"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
+            unlink(path);
+        }
+        rmdir(tmp);
+    }
+}
+
 Test(f16, f32_checkpoints_kept_as_f16_give_logits_close_to_f32)
 {
     /* F32 weights rounded to F16 keep 11 significant bits: the logits of these random tiny
@@ -243,7 +365,7 @@ Test(f16, the_shipped_translator_kept_as_f16_translates_exactly_like_f32, .timeo
                                   "A little girl climbs into a wooden playhouse.",
                                   "Three people are sitting at a table in a restaurant."};
     const char *dir = "models/marian-en-de";
-    tx_model *mf = load(dir, TX_DTYPE_AUTO), *mh = load(dir, TX_DTYPE_F16);
+    tx_model *mf = load(dir, TX_DTYPE_F32), *mh = load(dir, TX_DTYPE_F16);
     tx_tokenizer *tok = NULL;
     struct tx_error e = {0};
     cr_assert_eq(tx_tokenizer_load(dir, &tok, &e), TX_OK, "%s", e.message);
@@ -276,4 +398,21 @@ Test(f16, the_shipped_translator_kept_as_f16_translates_exactly_like_f32, .timeo
     tx_session_free(sf), tx_session_free(sh);
     tx_tokenizer_free(tok);
     tx_model_free(mf), tx_model_free(mh);
+}
+
+Test(f16, auto_keeps_f16_matrices_in_place_and_leaves_f32_checkpoints_alone)
+{
+    tx_model *h = load("tests/fixtures/hf-tiny/marian-f16", TX_DTYPE_AUTO);
+    cr_expect_str_eq(tx_model_get_info(h)->dtype, "F16");
+    cr_expect_not_null(h->lm_head_q, "the F16 output projection was widened");
+    cr_expect_eq(h->lm_head_fmt, TXI_W_F16);
+    cr_expect_null(h->lm_head);
+    cr_expect(h->dec.layers[0].fc1.q && h->dec.layers[0].fc1.q_f16 && !h->dec.layers[0].fc1.w,
+              "a decoder feed-forward matrix was widened");
+    tx_model_free(h);
+    tx_model *f = load("tests/fixtures/hf-tiny/marian", TX_DTYPE_AUTO);
+    cr_expect_str_eq(tx_model_get_info(f)->dtype, "F32");
+    cr_expect_null(f->lm_head_q);
+    cr_expect(f->dec.layers[0].fc1.w && !f->dec.layers[0].fc1.q);
+    tx_model_free(f);
 }

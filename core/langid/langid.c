@@ -126,11 +126,23 @@ static int count_letters(const char *s, size_t n)
  * Returns 0 when the text makes no fingerprint. */
 static int fingerprint_probs(const tx_langid *id, const char *s, size_t n, double *p)
 {
+    /* libexttextcat 3.4.5's fp_Create reads past its length argument up to a NUL on some inputs
+     * (found by fuzz_langid: "u" + 81 digits + "e" at the end of a page faults); it gets a
+     * NUL-terminated copy */
+    char *z = malloc(n + 1);
+    if (!z) return 0;
+    memcpy(z, s, n);
+    z[n] = '\0';
     void *unknown = fp_Init(NULL);
-    if (!unknown) return 0;
+    if (!unknown) {
+        free(z);
+        return 0;
+    }
     fp_SetProperty(unknown, TCPROP_UTF8AWARE, TC_TRUE);
     fp_SetProperty(unknown, TCPROP_MINIMUM_DOCUMENT_SIZE, 1);
-    if (fp_Create(unknown, s, (uint4)n, MAX_NGRAMS) == 0) {
+    int made = fp_Create(unknown, z, (uint4)n, MAX_NGRAMS) != 0;
+    free(z);
+    if (!made) {
         fp_Done(unknown);
         return 0;
     }
@@ -145,7 +157,8 @@ static int fingerprint_probs(const tx_langid *id, const char *s, size_t n, doubl
         p[i] = exp(-(p[i] / best - 1.0) / MARGIN);
         sum += p[i];
     }
-    for (int i = 0; i < id->n; i++) p[i] /= sum;
+    for (int i = 0; i < id->n; i++)
+        p[i] /= sum;
     return 1;
 }
 
@@ -181,25 +194,25 @@ static int write_guesses(const tx_langid *id, int winner, int conf, const double
 }
 
 tx_status tx_langid_detect(const tx_langid *id, const char *text, size_t len,
-                           struct tx_lang_guess *out, int max_out, int *n_out,
-                           struct tx_error *err)
+                           struct tx_lang_guess *out, int max_out, int *n_out, struct tx_error *err)
 {
     if (!id || (!text && len) || !out || max_out < 1 || !n_out)
         return txi_fail(err, TX_ERR_INVALID, "tx_langid_detect: NULL argument");
     size_t bad = txi_utf8_validate(text, len);
-    if (bad < len)
-        return txi_fail(err, TX_ERR_ENCODING, "text: invalid UTF-8 at byte %zu", bad);
+    if (bad < len) return txi_fail(err, TX_ERR_ENCODING, "text: invalid UTF-8 at byte %zu", bad);
     size_t n = len;
     if (n > MAX_BYTES) { /* cut at a code point boundary */
         n = MAX_BYTES;
-        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+            n--;
     }
     *n_out = 0;
     if (count_letters(text, n) == 0) return TX_OK;
     double p[TX_LANGID_MAX_LANGS];
     int have_fp = fingerprint_probs(id, text, n, p);
     if (!have_fp)
-        for (int i = 0; i < id->n; i++) p[i] = 0;
+        for (int i = 0; i < id->n; i++)
+            p[i] = 0;
 
     char codes[3][8];
     int percent[3], reliable = 0;

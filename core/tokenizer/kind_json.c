@@ -105,9 +105,10 @@ static tx_status load_added_one(const struct tok_jctx *c, struct tx_tokenizer *t
     json_t *id = json_object_get(a, "id"), *content = json_object_get(a, "content");
     char where[64];
     snprintf(where, sizeof where, "added_tokens[%zu]", i);
-    if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= INT32_MAX ||
-        !json_is_string(content) || json_string_length(content) == 0)
-        return tok_jctx_bad(c, where, "needs an integer id and a non-empty content");
+    if (!json_is_integer(id) || json_integer_value(id) < 0 ||
+        json_integer_value(id) >= TOK_MAX_ID || !json_is_string(content) ||
+        json_string_length(content) == 0)
+        return tok_jctx_bad(c, where, "needs an integer id in [0, 2^22) and a non-empty content");
     int normalized = json_is_true(json_object_get(a, "normalized"));
     struct tok_added *dst = normalized ? &j->norm_added : &j->raw_added;
     int special = json_is_true(json_object_get(a, "special"));

@@ -52,8 +52,8 @@ static tx_status load_piece_ids(const char *path, struct txi_strmap *map, int32_
     json_object_foreach(root, key, v)
     {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) >= INT32_MAX) {
-            txi_fail(err, TX_ERR_FORMAT, "%s: the id of \"%.64s\" is not an integer in [0, 2^31)",
+            json_integer_value(v) >= TOK_MAX_ID) {
+            txi_fail(err, TX_ERR_FORMAT, "%s: the id of \"%.64s\" is not an integer in [0, 2^22)",
                      path, key);
             json_decref(root); /* key belongs to root */
             return TX_ERR_FORMAT;

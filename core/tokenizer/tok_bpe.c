@@ -103,10 +103,10 @@ static tx_status load_vocab_json(struct tok_bpe *b, const char *path, struct tx_
     json_object_foreach(root, key, v)
     {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) >= INT32_MAX) {
+            json_integer_value(v) >= TOK_MAX_ID) {
             st = txi_fail(err, TX_ERR_FORMAT,
                           "%s: the id of token \"%.64s\" is not an integer in "
-                          "[0, 2^31)",
+                          "[0, 2^22)",
                           path, key);
             goto done;
         }

@@ -97,9 +97,9 @@ tx_status tok_apply_added_tokens_decoder(struct tx_tokenizer *tok, json_t *cfg, 
         char *end;
         long id = strtol(key, &end, 10);
         json_t *c = json_object_get(v, "content");
-        if (*end || id < 0 || id >= INT32_MAX || !json_is_string(c))
+        if (*end || id < 0 || id >= TOK_MAX_ID || !json_is_string(c))
             return txi_fail(err, TX_ERR_FORMAT,
-                            "%s: added_tokens_decoder.%s: expected an id and "
+                            "%s: added_tokens_decoder.%s: expected an id in [0, 2^22) and "
                             "an object with \"content\"",
                             path, key);
         const char *s = json_string_value(c);

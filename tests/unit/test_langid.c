@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "tx.h"
@@ -26,6 +28,29 @@ static int detect(const tx_langid *id, const char *text, struct tx_lang_guess *g
     cr_assert_eq(tx_langid_detect(id, text, strlen(text), g, max_out, &n, &err), TX_OK, "%s",
                  err.message);
     return n;
+}
+
+Test(langid, reads_nothing_past_the_length_it_is_given)
+{
+    /* fuzz_langid's find: libexttextcat's fp_Create read past its length up to a NUL on this
+     * text; at the very end of a page, followed by an inaccessible one, that was a SIGSEGV */
+    char text[84] = "u";
+    memset(text + 1, '2', 81);
+    text[82] = 'e';
+    size_t n = 83, page = (size_t)sysconf(_SC_PAGESIZE);
+    char *pg = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(pg, MAP_FAILED);
+    cr_assert_eq(mprotect(pg + page, page, PROT_NONE), 0);
+    char *s = pg + page - n;
+    memcpy(s, text, n);
+    tx_langid *id = make(four, 4);
+    struct tx_lang_guess g[4];
+    int k = -1;
+    struct tx_error err = {0};
+    cr_assert_eq(tx_langid_detect(id, s, n, g, 4, &k, &err), TX_OK, "%s", err.message);
+    cr_assert_geq(k, 0);
+    tx_langid_free(id);
+    munmap(pg, 2 * page);
 }
 
 Test(langid, names_the_language_of_ordinary_sentences)
@@ -52,8 +77,7 @@ Test(langid, names_the_language_of_ordinary_sentences)
             cr_expect(g[k].confidence >= 0 && g[k].confidence <= 100);
             if (k) cr_expect_leq(g[k].confidence, g[0].confidence, "best first");
         }
-        cr_expect_geq(g[0].confidence, 50, "\"%s\": confidence %d", cases[i].text,
-                      g[0].confidence);
+        cr_expect_geq(g[0].confidence, 50, "\"%s\": confidence %d", cases[i].text, g[0].confidence);
     }
     tx_langid_free(id);
 }

@@ -464,6 +464,36 @@ Test(tok_corrupt, merges_that_are_not_utf8_are_named)
     remove_dir();
 }
 
+Test(tok_corrupt, a_vocab_with_a_huge_id_is_refused_before_any_table_is_sized_by_it)
+{
+    /* fuzz_bpe_files's find: one id of 1,184,889,920 made the load allocate 9.5 GB of per-id
+     * tables (byte-level BPE; the Marian vocabularies size theirs the same way) */
+    make_dir();
+    const char *v = "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3, \"a\": 1184889920}";
+    put_file("vocab.json", v, strlen(v));
+    put_file("merges.txt", "#version: 0.2\n", 14);
+    char msg[600];
+    cr_assert_eq(load_dir(msg, sizeof msg), TX_ERR_FORMAT);
+    cr_assert(strstr(msg, "vocab.json") && strstr(msg, "\"a\"") && strstr(msg, "2^22"), "%s", msg);
+    remove_dir();
+    marian_dir();
+    put_file("vocab.json", v, strlen(v));
+    cr_assert_eq(load_dir(msg, sizeof msg), TX_ERR_FORMAT);
+    cr_assert(strstr(msg, "\"a\"") && strstr(msg, "2^22"), "%s", msg);
+    remove_dir();
+    /* the same through tokenizer_config.json's added_tokens_decoder (23 GB before) */
+    make_dir();
+    const char *ok = "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3, \"a\": 4}";
+    put_file("vocab.json", ok, strlen(ok));
+    put_file("merges.txt", "#version: 0.2\n", 14);
+    const char *cfg = "{\"tokenizer_class\": \"BartTokenizer\", \"added_tokens_decoder\": "
+                      "{\"2000000000\": {\"content\": \"<x>\", \"special\": true}}}";
+    put_file("tokenizer_config.json", cfg, strlen(cfg));
+    cr_assert_eq(load_dir(msg, sizeof msg), TX_ERR_FORMAT);
+    cr_assert(strstr(msg, "added_tokens_decoder.2000000000") && strstr(msg, "2^22"), "%s", msg);
+    remove_dir();
+}
+
 Test(tok_corrupt, t5_sentinel_counts_that_disagree_are_refused)
 {
     make_dir();

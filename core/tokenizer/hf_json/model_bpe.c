@@ -21,10 +21,10 @@ static tx_status read_vocab(const struct tok_jctx *c, struct tok_json *j, json_t
     json_object_foreach(vocab, key, v)
     {
         if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) >= INT32_MAX) {
+            json_integer_value(v) >= TOK_MAX_ID) {
             char where[128];
             snprintf(where, sizeof where, "model.vocab[\"%.60s\"]", key);
-            return tok_jctx_bad(c, where, "id is not an integer in [0, 2^31)");
+            return tok_jctx_bad(c, where, "id is not an integer in [0, 2^22)");
         }
         int32_t id = (int32_t)json_integer_value(v);
         if (txi_strmap_put(&j->bpe.vocab, key, strlen(key), id, 1)) return tok_jctx_oom(c);

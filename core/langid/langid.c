@@ -121,28 +121,17 @@ static int count_letters(const char *s, size_t n)
     return letters;
 }
 
-/* p (n): how close each language's fingerprint is to the text's, as probabilities: weights
+/* p (n): how close each language's fingerprint is to the text's (s: a padded copy, see
+ * tx_langid_detect), as probabilities: weights
  * exp(-(d / d_best - 1) / MARGIN), so a language 3% farther than the best weighs e^-1 of it.
  * Returns 0 when the text makes no fingerprint. */
 static int fingerprint_probs(const tx_langid *id, const char *s, size_t n, double *p)
 {
-    /* libexttextcat 3.4.5's fp_Create reads past its length argument up to a NUL on some inputs
-     * (found by fuzz_langid: "u" + 81 digits + "e" at the end of a page faults); it gets a
-     * NUL-terminated copy */
-    char *z = malloc(n + 1);
-    if (!z) return 0;
-    memcpy(z, s, n);
-    z[n] = '\0';
     void *unknown = fp_Init(NULL);
-    if (!unknown) {
-        free(z);
-        return 0;
-    }
+    if (!unknown) return 0;
     fp_SetProperty(unknown, TCPROP_UTF8AWARE, TC_TRUE);
     fp_SetProperty(unknown, TCPROP_MINIMUM_DOCUMENT_SIZE, 1);
-    int made = fp_Create(unknown, z, (uint4)n, MAX_NGRAMS) != 0;
-    free(z);
-    if (!made) {
+    if (fp_Create(unknown, s, (uint4)n, MAX_NGRAMS) == 0) {
         fp_Done(unknown);
         return 0;
     }
@@ -193,6 +182,9 @@ static int write_guesses(const tx_langid *id, int winner, int conf, const double
     return n_out;
 }
 
+static int detect_padded(const tx_langid *id, const char *z, size_t n, struct tx_lang_guess *out,
+                         int max_out);
+
 tx_status tx_langid_detect(const tx_langid *id, const char *text, size_t len,
                            struct tx_lang_guess *out, int max_out, int *n_out, struct tx_error *err)
 {
@@ -208,15 +200,35 @@ tx_status tx_langid_detect(const tx_langid *id, const char *text, size_t len,
     }
     *n_out = 0;
     if (count_letters(text, n) == 0) return TX_OK;
+    /* Both libraries read past the length they are given on some inputs (found by
+     * fuzz_langid: libexttextcat 3.4.5's fp_Create up to a NUL, CLD2's UTF-8 scanner a few
+     * bytes; at the end of a page either was a SIGSEGV). They get a copy followed by PAD zero
+     * bytes, with NUL bytes inside the text made spaces (for libexttextcat a NUL ends it). */
+    enum { PAD = 32 };
+    char *z = malloc(n + PAD);
+    if (!z) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    memcpy(z, text, n);
+    memset(z + n, 0, PAD);
+    for (size_t i = 0; i < n; i++)
+        if (z[i] == '\0') z[i] = ' ';
+    *n_out = detect_padded(id, z, n, out, max_out);
+    free(z);
+    return TX_OK;
+}
+
+/* tx_langid_detect on a padded copy (z, n); returns the number of guesses written. */
+static int detect_padded(const tx_langid *id, const char *z, size_t n, struct tx_lang_guess *out,
+                         int max_out)
+{
     double p[TX_LANGID_MAX_LANGS];
-    int have_fp = fingerprint_probs(id, text, n, p);
+    int have_fp = fingerprint_probs(id, z, n, p);
     if (!have_fp)
         for (int i = 0; i < id->n; i++)
             p[i] = 0;
 
     char codes[3][8];
     int percent[3], reliable = 0;
-    txi_cld2_detect(text, (int)n, codes, percent, &reliable);
+    txi_cld2_detect(z, (int)n, codes, percent, &reliable);
     int w = reliable ? served(id, codes[0]) : -1;
     if (w >= 0) { /* CLD2 is sure and names a served language: its shares are the answer */
         double share[TX_LANGID_MAX_LANGS] = {0};
@@ -224,17 +236,15 @@ tx_status tx_langid_detect(const tx_langid *id, const char *text, size_t len,
             int j = served(id, codes[k]);
             if (j >= 0 && j != w) share[j] = percent[k] / 100.0;
         }
-        *n_out = write_guesses(id, w, percent[0] > 0 ? percent[0] : 1, share, out, max_out);
-        return TX_OK;
+        return write_guesses(id, w, percent[0] > 0 ? percent[0] : 1, share, out, max_out);
     }
-    if (!have_fp) return TX_OK;
+    if (!have_fp) return 0;
     int best = 0;
     for (int i = 1; i < id->n; i++)
         if (p[i] > p[best]) best = i;
     int conf = (int)lround(p[best] * 100.0);
-    if (conf < UNDECIDED_BELOW) return TX_OK;
-    *n_out = write_guesses(id, best, conf, p, out, max_out);
-    return TX_OK;
+    if (conf < UNDECIDED_BELOW) return 0;
+    return write_guesses(id, best, conf, p, out, max_out);
 }
 
 int tx_langid_count(const tx_langid *id)

@@ -30,14 +30,11 @@ static int detect(const tx_langid *id, const char *text, struct tx_lang_guess *g
     return n;
 }
 
-Test(langid, reads_nothing_past_the_length_it_is_given)
+/* Detects text (n bytes) placed at the very end of a page followed by an inaccessible one: any
+ * read past the length is a SIGSEGV (the test crashes). */
+static void detect_at_page_end(const char *text, size_t n)
 {
-    /* fuzz_langid's find: libexttextcat's fp_Create read past its length up to a NUL on this
-     * text; at the very end of a page, followed by an inaccessible one, that was a SIGSEGV */
-    char text[84] = "u";
-    memset(text + 1, '2', 81);
-    text[82] = 'e';
-    size_t n = 83, page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char *pg = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     cr_assert_neq(pg, MAP_FAILED);
     cr_assert_eq(mprotect(pg + page, page, PROT_NONE), 0);
@@ -51,6 +48,23 @@ Test(langid, reads_nothing_past_the_length_it_is_given)
     cr_assert_geq(k, 0);
     tx_langid_free(id);
     munmap(pg, 2 * page);
+}
+
+Test(langid, reads_nothing_past_the_length_it_is_given)
+{
+    /* fuzz_langid's finds: libexttextcat's fp_Create read past its length up to a NUL on the
+     * first text, CLD2's UTF-8 scanner past the end of the second (with NUL bytes inside) */
+    char text[84] = "u";
+    memset(text + 1, '2', 81);
+    text[82] = 'e';
+    detect_at_page_end(text, 83);
+    static const unsigned char cld2[] = {
+        0x65, 0x65, 0x65, 0x69, 0x65, 0x65, 0xe5, 0x9e, 0x9e, 0x00, 0x00, 0x60, 0x65,
+        0xe5, 0x97, 0x9e, 0x6a, 0x65, 0x69, 0x65, 0x65, 0x65, 0x69, 0x65, 0x65, 0x69,
+        0x65, 0x65, 0xe5, 0x9e, 0x9e, 0x00, 0x00, 0x60, 0x65, 0xe5, 0x97, 0x9e, 0x6a,
+        0x65, 0x69, 0x69, 0x65, 0x60, 0x65, 0xe5, 0x97, 0x9e, 0x69, 0x65, 0x65, 0x65,
+        0xe5, 0x9e, 0x9e, 0x00, 0x00, 0x60, 0x65, 0xe5, 0x97, 0x9e};
+    detect_at_page_end((const char *)cld2, sizeof cld2);
 }
 
 Test(langid, names_the_language_of_ordinary_sentences)

@@ -37,9 +37,9 @@ static void cut_overdue(struct srv_connguard *g, int64_t now)
 {
     for (struct srv_conn_watch *w = g->head; w; w = w->next) {
         if (w->in_request || w->cut || now < w->deadline_ns) continue;
-        shutdown(w->fd, SHUT_RDWR);
         w->cut = 1;
-        atomic_fetch_add(&g->n_cut, 1);
+        atomic_fetch_add(&g->n_cut, 1); /* counted first: the peer may see the end at once */
+        shutdown(w->fd, SHUT_RDWR);
     }
 }
 

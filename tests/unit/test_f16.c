@@ -168,20 +168,10 @@ Test(f16, a_linear_layer_with_f16_weights_adds_its_bias)
         }
 }
 
-static tx_model *load(const char *dir, tx_dtype dtype)
-{
-    tx_model *m = NULL;
-    struct tx_error e = {0};
-    struct tx_load_params p = tx_load_default_params();
-    p.dtype = dtype;
-    cr_assert_eq(tx_model_load_ex(dir, &p, &m, &e), TX_OK, "%s: %s", dir, e.message);
-    return m;
-}
-
 /* Largest |logit difference| and |logit| between the model loaded both ways, on one input. */
 static void compare_logits(const char *dir, double *max_diff, double *max_abs)
 {
-    tx_model *mf = load(dir, TX_DTYPE_F32), *mh = load(dir, TX_DTYPE_F16);
+    tx_model *mf = tu_load_model(dir, TX_DTYPE_F32), *mh = tu_load_model(dir, TX_DTYPE_F16);
     cr_expect_str_eq(tx_model_get_info(mh)->dtype, "f16");
     int V = tx_model_get_info(mf)->vocab_size;
     const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
@@ -324,7 +314,8 @@ Test(f16, f16_copies_of_every_architecture_kept_as_f16_give_the_f32_logits)
         compare_logits(tmp, &diff, &mx);
         cr_expect_leq(diff, 1e-5 * (1 + mx), "%s as F16: logits differ by %g (largest %g)", dirs[d],
                       diff, mx);
-        tx_model *a = load(tmp, TX_DTYPE_AUTO); /* the 2-byte aligned matrices used in place */
+        tx_model *a =
+            tu_load_model(tmp, TX_DTYPE_AUTO); /* the 2-byte aligned matrices used in place */
         cr_expect(a->lm_head_q && a->lm_head_fmt == TXI_W_F16 && !a->lm_head,
                   "%s as F16: the output projection was widened", dirs[d]);
         cr_expect(a->enc.layers[0].self_attn.q.q && a->enc.layers[0].self_attn.q.q_f16,
@@ -365,7 +356,7 @@ Test(f16, the_shipped_translator_kept_as_f16_translates_exactly_like_f32, .timeo
                                   "A little girl climbs into a wooden playhouse.",
                                   "Three people are sitting at a table in a restaurant."};
     const char *dir = "models/marian-en-de";
-    tx_model *mf = load(dir, TX_DTYPE_F32), *mh = load(dir, TX_DTYPE_F16);
+    tx_model *mf = tu_load_model(dir, TX_DTYPE_F32), *mh = tu_load_model(dir, TX_DTYPE_F16);
     tx_tokenizer *tok = NULL;
     struct tx_error e = {0};
     cr_assert_eq(tx_tokenizer_load(dir, &tok, &e), TX_OK, "%s", e.message);
@@ -402,7 +393,7 @@ Test(f16, the_shipped_translator_kept_as_f16_translates_exactly_like_f32, .timeo
 
 Test(f16, auto_keeps_f16_matrices_in_place_and_leaves_f32_checkpoints_alone)
 {
-    tx_model *h = load("tests/fixtures/hf-tiny/marian-f16", TX_DTYPE_AUTO);
+    tx_model *h = tu_load_model("tests/fixtures/hf-tiny/marian-f16", TX_DTYPE_AUTO);
     cr_expect_str_eq(tx_model_get_info(h)->dtype, "F16");
     cr_expect_not_null(h->lm_head_q, "the F16 output projection was widened");
     cr_expect_eq(h->lm_head_fmt, TXI_W_F16);
@@ -410,7 +401,7 @@ Test(f16, auto_keeps_f16_matrices_in_place_and_leaves_f32_checkpoints_alone)
     cr_expect(h->dec.layers[0].fc1.q && h->dec.layers[0].fc1.q_f16 && !h->dec.layers[0].fc1.w,
               "a decoder feed-forward matrix was widened");
     tx_model_free(h);
-    tx_model *f = load("tests/fixtures/hf-tiny/marian", TX_DTYPE_AUTO);
+    tx_model *f = tu_load_model("tests/fixtures/hf-tiny/marian", TX_DTYPE_AUTO);
     cr_expect_str_eq(tx_model_get_info(f)->dtype, "F32");
     cr_expect_null(f->lm_head_q);
     cr_expect(f->dec.layers[0].fc1.w && !f->dec.layers[0].fc1.q);

@@ -25,7 +25,8 @@ Test(quant, quantizes_each_row_symmetrically_to_its_own_scale)
     cr_expect_arr_eq(q, q0, 4);
     /* an all-zero row keeps scale 1 and zeros */
     cr_expect_eq(s[1], 1.0f);
-    for (int t = 4; t < 8; t++) cr_expect_eq(q[t], 0);
+    for (int t = 4; t < 8; t++)
+        cr_expect_eq(q[t], 0);
     /* row 2: scale 1 exactly; -63.5 -> -64, 0.4 -> 0 */
     cr_expect_eq(s[2], 1.0f);
     const int8_t q2[4] = {127, -64, 1, 0};
@@ -59,10 +60,14 @@ static void check(int m, int n, int k, enum path path, uint64_t *rng)
     int8_t *q = malloc((size_t)n * k);
     double *ref = malloc((size_t)m * n * sizeof *ref);
     cr_assert(a && w && c && c0 && bias && scale && q && ref);
-    for (int i = 0; i < m * k; i++) a[i] = tu_rand_uniform(rng, -1, 1);
-    for (int i = 0; i < n * k; i++) w[i] = tu_rand_uniform(rng, -0.2f, 0.2f);
-    for (int i = 0; i < m * n; i++) c0[i] = c[i] = tu_rand_uniform(rng, -1, 1);
-    for (int j = 0; j < n; j++) bias[j] = tu_rand_uniform(rng, -1, 1);
+    for (int i = 0; i < m * k; i++)
+        a[i] = tu_rand_uniform(rng, -1, 1);
+    for (int i = 0; i < n * k; i++)
+        w[i] = tu_rand_uniform(rng, -0.2f, 0.2f);
+    for (int i = 0; i < m * n; i++)
+        c0[i] = c[i] = tu_rand_uniform(rng, -1, 1);
+    for (int j = 0; j < n; j++)
+        bias[j] = tu_rand_uniform(rng, -1, 1);
     txi_q8_quantize(w, n, k, q, scale);
     float alpha = 0.75f, beta = path == WITH_WS ? 0.0f : 0.5f;
     const float *b = (m + n) % 2 ? bias : NULL;
@@ -102,9 +107,12 @@ Test(quant, a_linear_layer_with_int8_weights_adds_its_bias)
     uint64_t rng = 7;
     float w[6 * 20], x[3 * 20], b[6], y[18], scale[6];
     int8_t q[6 * 20];
-    for (int i = 0; i < 120; i++) w[i] = tu_rand_uniform(&rng, -1, 1);
-    for (int i = 0; i < 60; i++) x[i] = tu_rand_uniform(&rng, -1, 1);
-    for (int i = 0; i < 6; i++) b[i] = (float)i;
+    for (int i = 0; i < 120; i++)
+        w[i] = tu_rand_uniform(&rng, -1, 1);
+    for (int i = 0; i < 60; i++)
+        x[i] = tu_rand_uniform(&rng, -1, 1);
+    for (int i = 0; i < 6; i++)
+        b[i] = (float)i;
     txi_q8_quantize(w, 6, 20, q, scale);
     struct txi_linear l = {NULL, b, 20, 6, q, scale, 0};
     txi_linear_fwd(&l, x, 3, y, NULL);
@@ -118,29 +126,22 @@ Test(quant, a_linear_layer_with_int8_weights_adds_its_bias)
         }
 }
 
-static tx_model *load(const char *dir, tx_dtype dtype)
-{
-    tx_model *m = NULL;
-    struct tx_error e = {0};
-    struct tx_load_params p = tx_load_default_params();
-    p.dtype = dtype;
-    cr_assert_eq(tx_model_load_ex(dir, &p, &m, &e), TX_OK, "%s: %s", dir, e.message);
-    return m;
-}
-
 Test(quant, int8_models_give_logits_close_to_f32_for_every_architecture)
 {
     /* t5-gated has a gated feed-forward (wi_0, wi_1): its gate must be quantized and used */
-    static const char *dirs[] = {"tests/fixtures/hf-tiny/marian", "tests/fixtures/hf-tiny/bart",
-                                 "tests/fixtures/hf-tiny/t5", "tests/fixtures/hf-tiny/marian-f16",
-                                 "tests/fixtures/variants/t5-gated", "tests/fixtures/variants/mbart"};
+    static const char *dirs[] = {
+        "tests/fixtures/hf-tiny/marian",    "tests/fixtures/hf-tiny/bart",
+        "tests/fixtures/hf-tiny/t5",        "tests/fixtures/hf-tiny/marian-f16",
+        "tests/fixtures/variants/t5-gated", "tests/fixtures/variants/mbart"};
     const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
     for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
-        tx_model *mf = load(dirs[d], TX_DTYPE_AUTO), *mq = load(dirs[d], TX_DTYPE_INT8);
+        tx_model *mf = tu_load_model(dirs[d], TX_DTYPE_AUTO),
+                 *mq = tu_load_model(dirs[d], TX_DTYPE_INT8);
         cr_expect_str_eq(tx_model_get_info(mq)->dtype, "int8");
         int V = tx_model_get_info(mf)->vocab_size;
         int32_t src[9];
-        for (int i = 0; i < 9; i++) src[i] = src_ids[i] % V;
+        for (int i = 0; i < 9; i++)
+            src[i] = src_ids[i] % V;
         const int32_t dec[] = {tx_model_gen_params(mf).decoder_start_token_id, 5, 9, 14};
         tx_session *sf = NULL, *sq = NULL;
         struct tx_error e = {0};
@@ -171,14 +172,16 @@ Test(quant, int8_models_give_logits_close_to_f32_for_every_architecture)
 
 Test(quant, the_shipped_translator_in_int8_translates_like_f32, .timeout = 120)
 {
-    static const char *texts[] = {
-        "A man in a blue shirt is standing on a ladder.", "Two dogs play in the snow.",
-        "Where is the train station?", "I would like a cup of coffee, please.",
-        "A group of children are playing football in the park.",
-        "The woman is reading a book on the bench.", "A little girl climbs into a wooden playhouse.",
-        "Three people are sitting at a table in a restaurant."};
+    static const char *texts[] = {"A man in a blue shirt is standing on a ladder.",
+                                  "Two dogs play in the snow.",
+                                  "Where is the train station?",
+                                  "I would like a cup of coffee, please.",
+                                  "A group of children are playing football in the park.",
+                                  "The woman is reading a book on the bench.",
+                                  "A little girl climbs into a wooden playhouse.",
+                                  "Three people are sitting at a table in a restaurant."};
     const char *dir = "models/marian-en-de";
-    tx_model *mf = load(dir, TX_DTYPE_AUTO), *mq = load(dir, TX_DTYPE_INT8);
+    tx_model *mf = tu_load_model(dir, TX_DTYPE_AUTO), *mq = tu_load_model(dir, TX_DTYPE_INT8);
     tx_tokenizer *tok = NULL;
     struct tx_error e = {0};
     cr_assert_eq(tx_tokenizer_load(dir, &tok, &e), TX_OK, "%s", e.message);
@@ -188,9 +191,8 @@ Test(quant, the_shipped_translator_in_int8_translates_like_f32, .timeout = 120)
     int same = 0;
     for (int i = 0; i < 8; i++) {
         struct tx_encoding enc;
-        cr_assert_eq(
-            tx_tokenizer_encode(tok, texts[i], strlen(texts[i]), TX_SIDE_SOURCE, &enc, &e), TX_OK,
-            "%s", e.message);
+        cr_assert_eq(tx_tokenizer_encode(tok, texts[i], strlen(texts[i]), TX_SIDE_SOURCE, &enc, &e),
+                     TX_OK, "%s", e.message);
         struct tx_gen_params p = tx_model_gen_params(mf);
         p.num_beams = 4;
         p.max_new_tokens = 64;

@@ -1,6 +1,8 @@
 /* testutil.c — helpers shared by the Criterion unit tests. */
 #include "testutil.h"
 
+#include <criterion/criterion.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -60,4 +62,14 @@ float tu_rand_uniform(uint64_t *state, float lo, float hi)
 {
     double u = (double)(tu_rand_u64(state) >> 11) / (double)(1ull << 53);
     return (float)(lo + (hi - lo) * u);
+}
+
+tx_model *tu_load_model(const char *dir, tx_dtype dtype)
+{
+    tx_model *m = NULL;
+    struct tx_error e = {0};
+    struct tx_load_params p = tx_load_default_params();
+    p.dtype = dtype;
+    cr_assert_eq(tx_model_load_ex(dir, &p, &m, &e), TX_OK, "%s: %s", dir, e.message);
+    return m;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tx.h"
+
 /* Path of the shared reference fixtures (../shared/fixtures relative to the source root), or
  * NULL when that folder is absent (tests must then skip visibly with cr_skip_test). */
 const char *tu_shared_fixtures(void);
@@ -22,6 +24,10 @@ const char *tu_shared_fixtures(void);
 
 /* Reads a whole file; owned, free with free(). NULL on failure. */
 char *tu_read_file(const char *path, size_t *len_out);
+
+/* Loads the checkpoint folder dir with weights kept as dtype; fails the running test (naming dir
+ * and the error) when it does not load. Owned: tx_model_free. */
+tx_model *tu_load_model(const char *dir, tx_dtype dtype);
 
 /* Deterministic xorshift random numbers for tests. */
 uint64_t tu_rand_u64(uint64_t *state);

@@ -70,15 +70,22 @@ def save(out_dir, name, lines, dtype="auto"):
     path = os.path.join(out_dir, name + ("" if dtype == "auto" else "." + dtype))
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(x + "\n" for x in lines)
-    twin = os.path.join(out_dir, name)
-    if dtype == "auto" or not os.path.exists(twin):
+    same = identical_to(lines, os.path.join(out_dir, name)) if dtype != "auto" else None
+    if same is None:
         return None
-    ref = open(twin, encoding="utf-8").read().split("\n")[: len(lines)]
+    print(f"  {'':16s} identical to the F32 outputs: {100 * same / len(lines):.1f}%")
+    return round(100 * same / len(lines), 1)
+
+
+def identical_to(lines, path):
+    """How many of lines equal the same line of the outputs saved at path (an earlier run's),
+    or None when there is no such file of as many lines."""
+    if not os.path.exists(path):
+        return None
+    ref = open(path, encoding="utf-8").read().split("\n")[: len(lines)]
     if len(ref) != len(lines):
         return None
-    same = sum(a == b for a, b in zip(lines, ref)) / len(lines)
-    print(f"  {'':16s} identical to the F32 outputs: {100 * same:.1f}%")
-    return round(100 * same, 1)
+    return sum(a == b for a, b in zip(lines, ref))
 
 
 def dtype_flags(a):

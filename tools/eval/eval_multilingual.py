@@ -23,7 +23,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 import data  # noqa: E402
 from bleu import corpus_bleu  # noqa: E402
-from eval_models import run_cli, server_options  # noqa: E402
+from eval_models import identical_to, run_cli, server_options  # noqa: E402
 
 
 def main():
@@ -72,12 +72,10 @@ def main():
         b = corpus_bleu(hyps, [y for _, y in items]).score
         scores[d] = round(b, 2)
         same = ""
-        if suffix and os.path.exists(name):
-            ref = open(name).read().split("\n")[: len(hyps)]
-            if len(ref) == len(hyps):
-                n_same = sum(x == y for x, y in zip(hyps, ref))
-                same = f", {100 * n_same / len(hyps):.1f}% identical to the auto run"
-                identical.append((n_same, len(hyps)))
+        n_same = identical_to(hyps, name) if suffix else None
+        if n_same is not None:
+            same = f", {100 * n_same / len(hyps):.1f}% identical to the auto run"
+            identical.append((n_same, len(hyps)))
         print(f"{d}: BLEU {b:.2f} ({len(items)} captions, {secs:.1f} s{same})", flush=True)
     if scores:
         mean = sum(scores.values()) / len(scores)

@@ -1,9 +1,9 @@
 /* gen.c — tx_generate: greedy search, sampling, beam search and beam sampling with
  * transformers 4.35.2's semantics (generation/utils.py: greedy_search, sample, beam_search,
- * beam_sample). All sources are encoded together; every decoding row of every input (beams,
- * returned samples) is a row of the same step's matrix products; finished inputs leave the
- * step. Every buffer is taken from the session arena before the first step, so the decode
- * loop allocates nothing. The searches themselves are greedy.c and beam_search.c. */
+ * beam_sample), as a decode group (group.c) whose members are the inputs, all added before the
+ * first step: every decoding row of every input (beams, returned samples) is a row of the same
+ * step's matrix products; finished inputs leave the step. Every buffer is taken from the session
+ * arena before the first step, so the decode loop allocates nothing. */
 #include "gen.h"
 #include "model.h"
 #include "session.h"
@@ -14,39 +14,6 @@
 
 /* Most sources, and most decoding rows, of one call. */
 #define MAX_GEN_ROWS (1 << 20)
-
-/* The buffers every search uses (struct txi_gen), from the arena. */
-static tx_status gen_alloc_common(struct txi_gen *g, struct tx_error *err)
-{
-    struct txi_arena *a = g->a;
-    g->logits = txi_arena_alloc(a, (size_t)g->rows, (size_t)g->V * sizeof(float));
-    g->slot = txi_arena_alloc(a, (size_t)g->rows, sizeof(int));
-    g->src = txi_arena_alloc(a, (size_t)g->rows, sizeof(int));
-    g->step_ids = txi_arena_alloc(a, (size_t)g->rows, sizeof(int32_t));
-    g->seen = txi_arena_calloc(a, (size_t)g->V, 1);
-    g->tmp = txi_arena_alloc(a, (size_t)g->V, sizeof(float));
-    g->pairs = txi_arena_alloc(a, (size_t)g->V, sizeof(struct txi_scored));
-    if (!g->logits || !g->slot || !g->src || !g->step_ids || !g->seen || !g->tmp || !g->pairs)
-        return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (generation buffers)");
-    return TX_OK;
-}
-
-int txi_gen_cancelled(const struct txi_gen *g)
-{
-    return g->p.cancel && g->p.cancel(g->p.cancel_user);
-}
-
-void txi_gen_decode(struct txi_gen *g, int n, int past)
-{
-    struct txi_dec_job dj = {.n_rows = n,
-                             .n_new = 1,
-                             .past = past,
-                             .slot = g->slot,
-                             .src = g->src,
-                             .ids = g->step_ids,
-                             .logits = g->logits};
-    txi_decode(g->m, &g->ds, &dj);
-}
 
 /* Checks the arguments and every source; errors name the source ("input_ids[2]"). */
 static tx_status check_inputs(const tx_model *m, const int32_t *const *input_ids, const int *n_src,
@@ -61,30 +28,26 @@ static tx_status check_inputs(const tx_model *m, const int32_t *const *input_ids
     return TX_OK;
 }
 
-/* Encodes all sources together and prepares the decoder for g->rows rows over them. */
-static tx_status gen_encode(struct txi_gen *g, const int32_t *const *input_ids, const int *n_src,
-                            struct tx_error *err)
+/* Runs the group's steps until every member has finished; the first failure ends the call with
+ * its error (naming the input when there are several). */
+static tx_status run_all(tx_group *g, const uint64_t *ids, int n_inputs, struct tx_error *err)
 {
-    int32_t *ids;
-    int *off, *len, n_tok;
-    tx_status st =
-        txi_pack_sources(g->a, input_ids, n_src, g->n_inputs, &ids, &off, &len, &n_tok, err);
-    if (st != TX_OK) return st;
-    /* (n_tok, d_model) */
-    float *hidden = txi_arena_alloc(g->a, (size_t)n_tok, (size_t)g->m->cfg.d_model * sizeof(float));
-    if (!hidden) return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder output)");
-    struct txi_enc_job ej = {.ids = ids,
-                             .src_off = off,
-                             .src_len = len,
-                             .n_src = g->n_inputs,
-                             .n_tok = n_tok,
-                             .hidden = hidden,
-                             .att = NULL};
-    st = txi_encode(g->m, g->a, &ej, err);
-    if (st != TX_OK) return st;
-    int positions = g->max_length > 1 ? g->max_length - 1 : 1;
-    return txi_dec_init(g->m, g->a, &g->ds, hidden, off, len, g->n_inputs, g->rows, positions,
-                        g->rows, g->p.num_beams > 1, err);
+    for (;;) {
+        int n_rows = 0;
+        tx_status st = tx_group_step(g, &n_rows, err);
+        if (st != TX_OK) return st;
+        for (int b = 0; b < n_inputs; b++) {
+            if (tx_group_state(g, ids[b], NULL) != TX_MEMBER_FAILED) continue;
+            struct tx_gen_out o;
+            struct tx_error e = {0};
+            st = tx_group_result(g, ids[b], &o, &e);
+            if (n_inputs > 1 && st != TX_ERR_CANCELLED)
+                return txi_fail(err, st, "input %d: %s", b, e.message);
+            if (err) *err = e;
+            return st;
+        }
+        if (n_rows == 0) return TX_OK;
+    }
 }
 
 tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int *n_src,
@@ -95,30 +58,48 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
         return txi_fail(err, TX_ERR_INVALID, "tx_generate: NULL argument");
     if (n_inputs <= 0 || n_inputs > MAX_GEN_ROWS)
         return txi_fail(err, TX_ERR_INVALID, "n_inputs = %d is out of range", n_inputs);
-    struct txi_gen g;
-    memset(&g, 0, sizeof g);
-    g.s = s;
-    g.m = s->model;
-    g.p = params ? *params : g.m->gen;
-    g.V = g.m->cfg.dec_vocab;
-    g.n_inputs = n_inputs;
-    g.a = &s->arena;
-    tx_status st = txi_gen_validate_params(g.m, &g.p, err);
+    const tx_model *m = s->model;
+    struct tx_gen_params p = params ? *params : m->gen;
+    tx_status st = txi_gen_validate_params(m, &p, err);
     if (st != TX_OK) return st;
-    st = check_inputs(g.m, input_ids, n_src, n_inputs, err);
+    st = check_inputs(m, input_ids, n_src, n_inputs, err);
     if (st != TX_OK) return st;
-    int beam = g.p.num_beams > 1;
-    g.n_per = beam ? g.p.num_beams : g.p.do_sample ? g.p.num_return_sequences : 1;
-    if ((long long)n_inputs * g.n_per > MAX_GEN_ROWS)
+    int n_per = p.num_beams > 1 ? p.num_beams : p.do_sample ? p.num_return_sequences : 1;
+    if ((long long)n_inputs * n_per > MAX_GEN_ROWS)
         return txi_fail(err, TX_ERR_INVALID, "too many decoding rows (%d inputs x %d)", n_inputs,
-                        g.n_per);
-    g.rows = n_inputs * g.n_per;
-    g.max_length = g.p.max_length;
-    if (txi_arena_reset(g.a, 0) != 0)
-        return txi_fail(err, TX_ERR_NOMEM, "out of memory growing the session arena");
-    st = gen_encode(&g, input_ids, n_src, err);
+                        n_per);
+    long long n_tok = 0;
+    for (int b = 0; b < n_inputs; b++)
+        n_tok += n_src[b];
+    if (n_tok > 1 << 28) return txi_fail(err, TX_ERR_TOO_LONG, "sources are too long in total");
+    struct tx_group_params gp = {.max_rows = n_inputs * n_per,
+                                 .max_member_rows = n_per,
+                                 .max_members = n_inputs,
+                                 .max_length = p.max_length,
+                                 .max_src_tokens = (int)n_tok};
+    tx_group *g;
+    st = tx_group_new(s, &gp, &g, err);
     if (st != TX_OK) return st;
-    st = gen_alloc_common(&g, err);
+    uint64_t *ids = txi_arena_alloc(&s->arena, (size_t)n_inputs, sizeof *ids);
+    int n_ret = p.num_beams > 1 ? p.num_return_sequences : n_per;
+    struct tx_hypothesis *hyps =
+        txi_arena_alloc(&s->arena, (size_t)n_inputs * n_ret, sizeof *hyps);
+    if (!ids || !hyps) {
+        tx_group_free(g);
+        return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (generation results)");
+    }
+    for (int b = 0; b < n_inputs && st == TX_OK; b++)
+        st = tx_group_add(g, input_ids[b], n_src[b], &p, &ids[b], err);
+    if (st == TX_OK) st = run_all(g, ids, n_inputs, err);
+    for (int b = 0; b < n_inputs && st == TX_OK; b++) {
+        struct tx_gen_out o;
+        st = tx_group_result(g, ids[b], &o, err);
+        if (st == TX_OK) memcpy(hyps + (size_t)b * n_ret, o.hyps, (size_t)n_ret * sizeof *hyps);
+    }
+    tx_group_free(g); /* the hypotheses stay in the session arena until its next call */
     if (st != TX_OK) return st;
-    return beam ? txi_beam_search_run(&g, out, err) : txi_greedy_run(&g, out, err);
+    out->n_inputs = n_inputs;
+    out->n_return = n_ret;
+    out->hyps = hyps;
+    return TX_OK;
 }

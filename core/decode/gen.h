@@ -1,34 +1,82 @@
-/* gen.h — what tx_generate's phases share: the call's state and its decoder step (internal). */
+/* gen.h — a decode group (tx_group): its members, their rows and the step they share; and the
+ * searches run on a member (internal). tx_generate is a group whose members all join at once. */
 #ifndef ATTNSERVE_GEN_H
 #define ATTNSERVE_GEN_H
 
 #include "arena.h"
+#include "beam.h"
 #include "logits_process.h"
+#include "sampling.h"
 #include "transformer.h"
 #include "tx.h"
 
 #include <stdint.h>
 
-/* One generation call: the validated parameters, the encoded sources' decoder state and the
- * buffers every search uses. Everything lives in the session arena, allocated before the first
- * step (the decode loop allocates nothing). */
-struct txi_gen {
+/* One member: a source and its search. Row i of the member (0 <= i < n_rows) is cache slot
+ * slots[i]; the slot also indexes the group's token and log-prob rows. */
+struct txi_member {
+    tx_member_state state;
+    uint64_t id;            /* 0 while the place is free */
+    struct tx_gen_params p; /* validated; max_length resolved */
+    int beam;               /* beam search / beam sampling (num_beams > 1) */
+    int n_rows;             /* beams, returned samples, or 1 */
+    int n_return;           /* hypotheses in the result */
+    int cur_len;            /* tokens per row so far, incl. the decoder start token */
+    int src_len;            /* source tokens (at cross rows g->src_off[place] ..) */
+    int *slots;             /* (max_member_rows) */
+    /* greedy and sampling */
+    uint8_t *finished;   /* (max_member_rows) 1 once the row emitted eos */
+    double *sum;         /* (max_member_rows) sum of processed log-probs: the score */
+    struct txi_rng *rng; /* (max_member_rows) one stream per returned sample */
+    /* beam search */
+    struct txi_beam_hyps hy; /* finished hypotheses (storage from the arena) */
+    void *hy_storage;
+    struct txi_rng brng;  /* beam sampling's generator */
+    float *beam_scores;   /* (max_member_rows) running sum of processed log-probs of each beam */
+    float *next_scores;   /* (max_member_rows) the chosen continuations' summed scores */
+    float *next_lp;       /* (max_member_rows) the chosen continuations' processed log-probs */
+    int32_t *next_tok;    /* (max_member_rows) the chosen continuations' tokens */
+    int *from;            /* (max_member_rows) the member row each new row continues */
+    struct tx_hypothesis *hyps; /* (max_member_rows) the result */
+    struct tx_error err;        /* FAILED: why */
+};
+
+struct tx_group {
     tx_session *s;
     const tx_model *m;
-    struct tx_gen_params p; /* validated; max_length resolved (txi_gen_validate_params) */
-    int V;                  /* decoder vocabulary */
-    int n_inputs;           /* sources */
-    int n_per;              /* decoding rows per source: beams, returned samples or 1 */
-    int rows;               /* n_inputs * n_per */
-    int max_length;         /* tokens per row incl. the decoder start token */
-    struct txi_arena *a;
+    struct txi_arena *a; /* the session's arena: everything below */
+    struct tx_group_params gp;
+    int V;  /* decoder vocabulary */
+    int ML; /* token row stride: max(max_length, 2) */
+    int MR; /* max_member_rows */
+    uint64_t next_id;
     struct txi_dec_state ds;
-    float *logits;            /* (rows, V) the step's logits, one row per active row */
-    int *slot, *src;          /* (rows) the step's active rows: cache slot, source index */
-    int32_t *step_ids;        /* (rows) the step's input token of each active row */
+    struct txi_member *mem; /* (max_members) */
+    int *src_off, *src_len; /* (max_members) cross rows of each place's source */
+    int32_t *src_ids;       /* (max_src_tokens) sources at their cross rows */
+    uint8_t *slot_used;     /* (max_rows) */
+    int32_t *seq;           /* (max_rows, ML) tokens of the row in each slot */
+    float *raw_lp;          /* (max_rows, ML) greedy: log_softmax(raw logits) of each token */
+    float *lp;              /* (max_rows, ML) log-prob after processors of each token */
+    /* the step: its rows, in member order */
+    float *logits;     /* (max_rows, V) */
+    int *row_slot;     /* (max_rows) */
+    int *row_src;      /* (max_rows) place of the row's member (its source) */
+    int *row_past;     /* (max_rows) cached positions of the row */
+    int32_t *row_ids;  /* (max_rows) input token */
+    int *step_first;   /* (max_members) first step row of each place, -1 when not stepped */
+    /* scoring scratch, one member at a time */
     uint8_t *seen;            /* (V) zeroed, for the repetition penalty */
     float *tmp;               /* (V) warper scratch */
+    float *proc;              /* (V) greedy: the row being scored */
     struct txi_scored *pairs; /* (V) top-p scratch */
+    float *cand;              /* (MR, V) beam: log-prob + beam score of every continuation */
+    float *cand_lp;           /* (MR, V) beam: processed log-probs */
+    float *probs;             /* (MR, V) beam sampling: softmax(cand) */
+    int *top;                 /* (2 MR) selected candidates */
+    int *best;                /* (MR) finalize: pool indices, best first */
+    int32_t *seq_tmp;         /* (MR, ML) beam reordering */
+    float *lp_tmp;            /* (MR, ML) beam reordering */
 };
 
 /* Validates p as GenerationConfig.validate() and the processors' constructors do, resolves
@@ -36,20 +84,29 @@ struct txi_gen {
  * max_length rewritten; err names the parameter and its value. */
 tx_status txi_gen_validate_params(const tx_model *m, struct tx_gen_params *p, struct tx_error *err);
 
-/* One decoder pass over the n rows gathered in g->slot, g->src and g->step_ids, each at position
- * `past`: writes g->logits (n, V). */
-void txi_gen_decode(struct txi_gen *g, int n, int past);
+/* Token row of slot s (ML tokens) and its log-prob rows. */
+static inline int32_t *txi_slot_seq(const struct tx_group *g, int s)
+{
+    return g->seq + (size_t)s * g->ML;
+}
 
-/* Nonzero when the caller's cancel callback asks to stop. */
-int txi_gen_cancelled(const struct txi_gen *g);
+/* Greedy search and multinomial sampling (num_beams 1), per member (greedy.c):
+ * start: every row at the decoder start token, generators seeded;
+ * row_active: whether row i runs in the next step;
+ * advance: extends each active row by one token from logits (the member's active rows, in row
+ *          order, (n, V)); the member is DONE when every row has emitted eos or max_length is
+ *          reached;
+ * result: the rows as hypotheses in mb->hyps. */
+void txi_greedy_start(struct tx_group *g, struct txi_member *mb);
+int txi_greedy_row_active(const struct txi_member *mb, int i);
+void txi_greedy_advance(struct tx_group *g, struct txi_member *mb, const float *logits);
+void txi_greedy_result(struct tx_group *g, struct txi_member *mb);
 
-/* Greedy search and multinomial sampling (num_beams 1): writes out, whose hypotheses are
- * borrowed from the session arena. TX_ERR_NOMEM, TX_ERR_CANCELLED. */
-tx_status txi_greedy_run(struct txi_gen *g, struct tx_gen_out *out, struct tx_error *err);
-
-/* Beam search (do_sample 0) and beam sampling (do_sample 1): writes out, whose hypotheses are
- * borrowed from the session arena. TX_ERR_NOMEM, TX_ERR_CANCELLED, TX_ERR_INVALID when the
- * processors leave fewer continuations than beams. */
-tx_status txi_beam_search_run(struct txi_gen *g, struct tx_gen_out *out, struct tx_error *err);
+/* Beam search and beam sampling, per member (beam_search.c); logits are its n_rows rows.
+ * advance returns TX_ERR_INVALID when the processors leave fewer continuations than beams. */
+void txi_beam_start(struct tx_group *g, struct txi_member *mb);
+tx_status txi_beam_advance(struct tx_group *g, struct txi_member *mb, const float *logits,
+                           struct tx_error *err);
+void txi_beam_result(struct tx_group *g, struct txi_member *mb);
 
 #endif

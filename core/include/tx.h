@@ -239,6 +239,88 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
                       struct tx_error *err);
 
 /* ---------------------------------------------------------------------------------------- */
+/* Decode groups: step-wise generation of sequences that join and leave between steps       */
+/* ---------------------------------------------------------------------------------------- */
+
+/* A decode group runs many generations ("members") on one session, one decoder pass per step
+ * for the rows of all of them: each member has its own source, its own tx_gen_params (greedy,
+ * sampling with its seed, beam search with its beams as rows) and its own length; members are
+ * added and removed between steps (continuous batching). tx_generate itself runs on a group.
+ *
+ * Batch invariance: a member's tokens, scores and log-probabilities are bit for bit what it
+ * gives alone (tx_generate with that one input), whichever members run beside it and whenever
+ * it joined: sources are encoded one at a time, and every product of a step computes each row
+ * with an order of summation fixed by the weights' shape (txi_gemm_ws.rowwise).
+ *
+ * Memory: everything is taken from the session arena by tx_group_new (KV cache slots of
+ * max_length - 1 positions for max_rows rows, cross-attention K/V for max_src_tokens, the
+ * buffers of every search); a step allocates nothing. The group owns its session until
+ * tx_group_free: no other call may run on that session meanwhile. One thread at a time. */
+typedef struct tx_group tx_group;
+
+struct tx_group_params {
+    int max_rows;        /* decoding rows at once (KV cache slots): beams and samples count each */
+    int max_member_rows; /* most rows of one member (num_beams, or num_return_sequences when
+                            sampling); <= max_rows */
+    int max_members;     /* members at once */
+    int max_length;      /* longest member max_length (decoder tokens incl. the start token) */
+    int max_src_tokens;  /* source tokens of all members at once */
+};
+
+typedef enum {
+    TX_MEMBER_NONE = 0, /* no such member (never added, or removed) */
+    TX_MEMBER_WAITING,  /* added; its source is encoded at the next step */
+    TX_MEMBER_RUNNING,
+    TX_MEMBER_DONE,   /* finished: tx_group_result gives its hypotheses */
+    TX_MEMBER_FAILED, /* stopped with an error (cancelled, or its search failed) */
+} tx_member_state;
+
+/* Creates a group on s (resets s's arena and takes it). TX_ERR_INVALID for sizes < 1 or
+ * max_member_rows > max_rows, TX_ERR_NOMEM when the arena cannot hold it (its cap). Owned: free
+ * with tx_group_free (which leaves the session usable again). */
+tx_status tx_group_new(tx_session *s, const struct tx_group_params *gp, tx_group **out,
+                       struct tx_error *err);
+void tx_group_free(tx_group *g);
+
+/* 1 when a member with this source length and these parameters (NULL: the model's defaults)
+ * would fit now: free rows, a member place, room for its source, max_length within the group's.
+ * Parameters are not validated here. */
+int tx_group_fits(const tx_group *g, int n_src, const struct tx_gen_params *params);
+
+/* Adds a member: checks params (NULL: the model's) and the source as tx_generate does (errors
+ * name "input_ids" and the parameter), copies the source, and writes its id (never 0, never
+ * reused). TX_ERR_NOMEM when it does not fit now (tx_group_fits); the group is unchanged on any
+ * error. It runs from the next tx_group_step. */
+tx_status tx_group_add(tx_group *g, const int32_t *input_ids, int n_src,
+                       const struct tx_gen_params *params, uint64_t *id, struct tx_error *err);
+
+/* One step: encodes the sources of waiting members, then one decoder pass for the rows of
+ * every running member, each extended by one token (its logits processors, warpers, beam
+ * scorer); members whose search ends become DONE, members whose params.cancel asks to stop
+ * FAILED (TX_ERR_CANCELLED). *n_rows (may be NULL) gets the rows the pass ran (0: nothing was
+ * running). Returns TX_OK; a failing member does not fail the step. */
+tx_status tx_group_step(tx_group *g, int *n_rows, struct tx_error *err);
+
+/* A member's state; *n_tokens (may be NULL) gets the tokens generated so far. */
+tx_member_state tx_group_state(const tx_group *g, uint64_t id, int *n_tokens);
+
+/* The tokens so far of a running or done member's first row (greedy, sampling: its sequence;
+ * beam search: the best running beam, which may still change), decoder start token first.
+ * Borrowed until the next step or removal. TX_ERR_INVALID for an unknown member. */
+tx_status tx_group_tokens(const tx_group *g, uint64_t id, const int32_t **ids, int *n_ids,
+                          struct tx_error *err);
+
+/* A DONE member's hypotheses as tx_generate gives them for one input (out->n_inputs 1),
+ * borrowed until it is removed. A FAILED member: its error (status and message). Otherwise
+ * TX_ERR_INVALID. */
+tx_status tx_group_result(const tx_group *g, uint64_t id, struct tx_gen_out *out,
+                          struct tx_error *err);
+
+/* Removes a member in any state (a running one is cancelled), freeing its rows and source room
+ * for others. Unknown ids are ignored. */
+void tx_group_remove(tx_group *g, uint64_t id);
+
+/* ---------------------------------------------------------------------------------------- */
 /* Attention analysis                                                                       */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -390,6 +472,48 @@ tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *c
                            const size_t *lens, int n_texts, const struct tx_text_params *params,
                            struct tx_text_result **out, struct tx_error *err);
 void tx_text_result_free(struct tx_text_result *res);
+
+/* Continuous batching of text requests: jobs (a list of texts, as tx_text_generate takes them)
+ * whose segments (texts, or their sentences) decode together in one decode group, joining as rows
+ * free up and leaving when done; each job's result is what tx_text_generate gives for it (bit
+ * for bit: the group's batch invariance), whatever ran beside it. One thread at a time. */
+typedef struct tx_text_batch tx_text_batch;
+
+/* A batch on session s (taken for the batch's life, as tx_group_new) with tok (borrowed). gp
+ * sizes its decode group: a job's gen params must fit it (num_beams or samples <=
+ * max_member_rows, max_length <= its max_length). aux (may be NULL): a session of the same model
+ * for the teacher-forced pass of TX_WANT_ATTENTION jobs, run when such a job's generation ends;
+ * without one those jobs fail with TX_ERR_UNSUPPORTED. Owned: tx_text_batch_free. */
+tx_status tx_text_batch_new(tx_session *s, tx_session *aux, const tx_tokenizer *tok,
+                            const struct tx_group_params *gp, tx_text_batch **out,
+                            struct tx_error *err);
+/* Frees the batch and every job not taken (their results are dropped). */
+void tx_text_batch_free(tx_text_batch *b);
+
+/* Adds a job: texts are split and tokenized now (errors as tx_text_generate's, and
+ * TX_ERR_INVALID for params that do not fit the group, naming them); texts, lens and params are
+ * borrowed until the job is taken back. Its segments join the group in order, after those of
+ * jobs added before (FIFO). user is the caller's tag, given back by tx_text_batch_take. */
+tx_status tx_text_batch_add(tx_text_batch *b, const char *const *texts, const size_t *lens,
+                            int n_texts, const struct tx_text_params *params, void *user,
+                            struct tx_error *err);
+
+/* Segments of added jobs still waiting for rows (0: another job would start at the next step). */
+int tx_text_batch_waiting(const tx_text_batch *b);
+
+/* Jobs added and not yet taken. */
+int tx_text_batch_jobs(const tx_text_batch *b);
+
+/* One step: waiting segments join while they fit (in order), one tx_group_step, finished
+ * segments are collected; a job whose params.gen.cancel asks to stop (asked once per step) or
+ * one of whose segments failed ends with that error. *n_rows (may be NULL): rows decoded. */
+tx_status tx_text_batch_step(tx_text_batch *b, int *n_rows, struct tx_error *err);
+
+/* Takes back one ended job: *user its tag; *res its result (owned: tx_text_result_free) when
+ * *st is TX_OK, else NULL with the error in *job_err (may be NULL). Returns 1, or 0 when no job
+ * has ended. */
+int tx_text_batch_take(tx_text_batch *b, void **user, struct tx_text_result **res, tx_status *st,
+                       struct tx_error *job_err);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Language identification                                                                  */

@@ -423,10 +423,39 @@ void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, co
     txi_matmul_nt_ws(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
 }
 
+/* The batch-invariant product (ws->rowwise): the few-rows kernel over every row, 16 at a time.
+ * In each kernel a row's dot products are summed in an order fixed by k alone (AVX-512: 16
+ * lanes, k in steps of 16, masked tail, one reduction; AVX2: 8 lanes, then a scalar tail; else
+ * OpenBLAS sgemv for that row alone), so the rows around it change nothing. */
+static void rowwise_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                       int ldb, float beta, float *c, int ldc)
+{
+    for (int r0 = 0; r0 < m; r0 += SMALL_M_MAX) {
+        int mr = m - r0 < SMALL_M_MAX ? m - r0 : SMALL_M_MAX;
+        const float *ar = a + (size_t)r0 * lda;
+        float *cr = c + (size_t)r0 * ldc;
+#ifdef HAVE_AVX2_KERNEL
+        if (__builtin_cpu_supports("avx512f")) {
+            small_m_nt_avx512(mr, n, k, alpha, ar, lda, b, ldb, beta, cr, ldc);
+            continue;
+        }
+        if (have_avx2_fma()) {
+            small_m_nt_avx2(mr, n, k, alpha, ar, lda, b, ldb, beta, cr, ldc);
+            continue;
+        }
+#endif
+        txi_small_m_nt_blas(mr, n, k, alpha, ar, lda, b, ldb, beta, cr, ldc);
+    }
+}
+
 void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                       int ldb, float beta, float *c, int ldc, const struct txi_gemm_ws *ws)
 {
     if (m <= 0 || n <= 0) return;
+    if (ws && ws->rowwise) {
+        rowwise_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
 #ifdef HAVE_PANEL_KERNEL
     if (panel_applies(m, n, k, ws)) {
         panels_nt(m, n, k, alpha, a, lda, b, ldb, beta, NULL, c, ldc, ws);
@@ -479,7 +508,8 @@ void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
         return;
     }
 #ifdef HAVE_PANEL_KERNEL
-    if (n > 0 && panel_applies(n, l->n_out, l->n_in, ws)) { /* bias added as C is written */
+    if (n > 0 && !(ws && ws->rowwise) && panel_applies(n, l->n_out, l->n_in, ws)) {
+        /* bias added as C is written */
         panels_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, l->b, y, l->n_out,
                   ws);
         return;
@@ -487,7 +517,8 @@ void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
 #else
     (void)ws;
 #endif
-    txi_matmul_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, y, l->n_out);
+    txi_matmul_nt_ws(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, y, l->n_out,
+                     ws && ws->rowwise ? ws : NULL);
     if (l->b)
         for (int i = 0; i < n; i++)
             txi_add(y + (size_t)i * l->n_out, l->b, (size_t)l->n_out);

@@ -29,6 +29,10 @@ struct txi_norm {
 struct txi_gemm_ws {
     float *buf;      /* (n_floats), 64-byte aligned; NULL = none */
     size_t n_floats; /* capacity; a product that needs more runs without the panel kernel */
+    int rowwise;     /* 1: batch-invariant products. Every row of C is computed by the few-rows
+                        kernels whatever m is (no sgemv, panel or sgemm path), so a row's result
+                        depends only on that row of A, bit for bit: a sequence decoded alone and
+                        in a batch with others gives the same numbers (see txi_matmul_nt_ws) */
 };
 
 /* Floats of scratch the panel kernel needs for an (m, n, k) product (the same suffices for any
@@ -51,7 +55,9 @@ void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, co
  * CPU has AVX-512F, BLAS runs one thread and ws holds txi_gemm_ws_floats(m, n, k), a row-panel
  * kernel that reads B in place, as it is stored (sgemm would first copy all of it, which costs as
  * much as the product at these sizes when B is a weight matrix coming from memory). Otherwise
- * exactly txi_matmul_nt. */
+ * exactly txi_matmul_nt. With ws->rowwise set: the few-rows kernel of the CPU (AVX-512F, else
+ * AVX2+FMA, else one sgemv per row) for every m, 16 rows at a time; each row of C is then the
+ * same function of its row of A whatever the other rows are (batch invariance). */
 void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                       int ldb, float beta, float *c, int ldc, const struct txi_gemm_ws *ws);
 

@@ -394,8 +394,9 @@ void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float 
 {
     if (m <= 0 || n <= 0) return;
     size_t block = (size_t)TXI_Q8_BLOCK * (size_t)k;
-    if (m <= SMALL_M_MAX || !ws || !ws->buf || ws->n_floats < block) {
-        /* few rows, or no scratch: 16 rows at a time (each group reads the weights once) */
+    if (m <= SMALL_M_MAX || !ws || !ws->buf || ws->n_floats < block || ws->rowwise) {
+        /* few rows, no scratch or batch-invariant products (a row's sums then depend on that
+         * row alone): 16 rows at a time (each group reads the weights once) */
         for (int r0 = 0; r0 < m; r0 += SMALL_M_MAX) {
             int mr = m - r0 < SMALL_M_MAX ? m - r0 : SMALL_M_MAX;
             small_m(f, mr, n, k, alpha, a + (size_t)r0 * lda, lda, w, scale, beta, bias,
@@ -406,7 +407,7 @@ void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float 
     /* many rows: convert TXI_Q8_BLOCK weight rows at a time into the end of ws, and multiply
      * each block with the F32 kernels (the rest of ws is their scratch) */
     float *deq = ws->buf + (ws->n_floats - block);
-    struct txi_gemm_ws rest = {ws->buf, ws->n_floats - block};
+    struct txi_gemm_ws rest = {ws->buf, ws->n_floats - block, 0};
     for (int j0 = 0; j0 < n; j0 += TXI_Q8_BLOCK) {
         int nb = n - j0 < TXI_Q8_BLOCK ? n - j0 : TXI_Q8_BLOCK;
         for (int j = 0; j < nb; j++)

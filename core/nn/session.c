@@ -19,7 +19,9 @@ tx_status tx_session_new(const tx_model *model, size_t max_arena_bytes, tx_sessi
     if (!s) return txi_fail(err, TX_ERR_NOMEM, "out of memory creating a session");
     s->model = model;
     txi_arena_init(&s->arena, max_arena_bytes);
+    txi_arena_init(&s->scratch, max_arena_bytes);
     if (txi_arena_reset(&s->arena, SESSION_INITIAL_ARENA) != 0) {
+        txi_arena_free(&s->arena);
         free(s);
         return txi_fail(err, TX_ERR_NOMEM, "out of memory creating a session arena");
     }
@@ -31,12 +33,13 @@ void tx_session_free(tx_session *s)
 {
     if (!s) return;
     txi_arena_free(&s->arena);
+    txi_arena_free(&s->scratch);
     free(s);
 }
 
 size_t tx_session_arena_size(const tx_session *s)
 {
-    return s ? txi_arena_size(&s->arena) : 0;
+    return s ? txi_arena_size(&s->arena) + txi_arena_size(&s->scratch) : 0;
 }
 
 const tx_model *tx_session_get_model(const tx_session *s)

@@ -7,7 +7,10 @@
 
 struct tx_session {
     const tx_model *model;
-    struct txi_arena arena;
+    struct txi_arena arena;   /* everything of the current call (or decode group) */
+    struct txi_arena scratch; /* a decode group's encoder scratch: reset for every source it
+                                 encodes, kept across calls so that a repeated request of the
+                                 same shape allocates nothing */
 };
 
 /* Checks ids (n) against [0, vocab): errors name `what`, the position and the value. */

@@ -13,10 +13,11 @@
 
 #include <string.h>
 
-/* x (n, d) = embed[ids] * embed_scale + position (pos0 + i % period) [+ layernorm_embedding]:
- * `period` tokens per sequence, laid end to end. */
+/* x (n, d) = embed[ids] * embed_scale + position [+ layernorm_embedding]: `period` tokens per
+ * sequence, laid end to end; token i is at position pos0 + i % period, or with pos0s set at
+ * pos0s[i / period] + i % period. */
 static void embed_tokens(const tx_model *m, const struct txi_stack *s, const int32_t *ids, int n,
-                         int pos0, int period, float *x)
+                         int pos0, const int *pos0s, int period, float *x)
 {
     const struct txi_config *c = &m->cfg;
     int d = c->d_model;
@@ -29,7 +30,8 @@ static void embed_tokens(const tx_model *m, const struct txi_stack *s, const int
             for (int j = 0; j < d; j++)
                 xi[j] = e[j] * c->embed_scale;
         }
-        if (s->pos) txi_pos_add_learned(xi, 1, d, s->pos, pos0 + i % period, c->pos_offset);
+        int pos = (pos0s ? pos0s[i / period] : pos0) + i % period;
+        if (s->pos) txi_pos_add_learned(xi, 1, d, s->pos, pos, c->pos_offset);
     }
     if (s->emb_norm.w) txi_norm_fwd(&s->emb_norm, x, n, d, c->norm_eps, x);
 }
@@ -167,7 +169,7 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
 
     for (int b = 0; b < job->n_src; b++) {
         int off = job->src_off[b], len = job->src_len[b];
-        embed_tokens(m, s, job->ids + off, len, 0, len, x + (size_t)off * d);
+        embed_tokens(m, s, job->ids + off, len, 0, NULL, len, x + (size_t)off * d);
     }
 
     for (int l = 0; l < s->n_layers; l++) {
@@ -185,24 +187,11 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
     return TX_OK;
 }
 
-/* Records the source layout in st; returns the total source tokens. */
-static int dec_layout(struct txi_dec_state *st, const int *src_off, const int *src_len, int n_src)
-{
-    st->src_off = src_off;
-    st->src_len = src_len;
-    int n_src_tok = 0;
-    for (int b = 0; b < n_src; b++) {
-        n_src_tok += src_len[b];
-        if (src_len[b] > st->max_src) st->max_src = src_len[b];
-    }
-    return n_src_tok;
-}
-
 /* Per-layer caches: self-attention K/V (n_slots, max_len, inner), cross-attention K/V
  * (n_src_tok, inner). Returns -1 when the arena is exhausted. */
-static int dec_alloc_caches(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                            int n_src_tok)
+static int dec_alloc_caches(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st)
 {
+    int n_src_tok = st->n_src_tok;
     int nl = m->cfg.n_dec_layers, inner = m->cfg.inner;
     size_t slot_size = (size_t)st->max_len * inner;
     st->k_self = txi_arena_alloc(a, (size_t)nl, sizeof(float *));
@@ -222,9 +211,9 @@ static int dec_alloc_caches(const tx_model *m, struct txi_arena *a, struct txi_d
 
 /* A step's scratch for max_rows rows, and the row-panel scratch for the step products and the
  * cross keys/values of all n_src_tok source tokens. Returns -1 when the arena is exhausted. */
-static int dec_alloc_scratch(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                             int n_src_tok)
+static int dec_alloc_scratch(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st)
 {
+    int n_src_tok = st->max_src; /* cross K/V are computed a source at a time */
     const struct txi_config *c = &m->cfg;
     size_t rows = (size_t)st->max_rows;
     int d = c->d_model, inner = c->inner, ffn = c->dec_ffn;
@@ -258,7 +247,8 @@ static int dec_alloc_extras(const tx_model *m, struct txi_arena *a, struct txi_d
     int max_len = st->max_len;
     if (with_reorder) {
         size_t slot_size = (size_t)max_len * c->inner;
-        st->reorder = txi_arena_alloc(a, (size_t)st->n_slots, slot_size * sizeof(float));
+        size_t n_re = (size_t)(st->reorder_slots ? st->reorder_slots : st->n_slots);
+        st->reorder = txi_arena_alloc(a, n_re, slot_size * sizeof(float));
         st->needed = txi_arena_alloc(a, (size_t)st->n_slots, 1);
         if (!st->reorder || !st->needed) return -1;
     }
@@ -272,29 +262,62 @@ static int dec_alloc_extras(const tx_model *m, struct txi_arena *a, struct txi_d
     return 0;
 }
 
-tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                       const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
-                       int n_slots, int max_len, int max_rows, int with_reorder,
-                       struct tx_error *err)
+tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                        int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
+                        int reorder_slots, const int *src_off, const int *src_len, int rowwise,
+                        struct tx_error *err)
 {
     memset(st, 0, sizeof *st);
     st->n_slots = n_slots;
     st->max_len = max_len;
     st->max_rows = max_rows;
-    int n_src_tok = dec_layout(st, src_off, src_len, n_src);
-    if (dec_alloc_caches(m, a, st, n_src_tok) || dec_alloc_scratch(m, a, st, n_src_tok) ||
-        dec_alloc_extras(m, a, st, with_reorder))
+    st->n_src_tok = n_src_tok;
+    st->max_src = max_src;
+    st->reorder_slots = reorder_slots;
+    st->src_off = src_off;
+    st->src_len = src_len;
+    if (dec_alloc_caches(m, a, st) || dec_alloc_scratch(m, a, st) ||
+        dec_alloc_extras(m, a, st, reorder_slots > 0))
         return txi_fail(err, TX_ERR_NOMEM,
                         "session arena exhausted (decoder state for %d rows x %d positions)",
                         n_slots, max_len);
-    /* Cross-attention keys and values: once per source, for all layers. */
-    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
-        const struct txi_layer *L = &m->dec.layers[l];
-        txi_linear_fwd(&L->cross_attn.k, enc_hidden, n_src_tok, st->k_cross[l], &st->ws);
-        txi_linear_fwd(&L->cross_attn.v, enc_hidden, n_src_tok, st->v_cross[l], &st->ws);
-    }
+    st->ws.rowwise = rowwise;
     return TX_OK;
 }
+
+void txi_dec_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
+                        int off, int len, const struct txi_gemm_ws *ws)
+{
+    size_t at = (size_t)off * m->cfg.inner;
+    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
+        const struct txi_layer *L = &m->dec.layers[l];
+        txi_linear_fwd(&L->cross_attn.k, enc_hidden, len, st->k_cross[l] + at, ws);
+        txi_linear_fwd(&L->cross_attn.v, enc_hidden, len, st->v_cross[l] + at, ws);
+    }
+}
+
+tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                       const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
+                       int n_slots, int max_len, int max_rows, int with_reorder,
+                       struct tx_error *err)
+{
+    int n_src_tok = 0, max_src = 0;
+    for (int b = 0; b < n_src; b++) {
+        n_src_tok += src_len[b];
+        if (src_len[b] > max_src) max_src = src_len[b];
+    }
+    tx_status ts = txi_dec_alloc(m, a, st, n_slots, max_len, max_rows, n_src_tok, max_src,
+                                 with_reorder ? n_slots : 0, src_off, src_len, 0, err);
+    if (ts != TX_OK) return ts;
+    /* Cross-attention keys and values: once per source, for all layers. */
+    for (int b = 0; b < n_src; b++)
+        txi_dec_set_source(m, st, enc_hidden + (size_t)src_off[b] * m->cfg.d_model, src_off[b],
+                           src_len[b], &st->ws);
+    return TX_OK;
+}
+
+/* Cached positions before row r's new tokens. */
+#define ROW_PAST(job, r) ((job)->pasts ? (job)->pasts[r] : (job)->past)
 
 /* Self-attention of decoder layer l: the rows' new keys/values join their cache slots, queries
  * see the prefix (causal, T5 bias); the attention output is added to the stream st->x. */
@@ -303,24 +326,26 @@ static void dec_self_attention(const tx_model *m, struct txi_dec_state *st,
 {
     const struct txi_config *c = &m->cfg;
     const struct txi_layer *L = &m->dec.layers[l];
-    int inner = c->inner, H = c->n_heads, n_new = job->n_new, past = job->past;
-    int n = job->n_rows * n_new, n_k = past + n_new;
+    int inner = c->inner, H = c->n_heads, n_new = job->n_new;
+    int n = job->n_rows * n_new;
     size_t slot_size = (size_t)st->max_len * inner;
-    struct txi_attn_mask causal = {.causal = 1, .q_pos0 = past, .window = -1, .key_valid = NULL};
     struct txi_rel_bias bias = {st->rel_bias, st->max_len, -(st->max_len - 1)};
     const float *in = sub_in(m, &L->self_norm, st->x, n, st->h);
     txi_linear_fwd(&L->self_attn.q, in, n, st->q, &st->ws);
     float *kc = st->k_self[l], *vc = st->v_self[l];
     txi_linear_fwd(&L->self_attn.k, in, n, st->kv, &st->ws);
     for (int r = 0; r < job->n_rows; r++)
-        memcpy(kc + job->slot[r] * slot_size + (size_t)past * inner,
+        memcpy(kc + job->slot[r] * slot_size + (size_t)ROW_PAST(job, r) * inner,
                st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
     txi_linear_fwd(&L->self_attn.v, in, n, st->kv, &st->ws);
     for (int r = 0; r < job->n_rows; r++)
-        memcpy(vc + job->slot[r] * slot_size + (size_t)past * inner,
+        memcpy(vc + job->slot[r] * slot_size + (size_t)ROW_PAST(job, r) * inner,
                st->kv + (size_t)r * n_new * inner, (size_t)n_new * inner * sizeof(float));
     for (int r = 0; r < job->n_rows; r++) {
         size_t off = (size_t)r * n_new * inner;
+        int past = ROW_PAST(job, r), n_k = past + n_new;
+        struct txi_attn_mask causal = {
+            .causal = 1, .q_pos0 = past, .window = -1, .key_valid = NULL};
         struct txi_mha_args ma = {
             .q = st->q + off,
             .ld_q = inner,
@@ -407,7 +432,8 @@ static void dec_logits(const tx_model *m, struct txi_dec_state *st, const struct
         txi_lp_matmul_nt(m->lm_head_fmt, n_out, V, d, 1.0f, st->h, d, m->lm_head_q,
                          m->lm_head_scale, 0.0f, NULL, job->logits, V, &st->ws);
     else
-        txi_matmul_nt(n_out, V, d, 1.0f, st->h, d, m->lm_head, d, 0.0f, job->logits, V);
+        txi_matmul_nt_ws(n_out, V, d, 1.0f, st->h, d, m->lm_head, d, 0.0f, job->logits, V,
+                         &st->ws);
     if (m->final_logits_bias)
         for (int r = 0; r < n_out; r++)
             txi_add(job->logits + (size_t)r * V, m->final_logits_bias, (size_t)V);
@@ -417,7 +443,7 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
 {
     const struct txi_stack *s = &m->dec;
     int n = job->n_rows * job->n_new;
-    embed_tokens(m, s, job->ids, n, job->past, job->n_new, st->x);
+    embed_tokens(m, s, job->ids, n, job->past, job->pasts, job->n_new, st->x);
     for (int l = 0; l < s->n_layers; l++) {
         dec_self_attention(m, st, job, l);
         dec_cross_attention(m, st, job, l);
@@ -449,6 +475,29 @@ void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *fro
             for (int r = 0; r < st->n_slots; r++)
                 if (from[r] != r)
                     memcpy(cache + r * slot_size, st->reorder + from[r] * slot_size, bytes);
+        }
+    }
+}
+
+void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                           const int *from, int n, int len)
+{
+    size_t slot_size = (size_t)st->max_len * m->cfg.inner;
+    size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
+    int moves = 0;
+    for (int i = 0; i < n; i++)
+        moves |= from[i] != i;
+    if (!moves || len <= 0) return;
+    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
+        float *caches[2] = {st->k_self[l], st->v_self[l]};
+        for (int kv = 0; kv < 2; kv++) {
+            float *cache = caches[kv];
+            /* every slot of the set saved, then each takes its source's copy */
+            for (int i = 0; i < n; i++)
+                memcpy(st->reorder + i * slot_size, cache + slots[i] * slot_size, bytes);
+            for (int i = 0; i < n; i++)
+                if (from[i] != i)
+                    memcpy(cache + slots[i] * slot_size, st->reorder + from[i] * slot_size, bytes);
         }
     }
 }

@@ -1,4 +1,5 @@
 /* pipeline.c — text in, text out: tokenize, (split), generate in batches, decode, capture. */
+#include "text_job.h"
 #include "tx.h"
 #include "txi.h"
 
@@ -12,17 +13,6 @@
 /* Sentences generated together in one tx_generate call: bounds the KV cache and arena of a
  * session for long texts while keeping the decode matrix products reasonably wide. */
 #define MAX_SEGMENTS_PER_BATCH 16
-
-/* One unit of generation: a whole text, or one sentence of it. */
-struct segment {
-    int item;           /* index of the input text */
-    uint32_t start, end; /* byte span in that text */
-    int32_t *ids;       /* source ids after truncation (owned) */
-    int n_ids;
-    int n_ids_original;
-    int truncated;
-    struct tx_hypothesis *hyps; /* (n_return) copies: ids owned */
-};
 
 static double now_ms(void)
 {
@@ -184,6 +174,25 @@ static int cmp_by_length(const void *a, const void *b, void *ctx)
     return (la > lb) - (la < lb);
 }
 
+tx_status txi_text_keep(struct text_job *job, int seg, const struct tx_gen_out *go, int input,
+                        struct tx_error *err)
+{
+    struct segment *sg = &job->segs[seg];
+    if (go->n_return != job->n_return) job->n_return = go->n_return;
+    sg->hyps = calloc((size_t)go->n_return, sizeof *sg->hyps);
+    if (!sg->hyps) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < go->n_return; k++) {
+        const struct tx_hypothesis *h = &go->hyps[(size_t)input * (size_t)go->n_return + k];
+        int32_t *ids = malloc((size_t)(h->n_ids > 0 ? h->n_ids : 1) * sizeof *ids);
+        if (!ids) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+        if (h->n_ids > 0) memcpy(ids, h->ids, (size_t)h->n_ids * sizeof *ids);
+        sg->hyps[k].ids = ids;
+        sg->hyps[k].n_ids = h->n_ids;
+        sg->hyps[k].score = h->score;
+    }
+    return TX_OK;
+}
+
 /* Copies the borrowed hypotheses of one tx_generate call into the segments. */
 static tx_status keep_hypotheses(struct segment *segs, const int *batch, int n_batch,
                                  const struct tx_gen_out *go, struct tx_error *err)
@@ -329,17 +338,8 @@ static tx_status capture_attention(tx_session *s, const struct segment *sg,
     return TX_OK;
 }
 
-/* The segments of one call and where each input text's run of them lies. */
-struct text_job {
-    struct segment *segs; /* (cap_segs) the first n_segs in use */
-    int n_segs, cap_segs;
-    int *first, *count; /* (n_texts) text i is segs[first[i] .. first[i] + count[i] - 1] */
-    int *order;         /* (n_segs) segment indices, shortest first */
-    int n_return;       /* hypotheses per segment */
-};
-
 /* Frees what job owns (not job itself). */
-static void text_job_free(struct text_job *job)
+void txi_text_job_free(struct text_job *job)
 {
     free_segments(job->segs, job->n_segs, job->n_return);
     free(job->order);
@@ -509,7 +509,7 @@ static tx_status text_start(int n_texts, int n_return, struct text_job *job,
     job->first = calloc(n_alloc, sizeof *job->first);
     job->count = calloc(n_alloc, sizeof *job->count);
     if (!res->items || !job->first || !job->count) {
-        text_job_free(job);
+        txi_text_job_free(job);
         tx_text_result_free(res);
         return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     }
@@ -518,46 +518,65 @@ static tx_status text_start(int n_texts, int n_return, struct text_job *job,
     return TX_OK;
 }
 
+tx_status txi_text_begin(const tx_model *m, const tx_tokenizer *tok, const char *const *texts,
+                         const size_t *lens, int n_texts, const struct tx_text_params *params,
+                         struct text_job *job, struct tx_text_result **out, struct tx_error *err)
+{
+    if (!m || !tok || !params || !out || (n_texts > 0 && (!texts || !lens)) || n_texts < 0)
+        return txi_fail(err, TX_ERR_INVALID, "tx_text_generate: missing argument");
+    int limit = input_limit(tx_model_get_info(m), params);
+    if (limit < 2) return txi_fail(err, TX_ERR_INVALID, "max_input_tokens must be at least 2");
+    int split = params->split_sentences && !(params->want & TX_WANT_ATTENTION);
+    int n_return = params->gen.num_return_sequences > 0 ? params->gen.num_return_sequences : 1;
+    struct tx_text_result *res = NULL;
+    tx_status st = text_start(n_texts, n_return, job, &res, err);
+    if (st != TX_OK) return st;
+    double t0 = now_ms();
+    for (int i = 0; i < n_texts; i++)
+        if ((st = tokenize_text(job, tok, texts[i], lens[i], i, params, limit, split, err))) {
+            txi_text_job_free(job);
+            tx_text_result_free(res);
+            return st;
+        }
+    res->tokenize_ms = now_ms() - t0;
+    *out = res;
+    return TX_OK;
+}
+
+tx_status txi_text_end(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
+                       const struct text_job *job, const struct tx_text_params *params,
+                       struct tx_text_result *res, struct tx_error *err)
+{
+    tx_status st;
+    for (int i = 0; i < res->n_items; i++)
+        if ((st = assemble_item(tok, texts[i], job, i, params->want, &res->items[i], err)))
+            return st;
+    if ((params->want & TX_WANT_ATTENTION) && (st = capture_all(s, job, res, err))) return st;
+    return TX_OK;
+}
+
 tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
                            const size_t *lens, int n_texts, const struct tx_text_params *params,
                            struct tx_text_result **out, struct tx_error *err)
 {
-    if (!s || !tok || !params || !out || (n_texts > 0 && (!texts || !lens)) || n_texts < 0)
-        return txi_fail(err, TX_ERR_INVALID, "tx_text_generate: missing argument");
-    int limit = input_limit(tx_model_get_info(tx_session_get_model(s)), params);
-    if (limit < 2) return txi_fail(err, TX_ERR_INVALID, "max_input_tokens must be at least 2");
-    int split = params->split_sentences && !(params->want & TX_WANT_ATTENTION);
-    int n_return = params->gen.num_return_sequences > 0 ? params->gen.num_return_sequences : 1;
+    if (!s) return txi_fail(err, TX_ERR_INVALID, "tx_text_generate: missing argument");
     struct text_job job;
     struct tx_text_result *res = NULL;
-    tx_status st = text_start(n_texts, n_return, &job, &res, err);
-    if (st != TX_OK) return st;
-
     /* 1. split into segments and tokenize */
-    double t0 = now_ms();
-    for (int i = 0; i < n_texts; i++)
-        if ((st = tokenize_text(&job, tok, texts[i], lens[i], i, params, limit, split, err)))
-            goto fail;
-    res->tokenize_ms = now_ms() - t0;
-
+    tx_status st = txi_text_begin(tx_session_get_model(s), tok, texts, lens, n_texts, params,
+                                  &job, &res, err);
+    if (st != TX_OK) return st;
     /* 2. generate, shortest first, in batches */
-    t0 = now_ms();
+    double t0 = now_ms();
     if ((st = generate_segments(s, &job, &params->gen, err))) goto fail;
     res->generate_ms = now_ms() - t0;
-
-    /* 3. decode and assemble per input text */
-    for (int i = 0; i < n_texts; i++)
-        if ((st = assemble_item(tok, texts[i], &job, i, params->want, &res->items[i], err)))
-            goto fail;
-
-    /* 4. attention maps of the best hypothesis, on request (never split) */
-    if ((params->want & TX_WANT_ATTENTION) && (st = capture_all(s, &job, res, err))) goto fail;
-
-    text_job_free(&job);
+    /* 3. decode and assemble per input text; 4. attention maps on request (never split) */
+    if ((st = txi_text_end(s, tok, texts, &job, params, res, err))) goto fail;
+    txi_text_job_free(&job);
     *out = res;
     return TX_OK;
 fail:
-    text_job_free(&job);
+    txi_text_job_free(&job);
     tx_text_result_free(res);
     return st;
 }

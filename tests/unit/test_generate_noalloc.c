@@ -259,3 +259,59 @@ Test(noalloc, a_repeated_request_allocates_nothing_at_all)
     tx_session_free(s);
     tx_model_free(m);
 }
+
+Test(noalloc, a_decode_group_allocates_nothing_while_members_join_and_leave)
+{
+    need_counting();
+    tx_model *m = NULL;
+    tx_session *s = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_model_load("tests/fixtures/hf-tiny/t5", &m, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    struct tx_group_params gp = {8, 4, 4, 24, 64};
+    tx_group *g;
+    cr_assert_eq(tx_group_new(s, &gp, &g, &e), TX_OK, "%s", e.message);
+    const int32_t a[] = {12, 40, 77, 3, 91, 15, 33, 20, 1}, b[] = {8, 60, 1};
+    struct tx_gen_params p[3];
+    for (int i = 0; i < 3; i++) {
+        p[i] = tx_model_gen_params(m);
+        p[i].max_new_tokens = 8 + 4 * i;
+        p[i].min_length = 30; /* eos banned: every member runs its length */
+        p[i].repetition_penalty = 1.2f;
+        p[i].no_repeat_ngram_size = 2;
+    }
+    p[0].num_beams = 1, p[0].do_sample = 0, p[0].num_return_sequences = 1;
+    p[1].num_beams = 3, p[1].do_sample = 0, p[1].num_return_sequences = 2;
+    p[2].num_beams = 1, p[2].do_sample = 1, p[2].num_return_sequences = 2, p[2].seed = 5;
+    uint64_t ids[16] = {0};
+    int n_ids = 0, steps = 0, finished = 0;
+    cr_assert_eq(tx_group_add(g, a, 9, &p[1], &ids[n_ids++], &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK); /* the longest source: sizes the scratch */
+    n_allocs = 0;
+    counting = 1;
+    while (steps < 60) {
+        if (n_ids < 16 && steps % 3 == 0) {
+            const struct tx_gen_params *pp = &p[n_ids % 3];
+            int big = n_ids % 2;
+            if (tx_group_fits(g, big ? 9 : 3, pp))
+                cr_assert_eq(tx_group_add(g, big ? a : b, big ? 9 : 3, pp, &ids[n_ids++], &e),
+                             TX_OK, "%s", e.message);
+        }
+        cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK);
+        steps++;
+        for (int i = 0; i < n_ids; i++) {
+            if (!ids[i] || tx_group_state(g, ids[i], NULL) != TX_MEMBER_DONE) continue;
+            struct tx_gen_out o;
+            cr_assert_eq(tx_group_result(g, ids[i], &o, &e), TX_OK, "%s", e.message);
+            tx_group_remove(g, ids[i]);
+            ids[i] = 0;
+            finished++;
+        }
+    }
+    counting = 0;
+    cr_assert_geq(finished, 8, "only %d members finished", finished);
+    cr_expect_eq(n_allocs, 0, "%ld allocations while members joined and left", n_allocs);
+    tx_group_free(g);
+    tx_session_free(s);
+    tx_model_free(m);
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "quant.h"
 #include "tx.h"
 #include "testutil.h"
 
@@ -191,7 +192,7 @@ Test(softmax_ops, log_softmax_and_kth_largest)
 static void nt_with_scratch(int m, int n, int k, float alpha, const float *a, int lda,
                             const float *b, int ldb, float beta, float *c, int ldc)
 {
-    struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(m, n, k)};
+    struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(m, n, k), 0};
     ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
     txi_matmul_nt_ws(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &ws);
     free(ws.buf);
@@ -223,7 +224,7 @@ Test(matmul, nt_with_too_little_scratch_still_computes_the_product)
     cr_assert_eq(txi_gemm_ws_floats(16, n, k), 0, "16 rows or fewer never take the panel kernel");
     float *a = rnd((size_t)m * k), *b = rnd((size_t)n * k);
     float *c = malloc((size_t)m * n * 4), *want = malloc((size_t)m * n * 4);
-    struct txi_gemm_ws ws = {malloc(need * sizeof(float)), need - 1}; /* one float short */
+    struct txi_gemm_ws ws = {malloc(need * sizeof(float)), need - 1, 0}; /* one float short */
     txi_matmul_nt_ws(m, n, k, 1.0f, a, k, b, k, 0.0f, c, n, &ws);
     txi_matmul_nt(m, n, k, 1.0f, a, k, b, k, 0.0f, want, n);
     cr_assert_eq(memcmp(c, want, (size_t)m * n * 4), 0, "falls back to txi_matmul_nt");
@@ -241,7 +242,7 @@ Test(linear, adds_the_bias_as_torch_linear_on_every_path)
             int n = rows[r];
             struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0};
             float *x = rnd((size_t)n * n_in), *y = malloc((size_t)n * n_out * 4);
-            struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in)};
+            struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in), 0};
             ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
             for (int use_ws = 0; use_ws < 2; use_ws++) {
                 txi_linear_fwd(&l, x, n, y, use_ws ? &ws : NULL);
@@ -309,4 +310,51 @@ Test(softmax_ops, softmax_row_matches_the_definition_and_zeroes_minus_infinity)
         }
         free(x), free(p);
     }
+}
+
+/* Batch invariance (txi_gemm_ws.rowwise): every row of a product of m rows is bit for bit the
+ * product of that row alone, for every m (within and past the 16-row kernel, across the
+ * row-panel range), F32, int8 and F16 weights, with and without a bias. Without rowwise the
+ * same check fails: a row alone goes through sgemv, 17+ rows through the panel kernel, whose
+ * sums run in other orders (asserted below, so the check can fail). */
+Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
+{
+    tx_blas_set_threads(1);
+    const int rows[] = {2, 3, 4, 5, 8, 15, 16, 17, 31, 40, 64, 100};
+    int n_in = 200, n_out = 90;
+    float *w = rnd((size_t)n_out * n_in), *bias = rnd((size_t)n_out);
+    int8_t *q8 = malloc((size_t)n_out * n_in);
+    float *scale = malloc((size_t)n_out * sizeof(float));
+    uint16_t *h16 = malloc((size_t)n_out * n_in * sizeof(uint16_t));
+    txi_q8_quantize(w, n_out, n_in, q8, scale);
+    txi_f16_convert(w, (size_t)n_out * n_in, h16);
+    int m_max = 100;
+    size_t nws = txi_gemm_ws_floats(m_max, n_out, n_in) + txi_q8_ws_floats(m_max, n_out, n_in);
+    float *buf = malloc(nws * sizeof(float));
+    float *x = rnd((size_t)m_max * n_in), *y = malloc((size_t)m_max * n_out * 4);
+    float *alone = malloc((size_t)n_out * 4);
+    int differed_without = 0;
+    for (int fmt = 0; fmt < 3; fmt++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            struct txi_linear l = {fmt == 0 ? w : NULL, with_bias ? bias : NULL, n_in, n_out,
+                                   fmt == 1 ? (const void *)q8 : fmt == 2 ? (const void *)h16 : NULL,
+                                   scale, fmt == 2};
+            for (int rw = 1; rw >= 0; rw--)
+                for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+                    int m = rows[r];
+                    struct txi_gemm_ws ws = {buf, nws, rw};
+                    txi_linear_fwd(&l, x, m, y, &ws);
+                    for (int i = 0; i < m; i++) {
+                        txi_linear_fwd(&l, x + (size_t)i * n_in, 1, alone, &ws);
+                        int same = memcmp(alone, y + (size_t)i * n_out, (size_t)n_out * 4) == 0;
+                        if (rw)
+                            cr_assert(same, "fmt %d bias %d: row %d of %d differs from alone",
+                                      fmt, with_bias, i, m);
+                        else
+                            differed_without |= !same;
+                    }
+                }
+        }
+    cr_assert(differed_without, "without rowwise some row should differ (the check can fail)");
+    free(w), free(bias), free(q8), free(scale), free(h16), free(buf), free(x), free(y), free(alone);
 }

@@ -1,0 +1,286 @@
+/* batch.c — continuous batching of text jobs (tx.h: tx_text_batch_*). A job is split and
+ * tokenized when it is added (the pipeline's phase 1); its segments then join one decode group
+ * in order, after every segment of earlier jobs (FIFO: a job never overtakes one added before
+ * it), as rows and source room free up; finished segments leave the group at once. When a job's
+ * last segment ends, its items are decoded and assembled (phase 3) and the job waits to be
+ * taken. A segment's hypotheses are those tx_generate gives it alone (the group's batch
+ * invariance), so a job's result is tx_text_generate's whatever ran beside it. */
+#include "text_job.h"
+#include "tx.h"
+#include "txi.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum bjob_state { BJOB_RUNNING = 0, BJOB_ENDED };
+
+struct bjob {
+    struct bjob *next;
+    enum bjob_state state;
+    void *user;
+    const char *const *texts;
+    const struct tx_text_params *params;
+    struct tx_gen_params gen; /* params->gen without the cancel callback (asked per job) */
+    struct text_job tj;
+    struct tx_text_result *res;
+    uint64_t *member; /* (n_segs) member id of each segment in the group, 0 when not there */
+    int next_seg;     /* segments added to the group so far (in index order) */
+    int n_done;       /* segments whose hypotheses were kept */
+    double t0_ms;     /* when its first segment joined */
+    tx_status st;     /* BJOB_ENDED: TX_OK (res set) or the error */
+    struct tx_error err;
+};
+
+struct tx_text_batch {
+    tx_session *aux;
+    const tx_tokenizer *tok;
+    const tx_model *m;
+    struct tx_group_params gp;
+    tx_group *g;
+    struct bjob *head, *tail; /* jobs not taken, in the order they were added */
+    int n_jobs;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+tx_status tx_text_batch_new(tx_session *s, tx_session *aux, const tx_tokenizer *tok,
+                            const struct tx_group_params *gp, tx_text_batch **out,
+                            struct tx_error *err)
+{
+    if (!s || !tok || !gp || !out)
+        return txi_fail(err, TX_ERR_INVALID, "tx_text_batch_new: NULL argument");
+    if (aux && tx_session_get_model(aux) != tx_session_get_model(s))
+        return txi_fail(err, TX_ERR_INVALID, "tx_text_batch_new: aux runs another model");
+    tx_text_batch *b = calloc(1, sizeof *b);
+    if (!b) return txi_fail(err, TX_ERR_NOMEM, "out of memory creating a text batch");
+    b->aux = aux;
+    b->tok = tok;
+    b->m = tx_session_get_model(s);
+    b->gp = *gp;
+    tx_status st = tx_group_new(s, gp, &b->g, err);
+    if (st != TX_OK) {
+        free(b);
+        return st;
+    }
+    *out = b;
+    return TX_OK;
+}
+
+static void bjob_free(struct bjob *j)
+{
+    txi_text_job_free(&j->tj);
+    tx_text_result_free(j->res);
+    free(j->member);
+    free(j);
+}
+
+void tx_text_batch_free(tx_text_batch *b)
+{
+    if (!b) return;
+    for (struct bjob *j = b->head, *n; j; j = n) {
+        n = j->next;
+        bjob_free(j);
+    }
+    tx_group_free(b->g);
+    free(b);
+}
+
+/* Rows a segment with these parameters takes. */
+static int rows_of(const struct tx_gen_params *p)
+{
+    if (p->num_beams > 1) return p->num_beams;
+    return p->do_sample ? p->num_return_sequences : 1;
+}
+
+/* Checks that every segment of j can ever join the group (else it would wait forever). */
+static tx_status check_fits(const tx_text_batch *b, const struct bjob *j, struct tx_error *err)
+{
+    const struct tx_gen_params *p = &j->gen;
+    int max_length = p->max_new_tokens > 0 ? 1 + p->max_new_tokens : p->max_length;
+    int rows = rows_of(p);
+    if (max_length > b->gp.max_length)
+        return txi_fail(err, TX_ERR_INVALID,
+                        "max_length = %d exceeds what this batch was sized for (%d)", max_length,
+                        b->gp.max_length);
+    if (rows > b->gp.max_member_rows)
+        return txi_fail(err, TX_ERR_INVALID,
+                        "%d decoding rows (num_beams or sampled sequences) exceed what this "
+                        "batch was sized for (%d)",
+                        rows, b->gp.max_member_rows);
+    for (int i = 0; i < j->tj.n_segs; i++)
+        if (j->tj.segs[i].n_ids > b->gp.max_src_tokens)
+            return txi_fail(err, TX_ERR_TOO_LONG,
+                            "text[%d]: %d tokens exceed what this batch was sized for (%d)",
+                            j->tj.segs[i].item, j->tj.segs[i].n_ids, b->gp.max_src_tokens);
+    if ((j->params->want & TX_WANT_ATTENTION) && !b->aux)
+        return txi_fail(err, TX_ERR_UNSUPPORTED,
+                        "attention maps need a second session in this batch");
+    return TX_OK;
+}
+
+tx_status tx_text_batch_add(tx_text_batch *b, const char *const *texts, const size_t *lens,
+                            int n_texts, const struct tx_text_params *params, void *user,
+                            struct tx_error *err)
+{
+    if (!b || !params) return txi_fail(err, TX_ERR_INVALID, "tx_text_batch_add: NULL argument");
+    struct bjob *j = calloc(1, sizeof *j);
+    if (!j) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    j->user = user;
+    j->texts = texts;
+    j->params = params;
+    j->gen = params->gen;
+    j->gen.cancel = NULL;
+    j->gen.cancel_user = NULL;
+    tx_status st =
+        txi_text_begin(b->m, b->tok, texts, lens, n_texts, params, &j->tj, &j->res, err);
+    if (st != TX_OK) {
+        free(j);
+        return st;
+    }
+    st = check_fits(b, j, err);
+    if (st == TX_OK) {
+        j->member = calloc((size_t)(j->tj.n_segs > 0 ? j->tj.n_segs : 1), sizeof *j->member);
+        if (!j->member) st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    }
+    if (st != TX_OK) {
+        bjob_free(j);
+        return st;
+    }
+    if (b->tail)
+        b->tail->next = j;
+    else
+        b->head = j;
+    b->tail = j;
+    b->n_jobs++;
+    return TX_OK;
+}
+
+int tx_text_batch_waiting(const tx_text_batch *b)
+{
+    int n = 0;
+    for (const struct bjob *j = b ? b->head : NULL; j; j = j->next)
+        if (j->state == BJOB_RUNNING) n += j->tj.n_segs - j->next_seg;
+    return n;
+}
+
+int tx_text_batch_jobs(const tx_text_batch *b)
+{
+    return b ? b->n_jobs : 0;
+}
+
+/* Ends job j: removes its members from the group; st TX_OK assembles its result. */
+static void end_job(tx_text_batch *b, struct bjob *j, tx_status st, const struct tx_error *e)
+{
+    for (int i = 0; i < j->tj.n_segs; i++)
+        if (j->member[i]) {
+            tx_group_remove(b->g, j->member[i]);
+            j->member[i] = 0;
+        }
+    if (st == TX_OK) {
+        j->res->generate_ms = j->t0_ms > 0 ? now_ms() - j->t0_ms : 0;
+        st = txi_text_end(b->aux, b->tok, j->texts, &j->tj, j->params, j->res, &j->err);
+    } else if (e) {
+        j->err = *e;
+    }
+    if (st != TX_OK) {
+        tx_text_result_free(j->res);
+        j->res = NULL;
+    }
+    j->st = st;
+    j->state = BJOB_ENDED;
+}
+
+/* Segments join the group in order while they fit; the first that does not stops everyone
+ * after it (FIFO). */
+static void admit(tx_text_batch *b)
+{
+    for (struct bjob *j = b->head; j; j = j->next) {
+        if (j->state != BJOB_RUNNING) continue;
+        while (j->next_seg < j->tj.n_segs) {
+            const struct segment *sg = &j->tj.segs[j->next_seg];
+            if (!tx_group_fits(b->g, sg->n_ids, &j->gen)) return;
+            struct tx_error e = {0};
+            tx_status st = tx_group_add(b->g, sg->ids, sg->n_ids, &j->gen,
+                                        &j->member[j->next_seg], &e);
+            if (st != TX_OK) {
+                end_job(b, j, st, &e);
+                break;
+            }
+            if (j->next_seg == 0) j->t0_ms = now_ms();
+            j->next_seg++;
+        }
+    }
+}
+
+/* Collects j's finished segments; ends it when all are done, one failed, or it is cancelled. */
+static void collect(tx_text_batch *b, struct bjob *j)
+{
+    for (int i = 0; i < j->next_seg; i++) {
+        if (!j->member[i]) continue;
+        tx_member_state ms = tx_group_state(b->g, j->member[i], NULL);
+        if (ms != TX_MEMBER_DONE && ms != TX_MEMBER_FAILED) continue;
+        struct tx_gen_out o;
+        struct tx_error e = {0};
+        tx_status st = tx_group_result(b->g, j->member[i], &o, &e);
+        if (st == TX_OK) st = txi_text_keep(&j->tj, i, &o, 0, &e);
+        tx_group_remove(b->g, j->member[i]);
+        j->member[i] = 0;
+        if (st != TX_OK) {
+            end_job(b, j, st, &e);
+            return;
+        }
+        j->n_done++;
+    }
+    if (j->n_done == j->tj.n_segs) {
+        end_job(b, j, TX_OK, NULL);
+        return;
+    }
+    const struct tx_gen_params *p = &j->params->gen;
+    if (p->cancel && p->cancel(p->cancel_user)) {
+        struct tx_error e = {0};
+        txi_fail(&e, TX_ERR_CANCELLED, "generation cancelled");
+        end_job(b, j, TX_ERR_CANCELLED, &e);
+    }
+}
+
+tx_status tx_text_batch_step(tx_text_batch *b, int *n_rows, struct tx_error *err)
+{
+    if (!b) return txi_fail(err, TX_ERR_INVALID, "tx_text_batch_step: NULL argument");
+    admit(b);
+    int rows = 0;
+    tx_status st = tx_group_step(b->g, &rows, err);
+    if (n_rows) *n_rows = rows;
+    if (st != TX_OK) return st;
+    for (struct bjob *j = b->head; j; j = j->next)
+        if (j->state == BJOB_RUNNING) collect(b, j);
+    return TX_OK;
+}
+
+int tx_text_batch_take(tx_text_batch *b, void **user, struct tx_text_result **res, tx_status *st,
+                       struct tx_error *job_err)
+{
+    if (!b) return 0;
+    for (struct bjob **pp = &b->head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        struct bjob *j = *pp;
+        if (j->state != BJOB_ENDED) continue;
+        *pp = j->next;
+        if (b->tail == j) b->tail = prev;
+        b->n_jobs--;
+        if (user) *user = j->user;
+        if (st) *st = j->st;
+        if (job_err) *job_err = j->err;
+        if (res) {
+            *res = j->res;
+            j->res = NULL;
+        }
+        bjob_free(j);
+        return 1;
+    }
+    return 0;
+}

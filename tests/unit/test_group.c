@@ -1,0 +1,361 @@
+/* test_group.c — decode groups (tx_group_*): members that join and leave between steps give bit
+ * for bit what they give alone (tokens, scores, per-token log-probs), under random arrival
+ * schedules mixing greedy search, beam search, sampling and beam sampling, on the tiny fixture
+ * models and on the shipped translator (F32 and int8, with more than 16 rows a step); and the
+ * group's contract: capacity, errors, removal, cancellation, streaming tokens. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tx.h"
+
+#define MAX_CASES 12
+#define MAX_HYPS 4
+#define MAX_IDS 64
+
+/* One hypothesis, copied out of the session. */
+struct hyp {
+    int n_ids;
+    int32_t ids[MAX_IDS];
+    float score;
+    int has_logprobs;
+    float logprobs[MAX_IDS];
+    float scores[MAX_IDS];
+};
+
+struct result {
+    int n;
+    struct hyp h[MAX_HYPS];
+};
+
+struct gen_case {
+    int32_t src[40];
+    int n_src;
+    struct tx_gen_params p;
+};
+
+static void copy_out(const struct tx_gen_out *o, int input, struct result *r)
+{
+    r->n = o->n_return;
+    cr_assert_leq(r->n, MAX_HYPS);
+    for (int j = 0; j < r->n; j++) {
+        const struct tx_hypothesis *h = &o->hyps[input * o->n_return + j];
+        struct hyp *c = &r->h[j];
+        memset(c, 0, sizeof *c);
+        cr_assert_leq(h->n_ids, MAX_IDS);
+        c->n_ids = h->n_ids;
+        c->score = h->score;
+        if (h->n_ids) memcpy(c->ids, h->ids, (size_t)h->n_ids * sizeof(int32_t));
+        int n_gen = h->n_ids > 0 ? h->n_ids - 1 : 0;
+        if (h->token_scores) memcpy(c->scores, h->token_scores, (size_t)n_gen * sizeof(float));
+        c->has_logprobs = h->token_logprobs != NULL;
+        if (h->token_logprobs)
+            memcpy(c->logprobs, h->token_logprobs, (size_t)n_gen * sizeof(float));
+    }
+}
+
+/* memcmp of everything: ids, the score's bits, per-token log-probs and scores. */
+static void assert_same(const struct result *a, const struct result *b, const char *what, int i)
+{
+    cr_assert_eq(a->n, b->n, "%s case %d: hypothesis count", what, i);
+    for (int j = 0; j < a->n; j++) {
+        const struct hyp *x = &a->h[j], *y = &b->h[j];
+        cr_assert_eq(x->n_ids, y->n_ids, "%s case %d hyp %d: length %d vs %d alone", what, i, j,
+                     x->n_ids, y->n_ids);
+        cr_assert_eq(memcmp(x->ids, y->ids, (size_t)x->n_ids * 4), 0, "%s case %d hyp %d: ids",
+                     what, i, j);
+        cr_assert_eq(memcmp(&x->score, &y->score, 4), 0, "%s case %d hyp %d: score %.9g vs %.9g",
+                     what, i, j, x->score, y->score);
+        int n_gen = x->n_ids > 0 ? x->n_ids - 1 : 0;
+        cr_assert_eq(memcmp(x->scores, y->scores, (size_t)n_gen * 4), 0,
+                     "%s case %d hyp %d: token scores", what, i, j);
+        cr_assert_eq(memcmp(x->logprobs, y->logprobs, (size_t)n_gen * 4), 0,
+                     "%s case %d hyp %d: token log-probs", what, i, j);
+    }
+}
+
+/* Cases of every kind over random sources: greedy, beam search (3 and 5 beams, 2 returned),
+ * sampling (top-k, top-p, 2 and 3 samples), beam sampling; some with processors on. */
+static int make_cases(const tx_model *m, struct gen_case *cs, uint64_t seed, int max_new)
+{
+    int vocab = tx_model_get_info(m)->vocab_size;
+    struct tx_gen_params base = tx_model_gen_params(m);
+    int n = 0;
+    for (int i = 0; i < MAX_CASES; i++) {
+        struct gen_case *c = &cs[n++];
+        c->n_src = 3 + (int)(tu_rand_u64(&seed) % 30);
+        for (int t = 0; t < c->n_src - 1; t++)
+            c->src[t] = 5 + (int32_t)(tu_rand_u64(&seed) % (uint64_t)(vocab - 10));
+        c->src[c->n_src - 1] = base.eos_token_id >= 0 ? base.eos_token_id : 1;
+        struct tx_gen_params p = base;
+        p.max_new_tokens = 4 + (int)(tu_rand_u64(&seed) % (uint64_t)max_new);
+        p.min_length = 0;
+        switch (i % 6) {
+        case 0: /* greedy */
+            p.num_beams = 1, p.do_sample = 0, p.num_return_sequences = 1;
+            break;
+        case 1: /* beam search */
+            p.num_beams = 3, p.do_sample = 0, p.num_return_sequences = 1;
+            break;
+        case 2: /* sampling, top-k */
+            p.num_beams = 1, p.do_sample = 1, p.top_k = 20, p.top_p = 1.0f;
+            p.num_return_sequences = 2, p.seed = 1000 + (uint64_t)i;
+            break;
+        case 3: /* beam search, 2 returned, processors */
+            p.num_beams = 4, p.do_sample = 0, p.num_return_sequences = 2;
+            p.no_repeat_ngram_size = 2, p.repetition_penalty = 1.3f;
+            break;
+        case 4: /* sampling, top-p */
+            p.num_beams = 1, p.do_sample = 1, p.top_k = 0, p.top_p = 0.9f;
+            p.temperature = 0.8f, p.num_return_sequences = 3, p.seed = 7 + (uint64_t)i;
+            break;
+        default: /* beam sampling */
+            p.num_beams = 2, p.do_sample = 1, p.top_k = 30, p.top_p = 1.0f;
+            p.num_return_sequences = 1, p.seed = 99 + (uint64_t)i;
+            break;
+        }
+        c->p = p;
+    }
+    return n;
+}
+
+/* Each case alone: tx_generate with that one input. */
+static void run_alone(tx_session *s, const struct gen_case *cs, int n, struct result *out)
+{
+    for (int i = 0; i < n; i++) {
+        struct tx_gen_out o;
+        struct tx_error e = {0};
+        const int32_t *src = cs[i].src;
+        cr_assert_eq(tx_generate(s, &src, &cs[i].n_src, 1, &cs[i].p, &o, &e), TX_OK,
+                     "alone case %d: %s", i, e.message);
+        copy_out(&o, 0, &out[i]);
+    }
+}
+
+/* The cases through one group of max_rows rows: at each step the next waiting case joins with
+ * probability 1/2 when it fits (in order: nobody overtakes), finished ones are read and removed.
+ * Returns the most rows a step ran. */
+static int run_scheduled(tx_session *s, const struct gen_case *cs, int n, int max_rows,
+                         int max_members, int max_length, uint64_t seed, struct result *out)
+{
+    struct tx_group_params gp = {.max_rows = max_rows,
+                                 .max_member_rows = 4,
+                                 .max_members = max_members,
+                                 .max_length = max_length,
+                                 .max_src_tokens = 200};
+    tx_group *g;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_group_new(s, &gp, &g, &e), TX_OK, "%s", e.message);
+    uint64_t ids[MAX_CASES] = {0};
+    int next = 0, done = 0, most = 0, steps = 0;
+    while (done < n) {
+        while (next < n && tx_group_fits(g, cs[next].n_src, &cs[next].p) &&
+               (tu_rand_u64(&seed) & 1)) {
+            cr_assert_eq(tx_group_add(g, cs[next].src, cs[next].n_src, &cs[next].p, &ids[next], &e),
+                         TX_OK, "add %d: %s", next, e.message);
+            next++;
+        }
+        int rows = 0;
+        cr_assert_eq(tx_group_step(g, &rows, &e), TX_OK, "%s", e.message);
+        if (rows > most) most = rows;
+        cr_assert_lt(++steps, 10000, "the schedule does not end");
+        for (int i = 0; i < next; i++) {
+            if (!ids[i]) continue;
+            tx_member_state ms = tx_group_state(g, ids[i], NULL);
+            cr_assert_neq(ms, TX_MEMBER_FAILED, "case %d failed", i);
+            if (ms != TX_MEMBER_DONE) continue;
+            struct tx_gen_out o;
+            cr_assert_eq(tx_group_result(g, ids[i], &o, &e), TX_OK, "%s", e.message);
+            copy_out(&o, 0, &out[i]);
+            tx_group_remove(g, ids[i]);
+            cr_assert_eq(tx_group_state(g, ids[i], NULL), TX_MEMBER_NONE);
+            ids[i] = 0;
+            done++;
+        }
+    }
+    tx_group_free(g);
+    return most;
+}
+
+static void check_invariance(const char *dir, tx_dtype dtype, int max_rows, int max_members,
+                             int max_new, int want_rows)
+{
+    tx_model *m = tu_load_model(dir, dtype);
+    tx_session *s;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    struct gen_case cs[MAX_CASES];
+    static struct result alone[MAX_CASES], sched[MAX_CASES];
+    int n = make_cases(m, cs, 42, max_new);
+    run_alone(s, cs, n, alone);
+    for (uint64_t sd = 1; sd <= 3; sd++) {
+        int most = run_scheduled(s, cs, n, max_rows, max_members, max_new + 4, sd * 7919, sched);
+        cr_assert_geq(most, want_rows, "%s: a step ran only %d rows together", dir, most);
+        for (int i = 0; i < n; i++)
+            assert_same(&sched[i], &alone[i], dir, i);
+    }
+    tx_session_free(s);
+    tx_model_free(m);
+}
+
+Test(group, members_joining_and_leaving_give_what_they_give_alone_on_the_tiny_models)
+{
+    const char *dirs[] = {"tests/fixtures/hf-tiny/marian", "tests/fixtures/hf-tiny/bart",
+                          "tests/fixtures/hf-tiny/t5", "tests/fixtures/hf-tiny/marian-f16"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        check_invariance(dirs[i], TX_DTYPE_AUTO, 12, 6, 20, 6);
+}
+
+Test(group, members_give_what_they_give_alone_on_the_shipped_translator_past_16_rows)
+{
+    /* d_model 256: the row-panel kernel would take the 17+ row steps without rowwise */
+    check_invariance("models/marian-en-de", TX_DTYPE_AUTO, 32, 12, 12, 17);
+    check_invariance("models/marian-en-de", TX_DTYPE_INT8, 32, 12, 12, 17);
+}
+
+/* The contract around the steps. */
+static tx_model *cm;
+static tx_session *cs_;
+
+static void open_marian(void)
+{
+    cm = tu_load_model("tests/fixtures/hf-tiny/marian", TX_DTYPE_AUTO);
+    struct tx_error e = {0};
+    cr_assert_eq(tx_session_new(cm, 0, &cs_, &e), TX_OK, "%s", e.message);
+}
+
+static void close_marian(void)
+{
+    tx_session_free(cs_);
+    tx_model_free(cm);
+}
+
+static const int32_t SRC[] = {12, 40, 77, 3, 91, 15, 0};
+
+Test(group_api, rejects_bad_sizes_and_parameters_naming_them, .init = open_marian,
+     .fini = close_marian)
+{
+    struct tx_error e = {0};
+    tx_group *g;
+    struct tx_group_params gp = {4, 8, 2, 20, 50};
+    cr_assert_eq(tx_group_new(cs_, &gp, &g, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "max_member_rows"), "%s", e.message);
+    gp = (struct tx_group_params){4, 2, 2, 20, 0};
+    cr_assert_eq(tx_group_new(cs_, &gp, &g, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "max_src_tokens"), "%s", e.message);
+    gp = (struct tx_group_params){4, 2, 2, 20, 50};
+    cr_assert_eq(tx_group_new(cs_, &gp, &g, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params p = tx_model_gen_params(cm);
+    p.num_beams = 0;
+    uint64_t id = 0;
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &id, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "num_beams"), "%s", e.message);
+    p = tx_model_gen_params(cm);
+    p.max_new_tokens = 5;
+    int32_t bad[] = {12, 4000, 0};
+    cr_assert_eq(tx_group_add(g, bad, 3, &p, &id, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "input_ids[1] = 4000"), "%s", e.message);
+    p.num_beams = 3; /* more rows than a member may have */
+    cr_assert_eq(tx_group_fits(g, 7, &p), 0);
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &id, &e), TX_ERR_NOMEM);
+    p.num_beams = 1;
+    p.max_new_tokens = 40; /* longer than the group's max_length */
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &id, &e), TX_ERR_NOMEM);
+    cr_assert(strstr(e.message, "max_length"), "%s", e.message);
+    cr_assert_eq(id, 0, "failed adds write no id");
+    tx_group_free(g);
+}
+
+Test(group_api, full_groups_refuse_and_removal_makes_room, .init = open_marian,
+     .fini = close_marian)
+{
+    struct tx_error e = {0};
+    tx_group *g;
+    struct tx_group_params gp = {6, 2, 4, 20, 16};
+    cr_assert_eq(tx_group_new(cs_, &gp, &g, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params p = tx_model_gen_params(cm);
+    p.max_new_tokens = 10;
+    p.num_beams = 2;
+    p.num_return_sequences = 1;
+    uint64_t a = 0, b = 0, c = 0, d = 0;
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &a, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &b, &e), TX_OK, "%s", e.message);
+    cr_assert_neq(a, b);
+    /* 4 of 6 rows and 14 of 16 source tokens taken */
+    cr_assert_eq(tx_group_fits(g, 3, &p), 0, "no room for a 3-token source");
+    cr_assert_eq(tx_group_add(g, SRC, 3, &p, &c, &e), TX_ERR_NOMEM);
+    cr_assert(strstr(e.message, "full") && strstr(e.message, "source"), "%s", e.message);
+    cr_assert(tx_group_fits(g, 2, &p));
+    cr_assert_eq(tx_group_add(g, SRC + 5, 2, &p, &c, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params one = p;
+    one.num_beams = 1;
+    cr_assert_eq(tx_group_fits(g, 1, &one), 0, "no free row");
+    cr_assert_eq(tx_group_state(g, a, NULL), TX_MEMBER_WAITING);
+    int rows = 0, n_tok = -1;
+    cr_assert_eq(tx_group_step(g, &rows, &e), TX_OK);
+    cr_assert_eq(rows, 6);
+    cr_assert_eq(tx_group_state(g, a, &n_tok), TX_MEMBER_RUNNING);
+    cr_assert_eq(n_tok, 1);
+    struct tx_gen_out o;
+    cr_assert_eq(tx_group_result(g, a, &o, &e), TX_ERR_INVALID, "not finished yet");
+    tx_group_remove(g, a); /* cancelled while running: its rows and source room are free */
+    cr_assert_eq(tx_group_state(g, a, NULL), TX_MEMBER_NONE);
+    cr_assert_eq(tx_group_result(g, a, &o, &e), TX_ERR_INVALID);
+    cr_assert(tx_group_fits(g, 7, &one));
+    cr_assert_eq(tx_group_add(g, SRC, 7, &one, &d, &e), TX_OK, "%s", e.message);
+    cr_assert(d != a && d != b && d != c, "ids are never reused");
+    cr_assert_eq(tx_group_step(g, &rows, &e), TX_OK);
+    cr_assert_eq(rows, 5, "b's and c's two beams and d's row");
+    tx_group_remove(g, 12345); /* unknown: ignored */
+    tx_group_free(g);
+}
+
+static int cancel_after(void *user)
+{
+    int *left = user;
+    return --*left < 0;
+}
+
+Test(group_api, a_cancelled_member_fails_alone_and_tokens_stream, .init = open_marian,
+     .fini = close_marian)
+{
+    struct tx_error e = {0};
+    tx_group *g;
+    struct tx_group_params gp = {4, 1, 2, 30, 32};
+    cr_assert_eq(tx_group_new(cs_, &gp, &g, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params p = tx_model_gen_params(cm);
+    p.max_new_tokens = 20;
+    p.num_beams = 1;
+    p.do_sample = 0;
+    p.num_return_sequences = 1;
+    p.min_length = 21; /* no eos: runs to its length */
+    struct tx_gen_params q = p;
+    int left = 3;
+    q.cancel = cancel_after;
+    q.cancel_user = &left;
+    uint64_t a = 0, b = 0;
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &a, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_group_add(g, SRC, 7, &q, &b, &e), TX_OK, "%s", e.message);
+    const int32_t *toks;
+    int n_toks = 0, steps = 0;
+    while (tx_group_state(g, a, NULL) == TX_MEMBER_WAITING ||
+           tx_group_state(g, a, NULL) == TX_MEMBER_RUNNING) {
+        cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK);
+        steps++;
+        cr_assert_eq(tx_group_tokens(g, a, &toks, &n_toks, &e), TX_OK);
+        cr_assert_eq(n_toks, steps + 1, "one token a step, after the start token");
+        cr_assert_eq(toks[0], p.decoder_start_token_id);
+    }
+    cr_assert_eq(tx_group_state(g, b, NULL), TX_MEMBER_FAILED);
+    struct tx_gen_out o;
+    cr_assert_eq(tx_group_result(g, b, &o, &e), TX_ERR_CANCELLED);
+    cr_assert(strstr(e.message, "cancelled after 4 tokens"), "%s", e.message);
+    cr_assert_eq(tx_group_result(g, a, &o, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(o.n_inputs, 1);
+    cr_assert_eq(o.hyps[0].n_ids, 21);
+    cr_assert_eq(memcmp(o.hyps[0].ids, toks, 21 * sizeof(int32_t)), 0,
+                 "the streamed tokens are the result's");
+    tx_group_free(g);
+}

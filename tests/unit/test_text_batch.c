@@ -1,0 +1,276 @@
+/* test_text_batch.c — continuous batching of text jobs (tx_text_batch_*): every job's result is
+ * tx_text_generate's for it (texts, ids, scores bit for bit, tokens, attention maps) while jobs
+ * of different parameters and sizes join and leave; FIFO order; parameters that do not fit the
+ * batch are refused naming them; cancellation ends one job and leaves the others. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tx.h"
+
+#define SHIPPED "models/marian-en-de"
+
+static tx_model *model;
+static tx_tokenizer *tok;
+static tx_session *sess, *aux, *ref;
+
+static void setup(void)
+{
+    struct tx_error e = {0};
+    model = tu_load_model(SHIPPED, TX_DTYPE_AUTO);
+    cr_assert_eq(tx_tokenizer_load(SHIPPED, &tok, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(model, 0, &sess, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(model, 0, &aux, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(model, 0, &ref, &e), TX_OK, "%s", e.message);
+}
+
+static void teardown(void)
+{
+    tx_session_free(sess);
+    tx_session_free(aux);
+    tx_session_free(ref);
+    tx_tokenizer_free(tok);
+    tx_model_free(model);
+}
+
+TestSuite(text_batch, .init = setup, .fini = teardown);
+
+static const char *TEXTS[] = {
+    "A man in an orange hat starring at something.",
+    "A Boston Terrier is running on lush green grass in front of a white fence.",
+    "A girl in karate uniform breaking a stick with a front kick. Five people are watching.",
+    "People are fixing the roof of a house.",
+    "A group of people stand in front of an igloo. Two dogs play in the snow! The end.",
+    "A little girl climbing into a wooden playhouse.",
+    "Two men are at the stove preparing food.",
+    "A black dog and a spotted dog are fighting",
+};
+#define N_TEXTS ((int)(sizeof TEXTS / sizeof TEXTS[0]))
+
+struct job {
+    const char *texts[3];
+    size_t lens[3];
+    int n;
+    struct tx_text_params p;
+    struct tx_text_result *want;
+    int taken;
+    int cancel_after; /* > 0: the cancel callback asks to stop on its n-th call */
+    int calls;
+};
+
+static int cancel_cb(void *user)
+{
+    struct job *j = user;
+    return j->cancel_after > 0 && ++j->calls >= j->cancel_after;
+}
+
+/* Jobs of 1-3 texts with greedy, beam (2, 4, 1 of 3 returned), sampling, sentence splitting. */
+static int make_jobs(struct job *jobs, int max)
+{
+    int n = 0;
+    for (int i = 0; i < max; i++) {
+        struct job *j = &jobs[n++];
+        memset(j, 0, sizeof *j);
+        j->n = 1 + i % 3;
+        for (int k = 0; k < j->n; k++) {
+            j->texts[k] = TEXTS[(i * 3 + k) % N_TEXTS];
+            j->lens[k] = strlen(j->texts[k]);
+        }
+        j->p.gen = tx_model_gen_params(model);
+        j->p.gen.max_new_tokens = 40;
+        j->p.truncate = 1;
+        j->p.split_sentences = i % 2;
+        switch (i % 4) {
+        case 0:
+            j->p.gen.num_beams = 1;
+            break;
+        case 1:
+            j->p.gen.num_beams = 4;
+            j->p.gen.num_return_sequences = 2;
+            j->p.want = TX_WANT_TOKENS;
+            break;
+        case 2:
+            j->p.gen.num_beams = 1;
+            j->p.gen.do_sample = 1;
+            j->p.gen.num_return_sequences = 2;
+            j->p.gen.seed = 11 + (uint64_t)i;
+            j->p.gen.top_k = 10;
+            break;
+        default:
+            j->p.gen.num_beams = 2;
+            break;
+        }
+    }
+    return n;
+}
+
+static void assert_same_result(const struct tx_text_result *a, const struct tx_text_result *b,
+                               int job)
+{
+    cr_assert_eq(a->n_items, b->n_items, "job %d", job);
+    for (int i = 0; i < a->n_items; i++) {
+        const struct tx_text_item *x = &a->items[i], *y = &b->items[i];
+        cr_assert_eq(x->n_alternatives, y->n_alternatives, "job %d item %d", job, i);
+        cr_assert_eq(x->n_input_tokens, y->n_input_tokens);
+        cr_assert_eq(x->n_output_tokens, y->n_output_tokens);
+        for (int k = 0; k < x->n_alternatives; k++) {
+            const struct tx_text_alternative *u = &x->alternatives[k], *v = &y->alternatives[k];
+            cr_assert_str_eq(u->text, v->text, "job %d item %d alt %d", job, i, k);
+            cr_assert_eq(u->n_ids, v->n_ids);
+            cr_assert_eq(memcmp(u->ids, v->ids, (size_t)u->n_ids * 4), 0);
+            cr_assert_eq(memcmp(&u->score, &v->score, 4), 0, "job %d: score %.9g vs %.9g", job,
+                         u->score, v->score);
+            cr_assert_eq(!u->tokens, !v->tokens);
+            for (int t = 0; u->tokens && t < u->n_ids; t++)
+                cr_assert_str_eq(u->tokens[t], v->tokens[t]);
+        }
+    }
+}
+
+Test(text_batch, jobs_joining_and_leaving_get_what_tx_text_generate_gives_them)
+{
+    static struct job jobs[10];
+    int n = make_jobs(jobs, 10);
+    struct tx_error e = {0};
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(tx_text_generate(ref, tok, jobs[i].texts, jobs[i].lens, jobs[i].n,
+                                      &jobs[i].p, &jobs[i].want, &e),
+                     TX_OK, "job %d: %s", i, e.message);
+    struct tx_group_params gp = {.max_rows = 12,
+                                 .max_member_rows = 4,
+                                 .max_members = 8,
+                                 .max_length = 64,
+                                 .max_src_tokens = 256};
+    tx_text_batch *b;
+    cr_assert_eq(tx_text_batch_new(sess, NULL, tok, &gp, &b, &e), TX_OK, "%s", e.message);
+    int added = 0, taken = 0, steps = 0, order[10], most = 0;
+    while (taken < n) {
+        /* a new job whenever nothing waits for rows, or every third step */
+        if (added < n && (tx_text_batch_waiting(b) == 0 || steps % 3 == 0)) {
+            cr_assert_eq(tx_text_batch_add(b, jobs[added].texts, jobs[added].lens, jobs[added].n,
+                                           &jobs[added].p, &jobs[added], &e),
+                         TX_OK, "%s", e.message);
+            added++;
+        }
+        int rows = 0;
+        cr_assert_eq(tx_text_batch_step(b, &rows, &e), TX_OK, "%s", e.message);
+        if (rows > most) most = rows;
+        cr_assert_lt(++steps, 5000);
+        void *user;
+        struct tx_text_result *res;
+        tx_status st;
+        while (tx_text_batch_take(b, &user, &res, &st, &e)) {
+            struct job *j = user;
+            cr_assert_eq(st, TX_OK, "%s", e.message);
+            assert_same_result(res, j->want, (int)(j - jobs));
+            order[taken++] = (int)(j - jobs);
+            tx_text_result_free(res);
+        }
+    }
+    cr_assert_gt(most, 4, "jobs ran together (most rows in a step: %d)", most);
+    cr_assert_eq(tx_text_batch_jobs(b), 0);
+    (void)order;
+    tx_text_batch_free(b);
+    for (int i = 0; i < n; i++)
+        tx_text_result_free(jobs[i].want);
+}
+
+Test(text_batch, attention_jobs_use_the_second_session_and_match)
+{
+    struct job j;
+    memset(&j, 0, sizeof j);
+    j.texts[0] = TEXTS[0];
+    j.lens[0] = strlen(TEXTS[0]);
+    j.n = 1;
+    j.p.gen = tx_model_gen_params(model);
+    j.p.gen.max_new_tokens = 30;
+    j.p.truncate = 1;
+    j.p.want = TX_WANT_TOKENS | TX_WANT_ATTENTION;
+    struct tx_error e = {0};
+    struct tx_text_result *want;
+    cr_assert_eq(tx_text_generate(ref, tok, j.texts, j.lens, 1, &j.p, &want, &e), TX_OK);
+    struct tx_group_params gp = {8, 4, 4, 64, 128};
+    tx_text_batch *b;
+    cr_assert_eq(tx_text_batch_new(sess, NULL, tok, &gp, &b, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_text_batch_add(b, j.texts, j.lens, 1, &j.p, &j, &e), TX_ERR_UNSUPPORTED);
+    tx_text_batch_free(b);
+    cr_assert_eq(tx_text_batch_new(sess, aux, tok, &gp, &b, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_text_batch_add(b, j.texts, j.lens, 1, &j.p, &j, &e), TX_OK, "%s", e.message);
+    void *user;
+    struct tx_text_result *res = NULL;
+    tx_status st;
+    int steps = 0;
+    while (!tx_text_batch_take(b, &user, &res, &st, &e)) {
+        cr_assert_eq(tx_text_batch_step(b, NULL, &e), TX_OK);
+        cr_assert_lt(++steps, 100);
+    }
+    cr_assert_eq(st, TX_OK, "%s", e.message);
+    assert_same_result(res, want, 0);
+    const struct tx_attention_maps *x = res->items[0].attention, *y = want->items[0].attention;
+    cr_assert(x && y);
+    cr_assert_eq(x->n_tgt, y->n_tgt);
+    size_t nc = (size_t)x->n_dec_layers * x->n_heads * x->n_tgt * x->n_src;
+    cr_assert_eq(memcmp(x->cross, y->cross, nc * sizeof(float)), 0);
+    tx_text_result_free(res);
+    tx_text_result_free(want);
+    tx_text_batch_free(b);
+}
+
+Test(text_batch, refuses_what_does_not_fit_and_cancels_one_job_alone)
+{
+    struct tx_group_params gp = {8, 2, 4, 32, 64};
+    struct tx_error e = {0};
+    tx_text_batch *b;
+    cr_assert_eq(tx_text_batch_new(sess, NULL, tok, &gp, &b, &e), TX_OK, "%s", e.message);
+    static struct job a, c;
+    memset(&a, 0, sizeof a);
+    a.texts[0] = TEXTS[1];
+    a.lens[0] = strlen(TEXTS[1]);
+    a.n = 1;
+    a.p.gen = tx_model_gen_params(model); /* 4 beams: more than 2 rows a member */
+    a.p.truncate = 1;
+    a.p.gen.max_new_tokens = 20;
+    cr_assert_eq(tx_text_batch_add(b, a.texts, a.lens, 1, &a.p, &a, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "4 decoding rows"), "%s", e.message);
+    a.p.gen.num_beams = 2;
+    a.p.gen.max_new_tokens = 100;
+    cr_assert_eq(tx_text_batch_add(b, a.texts, a.lens, 1, &a.p, &a, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "max_length = 101"), "%s", e.message);
+    a.p.gen.max_new_tokens = 30;
+    a.p.gen.min_length = 31; /* runs its whole length */
+    a.p.gen.cancel = cancel_cb;
+    a.p.gen.cancel_user = &a;
+    a.cancel_after = 3;
+    c = a;
+    c.p.gen.cancel_user = &c;
+    c.cancel_after = 0;
+    cr_assert_eq(tx_text_batch_add(b, a.texts, a.lens, 1, &a.p, &a, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_text_batch_add(b, c.texts, c.lens, 1, &c.p, &c, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_text_batch_jobs(b), 2);
+    int steps = 0, got_a = 0, got_c = 0;
+    while (!(got_a && got_c)) {
+        cr_assert_eq(tx_text_batch_step(b, NULL, &e), TX_OK);
+        cr_assert_lt(++steps, 100);
+        void *user;
+        struct tx_text_result *res;
+        tx_status st;
+        struct tx_error je = {0};
+        while (tx_text_batch_take(b, &user, &res, &st, &je)) {
+            if (user == &a) {
+                cr_assert_eq(st, TX_ERR_CANCELLED, "%s", je.message);
+                cr_assert_null(res);
+                cr_assert_eq(steps, 3, "cancelled at its third step");
+                got_a = 1;
+            } else {
+                cr_assert_eq(user, &c);
+                cr_assert_eq(st, TX_OK, "%s", je.message);
+                cr_assert_eq(res->items[0].n_output_tokens, 30);
+                tx_text_result_free(res);
+                got_c = 1;
+            }
+        }
+    }
+    tx_text_batch_free(b);
+}

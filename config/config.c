@@ -85,6 +85,8 @@ void cfg_init(struct cfg_config *c)
     c->limits.max_connections = 512;
     c->limits.max_connections_per_ip = 0;
     c->limits.session_memory_mb = 2048;
+    c->batching.max_rows = 32;
+    c->batching.max_tokens = 0;
     c->attention_store.max_mb = 256;
     c->attention_store.max_entries = 1000;
     c->attention_store.ttl_s = 3600;
@@ -216,6 +218,14 @@ static const struct setting {
     {"limits.session_memory_mb", "ATTNSERVE_SESSION_MEMORY_MB", "--session-memory-mb", S_INT,
      offsetof(struct cfg_config, limits.session_memory_mb), 0, 1 << 20,
      "scratch memory cap of one worker per model (0 = none)"},
+    {"batching.max_rows", "ATTNSERVE_BATCH_MAX_ROWS", "--batch-max-rows", S_INT,
+     offsetof(struct cfg_config, batching.max_rows), 1, 4096,
+     "decoding rows a worker runs together per model (requests join and leave between steps; "
+     "beams and samples count one row each; 1 = one sentence at a time)"},
+    {"batching.max_tokens", "ATTNSERVE_BATCH_MAX_TOKENS", "--batch-max-tokens", S_INT,
+     offsetof(struct cfg_config, batching.max_tokens), 0, 1 << 30,
+     "KV cache positions a worker holds per model (rows x max_output_tokens; fewer rows when "
+     "it binds, never fewer than 16; 0 = no cap)"},
     {"attention_store.max_mb", "ATTNSERVE_ATTENTION_STORE_MB", "--attention-store-mb", S_INT,
      offsetof(struct cfg_config, attention_store.max_mb), 1, 1 << 20,
      "memory for kept /attention results (least recently used dropped first)"},

@@ -53,6 +53,15 @@ struct cfg_limits {
     int session_memory_mb;    /* cap of one worker session's arena per model (0 = none) */
 };
 
+/* Continuous batching: each worker decodes the requests it holds for a model as one batch,
+ * requests joining and leaving between decode steps. */
+struct cfg_batching {
+    int max_rows;   /* decoding rows at once per worker and model (beams and samples count
+                       each); 1 = one sentence at a time */
+    int max_tokens; /* KV cache positions at once per worker and model (rows x positions per
+                       row, positions = max_output_tokens); fewer rows when it binds; 0 = no cap */
+};
+
 struct cfg_attention_store {
     int max_mb;      /* bytes of attention results kept (LRU beyond) */
     int max_entries; /* results kept */
@@ -69,6 +78,7 @@ struct cfg_config {
     int queue_depth;         /* requests waiting for a worker before 503 */
     int shutdown_timeout_ms; /* SIGTERM: longest wait for in-flight requests */
     struct cfg_limits limits;
+    struct cfg_batching batching;
     struct cfg_attention_store attention_store;
     struct cfg_model *models;
     int n_models;

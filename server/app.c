@@ -71,8 +71,9 @@ int srv_app_load(struct srv_app *app)
         srv_log_end(&r);
     }
     if (srv_langid_create(&app->reg, NULL, &app->langid)) return -1;
-    if (srv_pool_start(&app->pool, app->cfg->workers, app->cfg->queue_depth, srv_worker_init,
-                       srv_worker_fini, app)) {
+    static const struct srv_batcher batcher = {srv_batch_room, srv_batch_offer, srv_batch_step};
+    if (srv_pool_start_batching(&app->pool, app->cfg->workers, app->cfg->queue_depth,
+                                srv_worker_init, srv_worker_fini, app, &batcher)) {
         srv_log_msg(CFG_LOG_ERROR, "workers", "cannot start %d inference workers",
                     app->cfg->workers);
         return -1;

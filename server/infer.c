@@ -21,9 +21,18 @@ void *srv_worker_init(int index, void *user)
     struct srv_worker *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->index = index;
+    w->app = app;
     w->n_sessions = app->reg.n;
-    w->sessions = calloc(app->reg.n > 0 ? (size_t)app->reg.n : 1, sizeof *w->sessions);
-    if (!w->sessions) {
+    size_t n = app->reg.n > 0 ? (size_t)app->reg.n : 1;
+    w->sessions = calloc(n, sizeof *w->sessions);
+    w->aux = calloc(n, sizeof *w->aux);
+    w->batches = calloc(n, sizeof *w->batches);
+    w->unbatched = calloc(n, 1);
+    if (!w->sessions || !w->aux || !w->batches || !w->unbatched) {
+        free(w->unbatched);
+        free(w->sessions);
+        free(w->aux);
+        free(w->batches);
         free(w);
         return NULL;
     }
@@ -46,9 +55,15 @@ void srv_worker_fini(void *worker, void *user)
     (void)user;
     struct srv_worker *w = worker;
     if (!w) return;
-    for (int i = 0; i < w->n_sessions; i++)
+    for (int i = 0; i < w->n_sessions; i++) {
+        tx_text_batch_free(w->batches[i]); /* before its session */
         if (w->sessions[i]) tx_session_free(w->sessions[i]);
+        if (w->aux[i]) tx_session_free(w->aux[i]);
+    }
     free(w->sessions);
+    free(w->aux);
+    free(w->batches);
+    free(w->unbatched);
     free(w);
 }
 
@@ -248,32 +263,32 @@ static void cancelled_response(struct srv_infer *j)
 /* Running (worker thread)                                                                  */
 /* ---------------------------------------------------------------------------------------- */
 
-void srv_infer_run(struct srv_job *job, void *worker)
+/* Starts running j on a worker: queue-wait metrics, and the answer at once when it was cancelled
+ * while queued (returns -1: j->done was called). Sets the cancel callback. */
+static int begin_job(struct srv_infer *j)
 {
-    struct srv_infer *j = (struct srv_infer *)job;
-    struct srv_worker *w = worker;
     struct srv_app *app = j->app;
-    int64_t start = srv_now_ns();
-    double queue_s = (double)(start - job->enqueued_ns) / 1e9;
+    j->start_ns = srv_now_ns();
+    double queue_s = (double)(j->start_ns - j->base.enqueued_ns) / 1e9;
     srv_metrics_queue_wait(app->metrics, queue_s);
     j->resp.queue_ms = queue_s * 1e3;
     snprintf(j->resp.model, sizeof j->resp.model, "%s", j->model->name);
-
     if (should_cancel(j)) { /* gone, late or shutting down before it started */
         cancelled_response(j);
         j->done(j);
-        return;
+        return -1;
     }
     j->params.gen.cancel = should_cancel;
     j->params.gen.cancel_user = j;
-    struct tx_text_result *res = NULL;
-    struct tx_error txe;
-    memset(&txe, 0, sizeof txe);
-    tx_session *s = w->sessions[j->model->index];
-    tx_status st = TX_OK;
-    if (j->n_texts > 0)
-        st = tx_text_generate(s, j->model->tok, j->texts, j->lens, j->n_texts, &j->params, &res,
-                              &txe);
+    return 0;
+}
+
+/* Answers j from its generation's outcome (res owned, freed here) and calls j->done. */
+static void finish_job(struct srv_infer *j, tx_status st, struct tx_text_result *res,
+                       const struct tx_error *txe)
+{
+    struct srv_app *app = j->app;
+    int64_t start = j->start_ns;
     double inf_s = (double)(srv_now_ns() - start) / 1e9;
     j->resp.inference_ms = inf_s * 1e3;
     struct srv_err err;
@@ -281,10 +296,10 @@ void srv_infer_run(struct srv_job *job, void *worker)
     if (st == TX_ERR_CANCELLED && atomic_load(&j->cancel_reason) >= 0) {
         cancelled_response(j);
     } else if (st != TX_OK) {
-        srv_err_from_tx(st, &txe, &err);
+        srv_err_from_tx(st, txe, &err);
         if (err.code == SRV_E_INTERNAL || err.code == SRV_E_OUT_OF_MEMORY)
             srv_log_msg(CFG_LOG_ERROR, "inference_failed", "model %s: %s: %s", j->model->name,
-                        tx_status_name(st), txe.message);
+                        tx_status_name(st), txe->message);
         srv_response_error(&j->resp, &err);
     } else {
         long in = 0, out = 0;
@@ -307,4 +322,120 @@ void srv_infer_run(struct srv_job *job, void *worker)
     }
     tx_text_result_free(res);
     j->done(j);
+}
+
+void srv_infer_run(struct srv_job *job, void *worker)
+{
+    struct srv_infer *j = (struct srv_infer *)job;
+    struct srv_worker *w = worker;
+    if (begin_job(j)) return;
+    struct tx_text_result *res = NULL;
+    struct tx_error txe;
+    memset(&txe, 0, sizeof txe);
+    tx_status st = TX_OK;
+    if (j->n_texts > 0)
+        st = tx_text_generate(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
+                              j->n_texts, &j->params, &res, &txe);
+    finish_job(j, st, res, &txe);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Continuous batching (worker thread)                                                      */
+/* ---------------------------------------------------------------------------------------- */
+
+/* The sizes of a worker's batch for model m: batching.max_rows rows (fewer when
+ * batching.max_tokens binds, never fewer than a request's most rows), each row as long as
+ * the model may generate; sources of up to the model's input limit. */
+static struct tx_group_params batch_params(const struct srv_app *app, const struct srv_model *m)
+{
+    const struct cfg_batching *bc = &app->cfg->batching;
+    int member_rows = CFG_MAX_BEAMS > CFG_MAX_RETURN_SEQUENCES ? CFG_MAX_BEAMS
+                                                                : CFG_MAX_RETURN_SEQUENCES;
+    int max_length = m->max_new_tokens_cap + 1;
+    int rows = bc->max_rows;
+    if (bc->max_tokens > 0 && rows > bc->max_tokens / (max_length - 1))
+        rows = bc->max_tokens / (max_length - 1);
+    if (rows < member_rows) rows = member_rows;
+    int in = m->max_input_tokens > 0 ? m->max_input_tokens : app->cfg->limits.max_input_tokens;
+    struct tx_group_params gp = {.max_rows = rows,
+                                 .max_member_rows = member_rows,
+                                 .max_members = rows,
+                                 .max_length = max_length,
+                                 .max_src_tokens = in + 64 * rows};
+    return gp;
+}
+
+int srv_batch_room(void *worker, const struct srv_job *job)
+{
+    const struct srv_worker *w = worker;
+    const struct srv_infer *j = (const struct srv_infer *)job;
+    const tx_text_batch *b = w->batches[j->model->index];
+    return !b || tx_text_batch_waiting(b) == 0;
+}
+
+/* The worker's batch for model index i, created at its first job. NULL with err on failure. */
+static tx_text_batch *batch_for(struct srv_worker *w, const struct srv_model *m,
+                                struct tx_error *err)
+{
+    int i = m->index;
+    if (w->batches[i] || w->unbatched[i]) return w->batches[i];
+    size_t cap = (size_t)w->app->cfg->limits.session_memory_mb << 20;
+    if (!w->aux[i] && tx_session_new(m->model, cap, &w->aux[i], err) != TX_OK) return NULL;
+    struct tx_group_params gp = batch_params(w->app, m);
+    if (tx_text_batch_new(w->sessions[i], w->aux[i], m->tok, &gp, &w->batches[i], err) == TX_OK)
+        return w->batches[i];
+    /* the session may not hold a batch of that size (limits.session_memory_mb): this model's
+     * requests then run one at a time, as without batching */
+    w->unbatched[i] = 1;
+    srv_log_msg(CFG_LOG_WARN, "batching_off",
+                "worker %d, model %s: no batch of %d rows x %d positions (%s); its requests run "
+                "one at a time",
+                w->index, m->name, gp.max_rows, gp.max_length - 1, err->message);
+    return NULL;
+}
+
+void srv_batch_offer(void *worker, struct srv_job *job)
+{
+    struct srv_worker *w = worker;
+    struct srv_infer *j = (struct srv_infer *)job;
+    if (begin_job(j)) return;
+    struct tx_error txe;
+    memset(&txe, 0, sizeof txe);
+    tx_text_batch *b = batch_for(w, j->model, &txe);
+    if (!b && w->unbatched[j->model->index]) { /* run now, alone */
+        struct tx_text_result *res = NULL;
+        memset(&txe, 0, sizeof txe);
+        tx_status st = TX_OK;
+        if (j->n_texts > 0)
+            st = tx_text_generate(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
+                                  j->n_texts, &j->params, &res, &txe);
+        finish_job(j, st, res, &txe);
+        return;
+    }
+    tx_status st = b ? tx_text_batch_add(b, j->texts, j->lens, j->n_texts, &j->params, j, &txe)
+                     : (txe.status != TX_OK ? txe.status : TX_ERR_NOMEM);
+    if (st != TX_OK) finish_job(j, st, NULL, &txe);
+}
+
+int srv_batch_step(void *worker)
+{
+    struct srv_worker *w = worker;
+    int more = 0;
+    for (int i = 0; i < w->n_sessions; i++) {
+        tx_text_batch *b = w->batches[i];
+        if (!b || tx_text_batch_jobs(b) == 0) continue;
+        struct tx_error e;
+        memset(&e, 0, sizeof e);
+        int rows = 0;
+        int64_t t0 = srv_now_ns();
+        if (tx_text_batch_step(b, &rows, &e) == TX_OK && rows > 0)
+            srv_metrics_batch_step(w->app->metrics, i, rows, (double)(srv_now_ns() - t0) / 1e9);
+        void *user;
+        struct tx_text_result *res;
+        tx_status st;
+        while (tx_text_batch_take(b, &user, &res, &st, &e))
+            finish_job(user, st, res, &e);
+        more |= tx_text_batch_jobs(b) > 0;
+    }
+    return more;
 }

@@ -16,11 +16,16 @@
 
 typedef enum { SRV_JOB_TRANSLATE, SRV_JOB_SUMMARIZE, SRV_JOB_ATTENTION } srv_job_kind;
 
-/* State of one worker thread: a session per model. */
+/* State of one worker thread: per model, a session and the continuous batch that runs on it
+ * (created at the model's first job), and a second session for attention capture. */
 struct srv_worker {
     int index;
+    struct srv_app *app;
     int n_sessions;
-    tx_session **sessions; /* (n_sessions), indexed by srv_model.index */
+    tx_session **sessions;    /* (n_sessions), indexed by srv_model.index */
+    tx_session **aux;         /* (n_sessions) or NULL entries until a batch needs one */
+    tx_text_batch **batches;  /* (n_sessions) or NULL entries */
+    uint8_t *unbatched;       /* (n_sessions) 1: no batch fits the session's memory cap */
 };
 /* srv_pool callbacks; user = struct srv_app *. */
 void *srv_worker_init(int index, void *app);
@@ -49,6 +54,7 @@ struct srv_infer {
     int fd;                     /* client socket for disconnect checks; -1 = none */
     int64_t received_ns;        /* request arrival */
     int64_t deadline_ns;        /* answer by this time (CLOCK_MONOTONIC) */
+    int64_t start_ns;           /* taken by a worker */
     atomic_int cancel_reason;   /* -1, or SRV_CANCEL_* once cancelled */
     struct srv_response resp;
     /* called on the worker once resp is filled; the job must not be touched after it */
@@ -66,5 +72,13 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
 void srv_infer_free(struct srv_infer *j);
 /* srv_job_fn: runs the job on a worker and calls j->done. */
 void srv_infer_run(struct srv_job *job, void *worker);
+
+/* srv_batcher callbacks (pool.h): continuous batching of jobs per worker and model. room: the
+ * worker's batch for the job's model has no request waiting for rows; offer: the job joins
+ * that batch (or is answered at once: cancelled, invalid); step: one decode step of every
+ * batch with jobs, answering the jobs that ended. */
+int srv_batch_room(void *worker, const struct srv_job *job);
+void srv_batch_offer(void *worker, struct srv_job *job);
+int srv_batch_step(void *worker);
 
 #endif

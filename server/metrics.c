@@ -24,9 +24,16 @@ struct hist {
     atomic_uint_fast64_t sum_us;
 };
 
+/* Rows of one decode step (upper bounds; +Inf implicit). */
+static const int row_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+#define NR (sizeof row_bounds / sizeof row_bounds[0])
+
 struct model_m {
     char *name;
     struct hist inference;
+    struct hist step;                    /* seconds of one batched decode step */
+    atomic_uint_fast64_t rows[NR + 1];   /* decode steps by rows, last = +Inf */
+    atomic_uint_fast64_t rows_sum;
     atomic_uint_fast64_t tokens_in, tokens_out;
     atomic_uint_fast64_t load_us;
 };
@@ -123,6 +130,17 @@ void srv_metrics_inference(struct srv_metrics *m, int model, double seconds, lon
     atomic_fetch_add(&m->models[model].tokens_in, (uint_fast64_t)(in_tokens > 0 ? in_tokens : 0));
     atomic_fetch_add(&m->models[model].tokens_out,
                      (uint_fast64_t)(out_tokens > 0 ? out_tokens : 0));
+}
+
+void srv_metrics_batch_step(struct srv_metrics *m, int model, int rows, double seconds)
+{
+    if (!m || model < 0 || model >= m->n_models) return;
+    size_t i = 0;
+    while (i < NR && rows > row_bounds[i])
+        i++;
+    atomic_fetch_add(&m->models[model].rows[i], 1);
+    atomic_fetch_add(&m->models[model].rows_sum, (uint_fast64_t)(rows > 0 ? rows : 0));
+    observe(&m->models[model].step, seconds);
 }
 
 void srv_metrics_model_loaded(struct srv_metrics *m, int model, double seconds)
@@ -224,6 +242,30 @@ char *srv_metrics_render(struct srv_metrics *m, const struct srv_gauges *g, size
     for (int i = 0; i < m->n_models; i++)
         put_hist(&b, "attnserve_inference_seconds", "model", m->models[i].name,
                  &m->models[i].inference);
+    srv_buf_puts(&b, "# HELP attnserve_batch_rows Decoding rows of each batched decode step "
+                     "(requests' sentences, beams and samples decoded together).\n"
+                     "# TYPE attnserve_batch_rows histogram\n");
+    for (int i = 0; i < m->n_models; i++) {
+        uint64_t cum = 0;
+        for (size_t k = 0; k <= NR; k++) {
+            cum += atomic_load(&m->models[i].rows[k]);
+            if (k < NR)
+                srv_buf_printf(&b, "attnserve_batch_rows_bucket{model=\"%s\",le=\"%d\"} %llu\n",
+                               m->models[i].name, row_bounds[k], (unsigned long long)cum);
+            else
+                srv_buf_printf(&b, "attnserve_batch_rows_bucket{model=\"%s\",le=\"+Inf\"} %llu\n",
+                               m->models[i].name, (unsigned long long)cum);
+        }
+        srv_buf_printf(&b, "attnserve_batch_rows_sum{model=\"%s\"} %llu\n", m->models[i].name,
+                       (unsigned long long)atomic_load(&m->models[i].rows_sum));
+        srv_buf_printf(&b, "attnserve_batch_rows_count{model=\"%s\"} %llu\n", m->models[i].name,
+                       (unsigned long long)cum);
+    }
+    srv_buf_puts(&b, "# HELP attnserve_batch_step_seconds Time of one batched decode step.\n"
+                     "# TYPE attnserve_batch_step_seconds histogram\n");
+    for (int i = 0; i < m->n_models; i++)
+        put_hist(&b, "attnserve_batch_step_seconds", "model", m->models[i].name,
+                 &m->models[i].step);
     srv_buf_puts(&b, "# HELP attnserve_model_load_seconds Time it took to load each model.\n"
                      "# TYPE attnserve_model_load_seconds gauge\n");
     for (int i = 0; i < m->n_models; i++)

@@ -18,6 +18,7 @@ struct srv_pool {
     srv_worker_init_fn init;
     srv_worker_fini_fn fini;
     void *user;
+    const struct srv_batcher *batcher; /* NULL: one job at a time */
     /* start-up handshake: each worker reports whether its init succeeded */
     pthread_cond_t started;
     int n_started, n_failed;
@@ -35,6 +36,45 @@ int64_t srv_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Pops the oldest queued job (p->mu held, count > 0). */
+static struct srv_job *pop(struct srv_pool *p)
+{
+    struct srv_job *job = p->ring[p->head];
+    p->head = (p->head + 1) % p->depth;
+    p->count--;
+    return job;
+}
+
+/* The batching worker's loop (p->mu held on entry and exit): step what is in flight, taking
+ * queued jobs between steps while there is room; block only when idle. busy counts workers with
+ * anything in flight. */
+static void batching_loop(struct srv_pool *p, void *state)
+{
+    const struct srv_batcher *b = p->batcher;
+    int inflight = 0;
+    for (;;) {
+        while (!inflight && p->count == 0 && !p->stopping)
+            pthread_cond_wait(&p->nonempty, &p->mu);
+        if (!inflight && p->count == 0 && p->stopping) break; /* drained */
+        /* an idle worker takes the oldest job whatever room says */
+        while (p->count > 0 && (!inflight || b->room(state, p->ring[p->head]))) {
+            struct srv_job *job = pop(p);
+            if (!inflight) p->busy++;
+            inflight = 1;
+            pthread_mutex_unlock(&p->mu);
+            b->offer(state, job);
+            pthread_mutex_lock(&p->mu);
+        }
+        pthread_mutex_unlock(&p->mu);
+        int more = b->step(state);
+        pthread_mutex_lock(&p->mu);
+        if (!more) {
+            p->busy--;
+            inflight = 0;
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_arg wa = *(struct worker_arg *)arg;
@@ -49,13 +89,17 @@ static void *worker_main(void *arg)
     if (p->init && !state) return NULL;
 
     pthread_mutex_lock(&p->mu);
+    if (p->batcher) {
+        batching_loop(p, state);
+        pthread_mutex_unlock(&p->mu);
+        if (p->fini) p->fini(state, p->user);
+        return NULL;
+    }
     for (;;) {
         while (p->count == 0 && !p->stopping)
             pthread_cond_wait(&p->nonempty, &p->mu);
         if (p->count == 0 && p->stopping) break; /* drained */
-        struct srv_job *job = p->ring[p->head];
-        p->head = (p->head + 1) % p->depth;
-        p->count--;
+        struct srv_job *job = pop(p);
         p->busy++;
         pthread_mutex_unlock(&p->mu);
         job->run(job, state);
@@ -80,9 +124,17 @@ static void destroy(struct srv_pool *p)
 int srv_pool_start(struct srv_pool **out, int n_workers, int depth, srv_worker_init_fn init,
                    srv_worker_fini_fn fini, void *user)
 {
+    return srv_pool_start_batching(out, n_workers, depth, init, fini, user, NULL);
+}
+
+int srv_pool_start_batching(struct srv_pool **out, int n_workers, int depth,
+                            srv_worker_init_fn init, srv_worker_fini_fn fini, void *user,
+                            const struct srv_batcher *batcher)
+{
     if (n_workers < 1 || depth < 1) return -1;
     struct srv_pool *p = calloc(1, sizeof *p);
     if (!p) return -1;
+    p->batcher = batcher;
     p->ring = calloc((size_t)depth, sizeof *p->ring);
     p->threads = calloc((size_t)n_workers, sizeof *p->threads);
     if (!p->ring || !p->threads) {

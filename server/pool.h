@@ -32,6 +32,23 @@ typedef void (*srv_worker_fini_fn)(void *worker, void *user);
 int srv_pool_start(struct srv_pool **out, int n_workers, int depth, srv_worker_init_fn init,
                    srv_worker_fini_fn fini, void *user);
 
+/* Continuous batching: a worker that has work in flight keeps stepping it and, between steps,
+ * takes queued jobs (oldest first) while room() says its batch has room for the next one (an
+ * idle worker takes the oldest job without asking); it blocks for a job only when nothing is in flight. room runs on the worker's thread under the
+ * queue lock (it must be quick and must not call the pool); offer then hands the job over (the
+ * worker answers it, now or after later steps); step runs one step of everything in flight and
+ * returns 1 while something still is. At stop, queued jobs are still taken and finished. */
+struct srv_batcher {
+    int (*room)(void *worker, const struct srv_job *job);
+    void (*offer)(void *worker, struct srv_job *job);
+    int (*step)(void *worker);
+};
+
+/* srv_pool_start with workers in batching mode (batcher borrowed; outlives the pool). */
+int srv_pool_start_batching(struct srv_pool **out, int n_workers, int depth,
+                            srv_worker_init_fn init, srv_worker_fini_fn fini, void *user,
+                            const struct srv_batcher *batcher);
+
 /* Enqueues a job. on_accept (may be NULL) runs under the queue lock just before the job
  * becomes visible to workers, so the caller can prepare (e.g. suspend its connection) with
  * no race against the job finishing. Returns a srv_pool_submit_result. The job memory stays

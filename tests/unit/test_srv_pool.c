@@ -128,3 +128,76 @@ Test(srv_pool, a_worker_that_cannot_start_fails_the_pool)
     cr_assert_eq(srv_pool_start(&p, 2, 4, failing_init, NULL, NULL), -1);
     cr_assert_null(p);
 }
+
+/* Batching mode: a fake batch of at most 3 jobs, each needing `steps` steps. */
+struct bworker {
+    struct tjob *held[8];
+    int left[8];
+    int n_held, max_held, most_held, n_steps;
+};
+static struct bworker bw;
+
+static int b_room(void *worker, const struct srv_job *job)
+{
+    (void)job;
+    struct bworker *w = worker == (void *)(intptr_t)100 ? &bw : NULL;
+    cr_assert_not_null(w, "room runs on the worker with its state");
+    return w->n_held < w->max_held;
+}
+static void b_offer(void *worker, struct srv_job *job)
+{
+    (void)worker;
+    bw.held[bw.n_held] = (struct tjob *)job;
+    bw.left[bw.n_held] = 3;
+    bw.n_held++;
+    if (bw.n_held > bw.most_held) bw.most_held = bw.n_held;
+}
+static volatile int all_submitted;
+static int b_step(void *worker)
+{
+    (void)worker;
+    while (!all_submitted) /* the first step waits for the whole queue */
+        usleep(1000);
+    bw.n_steps++;
+    for (int i = 0; i < bw.n_held;) {
+        if (--bw.left[i] > 0) {
+            i++;
+            continue;
+        }
+        struct tjob *t = bw.held[i];
+        pthread_mutex_lock(t->mu);
+        t->order[(*t->n_done)++] = t->id;
+        pthread_mutex_unlock(t->mu);
+        memmove(&bw.held[i], &bw.held[i + 1], (size_t)(bw.n_held - i - 1) * sizeof bw.held[0]);
+        memmove(&bw.left[i], &bw.left[i + 1], (size_t)(bw.n_held - i - 1) * sizeof bw.left[0]);
+        bw.n_held--;
+    }
+    return bw.n_held > 0;
+}
+
+Test(srv_pool, batching_workers_take_jobs_between_steps_in_order_up_to_their_room)
+{
+    static const struct srv_batcher batcher = {b_room, b_offer, b_step};
+    memset(&bw, 0, sizeof bw);
+    bw.max_held = 3;
+    all_submitted = 0;
+    struct srv_pool *p;
+    n_init = n_fini = 0;
+    cr_assert_eq(srv_pool_start_batching(&p, 1, 16, winit, wfini, NULL, &batcher), 0);
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    int order[16], n_done = 0;
+    struct tjob jobs[10];
+    for (int i = 0; i < 10; i++) {
+        jobs[i] = (struct tjob){{NULL, 0}, i, order, &n_done, &mu, NULL, NULL};
+        cr_assert_eq(srv_pool_submit(p, &jobs[i].base, NULL, NULL), SRV_POOL_OK);
+    }
+    all_submitted = 1;
+    srv_pool_stop(p); /* drains: every queued job is taken and finished */
+    cr_assert_eq(n_done, 10);
+    for (int i = 0; i < 10; i++)
+        cr_assert_eq(order[i], i, "jobs of equal length end in the order they came");
+    cr_assert_eq(bw.most_held, 3, "the worker held as many jobs as its room allowed");
+    cr_assert_lt(bw.n_steps, 30, "jobs ran together (%d steps for 10 jobs of 3 steps)",
+                 bw.n_steps);
+    cr_assert_eq(n_fini, 1);
+}

@@ -81,66 +81,99 @@ __attribute__((target("avx2,fma"))) static void small_m_nt_avx2(int m, int n, in
     }
 }
 
-/* The same product with AVX-512: a block of 4 weight rows times 4 rows of A keeps 16
- * independent accumulator chains in flight (the AVX2 kernel's 4 chains wait on the FMA latency,
- * which for 4 beams made the step compute-bound at ~1.7x the bandwidth bound). k's tail is read
- * with masked loads. Rows of A beyond m and weight rows beyond n repeat the last one; their
- * results are not stored. */
+/* acc[q][r] = sum_t W[q][t] * x[r][t] for 4 weight rows and R (1..4) rows of A, 16 lanes at a
+ * time with k's tail read by masked loads, then one reduction per output: each output's order of
+ * summation depends on k alone (not on R, nor on the rows beside it). With pf, the next block's
+ * weights (4 rows from pf, stride ldb) are prefetched along the way. R is a constant after
+ * inlining: the accumulators stay in registers and no FMA is spent on absent rows. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+f32_tile(const float *const w[4], const float *const x[4], int R, int k, const char *pf,
+         float out[4][4])
+{
+    const int kv = k & ~15;
+    const __mmask16 tail = (__mmask16)((1u << (k - kv)) - 1u);
+    __m512 acc[4][4];
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            acc[q][r] = _mm512_setzero_ps();
+    for (int t = 0; t < kv; t += 16) {
+        if (pf) /* 4 rows of 16 floats read, 4 cache lines of the next block */
+#pragma GCC unroll 4
+            for (int q = 0; q < 4; q++)
+                _mm_prefetch(pf + (size_t)4 * 64 * (t / 16) + 64 * q, _MM_HINT_T0);
+        __m512 xv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            xv[r] = r < R ? _mm512_loadu_ps(x[r] + t) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            __m512 wv = _mm512_loadu_ps(w[q] + t);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++)
+                if (r < R) acc[q][r] = _mm512_fmadd_ps(wv, xv[r], acc[q][r]);
+        }
+    }
+    if (tail) {
+        __m512 xv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            xv[r] = r < R ? _mm512_maskz_loadu_ps(tail, x[r] + kv) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) {
+            __m512 wv = _mm512_maskz_loadu_ps(tail, w[q] + kv);
+#pragma GCC unroll 4
+            for (int r = 0; r < 4; r++)
+                if (r < R) acc[q][r] = _mm512_fmadd_ps(wv, xv[r], acc[q][r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; q++)
+#pragma GCC unroll 4
+        for (int r = 0; r < 4; r++)
+            if (r < R) out[q][r] = _mm512_reduce_add_ps(acc[q][r]);
+}
+
+#define F32_TILE_FN(R)                                                                             \
+    __attribute__((target("avx512f"))) static void f32_tile_##R(                                   \
+        const float *const w[4], const float *const x[4], int k, const char *pf, float out[4][4])  \
+    {                                                                                              \
+        f32_tile(w, x, R, k, pf, out);                                                             \
+    }
+F32_TILE_FN(1)
+F32_TILE_FN(2)
+F32_TILE_FN(3)
+F32_TILE_FN(4)
+typedef void (*f32_tile_fn)(const float *const w[4], const float *const x[4], int k,
+                            const char *pf, float out[4][4]);
+static const f32_tile_fn f32_tiles[4] = {f32_tile_1, f32_tile_2, f32_tile_3, f32_tile_4};
+
+/* The same product with AVX-512: a block of 4 weight rows times up to 4 rows of A keeps up to
+ * 16 independent accumulator chains in flight (the AVX2 kernel's 4 chains wait on the FMA
+ * latency, which for 4 beams made the step compute-bound at ~1.7x the bandwidth bound). Weight
+ * rows beyond n repeat the last one; their results are not stored. */
 __attribute__((target("avx512f"))) static void small_m_nt_avx512(int m, int n, int k, float alpha,
                                                                   const float *a, int lda,
                                                                   const float *b, int ldb,
                                                                   float beta, float *c, int ldc)
 {
-    const int kv = k & ~15;
-    const __mmask16 tail = (__mmask16)((1u << (k - kv)) - 1u);
     for (int j0 = 0; j0 < n; j0 += 4) {
         int jj = n - j0 < 4 ? n - j0 : 4;
         const float *w[4];
         four_rows(b, ldb, j0, n, w);
-        const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
         /* the next block's weights, a block ahead of the loads (one pass over them per block) */
         const char *next = (const char *)(b + (size_t)(j0 + 4 < n ? j0 + 4 : j0) * ldb);
         for (int r0 = 0; r0 < m; r0 += 4) {
             int rr = m - r0 < 4 ? m - r0 : 4;
             const float *x[4];
             four_rows(a, lda, r0, m, x);
-            const float *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
-            __m512 s00 = _mm512_setzero_ps(), s01 = s00, s02 = s00, s03 = s00;
-            __m512 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
-            __m512 s20 = s00, s21 = s00, s22 = s00, s23 = s00;
-            __m512 s30 = s00, s31 = s00, s32 = s00, s33 = s00;
-#define SMALL_M_STEP(MK, T)                                                                       \
-    do {                                                                                       \
-        __m512 a0 = _mm512_maskz_loadu_ps(MK, x0 + (T)), a1 = _mm512_maskz_loadu_ps(MK, x1 + (T)); \
-        __m512 a2 = _mm512_maskz_loadu_ps(MK, x2 + (T)), a3 = _mm512_maskz_loadu_ps(MK, x3 + (T)); \
-        __m512 wv = _mm512_maskz_loadu_ps(MK, w0 + (T));                                       \
-        s00 = _mm512_fmadd_ps(wv, a0, s00), s01 = _mm512_fmadd_ps(wv, a1, s01);                \
-        s02 = _mm512_fmadd_ps(wv, a2, s02), s03 = _mm512_fmadd_ps(wv, a3, s03);                \
-        wv = _mm512_maskz_loadu_ps(MK, w1 + (T));                                              \
-        s10 = _mm512_fmadd_ps(wv, a0, s10), s11 = _mm512_fmadd_ps(wv, a1, s11);                \
-        s12 = _mm512_fmadd_ps(wv, a2, s12), s13 = _mm512_fmadd_ps(wv, a3, s13);                \
-        wv = _mm512_maskz_loadu_ps(MK, w2 + (T));                                              \
-        s20 = _mm512_fmadd_ps(wv, a0, s20), s21 = _mm512_fmadd_ps(wv, a1, s21);                \
-        s22 = _mm512_fmadd_ps(wv, a2, s22), s23 = _mm512_fmadd_ps(wv, a3, s23);                \
-        wv = _mm512_maskz_loadu_ps(MK, w3 + (T));                                              \
-        s30 = _mm512_fmadd_ps(wv, a0, s30), s31 = _mm512_fmadd_ps(wv, a1, s31);                \
-        s32 = _mm512_fmadd_ps(wv, a2, s32), s33 = _mm512_fmadd_ps(wv, a3, s33);                \
-    } while (0)
-            for (int t = 0; t < kv; t += 16) {
-                if (r0 == 0) /* 4 rows of 16 floats read, 4 cache lines of the next block */
-                    for (int q = 0; q < 4; q++)
-                        _mm_prefetch(next + (size_t)4 * 64 * (t / 16) + 64 * q, _MM_HINT_T0);
-                SMALL_M_STEP((__mmask16)0xFFFF, t);
-            }
-            if (tail) SMALL_M_STEP(tail, kv);
-#undef SMALL_M_STEP
-            const __m512 acc[4][4] = {{s00, s01, s02, s03}, {s10, s11, s12, s13},
-                                      {s20, s21, s22, s23}, {s30, s31, s32, s33}};
+            float d[4][4];
+            f32_tiles[rr - 1](w, x, k, r0 == 0 ? next : NULL, d);
             for (int r = 0; r < rr; r++)
                 for (int q = 0; q < jj; q++) {
                     float *cj = c + (size_t)(r0 + r) * ldc + j0 + q;
-                    float d = _mm512_reduce_add_ps(acc[q][r]);
-                    *cj = alpha * d + (beta != 0.0f ? beta * *cj : 0.0f);
+                    *cj = alpha * d[q][r] + (beta != 0.0f ? beta * *cj : 0.0f);
                 }
         }
     }
@@ -423,15 +456,25 @@ void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, co
     txi_matmul_nt_ws(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL);
 }
 
-/* The batch-invariant product (ws->rowwise): the few-rows kernel over every row, 16 at a time.
+int txi_rowwise_chunk(int k)
+{
+    /* rows of A kept in L2 (~256 KB) while every weight row passes them once */
+    int rows = k > 0 ? (int)(((size_t)256 << 10) / ((size_t)k * sizeof(float))) : 128;
+    rows &= ~3;
+    return rows < SMALL_M_MAX ? SMALL_M_MAX : rows > 128 ? 128 : rows;
+}
+
+/* The batch-invariant product (ws->rowwise): the few-rows kernel over every row, in chunks of
+ * txi_rowwise_chunk(k) rows (each chunk reads the weights once).
  * In each kernel a row's dot products are summed in an order fixed by k alone (AVX-512: 16
  * lanes, k in steps of 16, masked tail, one reduction; AVX2: 8 lanes, then a scalar tail; else
  * OpenBLAS sgemv for that row alone), so the rows around it change nothing. */
 static void rowwise_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                        int ldb, float beta, float *c, int ldc)
 {
-    for (int r0 = 0; r0 < m; r0 += SMALL_M_MAX) {
-        int mr = m - r0 < SMALL_M_MAX ? m - r0 : SMALL_M_MAX;
+    int chunk = txi_rowwise_chunk(k);
+    for (int r0 = 0; r0 < m; r0 += chunk) {
+        int mr = m - r0 < chunk ? m - r0 : chunk;
         const float *ar = a + (size_t)r0 * lda;
         float *cr = c + (size_t)r0 * ldc;
 #ifdef HAVE_AVX2_KERNEL

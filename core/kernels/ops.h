@@ -61,6 +61,10 @@ void txi_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, co
 void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                       int ldb, float beta, float *c, int ldc, const struct txi_gemm_ws *ws);
 
+/* Rows of A a batch-invariant product takes per pass over the weights (k: the inner size): as
+ * many as stay in L2 cache with their k floats, 16 to 128. Only speed depends on it. */
+int txi_rowwise_chunk(int k);
+
 /* The portable few-rows product: per block of B rows, one sgemv per row of A (the block stays
  * in cache between them). Exposed for tests; txi_matmul_nt picks it when AVX2 is missing. */
 void txi_small_m_nt_blas(int m, int n, int k, float alpha, const float *a, int lda, const float *b,

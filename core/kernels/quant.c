@@ -396,9 +396,10 @@ void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float 
     size_t block = (size_t)TXI_Q8_BLOCK * (size_t)k;
     if (m <= SMALL_M_MAX || !ws || !ws->buf || ws->n_floats < block || ws->rowwise) {
         /* few rows, no scratch or batch-invariant products (a row's sums then depend on that
-         * row alone): 16 rows at a time (each group reads the weights once) */
-        for (int r0 = 0; r0 < m; r0 += SMALL_M_MAX) {
-            int mr = m - r0 < SMALL_M_MAX ? m - r0 : SMALL_M_MAX;
+         * row alone): a chunk of rows at a time (each chunk reads the weights once) */
+        int chunk = ws && ws->rowwise ? txi_rowwise_chunk(k) : SMALL_M_MAX;
+        for (int r0 = 0; r0 < m; r0 += chunk) {
+            int mr = m - r0 < chunk ? m - r0 : chunk;
             small_m(f, mr, n, k, alpha, a + (size_t)r0 * lda, lda, w, scale, beta, bias,
                     c + (size_t)r0 * ldc, ldc);
         }

@@ -486,15 +486,20 @@ void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const in
     size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
     int moves = 0;
     for (int i = 0; i < n; i++)
-        moves |= from[i] != i;
+        st->needed[i] = 0;
+    for (int i = 0; i < n; i++)
+        if (from[i] != i) {
+            st->needed[from[i]] = 1; /* a source of a copy: saved before anything is written */
+            moves = 1;
+        }
     if (!moves || len <= 0) return;
     for (int l = 0; l < m->cfg.n_dec_layers; l++) {
         float *caches[2] = {st->k_self[l], st->v_self[l]};
         for (int kv = 0; kv < 2; kv++) {
             float *cache = caches[kv];
-            /* every slot of the set saved, then each takes its source's copy */
             for (int i = 0; i < n; i++)
-                memcpy(st->reorder + i * slot_size, cache + slots[i] * slot_size, bytes);
+                if (st->needed[i])
+                    memcpy(st->reorder + i * slot_size, cache + slots[i] * slot_size, bytes);
             for (int i = 0; i < n; i++)
                 if (from[i] != i)
                     memcpy(cache + slots[i] * slot_size, st->reorder + from[i] * slot_size, bytes);

@@ -163,7 +163,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--no-group"))
             group = 0;
         else if (!strcmp(a, "--dtype")) {
-            lp.dtype = !strcmp(v, "int8")  ? TX_DTYPE_INT8
+            lp.dtype = !strcmp(v, "w8a8")  ? TX_DTYPE_W8A8
+                       : !strcmp(v, "int8")  ? TX_DTYPE_INT8
                        : !strcmp(v, "f16") ? TX_DTYPE_F16
                        : !strcmp(v, "f32") ? TX_DTYPE_F32
                                            : TX_DTYPE_AUTO;

@@ -407,8 +407,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--store") && (!strcmp(v, "f32") || !strcmp(v, "f16")))
             sh.f16 = !strcmp(v, "f16");
         else if (!strcmp(a, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "int8") ||
+                                            !strcmp(v, "w8a8") ||
                                            !strcmp(v, "f16") || !strcmp(v, "auto")))
-            load.dtype = !strcmp(v, "int8")   ? TX_DTYPE_INT8
+            load.dtype = !strcmp(v, "w8a8")   ? TX_DTYPE_W8A8
+                         : !strcmp(v, "int8")   ? TX_DTYPE_INT8
                          : !strcmp(v, "f16")  ? TX_DTYPE_F16
                          : !strcmp(v, "auto") ? TX_DTYPE_AUTO
                                               : TX_DTYPE_F32;

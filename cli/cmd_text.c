@@ -90,12 +90,15 @@ static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct t
     } else if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing))) {
         if (cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &t->threads)) return -1;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--dtype", &missing))) {
-        if (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "f16") && strcmp(v, "f32")) {
-            fprintf(stderr, "attnserve-cli %s: --dtype must be auto, int8, f16 or f32, got '%s'\n",
+        if (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "f16") && strcmp(v, "f32") &&
+            strcmp(v, "w8a8")) {
+            fprintf(stderr,
+                    "attnserve-cli %s: --dtype must be auto, int8, w8a8, f16 or f32, got '%s'\n",
                     cmd, v);
             return -1;
         }
-        o->load.dtype = !strcmp(v, "int8")  ? TX_DTYPE_INT8
+        o->load.dtype = !strcmp(v, "w8a8")  ? TX_DTYPE_W8A8
+                        : !strcmp(v, "int8")  ? TX_DTYPE_INT8
                         : !strcmp(v, "f16") ? TX_DTYPE_F16
                         : !strcmp(v, "f32") ? TX_DTYPE_F32
                                             : TX_DTYPE_AUTO;

@@ -466,8 +466,10 @@ static int model_set_string(struct cfg_model *m, const char *key, const char *v,
             m->dtype = CFG_DTYPE_F16;
         else if (!strcmp(v, "f32"))
             m->dtype = CFG_DTYPE_F32;
+        else if (!strcmp(v, "w8a8"))
+            m->dtype = CFG_DTYPE_W8A8;
         else {
-            add_err(errs, "%s.dtype must be auto, int8, f16 or f32, got %s", what,
+            add_err(errs, "%s.dtype must be auto, int8, w8a8, f16 or f32, got %s", what,
                     quote(v, q, sizeof q));
             return 1;
         }
@@ -1267,6 +1269,7 @@ const char *cfg_dtype_name(cfg_dtype d)
     return d == CFG_DTYPE_INT8  ? "int8"
            : d == CFG_DTYPE_F16 ? "f16"
            : d == CFG_DTYPE_F32 ? "f32"
+           : d == CFG_DTYPE_W8A8 ? "w8a8"
                                 : "auto";
 }
 

@@ -15,7 +15,13 @@ typedef enum { CFG_LOG_JSON = 0, CFG_LOG_TEXT } cfg_log_format;
 /* How a model's weights are kept: as the checkpoint stores them (F32 and F16 matrices as they
  * are, BF16 widened), int8 (quantized at load: a quarter of the F32 bytes per decode step), F16
  * (every matrix as half precision) or F32 (every tensor widened). */
-typedef enum { CFG_DTYPE_AUTO = 0, CFG_DTYPE_INT8, CFG_DTYPE_F16, CFG_DTYPE_F32 } cfg_dtype;
+typedef enum {
+    CFG_DTYPE_AUTO = 0,
+    CFG_DTYPE_INT8,
+    CFG_DTYPE_F16,
+    CFG_DTYPE_F32,
+    CFG_DTYPE_W8A8, /* int8 weights and int8 activations (AVX-512 VNNI) */
+} cfg_dtype;
 
 #define CFG_MAX_LANGUAGES 32 /* languages of one multilingual model */
 
@@ -28,7 +34,7 @@ struct cfg_model {
     char *language;       /* summarize: language of texts and summaries (may be NULL) */
     char *prefix;         /* text prepended to every input; NULL = the checkpoint's own */
     int max_input_tokens; /* 0 = limits.max_input_tokens */
-    cfg_dtype dtype;      /* "dtype": "auto" (default), "int8", "f16" or "f32" */
+    cfg_dtype dtype;      /* "dtype": "auto" (default), "int8", "w8a8", "f16" or "f32" */
     struct cfg_gen_options defaults; /* default_options, over the checkpoint's defaults */
 
     /* translate, instead of source_lang/target_lang: a multilingual model (OPUS-MT style) that
@@ -129,7 +135,7 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs);
 void cfg_print_help(FILE *f, const char *prog);
 
 /* Name of a task ("translate", "summarize", "auto"). Static storage. */
-/* "auto", "int8", "f16" or "f32". */
+/* "auto", "int8", "w8a8", "f16" or "f32". */
 const char *cfg_dtype_name(cfg_dtype d);
 const char *cfg_task_name(cfg_task t);
 

@@ -55,6 +55,7 @@ int srv_registry_load(struct srv_registry *r, int i, const struct cfg_config *cf
     lp.dtype = m->cfg->dtype == CFG_DTYPE_INT8  ? TX_DTYPE_INT8
                : m->cfg->dtype == CFG_DTYPE_F16 ? TX_DTYPE_F16
                : m->cfg->dtype == CFG_DTYPE_F32 ? TX_DTYPE_F32
+               : m->cfg->dtype == CFG_DTYPE_W8A8 ? TX_DTYPE_W8A8
                                                 : TX_DTYPE_AUTO;
     tx_status st = tx_model_load_ex(m->cfg->path, &lp, &m->model, &e);
     if (st != TX_OK) {

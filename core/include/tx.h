@@ -97,7 +97,17 @@ tx_status tx_model_load(const char *dir, tx_model **out, struct tx_error *err);
  * benchmark section). TX_DTYPE_F16: the same tensors are kept as IEEE half (2 bytes a weight) and
  * converted in registers; exact for F16 checkpoints (only the summation order may differ from the
  * F32 path's), rounded to nearest for F32/BF16 ones. */
-typedef enum { TX_DTYPE_AUTO = 0, TX_DTYPE_INT8, TX_DTYPE_F16, TX_DTYPE_F32 } tx_dtype;
+typedef enum {
+    TX_DTYPE_AUTO = 0,
+    TX_DTYPE_INT8,
+    TX_DTYPE_F16,
+    TX_DTYPE_F32,
+    TX_DTYPE_W8A8, /* TX_DTYPE_INT8's weights, and each product quantizes its activations to int8
+                      too, row by row (one scale per row), multiplying with AVX-512 VNNI's integer
+                      dot products (a quarter of the instructions); CPUs without VNNI run it as
+                      TX_DTYPE_INT8. Outputs differ more from F32 than int8's (measured in the
+                      model cards) */
+} tx_dtype;
 
 struct tx_load_params {
     tx_dtype dtype;

@@ -17,6 +17,8 @@ struct txi_linear {
     const void *q;       /* (n_out, n_in) int8 or F16 weights, or NULL */
     const float *scale;  /* (n_out) with int8 q */
     int q_f16;           /* q holds F16 (IEEE half) values; else int8 */
+    int q_a8;            /* int8 q whose products quantize the activations too (TXI_W_Q8A8:
+                            scale holds the scales, then the row sums) */
 };
 
 /* LayerNorm (w, b) or RMSNorm (w, b == NULL). */

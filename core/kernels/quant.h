@@ -41,8 +41,24 @@ void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, i
                              const int8_t *q, const float *scale, float beta, const float *bias,
                              float *c, int ldc);
 
-/* How a reduced-precision matrix is stored: int8 with a float scale per row, or F16. */
-typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2 } txi_wfmt;
+/* How a reduced-precision matrix is stored: int8 with a float scale per row, or F16; TXI_W_Q8A8
+ * is int8 stored as TXI_W_Q8 whose products also quantize the activations (w8a8, below), its
+ * scale array holding 2 n floats: the n scales, then each row's sum of q (exact in a float). */
+typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2, TXI_W_Q8A8 = 3 } txi_wfmt;
+
+/* Whether this CPU runs the w8a8 products (AVX-512 VNNI and BW); elsewhere TXI_W_Q8A8 matrices
+ * are multiplied as TXI_W_Q8 (F32 activations). */
+int txi_w8a8_available(void);
+
+/* The w8a8 product, exposed for tests (txi_lp_matmul_nt runs it for TXI_W_Q8A8 where
+ * available). Each row of A is quantized on its own: s_r = max |a[r][.]| / 127 (1 for a zero
+ * row), a_q = round-to-nearest-even(a / s_r) in [-127, 127]; the integer dot products with q
+ * are exact (int32, with vpdpbusd); C[r][j] = alpha * ((float)dot * (s_r * scale[j])) + beta C
+ * [+ bias[j]]. A row's result depends on that row alone, whatever m. Returns 0, computing
+ * nothing, when the CPU lacks VNNI or k > TXI_W8A8_MAX_K. */
+#define TXI_W8A8_MAX_K 8192
+int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
+                       const float *scale_sums, float beta, const float *bias, float *c, int ldc);
 
 /* IEEE half <-> float: h2f is exact; f2h rounds to nearest, ties to even (overflow -> inf). */
 float txi_h2f(uint16_t h);

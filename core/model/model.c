@@ -566,7 +566,8 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     if (!dir || !out || !params)
         return txi_fail(err, TX_ERR_INVALID, "tx_model_load: NULL argument");
     if (params->dtype != TX_DTYPE_AUTO && params->dtype != TX_DTYPE_INT8 &&
-        params->dtype != TX_DTYPE_F16 && params->dtype != TX_DTYPE_F32)
+        params->dtype != TX_DTYPE_F16 && params->dtype != TX_DTYPE_F32 &&
+        params->dtype != TX_DTYPE_W8A8)
         return txi_fail(err, TX_ERR_INVALID, "tx_model_load: unknown dtype %d", (int)params->dtype);
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -604,10 +605,12 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     } else if (params->dtype == TX_DTYPE_F32) {
         strcpy(m->dtype, "f32");
     } else {
-        int q8 = params->dtype == TX_DTYPE_INT8;
-        st = txi_model_reduce(m, q8 ? TXI_W_Q8 : TXI_W_F16, 0, err);
+        txi_wfmt f = params->dtype == TX_DTYPE_INT8   ? TXI_W_Q8
+                     : params->dtype == TX_DTYPE_W8A8 ? TXI_W_Q8A8
+                                                      : TXI_W_F16;
+        st = txi_model_reduce(m, f, 0, err);
         if (st != TX_OK) goto fail;
-        strcpy(m->dtype, q8 ? "int8" : "f16");
+        strcpy(m->dtype, f == TXI_W_Q8 ? "int8" : f == TXI_W_Q8A8 ? "w8a8" : "f16");
     }
     struct tx_model_info *in = &m->info;
     in->arch = m->cfg.arch;

@@ -44,20 +44,30 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
         *scale_out = NULL;
         return TX_OK;
     }
-    void *q = malloc(n * (f == TXI_W_Q8 ? 1 : sizeof(uint16_t)));
-    float *scale = f == TXI_W_Q8 ? malloc((size_t)rows * sizeof *scale) : NULL;
+    int q8 = f == TXI_W_Q8 || f == TXI_W_Q8A8;
+    void *q = malloc(n * (q8 ? 1 : sizeof(uint16_t)));
+    /* w8a8: the row sums of q follow the scales */
+    float *scale = q8 ? malloc((size_t)rows * (f == TXI_W_Q8A8 ? 2 : 1) * sizeof *scale) : NULL;
     if (!q || txi_model_own(m, q)) {
         free(q);
         free(scale);
         return txi_fail(err, TX_ERR_NOMEM, "out of memory converting the weights to %s",
-                        f == TXI_W_Q8 ? "int8" : "F16");
+                        q8 ? "int8" : "F16");
     }
-    if (f == TXI_W_Q8) {
+    if (q8) {
         if (!scale || txi_model_own(m, scale)) {
             free(scale);
             return txi_fail(err, TX_ERR_NOMEM, "out of memory quantizing the weights to int8");
         }
         txi_q8_quantize(w, rows, cols, q, scale);
+        if (f == TXI_W_Q8A8)
+            for (int j = 0; j < rows; j++) {
+                const int8_t *qj = (const int8_t *)q + (size_t)j * cols;
+                int32_t sum = 0;
+                for (int t = 0; t < cols; t++)
+                    sum += qj[t];
+                scale[rows + j] = (float)sum; /* |sum| <= 127 cols: exact */
+            }
     } else {
         txi_f16_convert(w, n, q);
     }
@@ -74,6 +84,7 @@ static tx_status quantize_linear(tx_model *m, txi_wfmt f, int adopt_only, struct
     tx_status st = quantize(m, f, l->w, l->n_out, l->n_in, &l->q, &l->scale, err);
     if (st != TX_OK) return st;
     l->q_f16 = f == TXI_W_F16;
+    l->q_a8 = f == TXI_W_Q8A8;
     release(m, l->w, (size_t)l->n_out * (size_t)l->n_in);
     l->w = NULL;
     return TX_OK;

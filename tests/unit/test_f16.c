@@ -156,7 +156,7 @@ Test(f16, a_linear_layer_with_f16_weights_adds_its_bias)
     for (int i = 0; i < 6; i++)
         b[i] = (float)i;
     txi_f16_convert(w, 120, h);
-    struct txi_linear l = {NULL, b, 20, 6, h, NULL, 1};
+    struct txi_linear l = {NULL, b, 20, 6, h, NULL, 1, 0};
     txi_linear_fwd(&l, x, 3, y, NULL);
     for (int r = 0; r < 3; r++)
         for (int j = 0; j < 6; j++) {

@@ -240,7 +240,7 @@ Test(linear, adds_the_bias_as_torch_linear_on_every_path)
     for (int with_bias = 0; with_bias < 2; with_bias++)
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
             int n = rows[r];
-            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0};
+            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0, 0};
             float *x = rnd((size_t)n * n_in), *y = malloc((size_t)n * n_out * 4);
             struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in), 0};
             ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
@@ -328,17 +328,27 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
     uint16_t *h16 = malloc((size_t)n_out * n_in * sizeof(uint16_t));
     txi_q8_quantize(w, n_out, n_in, q8, scale);
     txi_f16_convert(w, (size_t)n_out * n_in, h16);
+    float *scale_sums = malloc((size_t)n_out * 2 * sizeof(float)); /* w8a8: scales, row sums */
+    for (int j = 0; j < n_out; j++) {
+        int sum = 0;
+        for (int t = 0; t < n_in; t++)
+            sum += q8[(size_t)j * n_in + t];
+        scale_sums[j] = scale[j];
+        scale_sums[n_out + j] = (float)sum;
+    }
     int m_max = 100;
     size_t nws = txi_gemm_ws_floats(m_max, n_out, n_in) + txi_q8_ws_floats(m_max, n_out, n_in);
     float *buf = malloc(nws * sizeof(float));
     float *x = rnd((size_t)m_max * n_in), *y = malloc((size_t)m_max * n_out * 4);
     float *alone = malloc((size_t)n_out * 4);
     int differed_without = 0;
-    for (int fmt = 0; fmt < 3; fmt++)
+    for (int fmt = 0; fmt < 4; fmt++) /* F32, int8, F16, w8a8 */
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             struct txi_linear l = {fmt == 0 ? w : NULL, with_bias ? bias : NULL, n_in, n_out,
-                                   fmt == 1 ? (const void *)q8 : fmt == 2 ? (const void *)h16 : NULL,
-                                   scale, fmt == 2};
+                                   fmt == 1 || fmt == 3 ? (const void *)q8
+                                   : fmt == 2           ? (const void *)h16
+                                                        : NULL,
+                                   fmt == 3 ? scale_sums : scale, fmt == 2, fmt == 3};
             for (int rw = 1; rw >= 0; rw--)
                 for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
                     int m = rows[r];
@@ -357,4 +367,5 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
         }
     cr_assert(differed_without, "without rowwise some row should differ (the check can fail)");
     free(w), free(bias), free(q8), free(scale), free(h16), free(buf), free(x), free(y), free(alone);
+    free(scale_sums);
 }

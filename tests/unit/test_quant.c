@@ -114,7 +114,7 @@ Test(quant, a_linear_layer_with_int8_weights_adds_its_bias)
     for (int i = 0; i < 6; i++)
         b[i] = (float)i;
     txi_q8_quantize(w, 6, 20, q, scale);
-    struct txi_linear l = {NULL, b, 20, 6, q, scale, 0};
+    struct txi_linear l = {NULL, b, 20, 6, q, scale, 0, 0};
     txi_linear_fwd(&l, x, 3, y, NULL);
     for (int r = 0; r < 3; r++)
         for (int j = 0; j < 6; j++) {
@@ -214,4 +214,74 @@ Test(quant, the_shipped_translator_in_int8_translates_like_f32, .timeout = 120)
     tx_session_free(sf), tx_session_free(sq);
     tx_tokenizer_free(tok);
     tx_model_free(mf), tx_model_free(mq);
+}
+
+/* w8a8 (int8 weights, int8 activations, VNNI): against a reference written from the contract
+ * in quant.h (each row of A quantized alone: s = max|a| / 127, round to nearest even, clamp to
+ * +-127; exact integer dot products; (float)dot * (s * scale)), bit for bit, over shapes with
+ * and without a 64-byte tail, 1 to 40 rows, with a bias; and within the quantization error of
+ * the F32 product. */
+Test(w8a8, matches_the_reference_bit_for_bit_and_f32_within_quantization_error)
+{
+    if (!txi_w8a8_available()) TU_SKIP("SKIP: this CPU has no AVX-512 VNNI");
+    const int shapes[][3] = {{1, 8, 64}, {3, 13, 100}, {17, 40, 256}, {40, 9, 130}, {5, 70, 512}};
+    uint64_t rs = 99;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
+        float *a = malloc((size_t)m * k * sizeof(float)), *w = malloc((size_t)n * k * sizeof(float));
+        float *bias = malloc((size_t)n * sizeof(float));
+        for (int i = 0; i < m * k; i++)
+            a[i] = tu_rand_uniform(&rs, -3.0f, 3.0f);
+        for (int i = 0; i < n * k; i++)
+            w[i] = tu_rand_uniform(&rs, -0.5f, 0.5f);
+        for (int j = 0; j < n; j++)
+            bias[j] = tu_rand_uniform(&rs, -1.0f, 1.0f);
+        a[0] = 0.0f; /* a zero and an extreme value in the first row */
+        a[1] = -7.5f;
+        int8_t *q = malloc((size_t)n * k);
+        float *ss = malloc((size_t)n * 2 * sizeof(float));
+        txi_q8_quantize(w, n, k, q, ss);
+        for (int j = 0; j < n; j++) {
+            long sum = 0;
+            for (int t = 0; t < k; t++)
+                sum += q[(size_t)j * k + t];
+            ss[n + j] = (float)sum;
+        }
+        float *c = malloc((size_t)m * n * sizeof(float));
+        cr_assert(txi_w8a8_matmul_nt(m, n, k, 1.0f, a, k, q, ss, 0.0f, bias, c, n));
+        for (int r = 0; r < m; r++) {
+            const float *ar = a + (size_t)r * k;
+            float amax = 0.0f;
+            for (int t = 0; t < k; t++)
+                amax = fabsf(ar[t]) > amax ? fabsf(ar[t]) : amax;
+            float s = amax > 0.0f ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+            for (int j = 0; j < n; j++) {
+                long dot = 0;
+                double f32 = bias[j];
+                for (int t = 0; t < k; t++) {
+                    float v = nearbyintf(ar[t] * inv);
+                    v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+                    dot += (long)v * q[(size_t)j * k + t];
+                    f32 += (double)ar[t] * w[(size_t)j * k + t];
+                }
+                float want = (float)dot * (s * ss[j]) + bias[j];
+                float got = c[(size_t)r * n + j];
+                cr_assert_eq(got, want, "m %d n %d k %d [%d][%d]: %.9g vs %.9g", m, n, k, r, j,
+                             got, want);
+                /* weight and activation rounding: at most half a step each per term */
+                double bound = 0.5 * (double)s * k * 0.5 + 0.5 * (double)ss[j] * k * 3.0 + 1e-3;
+                cr_assert(fabs(got - f32) <= bound, "far from F32: %g vs %g", got, f32);
+            }
+        }
+        /* txi_lp_matmul_nt runs it for TXI_W_Q8A8, and m rows give each row what it gives alone */
+        float *c2 = malloc((size_t)m * n * sizeof(float));
+        txi_lp_matmul_nt(TXI_W_Q8A8, m, n, k, 1.0f, a, k, q, ss, 0.0f, bias, c2, n, NULL);
+        cr_assert_eq(memcmp(c, c2, (size_t)m * n * sizeof(float)), 0);
+        for (int r = 0; r < m; r++) {
+            txi_lp_matmul_nt(TXI_W_Q8A8, 1, n, k, 1.0f, a + (size_t)r * k, k, q, ss, 0.0f, bias,
+                             c2, n, NULL);
+            cr_assert_eq(memcmp(c + (size_t)r * n, c2, (size_t)n * sizeof(float)), 0);
+        }
+        free(a), free(w), free(bias), free(q), free(ss), free(c), free(c2);
+    }
 }

@@ -152,7 +152,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="score only the first N of each set")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
-    ap.add_argument("--dtype", choices=("auto", "int8", "f16"), default="auto",
+    ap.add_argument("--dtype", choices=("auto", "int8", "w8a8", "f16"), default="auto",
                     help="weights as stored (auto), quantized to int8 at load, or kept as F16")
     ap.add_argument("--valid", action="store_true",
                     help="summarizer: score the dev splits instead of the test sets "

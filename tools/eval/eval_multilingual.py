@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="score only the first N of each")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
-    ap.add_argument("--dtype", choices=("auto", "int8", "f16"), default="auto",
+    ap.add_argument("--dtype", choices=("auto", "int8", "w8a8", "f16"), default="auto",
                     help="weights as stored (auto) or quantized to int8 at load; an int8 run "
                          "also prints the share of outputs identical to an earlier auto run's")
     args = ap.parse_args(argv)

@@ -271,7 +271,7 @@ Test(config, a_model_dtype_is_auto_or_int8_from_a_file_or_a_flag)
     cr_assert_eq(c.n_models, 4);
     cr_expect_eq(c.models[0].dtype, CFG_DTYPE_INT8);
     cr_expect_eq(c.models[3].dtype, CFG_DTYPE_INT8);
-    cr_expect(has_msg(&e, "models[1].dtype must be auto, int8, f16 or f32, got \"int4\""));
+    cr_expect(has_msg(&e, "models[1].dtype must be auto, int8, w8a8, f16 or f32, got \"int4\""));
     cr_expect(has_msg(&e, "models[2].dtype must be a string"));
     cr_expect_eq(e.n, 2);
     cfg_errors_free(&e);

@@ -452,84 +452,168 @@ int txi_w8a8_available(void)
 
 #ifdef HAVE_LOWP_KERNELS
 /* xq (k64) = a (k) quantized, + 128, padded with 128 to k64; returns the row's scale. */
-static float quantize_row(const float *a, int k, int k64, uint8_t *xq)
+__attribute__((target("avx512f,avx512bw"))) static float quantize_row(const float *a, int k,
+                                                                     int k64, uint8_t *xq)
 {
-    float amax = 0.0f;
-    for (int t = 0; t < k; t++) {
-        float v = fabsf(a[t]);
-        if (v > amax) amax = v;
-    }
+    __m512 mx = _mm512_setzero_ps();
+    int t = 0;
+    for (; t + 16 <= k; t += 16)
+        mx = _mm512_max_ps(mx, _mm512_abs_ps(_mm512_loadu_ps(a + t)));
+    float amax = _mm512_reduce_max_ps(mx);
+    for (; t < k; t++)
+        if (fabsf(a[t]) > amax) amax = fabsf(a[t]);
     float s = amax > 0.0f ? amax / 127.0f : 1.0f;
     float inv = 1.0f / s;
-    for (int t = 0; t < k; t++) {
+    /* a * inv rounded to nearest even (the default rounding of cvtps and nearbyintf), clamped */
+    __m512 iv = _mm512_set1_ps(inv);
+    __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127), o = _mm512_set1_epi32(128);
+    for (t = 0; t + 16 <= k; t += 16) {
+        __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(a + t), iv));
+        r = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(r, lo), hi), o);
+        _mm_storeu_si128((__m128i *)(void *)(xq + t), _mm512_cvtepi32_epi8(r));
+    }
+    for (; t < k; t++) {
         float v = nearbyintf(a[t] * inv);
         v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
         xq[t] = (uint8_t)((int)v + 128);
     }
-    for (int t = k; t < k64; t++)
+    for (t = k; t < k64; t++)
         xq[t] = 128;
     return s;
 }
 
-/* dots[q][r] = sum_t x_u[r][t] * w[q][t] over t < k (w rows' tail masked to zero), for 4 weight
- * rows and R (1..4) quantized rows. */
+/* The VNNI kernel reads the weights packed (txi_w8a8_pack): 64 output rows at a time, each
+ * 64-byte line holding 4 consecutive k of 16 rows, so that one vpdpbusd adds 4 products to each
+ * of 16 outputs (an x's 4 bytes broadcast): the dot products come out as vectors of outputs,
+ * with no reduction. Tile: 4 vectors (64 outputs) x R rows of A (R <= 6: 24 accumulators). */
+#define W8A8_RMAX 6
+
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-w8a8_tile(const int8_t *const w[4], const uint8_t *const x[4], int R, int k, int32_t out[4][4])
+w8a8_tile(const int8_t *wp, int k4, const uint8_t *const x[W8A8_RMAX], int R, __m512i out[4][W8A8_RMAX])
 {
-    const int kv = k & ~63;
-    const __mmask64 tail = k - kv ? (~0ULL >> (64 - (k - kv))) : 0;
-    __m512i acc[4][4];
+    __m512i acc[4][W8A8_RMAX];
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; q++)
+    for (int v = 0; v < 4; v++)
+#pragma GCC unroll 6
+        for (int r = 0; r < W8A8_RMAX; r++)
+            acc[v][r] = _mm512_setzero_si512();
+    for (int g = 0; g < k4; g++) {
+        const int8_t *line = wp + (size_t)g * 256; /* 4 vectors of 64 bytes */
+        _mm_prefetch((const char *)(line + 1024), _MM_HINT_T0);
+        _mm_prefetch((const char *)(line + 1024 + 128), _MM_HINT_T0);
+        __m512i wv[4];
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            acc[q][r] = _mm512_setzero_si512();
-    for (int t = 0; t < kv; t += 64) {
-        __m512i xv[4];
+        for (int v = 0; v < 4; v++)
+            wv[v] = _mm512_loadu_si512((const void *)(line + 64 * v));
+#pragma GCC unroll 6
+        for (int r = 0; r < W8A8_RMAX; r++) {
+            if (r >= R) continue;
+            int32_t xb;
+            memcpy(&xb, x[r] + 4 * g, 4);
+            __m512i xv = _mm512_set1_epi32(xb);
 #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            xv[r] = r < R ? _mm512_loadu_si512((const void *)(x[r] + t)) : _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int q = 0; q < 4; q++) {
-            __m512i wv = _mm512_loadu_si512((const void *)(w[q] + t));
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++)
-                if (r < R) acc[q][r] = _mm512_dpbusd_epi32(acc[q][r], xv[r], wv);
-        }
-    }
-    if (tail) {
-        __m512i xv[4];
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            xv[r] = r < R ? _mm512_loadu_si512((const void *)(x[r] + kv)) : _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int q = 0; q < 4; q++) {
-            __m512i wv = _mm512_maskz_loadu_epi8(tail, (const void *)(w[q] + kv));
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++)
-                if (r < R) acc[q][r] = _mm512_dpbusd_epi32(acc[q][r], xv[r], wv);
+            for (int v = 0; v < 4; v++)
+                acc[v][r] = _mm512_dpbusd_epi32(acc[v][r], xv, wv[v]);
         }
     }
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; q++)
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            if (r < R) out[q][r] = _mm512_reduce_add_epi32(acc[q][r]);
+    for (int v = 0; v < 4; v++)
+#pragma GCC unroll 6
+        for (int r = 0; r < W8A8_RMAX; r++)
+            if (r < R) out[v][r] = acc[v][r];
 }
 
 #define W8A8_TILE_FN(R)                                                                            \
     __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void w8a8_tile_##R(             \
-        const int8_t *const w[4], const uint8_t *const x[4], int k, int32_t out[4][4])           \
+        const int8_t *wp, int k4, const uint8_t *const x[W8A8_RMAX], __m512i out[4][W8A8_RMAX])  \
     {                                                                                              \
-        w8a8_tile(w, x, R, k, out);                                                                \
+        w8a8_tile(wp, k4, x, R, out);                                                              \
     }
 W8A8_TILE_FN(1)
 W8A8_TILE_FN(2)
 W8A8_TILE_FN(3)
 W8A8_TILE_FN(4)
-typedef void (*w8a8_tile_fn)(const int8_t *const w[4], const uint8_t *const x[4], int k,
-                             int32_t out[4][4]);
-static const w8a8_tile_fn w8a8_tiles[4] = {w8a8_tile_1, w8a8_tile_2, w8a8_tile_3, w8a8_tile_4};
+W8A8_TILE_FN(5)
+W8A8_TILE_FN(6)
+typedef void (*w8a8_tile_fn)(const int8_t *wp, int k4, const uint8_t *const x[W8A8_RMAX],
+                             __m512i out[4][W8A8_RMAX]);
+static const w8a8_tile_fn w8a8_tiles[W8A8_RMAX] = {w8a8_tile_1, w8a8_tile_2, w8a8_tile_3,
+                                                   w8a8_tile_4, w8a8_tile_5, w8a8_tile_6};
+
+/* c row r, outputs j0 .. j0+15 (< n): alpha * ((float)(dot - 128 sum) * (xs * scale)) [+ beta c]
+ * [+ bias], the scalar store()'s operations lane by lane. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+w8a8_store16(__m512i dot, int j0, int n, float xs, const float *scale, const float *sums,
+             float alpha, float beta, const float *bias, float *c)
+{
+    int nj = n - j0 < 16 ? n - j0 : 16;
+    __mmask16 mk = (__mmask16)((1u << nj) - 1u);
+    __m512 sv = _mm512_maskz_loadu_ps(mk, scale + j0);
+    __m512 sumv = _mm512_maskz_loadu_ps(mk, sums + j0);
+    __m512i off = _mm512_mullo_epi32(_mm512_cvtps_epi32(sumv), _mm512_set1_epi32(128));
+    __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, off));
+    d = _mm512_mul_ps(d, _mm512_mul_ps(_mm512_set1_ps(xs), sv));
+    __m512 v = _mm512_mul_ps(_mm512_set1_ps(alpha), d);
+    v = _mm512_add_ps(v, beta != 0.0f ? _mm512_mul_ps(_mm512_set1_ps(beta),
+                                                      _mm512_maskz_loadu_ps(mk, c + j0))
+                                      : _mm512_setzero_ps());
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, bias + j0));
+    _mm512_mask_storeu_ps(c + j0, mk, v);
+}
+#endif
+
+size_t txi_w8a8_packed_bytes(int n, int k)
+{
+    size_t nb = ((size_t)n + 63) / 64, k4 = ((size_t)k + 3) / 4;
+    return nb * k4 * 256;
+}
+
+void txi_w8a8_pack(const int8_t *q, int n, int k, int8_t *packed)
+{
+    size_t k4 = ((size_t)k + 3) / 4;
+    size_t nb = ((size_t)n + 63) / 64;
+    for (size_t b = 0; b < nb; b++)
+        for (size_t g = 0; g < k4; g++)
+            for (int v = 0; v < 4; v++)
+                for (int i = 0; i < 16; i++)
+                    for (int u = 0; u < 4; u++) {
+                        size_t j = b * 64 + (size_t)v * 16 + (size_t)i, t = g * 4 + (size_t)u;
+                        packed[((b * k4 + g) * 4 + (size_t)v) * 64 + (size_t)i * 4 + (size_t)u] =
+                            j < (size_t)n && t < (size_t)k ? q[j * (size_t)k + t] : 0;
+                    }
+}
+
+#ifdef HAVE_LOWP_KERNELS
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+w8a8_run(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
+         const float *scale_sums, float beta, const float *bias, float *c, int ldc)
+{
+    int k4 = (k + 3) / 4, kp = 4 * k4;
+    const int8_t *packed = q + (size_t)n * k; /* after the row-major matrix */
+    uint8_t xq[W8A8_ROWS][TXI_W8A8_MAX_K] __attribute__((aligned(64)));
+    float xs[W8A8_ROWS];
+    const float *scale = scale_sums, *sums = scale_sums + n;
+    for (int r0 = 0; r0 < m; r0 += W8A8_ROWS) {
+        int mr = m - r0 < W8A8_ROWS ? m - r0 : W8A8_ROWS;
+        for (int r = 0; r < mr; r++)
+            xs[r] = quantize_row(a + (size_t)(r0 + r) * lda, k, kp, xq[r]);
+        for (int j0 = 0; j0 < n; j0 += 64) {
+            const int8_t *wp = packed + (size_t)(j0 / 64) * k4 * 256;
+            for (int g0 = 0; g0 < mr; g0 += W8A8_RMAX) {
+                int rr = mr - g0 < W8A8_RMAX ? mr - g0 : W8A8_RMAX;
+                const uint8_t *x[W8A8_RMAX];
+                for (int i = 0; i < W8A8_RMAX; i++)
+                    x[i] = xq[g0 + (i < rr ? i : rr - 1)];
+                __m512i dot[4][W8A8_RMAX];
+                w8a8_tiles[rr - 1](wp, k4, x, dot);
+                for (int r = 0; r < rr; r++)
+                    for (int v = 0; v < 4 && j0 + 16 * v < n; v++)
+                        w8a8_store16(dot[v][r], j0 + 16 * v, n, xs[g0 + r], scale, sums, alpha,
+                                     beta, bias, c + (size_t)(r0 + g0 + r) * ldc);
+            }
+        }
+    }
+}
 #endif
 
 int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
@@ -537,37 +621,7 @@ int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda
 {
 #ifdef HAVE_LOWP_KERNELS
     if (!txi_w8a8_available() || k > TXI_W8A8_MAX_K || k < 1) return 0;
-    int k64 = (k + 63) & ~63;
-    uint8_t xq[W8A8_ROWS][TXI_W8A8_MAX_K] __attribute__((aligned(64)));
-    float xs[W8A8_ROWS];
-    const float *scale = scale_sums, *sums = scale_sums + n;
-    for (int r0 = 0; r0 < m; r0 += W8A8_ROWS) {
-        int mr = m - r0 < W8A8_ROWS ? m - r0 : W8A8_ROWS;
-        for (int r = 0; r < mr; r++)
-            xs[r] = quantize_row(a + (size_t)(r0 + r) * lda, k, k64, xq[r]);
-        for (int j0 = 0; j0 < n; j0 += 4) {
-            int jj = n - j0 < 4 ? n - j0 : 4;
-            const int8_t *w[4];
-            for (int i = 0; i < 4; i++)
-                w[i] = q + (size_t)(j0 + (i < jj ? i : jj - 1)) * k;
-            for (int g = 0; g < mr; g += 4) {
-                int rr = mr - g < 4 ? mr - g : 4;
-                const uint8_t *x[4];
-                for (int i = 0; i < 4; i++)
-                    x[i] = xq[g + (i < rr ? i : rr - 1)];
-                int32_t dot[4][4];
-                w8a8_tiles[rr - 1](w, x, k, dot);
-                for (int r = 0; r < rr; r++)
-                    for (int i = 0; i < jj; i++) {
-                        int j = j0 + i;
-                        /* the +128 offset: 128 * sum(q[j]), exact in int32 */
-                        int32_t d = dot[i][r] - 128 * (int32_t)sums[j];
-                        store(c + (size_t)(r0 + g + r) * ldc + j,
-                              (float)d * (xs[g + r] * scale[j]), alpha, beta, bias, j);
-                    }
-            }
-        }
-    }
+    if (m > 0 && n > 0) w8a8_run(m, n, k, alpha, a, lda, q, scale_sums, beta, bias, c, ldc);
     return 1;
 #else
     (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)q, (void)scale_sums,

@@ -42,8 +42,10 @@ void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, i
                              float *c, int ldc);
 
 /* How a reduced-precision matrix is stored: int8 with a float scale per row, or F16; TXI_W_Q8A8
- * is int8 stored as TXI_W_Q8 whose products also quantize the activations (w8a8, below), its
- * scale array holding 2 n floats: the n scales, then each row's sum of q (exact in a float). */
+ * is int8 stored as TXI_W_Q8 whose products also quantize the activations (w8a8, below): q holds
+ * the (n, k) row-major matrix followed by the same values packed for the VNNI kernel
+ * (txi_w8a8_pack), and the scale array 2 n floats: the n scales, then each row's sum of q (exact
+ * in a float). */
 typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2, TXI_W_Q8A8 = 3 } txi_wfmt;
 
 /* Whether this CPU runs the w8a8 products (AVX-512 VNNI and BW); elsewhere TXI_W_Q8A8 matrices
@@ -57,6 +59,14 @@ int txi_w8a8_available(void);
  * [+ bias[j]]. A row's result depends on that row alone, whatever m. Returns 0, computing
  * nothing, when the CPU lacks VNNI or k > TXI_W8A8_MAX_K. */
 #define TXI_W8A8_MAX_K 8192
+
+/* Bytes of the packed copy of an (n, k) int8 matrix, and the packing: blocks of 64 rows (n padded
+ * with zero rows), each a run of k/4 lines (k padded with zeros) of 4 x 64 bytes: line g of
+ * block b, vector v, holds k = 4g .. 4g+3 of rows 64b + 16v .. 64b + 16v + 15, row-interleaved
+ * (byte 4i + u = row 16v + i, k 4g + u). */
+size_t txi_w8a8_packed_bytes(int n, int k);
+void txi_w8a8_pack(const int8_t *q, int n, int k, int8_t *packed);
+/* q: the row-major matrix followed by its packed copy. */
 int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
                        const float *scale_sums, float beta, const float *bias, float *c, int ldc);
 

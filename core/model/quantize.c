@@ -45,7 +45,8 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
         return TX_OK;
     }
     int q8 = f == TXI_W_Q8 || f == TXI_W_Q8A8;
-    void *q = malloc(n * (q8 ? 1 : sizeof(uint16_t)));
+    size_t packed = f == TXI_W_Q8A8 ? txi_w8a8_packed_bytes(rows, cols) : 0;
+    void *q = malloc(n * (q8 ? 1 : sizeof(uint16_t)) + packed);
     /* w8a8: the row sums of q follow the scales */
     float *scale = q8 ? malloc((size_t)rows * (f == TXI_W_Q8A8 ? 2 : 1) * sizeof *scale) : NULL;
     if (!q || txi_model_own(m, q)) {
@@ -68,6 +69,7 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
                     sum += qj[t];
                 scale[rows + j] = (float)sum; /* |sum| <= 127 cols: exact */
             }
+        if (f == TXI_W_Q8A8) txi_w8a8_pack(q, rows, cols, (int8_t *)q + n);
     } else {
         txi_f16_convert(w, n, q);
     }

@@ -323,11 +323,12 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
     const int rows[] = {2, 3, 4, 5, 8, 15, 16, 17, 31, 40, 64, 100};
     int n_in = 200, n_out = 90;
     float *w = rnd((size_t)n_out * n_in), *bias = rnd((size_t)n_out);
-    int8_t *q8 = malloc((size_t)n_out * n_in);
+    int8_t *q8 = malloc((size_t)n_out * n_in + txi_w8a8_packed_bytes(n_out, n_in));
     float *scale = malloc((size_t)n_out * sizeof(float));
     uint16_t *h16 = malloc((size_t)n_out * n_in * sizeof(uint16_t));
     txi_q8_quantize(w, n_out, n_in, q8, scale);
     txi_f16_convert(w, (size_t)n_out * n_in, h16);
+    txi_w8a8_pack(q8, n_out, n_in, q8 + (size_t)n_out * n_in); /* w8a8 reads the packed copy */
     float *scale_sums = malloc((size_t)n_out * 2 * sizeof(float)); /* w8a8: scales, row sums */
     for (int j = 0; j < n_out; j++) {
         int sum = 0;

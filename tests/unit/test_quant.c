@@ -238,9 +238,10 @@ Test(w8a8, matches_the_reference_bit_for_bit_and_f32_within_quantization_error)
             bias[j] = tu_rand_uniform(&rs, -1.0f, 1.0f);
         a[0] = 0.0f; /* a zero and an extreme value in the first row */
         a[1] = -7.5f;
-        int8_t *q = malloc((size_t)n * k);
+        int8_t *q = malloc((size_t)n * k + txi_w8a8_packed_bytes(n, k));
         float *ss = malloc((size_t)n * 2 * sizeof(float));
         txi_q8_quantize(w, n, k, q, ss);
+        txi_w8a8_pack(q, n, k, q + (size_t)n * k);
         for (int j = 0; j < n; j++) {
             long sum = 0;
             for (int t = 0; t < k; t++)

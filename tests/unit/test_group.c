@@ -213,6 +213,7 @@ Test(group, members_give_what_they_give_alone_on_the_shipped_translator_past_16_
     /* d_model 256: the row-panel kernel would take the 17+ row steps without rowwise */
     check_invariance("models/marian-en-de", TX_DTYPE_AUTO, 32, 12, 12, 17);
     check_invariance("models/marian-en-de", TX_DTYPE_INT8, 32, 12, 12, 17);
+    check_invariance("models/marian-en-de", TX_DTYPE_W8A8, 32, 12, 12, 17);
 }
 
 /* The contract around the steps. */

@@ -221,7 +221,7 @@ static const struct setting {
     {"batching.max_rows", "ATTNSERVE_BATCH_MAX_ROWS", "--batch-max-rows", S_INT,
      offsetof(struct cfg_config, batching.max_rows), 1, 4096,
      "decoding rows a worker runs together per model (requests join and leave between steps; "
-     "beams and samples count one row each; 1 = one sentence at a time)"},
+     "beams and samples count one row each, and a request's rows are never split; 1 = no batching: one request at a time)"},
     {"batching.max_tokens", "ATTNSERVE_BATCH_MAX_TOKENS", "--batch-max-tokens", S_INT,
      offsetof(struct cfg_config, batching.max_tokens), 0, 1 << 30,
      "KV cache positions a worker holds per model (rows x max_output_tokens; fewer rows when "

@@ -63,7 +63,7 @@ struct cfg_limits {
  * requests joining and leaving between decode steps. */
 struct cfg_batching {
     int max_rows;   /* decoding rows at once per worker and model (beams and samples count
-                       each); 1 = one sentence at a time */
+                       each; at least a request's rows); 1 = no batching, one request at a time */
     int max_tokens; /* KV cache positions at once per worker and model (rows x positions per
                        row, positions = max_output_tokens); fewer rows when it binds; 0 = no cap */
 };

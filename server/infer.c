@@ -379,6 +379,10 @@ static tx_text_batch *batch_for(struct srv_worker *w, const struct srv_model *m,
 {
     int i = m->index;
     if (w->batches[i] || w->unbatched[i]) return w->batches[i];
+    if (w->app->cfg->batching.max_rows == 1) { /* batching off: a request at a time */
+        w->unbatched[i] = 1;
+        return NULL;
+    }
     size_t cap = (size_t)w->app->cfg->limits.session_memory_mb << 20;
     if (!w->aux[i] && tx_session_new(m->model, cap, &w->aux[i], err) != TX_OK) return NULL;
     struct tx_group_params gp = batch_params(w->app, m);

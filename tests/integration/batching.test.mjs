@@ -94,7 +94,7 @@ describe('continuous batching', () => {
     } finally { assert.equal((await s.stop()).code, 0); }
   });
 
-  test('one row at a time (batching.max_rows 1) gives the same answers', async () => {
+  test('batching off (batching.max_rows 1: one request at a time) gives the same answers', async () => {
     const a = await startServer({ config: testConfig({ workers: 1, batching: { max_rows: 1 } }) });
     const b = await startServer({ config: testConfig({ workers: 1 }) });
     try {

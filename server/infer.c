@@ -434,6 +434,13 @@ int srv_batch_step(void *worker)
         int64_t t0 = srv_now_ns();
         if (tx_text_batch_step(b, &rows, &e) == TX_OK && rows > 0)
             srv_metrics_batch_step(w->app->metrics, i, rows, (double)(srv_now_ns() - t0) / 1e9);
+        void *first[64];
+        int64_t now = srv_now_ns();
+        int nf = tx_text_batch_first_tokens(b, first, 64);
+        for (int k = 0; k < nf; k++) {
+            const struct srv_infer *fj = first[k];
+            srv_metrics_first_token(w->app->metrics, i, (double)(now - fj->received_ns) / 1e9);
+        }
         void *user;
         struct tx_text_result *res;
         tx_status st;

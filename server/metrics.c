@@ -32,6 +32,7 @@ struct model_m {
     char *name;
     struct hist inference;
     struct hist step;                    /* seconds of one batched decode step */
+    struct hist ttft;                    /* arrival to the first generated tokens */
     atomic_uint_fast64_t rows[NR + 1];   /* decode steps by rows, last = +Inf */
     atomic_uint_fast64_t rows_sum;
     atomic_uint_fast64_t tokens_in, tokens_out;
@@ -130,6 +131,12 @@ void srv_metrics_inference(struct srv_metrics *m, int model, double seconds, lon
     atomic_fetch_add(&m->models[model].tokens_in, (uint_fast64_t)(in_tokens > 0 ? in_tokens : 0));
     atomic_fetch_add(&m->models[model].tokens_out,
                      (uint_fast64_t)(out_tokens > 0 ? out_tokens : 0));
+}
+
+void srv_metrics_first_token(struct srv_metrics *m, int model, double seconds)
+{
+    if (!m || model < 0 || model >= m->n_models) return;
+    observe(&m->models[model].ttft, seconds);
 }
 
 void srv_metrics_batch_step(struct srv_metrics *m, int model, int rows, double seconds)
@@ -266,6 +273,12 @@ char *srv_metrics_render(struct srv_metrics *m, const struct srv_gauges *g, size
     for (int i = 0; i < m->n_models; i++)
         put_hist(&b, "attnserve_batch_step_seconds", "model", m->models[i].name,
                  &m->models[i].step);
+    srv_buf_puts(&b, "# HELP attnserve_time_to_first_token_seconds Time from a request's arrival "
+                     "to its first generated tokens (batched requests).\n"
+                     "# TYPE attnserve_time_to_first_token_seconds histogram\n");
+    for (int i = 0; i < m->n_models; i++)
+        put_hist(&b, "attnserve_time_to_first_token_seconds", "model", m->models[i].name,
+                 &m->models[i].ttft);
     srv_buf_puts(&b, "# HELP attnserve_model_load_seconds Time it took to load each model.\n"
                      "# TYPE attnserve_model_load_seconds gauge\n");
     for (int i = 0; i < m->n_models; i++)

@@ -20,6 +20,8 @@ void srv_metrics_queue_wait(struct srv_metrics *m, double seconds);
 void srv_metrics_rejected(struct srv_metrics *m);
 enum { SRV_CANCEL_DISCONNECT = 0, SRV_CANCEL_DEADLINE = 1, SRV_CANCEL_SHUTDOWN = 2 };
 void srv_metrics_cancelled(struct srv_metrics *m, int reason);
+/* Time from a request's arrival to its first generated tokens (batched requests). */
+void srv_metrics_first_token(struct srv_metrics *m, int model, double seconds);
 /* One batched decode step of a worker for a model: its rows and its time. */
 void srv_metrics_batch_step(struct srv_metrics *m, int model, int rows, double seconds);
 void srv_metrics_inference(struct srv_metrics *m, int model, double seconds, long in_tokens,

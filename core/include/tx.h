@@ -519,6 +519,10 @@ int tx_text_batch_jobs(const tx_text_batch *b);
  * one of whose segments failed ends with that error. *n_rows (may be NULL): rows decoded. */
 tx_status tx_text_batch_step(tx_text_batch *b, int *n_rows, struct tx_error *err);
 
+/* Tags of the jobs whose first tokens came out in the last step (each job once): up to max into
+ * users; returns how many (time-to-first-token). */
+int tx_text_batch_first_tokens(const tx_text_batch *b, void **users, int max);
+
 /* Takes back one ended job: *user its tag; *res its result (owned: tx_text_result_free) when
  * *st is TX_OK, else NULL with the error in *job_err (may be NULL). Returns 1, or 0 when no job
  * has ended. */

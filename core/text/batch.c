@@ -28,6 +28,8 @@ struct bjob {
     int next_seg;     /* segments added to the group so far (in index order) */
     int n_done;       /* segments whose hypotheses were kept */
     double t0_ms;     /* when its first segment joined */
+    int first_step;   /* 1 during the step after which its first tokens exist */
+    int stepped;      /* it has been in a step */
     tx_status st;     /* BJOB_ENDED: TX_OK (res set) or the error */
     struct tx_error err;
 };
@@ -257,9 +259,20 @@ tx_status tx_text_batch_step(tx_text_batch *b, int *n_rows, struct tx_error *err
     tx_status st = tx_group_step(b->g, &rows, err);
     if (n_rows) *n_rows = rows;
     if (st != TX_OK) return st;
-    for (struct bjob *j = b->head; j; j = j->next)
+    for (struct bjob *j = b->head; j; j = j->next) {
+        j->first_step = 0;
+        if (j->next_seg > 0 && !j->stepped && rows > 0) j->first_step = j->stepped = 1;
         if (j->state == BJOB_RUNNING) collect(b, j);
+    }
     return TX_OK;
+}
+
+int tx_text_batch_first_tokens(const tx_text_batch *b, void **users, int max)
+{
+    int n = 0;
+    for (const struct bjob *j = b ? b->head : NULL; j && n < max; j = j->next)
+        if (j->first_step) users[n++] = j->user;
+    return n;
 }
 
 int tx_text_batch_take(tx_text_batch *b, void **user, struct tx_text_result **res, tx_status *st,

@@ -58,6 +58,8 @@ describe('continuous batching', () => {
       }
       const after = await rowsHistogram(s);
       assert.ok(after.count > before.count, 'steps were counted');
+      const ttft = Number(after.text.match(/attnserve_time_to_first_token_seconds_count\{model="tiny-en-de"\} (\d+)/)?.[1] ?? 0);
+      assert.equal(ttft, list.length * 4, 'one time-to-first-token per request');
       assert.ok(after.count - after.single > before.count - before.single,
         `some steps decoded several rows together:\n${after.text.split('\n').filter(l => l.includes('batch_rows')).join('\n')}`);
     } finally { assert.equal((await s.stop()).code, 0); }

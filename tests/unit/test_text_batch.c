@@ -157,6 +157,13 @@ Test(text_batch, jobs_joining_and_leaving_get_what_tx_text_generate_gives_them)
         int rows = 0;
         cr_assert_eq(tx_text_batch_step(b, &rows, &e), TX_OK, "%s", e.message);
         if (rows > most) most = rows;
+        void *firsts[10];
+        int nf = tx_text_batch_first_tokens(b, firsts, 10);
+        for (int k = 0; k < nf; k++) {
+            struct job *fj = firsts[k];
+            cr_assert_eq(fj->calls, 0, "job %d's first tokens reported twice", (int)(fj - jobs));
+            fj->calls = 1;
+        }
         cr_assert_lt(++steps, 5000);
         void *user;
         struct tx_text_result *res;
@@ -170,6 +177,8 @@ Test(text_batch, jobs_joining_and_leaving_get_what_tx_text_generate_gives_them)
         }
     }
     cr_assert_gt(most, 4, "jobs ran together (most rows in a step: %d)", most);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(jobs[i].calls, 1, "job %d's first tokens were reported", i);
     cr_assert_eq(tx_text_batch_jobs(b), 0);
     (void)order;
     tx_text_batch_free(b);

@@ -92,6 +92,11 @@ describe('continuous batching', () => {
         await sleep(50);
       }
       assert.match(m, /attnserve_cancelled_total\{reason="client_disconnect"\} [1-9]/);
+      // the worker goes idle once the step that answered the cancelled request returns
+      for (let i = 0; i < 100 && !/attnserve_workers_busy 0/.test(m); i++) {
+        await sleep(20);
+        m = (await request(s.url, 'GET', '/metrics')).text;
+      }
       assert.match(m, /attnserve_workers_busy 0/, 'nothing left running');
     } finally { assert.equal((await s.stop()).code, 0); }
   });

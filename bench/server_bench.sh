@@ -25,7 +25,7 @@ LUA
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -f "$LUA"' EXIT
 for _ in $(seq 1 150); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-wrk -t2 -c"$C" -d3s -s "$LUA" "http://127.0.0.1:$PORT/" >/dev/null
-wrk -t2 -c"$C" -d"${D}s" --timeout 10s --latency -s "$LUA" "http://127.0.0.1:$PORT/" |
+wrk -t$(( C < 2 ? 1 : 2 )) -c"$C" -d3s -s "$LUA" "http://127.0.0.1:$PORT/" >/dev/null
+wrk -t$(( C < 2 ? 1 : 2 )) -c"$C" -d"${D}s" --timeout 10s --latency -s "$LUA" "http://127.0.0.1:$PORT/" |
     grep -E "Requests/sec|50%|99%|Non-2xx|Socket errors" | tr -s ' \n' ' '
 echo

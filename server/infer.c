@@ -324,11 +324,9 @@ static void finish_job(struct srv_infer *j, tx_status st, struct tx_text_result 
     j->done(j);
 }
 
-void srv_infer_run(struct srv_job *job, void *worker)
+/* Runs j alone on the worker's session for its model (tx_text_generate) and answers it. */
+static void run_alone(struct srv_worker *w, struct srv_infer *j)
 {
-    struct srv_infer *j = (struct srv_infer *)job;
-    struct srv_worker *w = worker;
-    if (begin_job(j)) return;
     struct tx_text_result *res = NULL;
     struct tx_error txe;
     memset(&txe, 0, sizeof txe);
@@ -337,6 +335,13 @@ void srv_infer_run(struct srv_job *job, void *worker)
         st = tx_text_generate(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
                               j->n_texts, &j->params, &res, &txe);
     finish_job(j, st, res, &txe);
+}
+
+void srv_infer_run(struct srv_job *job, void *worker)
+{
+    struct srv_infer *j = (struct srv_infer *)job;
+    if (begin_job(j)) return;
+    run_alone(worker, j);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -407,13 +412,7 @@ void srv_batch_offer(void *worker, struct srv_job *job)
     memset(&txe, 0, sizeof txe);
     tx_text_batch *b = batch_for(w, j->model, &txe);
     if (!b && w->unbatched[j->model->index]) { /* run now, alone */
-        struct tx_text_result *res = NULL;
-        memset(&txe, 0, sizeof txe);
-        tx_status st = TX_OK;
-        if (j->n_texts > 0)
-            st = tx_text_generate(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
-                                  j->n_texts, &j->params, &res, &txe);
-        finish_job(j, st, res, &txe);
+        run_alone(w, j);
         return;
     }
     tx_status st = b ? tx_text_batch_add(b, j->texts, j->lens, j->n_texts, &j->params, j, &txe)

@@ -148,13 +148,16 @@ void tx_group_free(tx_group *g)
     (void)g; /* everything is in the session arena, released by its next reset */
 }
 
+/* A member id: a serial number (from 1, never reused) over its place, so that finding a member
+ * is one comparison (a stale id no longer matches its place). */
+#define ID_PLACE_BITS 32
+
 /* The place of member id, or NULL. */
 static struct txi_member *find(const tx_group *g, uint64_t id)
 {
-    if (id == 0) return NULL;
-    for (int i = 0; i < g->gp.max_members; i++)
-        if (g->mem[i].id == id) return &g->mem[i];
-    return NULL;
+    uint64_t place = id & ((1ull << ID_PLACE_BITS) - 1);
+    if (id == 0 || place >= (uint64_t)g->gp.max_members || g->mem[place].id != id) return NULL;
+    return &g->mem[place];
 }
 
 /* Rows a member with parameters p takes. */
@@ -232,7 +235,7 @@ tx_status tx_group_add(tx_group *g, const int32_t *input_ids, int n_src,
                         g->gp.max_rows, place < 0 ? "no member place" : "no source room");
     struct txi_member *mb = &g->mem[place];
     mb->state = TX_MEMBER_WAITING;
-    mb->id = g->next_id++;
+    mb->id = (g->next_id++ << ID_PLACE_BITS) | (uint64_t)place;
     mb->p = p;
     mb->beam = p.num_beams > 1;
     mb->n_rows = rows;

@@ -469,25 +469,32 @@ int txi_rowwise_chunk(int k)
  * In each kernel a row's dot products are summed in an order fixed by k alone (AVX-512: 16
  * lanes, k in steps of 16, masked tail, one reduction; AVX2: 8 lanes, then a scalar tail; else
  * OpenBLAS sgemv for that row alone), so the rows around it change nothing. */
+/* The few-rows product on the best kernel of the CPU: AVX-512F, else AVX2+FMA, else one sgemv
+ * per row. */
+static void small_m_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                       int ldb, float beta, float *c, int ldc)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (__builtin_cpu_supports("avx512f")) {
+        small_m_nt_avx512(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    if (have_avx2_fma()) {
+        small_m_nt_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+#endif
+    txi_small_m_nt_blas(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 static void rowwise_nt(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                        int ldb, float beta, float *c, int ldc)
 {
     int chunk = txi_rowwise_chunk(k);
     for (int r0 = 0; r0 < m; r0 += chunk) {
         int mr = m - r0 < chunk ? m - r0 : chunk;
-        const float *ar = a + (size_t)r0 * lda;
-        float *cr = c + (size_t)r0 * ldc;
-#ifdef HAVE_AVX2_KERNEL
-        if (__builtin_cpu_supports("avx512f")) {
-            small_m_nt_avx512(mr, n, k, alpha, ar, lda, b, ldb, beta, cr, ldc);
-            continue;
-        }
-        if (have_avx2_fma()) {
-            small_m_nt_avx2(mr, n, k, alpha, ar, lda, b, ldb, beta, cr, ldc);
-            continue;
-        }
-#endif
-        txi_small_m_nt_blas(mr, n, k, alpha, ar, lda, b, ldb, beta, cr, ldc);
+        small_m_nt(mr, n, k, alpha, a + (size_t)r0 * lda, lda, b, ldb, beta, c + (size_t)r0 * ldc,
+                   ldc);
     }
 }
 
@@ -513,17 +520,7 @@ void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda,
         return;
     }
     if (m <= SMALL_M_MAX && n >= 4 * m) {
-#ifdef HAVE_AVX2_KERNEL
-        if (__builtin_cpu_supports("avx512f")) {
-            small_m_nt_avx512(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            return;
-        }
-        if (have_avx2_fma()) {
-            small_m_nt_avx2(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-            return;
-        }
-#endif
-        txi_small_m_nt_blas(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        small_m_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,

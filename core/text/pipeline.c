@@ -194,22 +194,12 @@ tx_status txi_text_keep(struct text_job *job, int seg, const struct tx_gen_out *
 }
 
 /* Copies the borrowed hypotheses of one tx_generate call into the segments. */
-static tx_status keep_hypotheses(struct segment *segs, const int *batch, int n_batch,
+static tx_status keep_hypotheses(struct text_job *job, const int *batch, int n_batch,
                                  const struct tx_gen_out *go, struct tx_error *err)
 {
     for (int b = 0; b < n_batch; b++) {
-        struct segment *sg = &segs[batch[b]];
-        sg->hyps = calloc((size_t)go->n_return, sizeof *sg->hyps);
-        if (!sg->hyps) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
-        for (int k = 0; k < go->n_return; k++) {
-            const struct tx_hypothesis *h = &go->hyps[(size_t)b * (size_t)go->n_return + k];
-            int32_t *ids = malloc((size_t)(h->n_ids > 0 ? h->n_ids : 1) * sizeof *ids);
-            if (!ids) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
-            if (h->n_ids > 0) memcpy(ids, h->ids, (size_t)h->n_ids * sizeof *ids);
-            sg->hyps[k].ids = ids;
-            sg->hyps[k].n_ids = h->n_ids;
-            sg->hyps[k].score = h->score;
-        }
+        tx_status st = txi_text_keep(job, batch[b], go, b, err);
+        if (st != TX_OK) return st;
     }
     return TX_OK;
 }
@@ -429,8 +419,7 @@ static tx_status generate_segments(tx_session *s, struct text_job *job,
         struct tx_gen_out go;
         tx_status st = tx_generate(s, ids, n_src, nb, gen, &go, err);
         if (st != TX_OK) return st;
-        if (go.n_return != job->n_return) job->n_return = go.n_return;
-        st = keep_hypotheses(job->segs, job->order + b0, nb, &go, err);
+        st = keep_hypotheses(job, job->order + b0, nb, &go, err);
         if (st != TX_OK) return st;
     }
     return TX_OK;

@@ -59,7 +59,13 @@ void tx_blas_set_threads(int n_threads);
 
 typedef struct tx_model tx_model;
 
-typedef enum { TX_ARCH_MARIAN = 0, TX_ARCH_BART, TX_ARCH_MBART, TX_ARCH_T5 } tx_arch;
+typedef enum {
+    TX_ARCH_MARIAN = 0,
+    TX_ARCH_BART,
+    TX_ARCH_MBART,
+    TX_ARCH_T5,
+    TX_ARCH_RNN, /* rnn_seq2seq: recurrent encoder-decoder with one attention (docs/rnn_seq2seq.md) */
+} tx_arch;
 
 /* Facts about a loaded model, all borrowed from the model (valid until tx_model_free). */
 struct tx_model_info {
@@ -71,6 +77,12 @@ struct tx_model_info {
     int n_encoder_layers;
     int n_decoder_layers;
     int n_heads;              /* attention heads (encoder and decoder use the same count) */
+    const char *attention;    /* "scaled dot-product, multi-head" for the Transformers; for
+                                 rnn_seq2seq its one cross-attention: "additive (Bahdanau)",
+                                 "dot (Luong)" or "general (Luong)" */
+    const char *cell;         /* rnn_seq2seq: "lstm" or "gru"; else NULL */
+    int self_attention;       /* 1 when the model has encoder/decoder self-attention (the
+                                 Transformers); rnn_seq2seq has only cross-attention */
     int vocab_size;           /* rows of the output projection */
     int max_source_positions; /* longest source the model accepts; 0 = unbounded (T5) */
     int max_target_positions; /* longest decoder sequence; 0 = unbounded (T5) */

@@ -257,6 +257,72 @@ static tx_status bind_first(struct loader *ld, const char *const *names, int n, 
     return bind(ld, names[0], 2, rows, cols, 0, out);
 }
 
+/* One stacked cell layer of an nn.LSTM / nn.GRU named `base` (suffix "" or "_reverse"). */
+static tx_status bind_rnn_layer(struct loader *ld, const char *base, int k, const char *suffix,
+                                int gates, int n, int in, struct txi_rnn_layer *l)
+{
+    char w[256], b[256];
+    struct txi_linear *lin[2] = {&l->ih, &l->hh};
+    const char *kind[2] = {"ih", "hh"};
+    for (int i = 0; i < 2; i++) {
+        name_fmt(w, sizeof w, "%s.weight_%s_l%d%s", base, kind[i], k, suffix);
+        name_fmt(b, sizeof b, "%s.bias_%s_l%d%s", base, kind[i], k, suffix);
+        ld->matrix = 1;
+        tx_status st = bind(ld, w, 2, gates * n, i ? n : in, 0, &lin[i]->w);
+        ld->matrix = 0;
+        if (st != TX_OK) return st;
+        TRY(bind(ld, b, 1, gates * n, 0, 0, &lin[i]->b));
+        lin[i]->n_out = gates * n;
+        lin[i]->n_in = i ? n : in;
+    }
+    return TX_OK;
+}
+
+static tx_status alloc_rnn_layers(struct loader *ld, struct txi_rnn_layer **out, int n)
+{
+    *out = calloc((size_t)n, sizeof **out);
+    if (!*out || txi_model_own(ld->m, *out)) {
+        free(*out);
+        *out = NULL;
+        return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory");
+    }
+    return TX_OK;
+}
+
+/* rnn_seq2seq (docs/rnn_seq2seq.md): PyTorch's own tensor names. */
+static tx_status bind_rnn(struct loader *ld)
+{
+    const struct txi_rnn_config *c = &ld->m->cfg.rnn;
+    struct txi_rnn_weights *w = &ld->m->rnn;
+    int V = ld->m->cfg.vocab, H = c->hidden, G = c->cell == TXI_RNN_LSTM ? 4 : 3;
+    TRY(bind(ld, "encoder.embed_tokens.weight", 2, V, c->emb, 0, &w->enc_embed));
+    TRY(bind(ld, "decoder.embed_tokens.weight", 2, V, c->emb, 0, &w->dec_embed));
+    TRY(alloc_rnn_layers(ld, &w->enc_fw, c->enc_layers));
+    if (c->bidir) TRY(alloc_rnn_layers(ld, &w->enc_bw, c->enc_layers));
+    for (int k = 0; k < c->enc_layers; k++) {
+        int in = k ? (c->bidir ? 2 : 1) * c->enc_dir : c->emb;
+        TRY(bind_rnn_layer(ld, "encoder.rnn", k, "", G, c->enc_dir, in, &w->enc_fw[k]));
+        if (c->bidir)
+            TRY(bind_rnn_layer(ld, "encoder.rnn", k, "_reverse", G, c->enc_dir, in, &w->enc_bw[k]));
+    }
+    TRY(alloc_rnn_layers(ld, &w->dec, c->dec_layers));
+    int fed = c->att == TXI_ATT_ADDITIVE || c->input_feeding;
+    for (int k = 0; k < c->dec_layers; k++)
+        TRY(bind_rnn_layer(ld, "decoder.rnn", k, "", G, H, k ? H : c->emb + (fed ? H : 0),
+                           &w->dec[k]));
+    TRY(bind_linear(ld, "decoder.bridge", H, H, 1, &w->bridge));
+    if (c->att == TXI_ATT_ADDITIVE) {
+        TRY(bind_linear(ld, "decoder.attention.key_proj", H, H, 0, &w->key_proj));
+        TRY(bind_linear(ld, "decoder.attention.query_proj", H, H, 0, &w->query_proj));
+        TRY(bind(ld, "decoder.attention.v.weight", 2, 1, H, 0, &w->v));
+    } else if (c->att == TXI_ATT_GENERAL) {
+        TRY(bind_linear(ld, "decoder.attention.W", H, H, 0, &w->attn_w));
+    }
+    TRY(bind_linear(ld, "decoder.combine", H, 2 * H, 0, &w->combine));
+    TRY(bind_linear(ld, "lm_head", V, H, 1, &w->lm_head));
+    return TX_OK;
+}
+
 static tx_status bind_bart_like(struct loader *ld)
 {
     tx_model *m = ld->m;
@@ -520,6 +586,8 @@ static void class_gen_defaults(const struct txi_config *c, struct tx_gen_params 
         g->pad_token_id = 0;
         g->eos_token_id = 1;
         break;
+    case TX_ARCH_RNN: /* no class defaults: config.json's token ids (docs/rnn_seq2seq.md) */
+        break;
     }
 }
 
@@ -591,7 +659,9 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     if (st != TX_OK) goto fail;
     st = open_weights(&ld, dir, &index_root);
     if (st != TX_OK) goto fail;
-    st = m->cfg.arch == TX_ARCH_T5 ? bind_t5(&ld) : bind_bart_like(&ld);
+    st = m->cfg.arch == TX_ARCH_T5    ? bind_t5(&ld)
+         : m->cfg.arch == TX_ARCH_RNN ? bind_rnn(&ld)
+                                      : bind_bart_like(&ld);
     if (st != TX_OK) goto fail;
 
     int kinds = ld.dtype_seen[0] + ld.dtype_seen[1] + ld.dtype_seen[2];
@@ -620,6 +690,13 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     in->n_encoder_layers = m->cfg.n_enc_layers;
     in->n_decoder_layers = m->cfg.n_dec_layers;
     in->n_heads = m->cfg.n_heads;
+    in->self_attention = m->cfg.arch != TX_ARCH_RNN;
+    in->attention = "scaled dot-product, multi-head";
+    if (m->cfg.arch == TX_ARCH_RNN) {
+        static const char *const att[] = {"additive (Bahdanau)", "dot (Luong)", "general (Luong)"};
+        in->attention = att[m->cfg.rnn.att];
+        in->cell = m->cfg.rnn.cell == TXI_RNN_LSTM ? "lstm" : "gru";
+    }
     in->vocab_size = m->cfg.dec_vocab;
     in->max_source_positions = m->cfg.max_pos;
     in->max_target_positions = m->cfg.max_pos;

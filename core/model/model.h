@@ -41,8 +41,28 @@ struct txi_stack {
     const float *rel_bias;      /* T5: (n_buckets, n_heads) from layer 0; else NULL */
 };
 
+/* rnn_seq2seq weights (PyTorch names, docs/rnn_seq2seq.md). A cell layer: ih (G*n, in) with
+ * bias_ih, hh (G*n, n) with bias_hh; G = 4 (LSTM gates i, f, g, o) or 3 (GRU r, z, n). */
+struct txi_rnn_layer {
+    struct txi_linear ih, hh;
+};
+
+struct txi_rnn_weights {
+    const float *enc_embed, *dec_embed; /* (vocab, emb) */
+    struct txi_rnn_layer *enc_fw;       /* (enc_layers) encoder.rnn.*_l<k> */
+    struct txi_rnn_layer *enc_bw;       /* (enc_layers) encoder.rnn.*_l<k>_reverse, or NULL */
+    struct txi_rnn_layer *dec;          /* (dec_layers) decoder.rnn.*_l<k> */
+    struct txi_linear bridge;           /* (hidden, hidden) with bias: h0 = tanh(bridge(mean)) */
+    struct txi_linear key_proj, query_proj; /* additive: (hidden, hidden), no bias */
+    const float *v;                         /* additive: (hidden) */
+    struct txi_linear attn_w;               /* general: (hidden, hidden), no bias */
+    struct txi_linear combine;              /* (hidden, 2 hidden), no bias */
+    struct txi_linear lm_head;              /* (vocab, hidden) with bias */
+};
+
 struct tx_model {
     struct txi_config cfg;
+    struct txi_rnn_weights rnn; /* TX_ARCH_RNN only */
     struct txi_stack enc, dec;
     const float *lm_head;       /* (dec_vocab, d_model); NULL when int8/F16 */
     const void *lm_head_q;      /* (dec_vocab, d_model) int8 (with lm_head_scale) or F16 */

@@ -239,6 +239,55 @@ static tx_status parse_t5(const json_t *r, const char *f, struct txi_config *c,
     return TX_OK;
 }
 
+/* rnn_seq2seq: the recurrent fields, and the Transformer fields the shared code reads (one
+ * attention "layer" of one head over hidden-wide encoder states; no position limit). */
+static tx_status parse_rnn(const json_t *r, const char *f, struct txi_config *c,
+                           struct tx_error *err)
+{
+    struct txi_rnn_config *n = &c->rnn;
+    const char *cell = NULL, *att = NULL;
+    TRY(get_string(r, f, "cell", "lstm", &cell, err));
+    if (!strcmp(cell, "lstm"))
+        n->cell = TXI_RNN_LSTM;
+    else if (!strcmp(cell, "gru"))
+        n->cell = TXI_RNN_GRU;
+    else
+        return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: field \"cell\" = \"%.40s\" is not supported "
+                        "(lstm, gru)", f, cell);
+    TRY(get_string(r, f, "attention", "additive", &att, err));
+    if (!strcmp(att, "additive"))
+        n->att = TXI_ATT_ADDITIVE;
+    else if (!strcmp(att, "dot"))
+        n->att = TXI_ATT_DOT;
+    else if (!strcmp(att, "general"))
+        n->att = TXI_ATT_GENERAL;
+    else
+        return txi_fail(err, TX_ERR_UNSUPPORTED, "%s: field \"attention\" = \"%.40s\" is not "
+                        "supported (additive, dot, general)", f, att);
+    TRY(get_int(r, f, "vocab_size", 1, 0, 1, 100000000, &c->vocab, err));
+    TRY(get_int(r, f, "embedding_size", 1, 0, 1, 65536, &n->emb, err));
+    TRY(get_int(r, f, "hidden_size", 1, 0, 1, 65536, &n->hidden, err));
+    TRY(get_int(r, f, "encoder_layers", 0, 1, 1, 64, &n->enc_layers, err));
+    TRY(get_int(r, f, "decoder_layers", 0, 1, 1, 64, &n->dec_layers, err));
+    TRY(get_bool(r, f, "bidirectional_encoder", 1, &n->bidir, err));
+    TRY(get_bool(r, f, "input_feeding", 1, &n->input_feeding, err));
+    TRY(get_int(r, f, "local_window", 0, -1, -1, 1000000, &n->window, err));
+    TRY(get_int(r, f, "attention_top_k", 0, 0, 0, 1000000, &n->top_k, err));
+    if (n->bidir && n->hidden % 2)
+        return txi_fail(err, TX_ERR_FORMAT, "%s: field \"hidden_size\" = %d must be even with "
+                        "\"bidirectional_encoder\": true", f, n->hidden);
+    if (n->att == TXI_ATT_ADDITIVE) n->input_feeding = 0; /* Bahdanau feeds the context itself */
+    n->enc_dir = n->bidir ? n->hidden / 2 : n->hidden;
+    c->dec_vocab = c->vocab;
+    c->d_model = c->d_head = c->inner = n->hidden;
+    c->n_heads = 1;
+    c->n_enc_layers = 0; /* no encoder self-attention */
+    c->n_dec_layers = 1; /* one cross-attention */
+    c->max_pos = 0;
+    c->embed_scale = 1.0f;
+    return TX_OK;
+}
+
 tx_status txi_config_parse(const json_t *root, const char *file, struct txi_config *c,
                            struct tx_error *err)
 {
@@ -249,7 +298,7 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
         return txi_fail(err, TX_ERR_FORMAT, "%s: required field \"model_type\" is missing", file);
     if (strlen(mt) >= sizeof c->model_type)
         return txi_fail(err, TX_ERR_UNSUPPORTED,
-                        "%s: model_type \"%.40s\" is not supported (marian, bart, mbart, t5)", file,
+                        "%s: model_type \"%.40s\" is not supported (marian, bart, mbart, t5, rnn_seq2seq)", file,
                         mt);
     strcpy(c->model_type, mt);
     int enc_dec = 1;
@@ -276,9 +325,12 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
     } else if (!strcmp(mt, "t5")) {
         c->arch = TX_ARCH_T5;
         TRY(parse_t5(root, file, c, err));
+    } else if (!strcmp(mt, "rnn_seq2seq")) {
+        c->arch = TX_ARCH_RNN;
+        TRY(parse_rnn(root, file, c, err));
     } else {
         return txi_fail(err, TX_ERR_UNSUPPORTED,
-                        "%s: model_type \"%s\" is not supported (marian, bart, mbart, t5)", file,
+                        "%s: model_type \"%s\" is not supported (marian, bart, mbart, t5, rnn_seq2seq)", file,
                         mt);
     }
     return TX_OK;

@@ -10,8 +10,26 @@
 
 typedef enum { TXI_POS_NONE = 0, TXI_POS_SINUSOIDAL, TXI_POS_LEARNED } txi_pos_kind;
 
+typedef enum { TXI_RNN_LSTM = 0, TXI_RNN_GRU } txi_rnn_cell;
+typedef enum { TXI_ATT_ADDITIVE = 0, TXI_ATT_DOT, TXI_ATT_GENERAL } txi_att_kind;
+
+/* rnn_seq2seq (docs/rnn_seq2seq.md): the fields of its config.json. */
+struct txi_rnn_config {
+    txi_rnn_cell cell;
+    int emb;          /* embedding_size */
+    int hidden;       /* hidden_size: the decoder's width and the encoder's output width */
+    int enc_dir;      /* per-direction encoder width: hidden / 2 when bidirectional */
+    int bidir;        /* bidirectional_encoder */
+    int enc_layers, dec_layers;
+    txi_att_kind att;
+    int input_feeding; /* Luong variants: the previous attentional state joins the input */
+    int window;        /* local_window: |source position - target position| <= window; -1 off */
+    int top_k;         /* attention_top_k: only the top_k scores keep probability; 0 off */
+};
+
 struct txi_config {
     tx_arch arch;
+    struct txi_rnn_config rnn; /* TX_ARCH_RNN only */
     char model_type[16];
     int d_model;
     int n_heads; /* encoder and decoder (must agree) */

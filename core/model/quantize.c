@@ -121,8 +121,33 @@ static tx_status reduce_matrix(tx_model *m, txi_wfmt f, int adopt_only, const fl
     return st;
 }
 
+/* rnn_seq2seq: every linear layer of the recurrent model (embeddings stay F32: a lookup reads
+ * one row per token). */
+static tx_status reduce_rnn(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err)
+{
+    struct txi_rnn_weights *w = &m->rnn;
+    const struct txi_rnn_config *c = &m->cfg.rnn;
+    struct txi_linear *one[] = {&w->bridge, &w->key_proj, &w->query_proj,
+                                &w->attn_w, &w->combine,  &w->lm_head};
+    for (size_t k = 0; k < sizeof one / sizeof one[0]; k++) {
+        if (!one[k]->w) continue;
+        tx_status st = quantize_linear(m, f, adopt_only, one[k], err);
+        if (st != TX_OK) return st;
+    }
+    struct txi_rnn_layer *sets[3] = {w->enc_fw, w->enc_bw, w->dec};
+    int counts[3] = {c->enc_layers, w->enc_bw ? c->enc_layers : 0, c->dec_layers};
+    for (int s = 0; s < 3; s++)
+        for (int k = 0; k < counts[s]; k++) {
+            tx_status st = quantize_linear(m, f, adopt_only, &sets[s][k].ih, err);
+            if (st == TX_OK) st = quantize_linear(m, f, adopt_only, &sets[s][k].hh, err);
+            if (st != TX_OK) return st;
+        }
+    return TX_OK;
+}
+
 tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err)
 {
+    if (m->cfg.arch == TX_ARCH_RNN) return reduce_rnn(m, f, adopt_only, err);
     size_t d = (size_t)m->cfg.d_model;
     tx_status st = quantize_stack(m, f, adopt_only, &m->enc, err);
     if (st == TX_OK) st = quantize_stack(m, f, adopt_only, &m->dec, err);

@@ -68,8 +68,10 @@ tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const i
     float *logits = txi_arena_alloc(a, (size_t)n_tgt, (size_t)c->dec_vocab * sizeof(float));
     float *enc_att = NULL, *dec_att = NULL, *cross_att = NULL;
     if (want_att) {
+        /* rnn_seq2seq has no self-attention: its decoder map stays all zeros (and is reported
+         * absent by tx_model_info.self_attention) */
         enc_att = txi_arena_alloc(a, (size_t)L_e * H, (size_t)n_src * n_src * sizeof(float));
-        dec_att = txi_arena_alloc(a, (size_t)L_d * H, (size_t)n_tgt * n_tgt * sizeof(float));
+        dec_att = txi_arena_calloc(a, (size_t)L_d * H, (size_t)n_tgt * n_tgt * sizeof(float));
         cross_att = txi_arena_alloc(a, (size_t)L_d * H, (size_t)n_tgt * n_src * sizeof(float));
     }
     if (!hidden || !logits || (want_att && (!enc_att || !dec_att || !cross_att)))

@@ -5,6 +5,7 @@
  * beams): ops.h picks sgemm, the few-rows kernel or the row-panel kernel, whose scratch the
  * encoder and the decoder state take from the arena. */
 #include "transformer.h"
+#include "rnn.h"
 #include "attention.h"
 #include "positions.h"
 #include "quant.h"
@@ -156,6 +157,7 @@ static void enc_self_attention(const tx_model *m, const struct txi_enc_job *job,
 tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
                      struct tx_error *err)
 {
+    if (m->cfg.arch == TX_ARCH_RNN) return txi_rnn_encode(m, a, job, err);
     const struct txi_config *c = &m->cfg;
     const struct txi_stack *s = &m->enc;
     int n = job->n_tok, d = c->d_model;
@@ -267,6 +269,9 @@ tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_s
                         int reorder_slots, const int *src_off, const int *src_len, int rowwise,
                         struct tx_error *err)
 {
+    if (m->cfg.arch == TX_ARCH_RNN)
+        return txi_rnn_dec_alloc(m, a, st, n_slots, max_rows, n_src_tok, max_src, reorder_slots,
+                                 src_off, src_len, rowwise, err);
     memset(st, 0, sizeof *st);
     st->n_slots = n_slots;
     st->max_len = max_len;
@@ -288,6 +293,10 @@ tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_s
 void txi_dec_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
                         int off, int len, const struct txi_gemm_ws *ws)
 {
+    if (m->cfg.arch == TX_ARCH_RNN) {
+        txi_rnn_set_source(m, st, enc_hidden, off, len, ws);
+        return;
+    }
     size_t at = (size_t)off * m->cfg.inner;
     for (int l = 0; l < m->cfg.n_dec_layers; l++) {
         const struct txi_layer *L = &m->dec.layers[l];
@@ -441,6 +450,10 @@ static void dec_logits(const tx_model *m, struct txi_dec_state *st, const struct
 
 void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
 {
+    if (m->cfg.arch == TX_ARCH_RNN) {
+        txi_rnn_decode(m, st, job);
+        return;
+    }
     const struct txi_stack *s = &m->dec;
     int n = job->n_rows * job->n_new;
     embed_tokens(m, s, job->ids, n, job->past, job->pasts, job->n_new, st->x);
@@ -454,6 +467,10 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
 
 void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
 {
+    if (m->cfg.arch == TX_ARCH_RNN) {
+        txi_rnn_reorder(m, st, from);
+        return;
+    }
     size_t slot_size = (size_t)st->max_len * m->cfg.inner;
     size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
     memset(st->needed, 0, (size_t)st->n_slots);
@@ -482,6 +499,10 @@ void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *fro
 void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
                            const int *from, int n, int len)
 {
+    if (m->cfg.arch == TX_ARCH_RNN) {
+        txi_rnn_reorder_slots(m, st, slots, from, n);
+        return;
+    }
     size_t slot_size = (size_t)st->max_len * m->cfg.inner;
     size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
     int moves = 0;

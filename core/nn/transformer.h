@@ -37,6 +37,7 @@ struct txi_dec_state {
     struct txi_gemm_ws ws;                    /* row-panel product scratch (see ops.h) */
     float *reorder;  /* (n_slots, max_len, inner) for txi_dec_reorder, or NULL */
     uint8_t *needed; /* (n_slots) */
+    struct txi_rnn_dec *rnn; /* rnn_seq2seq models: their recurrent state instead (rnn.c) */
 };
 
 /* Prepares a decoder for sources already encoded in enc_hidden (n_src_tok, d_model) with the

@@ -97,10 +97,16 @@ void srv_handle_openapi(struct srv_app *app, struct srv_response *r)
 static int check_slice(const struct srv_attn_entry *e, struct srv_attn_query *q,
                        struct srv_err *err)
 {
+    if (q->kind != SRV_KIND_CROSS && !e->self_attention)
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "model \"%s\" has no %s self-attention: its one attention is the %s "
+                        "cross-attention (kind \"cross\")",
+                        e->model, srv_attn_kind_name(q->kind),
+                        e->attention_type ? e->attention_type : "decoder's");
     int nl, R, C;
     srv_attn_shape(e, q->kind, &nl, &R, &C);
     if (q->layer < 0) q->layer = nl - 1;
-    if (q->layer >= nl)
+    if (q->layer < 0 || q->layer >= nl)
         return srv_fail(err, SRV_E_INVALID_VALUE,
                         "layer is %d, but the %s attention has %d layers (0-%d)", q->layer,
                         srv_attn_kind_name(q->kind), nl, nl - 1);

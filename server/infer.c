@@ -170,8 +170,13 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
         return -1;
     /* layer and head indices are checked before running, against the model's shape */
     const struct tx_model_info *in = &j->model->info;
+    if (!in->self_attention && !(req->kinds & SRV_KIND_CROSS))
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "model \"%s\" has no encoder or decoder self-attention: its one "
+                        "attention is the %s cross-attention (kinds [\"cross\"])",
+                        j->model->name, in->attention ? in->attention : "decoder's");
     for (int i = 0; i < req->n_layers; i++) {
-        int enc = (req->kinds & SRV_KIND_ENCODER) != 0;
+        int enc = (req->kinds & SRV_KIND_ENCODER) != 0 && in->self_attention;
         int dec = (req->kinds & (SRV_KIND_CROSS | SRV_KIND_DECODER)) != 0;
         if ((enc && req->layers[i] >= in->n_encoder_layers) ||
             (dec && req->layers[i] >= in->n_decoder_layers)) {

@@ -195,7 +195,7 @@ json_t *srv_params_to_json(const struct tx_gen_params *g)
 
 json_t *srv_model_to_json(const struct srv_model *m)
 {
-    static const char *const arch_names[] = {"marian", "bart", "mbart", "t5"};
+    static const char *const arch_names[] = {"marian", "bart", "mbart", "t5", "rnn_seq2seq"};
     /* The server answers while models load: until srv_registry_load publishes a model, its
      * checkpoint facts are unknown (all zeros, which would read as a Marian model with
      * nonsense default options), so only what the configuration says is described. */
@@ -229,7 +229,14 @@ json_t *srv_model_to_json(const struct srv_model *m)
     if (m->cfg->language) json_object_set_new(o, "language", json_string(m->cfg->language));
     int a = known ? (int)in->arch : -1;
     json_object_set_new(o, "architecture",
-                        json_string(a >= 0 && a < 4 ? arch_names[a] : "unknown"));
+                        json_string(a >= 0 && a < 5 ? arch_names[a] : "unknown"));
+    if (known) {
+        /* what a viewer of the attention needs to know: which maps exist and what they are */
+        json_object_set_new(o, "attention",
+                            json_string(in->attention ? in->attention : "unknown"));
+        json_object_set_new(o, "self_attention", json_boolean(in->self_attention));
+        if (in->cell) json_object_set_new(o, "cell", json_string(in->cell));
+    }
     json_object_set_new(o, "parameters", json_integer(in->n_params));
     json_object_set_new(o, "dtype", json_string(in->dtype ? in->dtype : "unknown"));
     json_object_set_new(o, "encoder_layers", json_integer(in->n_encoder_layers));

@@ -594,11 +594,21 @@ function startExplorer(request, resp) {
   state.active = { row: null, col: null };
   showError($('attention-error'), null);
   $('explorer').dataset.state = 'ready';
-  $('explorer-hint').textContent = `${resp.model} · ${resp.n_layers.encoder} encoder and ${resp.n_layers.decoder} decoder layers · ${resp.n_heads} heads`;
+  // A recurrent encoder-decoder (rnn_seq2seq) has one attention: the classic single alignment
+  // matrix of Bahdanau/Luong; the self-attention views do not exist for it.
+  const selfAtt = resp.self_attention !== false;
+  for (const k of ['encoder', 'decoder', 'rollout']) {
+    $(`kind-${k}`).disabled = !selfAtt;
+    $(`kind-${k}`).title = selfAtt ? '' : `${resp.model} has no self-attention`;
+  }
+  $('explorer-hint').textContent = selfAtt
+    ? `${resp.model} · ${resp.n_layers.encoder} encoder and ${resp.n_layers.decoder} decoder layers · ${resp.n_heads} heads`
+    : `${resp.model} · recurrent encoder-decoder · ${resp.attention_type} attention: one alignment matrix, no self-attention`;
   $('heatmap-wrap').dataset.attentionId = resp.id;
   // Default view: cross-attention, last decoder layer, mean over heads.
   state.kind = $('kind-group').querySelector('input:checked').value;
   if (state.kind === 'rollout' && !resp.rollout) state.kind = 'cross';
+  if (!selfAtt) state.kind = 'cross';
   $(`kind-${state.kind}`).checked = true;
   state.layer = Math.max(0, (nLayers(state.kind) || 1) - 1);
   state.head = 'mean';

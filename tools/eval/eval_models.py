@@ -6,6 +6,7 @@ over the held-out test sets, exactly as a user's text would go through it.
                               [--limit N] [--out DIR] [--valid] [--dtype auto|int8|f16]
                               [-- extra attnserve-cli options]
 
+Recurrent translator (--only rnn, models/rnn-en-de-additive or --rnn-model): as the translator.
 Translator (models/marian-en-de): BLEU (sacreBLEU 13a, cased, detokenized) on multi30k
 test_2016_flickr and on the europarl folder's test file (newstest2015, first 1,000 lines).
 Summarizer (models/marian-headlines): ROUGE-1/2/L F1 (rouge-score definitions, Porter stemming) on the
@@ -92,9 +93,9 @@ def dtype_flags(a):
     return [] if a.dtype == "auto" else ["--dtype", a.dtype]
 
 
-def eval_translator(a, extra):
-    model = os.path.join(ROOT, "models", "marian-en-de")
-    flags = (extra or server_options("en-de")) + dtype_flags(a)
+def eval_translator(a, extra, model=None, name="en-de", tag="translate"):
+    model = model or os.path.join(ROOT, "models", "marian-en-de")
+    flags = (extra or server_options(name)) + dtype_flags(a)
     s = data.translator_splits()
     print(f"translator {model} ({' '.join(flags) or 'generation_config.json'})")
     res = {}
@@ -105,7 +106,7 @@ def eval_translator(a, extra):
         res[name] = round(b.score, 2)
         print(f"  {name:16s} {len(pairs):5d} sentences  BLEU {b.score:6.2f}  "
               f"({'/'.join(f'{p:.1f}' for p in b.precisions)}, BP {b.bp:.3f})  {dt:6.1f} s")
-        save(a.out, f"translate.{name}.de", hyps, a.dtype)
+        save(a.out, f"{tag}.{name}.de", hyps, a.dtype)
     return res
 
 
@@ -148,7 +149,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cli", default=os.path.join(ROOT, "build", "cli", "attnserve-cli"))
-    ap.add_argument("--only", choices=("translate", "summarize"))
+    ap.add_argument("--only", choices=("translate", "summarize", "rnn"))
+    ap.add_argument("--rnn-model", default=os.path.join(ROOT, "models", "rnn-en-de-additive"),
+                    help="--only rnn: the recurrent translator to score (options of en-de-rnn)")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N of each set")
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--json", action="store_true", help="also print the scores as JSON")
@@ -166,6 +169,9 @@ def main():
         res["translate"] = eval_translator(a, extra)
     if a.only in (None, "summarize"):
         res["summarize"] = eval_summarizer(a, extra)
+    if a.only in (None, "rnn"):
+        res["rnn"] = eval_translator(a, extra, a.rnn_model, "en-de-rnn",
+                                     "rnn." + os.path.basename(a.rnn_model.rstrip("/")))
     if a.json:
         print(json.dumps(res))
 

@@ -59,6 +59,9 @@ tx_status tx_generate(tx_session *s, const int32_t *const *input_ids, const int 
     if (n_inputs <= 0 || n_inputs > MAX_GEN_ROWS)
         return txi_fail(err, TX_ERR_INVALID, "n_inputs = %d is out of range", n_inputs);
     const tx_model *m = s->model;
+    if (m->cfg.arch == TX_ARCH_HAN)
+        return txi_fail(err, TX_ERR_UNSUPPORTED,
+                        "model_type han scores sentences (tx_salience); it does not generate");
     struct tx_gen_params p = params ? *params : m->gen;
     tx_status st = txi_gen_validate_params(m, &p, err);
     if (st != TX_OK) return st;

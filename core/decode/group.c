@@ -20,6 +20,9 @@
 static tx_status check_group_params(const tx_model *m, const struct tx_group_params *gp,
                                     struct tx_error *err)
 {
+    if (m->cfg.arch == TX_ARCH_HAN)
+        return txi_fail(err, TX_ERR_UNSUPPORTED,
+                        "model_type han scores sentences (tx_salience); it does not generate");
     if (gp->max_rows < 1 || gp->max_rows > GROUP_MAX_ROWS)
         return txi_fail(err, TX_ERR_INVALID, "max_rows = %d is out of range [1, %d]", gp->max_rows,
                         GROUP_MAX_ROWS);

@@ -65,6 +65,8 @@ typedef enum {
     TX_ARCH_MBART,
     TX_ARCH_T5,
     TX_ARCH_RNN, /* rnn_seq2seq: recurrent encoder-decoder with one attention (docs/rnn_seq2seq.md) */
+    TX_ARCH_HAN, /* han: hierarchical attention network scoring a document's sentences
+                    (tx_salience); not a generator */
 } tx_arch;
 
 /* Facts about a loaded model, all borrowed from the model (valid until tx_model_free). */
@@ -233,6 +235,20 @@ struct tx_forward_out {
 
 tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const int32_t *decoder_ids,
                      int n_tgt, unsigned flags, struct tx_forward_out *out, struct tx_error *err);
+
+/* Sentence salience of one document with a hierarchical attention network (model_type "han",
+ * Yang et al. 2016 with a SummaRuNNer-style head; tools/train/han.py): sentence i is tokens
+ * sent_ids[i] (n_tok[i] >= 1 ids). Arrays borrowed from the session (valid until its next
+ * call). TX_ERR_UNSUPPORTED for models of other types; tx_generate/tx_forward refuse han. */
+struct tx_salience_out {
+    int n_sent;
+    const float *scores;             /* (n_sent) logits: sigmoid = P(sentence in a summary) */
+    const float *sentence_attention; /* (n_sent) the document vector's attention, sums to 1 */
+    const float *word_attention;     /* (sum n_tok) each sentence's attention over its tokens,
+                                        sentence after sentence; each sentence's sums to 1 */
+};
+tx_status tx_salience(tx_session *s, const int32_t *const *sent_ids, const int *n_tok, int n_sent,
+                      struct tx_salience_out *out, struct tx_error *err);
 
 /* One generated hypothesis. Arrays borrowed from the session (valid until its next call). */
 struct tx_hypothesis {

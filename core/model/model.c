@@ -289,6 +289,53 @@ static tx_status alloc_rnn_layers(struct loader *ld, struct txi_rnn_layer **out,
     return TX_OK;
 }
 
+/* A bidirectional single-layer GRU of tools/train/han.py, widened to F32 (a small model). */
+static tx_status bind_gru_bi(struct loader *ld, const char *base, int n, int in,
+                             struct txi_rnn_layer *fw, struct txi_rnn_layer *bw)
+{
+    struct txi_rnn_layer *dir[2] = {fw, bw};
+    for (int d = 0; d < 2; d++) {
+        char w[256], b[256];
+        struct txi_linear *lin[2] = {&dir[d]->ih, &dir[d]->hh};
+        for (int i = 0; i < 2; i++) {
+            name_fmt(w, sizeof w, "%s.weight_%s_l0%s", base, i ? "hh" : "ih", d ? "_reverse" : "");
+            name_fmt(b, sizeof b, "%s.bias_%s_l0%s", base, i ? "hh" : "ih", d ? "_reverse" : "");
+            TRY(bind(ld, w, 2, 3 * n, i ? n : in, 0, &lin[i]->w));
+            TRY(bind(ld, b, 1, 3 * n, 0, 0, &lin[i]->b));
+            lin[i]->n_out = 3 * n;
+            lin[i]->n_in = i ? n : in;
+        }
+    }
+    return TX_OK;
+}
+
+/* han (tools/train/han.py): PyTorch's own tensor names; every tensor widened to F32. */
+static tx_status bind_han(struct loader *ld)
+{
+    const struct txi_han_config *c = &ld->m->cfg.han;
+    struct txi_han_weights *w = &ld->m->han;
+    int W = 2 * c->word_hidden, S = 2 * c->sent_hidden;
+    const float *one;
+    TRY(bind(ld, "embed_tokens.weight", 2, ld->m->cfg.vocab, c->emb, 0, &w->embed));
+    TRY(bind_gru_bi(ld, "word_rnn", c->word_hidden, c->emb, &w->word_fw, &w->word_bw));
+    TRY(bind(ld, "word_proj.weight", 2, W, W, 0, &w->word_proj.w));
+    TRY(bind(ld, "word_proj.bias", 1, W, 0, 0, &w->word_proj.b));
+    w->word_proj.n_in = w->word_proj.n_out = W;
+    TRY(bind(ld, "word_context", 1, W, 0, 0, &w->word_context));
+    TRY(bind_gru_bi(ld, "sent_rnn", c->sent_hidden, W, &w->sent_fw, &w->sent_bw));
+    TRY(bind(ld, "sent_proj.weight", 2, S, S, 0, &w->sent_proj.w));
+    TRY(bind(ld, "sent_proj.bias", 1, S, 0, 0, &w->sent_proj.b));
+    w->sent_proj.n_in = w->sent_proj.n_out = S;
+    TRY(bind(ld, "sent_context", 1, S, 0, 0, &w->sent_context));
+    TRY(bind(ld, "content.weight", 2, 1, S, 0, &w->content));
+    TRY(bind(ld, "salience.weight", 2, S, S, 0, &w->salience.w));
+    w->salience.n_in = w->salience.n_out = S;
+    TRY(bind(ld, "position.weight", 2, c->max_positions, 1, 0, &w->position));
+    TRY(bind(ld, "bias", 1, 1, 0, 0, &one));
+    w->bias = one;
+    return TX_OK;
+}
+
 /* rnn_seq2seq (docs/rnn_seq2seq.md): PyTorch's own tensor names. */
 static tx_status bind_rnn(struct loader *ld)
 {
@@ -587,6 +634,7 @@ static void class_gen_defaults(const struct txi_config *c, struct tx_gen_params 
         g->eos_token_id = 1;
         break;
     case TX_ARCH_RNN: /* no class defaults: config.json's token ids (docs/rnn_seq2seq.md) */
+    case TX_ARCH_HAN:
         break;
     }
 }
@@ -661,6 +709,7 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     if (st != TX_OK) goto fail;
     st = m->cfg.arch == TX_ARCH_T5    ? bind_t5(&ld)
          : m->cfg.arch == TX_ARCH_RNN ? bind_rnn(&ld)
+         : m->cfg.arch == TX_ARCH_HAN ? bind_han(&ld)
                                       : bind_bart_like(&ld);
     if (st != TX_OK) goto fail;
 
@@ -690,12 +739,15 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     in->n_encoder_layers = m->cfg.n_enc_layers;
     in->n_decoder_layers = m->cfg.n_dec_layers;
     in->n_heads = m->cfg.n_heads;
-    in->self_attention = m->cfg.arch != TX_ARCH_RNN;
+    in->self_attention = m->cfg.arch != TX_ARCH_RNN && m->cfg.arch != TX_ARCH_HAN;
     in->attention = "scaled dot-product, multi-head";
     if (m->cfg.arch == TX_ARCH_RNN) {
         static const char *const att[] = {"additive (Bahdanau)", "dot (Luong)", "general (Luong)"};
         in->attention = att[m->cfg.rnn.att];
         in->cell = m->cfg.rnn.cell == TXI_RNN_LSTM ? "lstm" : "gru";
+    } else if (m->cfg.arch == TX_ARCH_HAN) {
+        in->attention = "hierarchical (word and sentence context vectors)";
+        in->cell = "gru";
     }
     in->vocab_size = m->cfg.dec_vocab;
     in->max_source_positions = m->cfg.max_pos;

@@ -60,8 +60,24 @@ struct txi_rnn_weights {
     struct txi_linear lm_head;              /* (vocab, hidden) with bias */
 };
 
+/* han weights (tools/train/han.py names), all F32. */
+struct txi_han_weights {
+    const float *embed;                 /* (vocab, emb) embed_tokens */
+    struct txi_rnn_layer word_fw, word_bw; /* word_rnn GRU, gates r, z, n */
+    struct txi_linear word_proj;        /* (2 wh, 2 wh) with bias */
+    const float *word_context;          /* (2 wh) */
+    struct txi_rnn_layer sent_fw, sent_bw;
+    struct txi_linear sent_proj;        /* (2 sh, 2 sh) with bias */
+    const float *sent_context;          /* (2 sh) */
+    const float *content;               /* (2 sh) content.weight */
+    struct txi_linear salience;         /* (2 sh, 2 sh), no bias */
+    const float *position;              /* (max_positions) position.weight */
+    const float *bias;                  /* (1) */
+};
+
 struct tx_model {
     struct txi_config cfg;
+    struct txi_han_weights han; /* TX_ARCH_HAN only */
     struct txi_rnn_weights rnn; /* TX_ARCH_RNN only */
     struct txi_stack enc, dec;
     const float *lm_head;       /* (dec_vocab, d_model); NULL when int8/F16 */

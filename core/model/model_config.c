@@ -288,6 +288,21 @@ static tx_status parse_rnn(const json_t *r, const char *f, struct txi_config *c,
     return TX_OK;
 }
 
+static tx_status parse_han(const json_t *r, const char *f, struct txi_config *c,
+                           struct tx_error *err)
+{
+    struct txi_han_config *h = &c->han;
+    TRY(get_int(r, f, "vocab_size", 1, 0, 1, 100000000, &c->vocab, err));
+    TRY(get_int(r, f, "embedding_size", 1, 0, 1, 65536, &h->emb, err));
+    TRY(get_int(r, f, "word_hidden", 1, 0, 1, 65536, &h->word_hidden, err));
+    TRY(get_int(r, f, "sentence_hidden", 1, 0, 1, 65536, &h->sent_hidden, err));
+    TRY(get_int(r, f, "max_positions", 1, 0, 1, 1000000, &h->max_positions, err));
+    c->dec_vocab = c->vocab;
+    c->d_model = 2 * h->sent_hidden;
+    c->n_heads = 1;
+    return TX_OK;
+}
+
 tx_status txi_config_parse(const json_t *root, const char *file, struct txi_config *c,
                            struct tx_error *err)
 {
@@ -298,7 +313,7 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
         return txi_fail(err, TX_ERR_FORMAT, "%s: required field \"model_type\" is missing", file);
     if (strlen(mt) >= sizeof c->model_type)
         return txi_fail(err, TX_ERR_UNSUPPORTED,
-                        "%s: model_type \"%.40s\" is not supported (marian, bart, mbart, t5, rnn_seq2seq)", file,
+                        "%s: model_type \"%.40s\" is not supported (marian, bart, mbart, t5, rnn_seq2seq, han)", file,
                         mt);
     strcpy(c->model_type, mt);
     int enc_dec = 1;
@@ -325,12 +340,15 @@ tx_status txi_config_parse(const json_t *root, const char *file, struct txi_conf
     } else if (!strcmp(mt, "t5")) {
         c->arch = TX_ARCH_T5;
         TRY(parse_t5(root, file, c, err));
+    } else if (!strcmp(mt, "han")) {
+        c->arch = TX_ARCH_HAN;
+        TRY(parse_han(root, file, c, err));
     } else if (!strcmp(mt, "rnn_seq2seq")) {
         c->arch = TX_ARCH_RNN;
         TRY(parse_rnn(root, file, c, err));
     } else {
         return txi_fail(err, TX_ERR_UNSUPPORTED,
-                        "%s: model_type \"%s\" is not supported (marian, bart, mbart, t5, rnn_seq2seq)", file,
+                        "%s: model_type \"%s\" is not supported (marian, bart, mbart, t5, rnn_seq2seq, han)", file,
                         mt);
     }
     return TX_OK;

@@ -27,8 +27,17 @@ struct txi_rnn_config {
     int top_k;         /* attention_top_k: only the top_k scores keep probability; 0 off */
 };
 
+/* han (tools/train/han.py): the fields of its config.json. */
+struct txi_han_config {
+    int emb;           /* embedding_size */
+    int word_hidden;   /* per direction of the word GRU */
+    int sent_hidden;   /* per direction of the sentence GRU */
+    int max_positions; /* sentence positions with their own bias */
+};
+
 struct txi_config {
     tx_arch arch;
+    struct txi_han_config han; /* TX_ARCH_HAN only */
     struct txi_rnn_config rnn; /* TX_ARCH_RNN only */
     char model_type[16];
     int d_model;

@@ -148,6 +148,7 @@ static tx_status reduce_rnn(tx_model *m, txi_wfmt f, int adopt_only, struct tx_e
 tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err)
 {
     if (m->cfg.arch == TX_ARCH_RNN) return reduce_rnn(m, f, adopt_only, err);
+    if (m->cfg.arch == TX_ARCH_HAN) return TX_OK; /* all F32 (bind_han): a small model */
     size_t d = (size_t)m->cfg.d_model;
     tx_status st = quantize_stack(m, f, adopt_only, &m->enc, err);
     if (st == TX_OK) st = quantize_stack(m, f, adopt_only, &m->dec, err);

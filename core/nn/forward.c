@@ -56,6 +56,9 @@ tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const i
     if (!s || !out) return txi_fail(err, TX_ERR_INVALID, "tx_forward: NULL argument");
     const tx_model *m = s->model;
     const struct txi_config *c = &m->cfg;
+    if (c->arch == TX_ARCH_HAN)
+        return txi_fail(err, TX_ERR_UNSUPPORTED,
+                        "model_type han scores sentences (tx_salience); it has no decoder");
     tx_status st = check_pair(m, input_ids, n_src, decoder_ids, n_tgt, err);
     if (st != TX_OK) return st;
     st = arena_start(s, err);

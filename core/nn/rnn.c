@@ -40,7 +40,7 @@ static float sigm(float x)
 /* One cell update of n units, PyTorch's arithmetic: gi = W_ih x + b_ih, gh = W_hh h + b_hh;
  * LSTM gates i, f, g, o: c = s(f) c + s(i) tanh(g), h = s(o) tanh(c); GRU gates r, z, n:
  * n = tanh(gi_n + s(gi_r + gh_r) gh_n), h = (1 - z) n + z h. h and c in place. */
-static void cell(txi_rnn_cell kind, int n, const float *gi, const float *gh, float *h, float *c)
+void txi_rnn_cell_step(txi_rnn_cell kind, int n, const float *gi, const float *gh, float *h, float *c)
 {
     if (kind == TXI_RNN_LSTM) {
         for (int u = 0; u < n; u++) {
@@ -72,21 +72,18 @@ static tx_status alloc_ws(struct txi_arena *a, struct txi_gemm_ws *ws, int rows,
 
 /* ----------------------------------------------------------------------------------- encoder */
 
-/* One direction of one layer over a source of n tokens: x (n, in) -> out columns
- * [col, col + e) of (n, ld_out); pre (n, G e), gh (G e), h and c (e) are scratch. */
-static void enc_direction(const tx_model *m, const struct txi_rnn_layer *ly, const float *x,
-                          int n, int reverse, float *out, int ld_out, int col, float *pre,
-                          float *gh, float *h, float *c, const struct txi_gemm_ws *ws)
+void txi_rnn_direction(txi_rnn_cell kind, int e, const struct txi_rnn_layer *ly, const float *x,
+                       int n, int reverse, float *out, int ld_out, int col, float *pre, float *gh,
+                       float *h, float *c, const struct txi_gemm_ws *ws)
 {
-    const struct txi_rnn_config *rc = &m->cfg.rnn;
-    int e = rc->enc_dir, G = rc->cell == TXI_RNN_LSTM ? 4 : 3;
+    int G = kind == TXI_RNN_LSTM ? 4 : 3;
     txi_linear_fwd(&ly->ih, x, n, pre, ws);
     memset(h, 0, (size_t)e * sizeof *h);
     memset(c, 0, (size_t)e * sizeof *c);
     for (int s = 0; s < n; s++) {
         int t = reverse ? n - 1 - s : s;
         txi_linear_fwd(&ly->hh, h, 1, gh, ws);
-        cell(rc->cell, e, pre + (size_t)t * G * e, gh, h, c);
+        txi_rnn_cell_step(kind, e, pre + (size_t)t * G * e, gh, h, c);
         memcpy(out + (size_t)t * ld_out + col, h, (size_t)e * sizeof *h);
     }
 }
@@ -118,8 +115,10 @@ tx_status txi_rnn_encode(const tx_model *m, struct txi_arena *a, const struct tx
         for (int t = 0; t < n; t++)
             memcpy(x + (size_t)t * E, w->enc_embed + (size_t)ids[t] * E, (size_t)E * sizeof *x);
         for (int k = 0; k < rc->enc_layers; k++) {
-            enc_direction(m, &w->enc_fw[k], x, n, 0, y, D * e, 0, pre, gh, h, c, &ws);
-            if (rc->bidir) enc_direction(m, &w->enc_bw[k], x, n, 1, y, D * e, e, pre, gh, h, c, &ws);
+            txi_rnn_direction(rc->cell, e, &w->enc_fw[k], x, n, 0, y, D * e, 0, pre, gh, h, c, &ws);
+            if (rc->bidir)
+                txi_rnn_direction(rc->cell, e, &w->enc_bw[k], x, n, 1, y, D * e, e, pre, gh, h, c,
+                                  &ws);
             memcpy(x, y, (size_t)n * D * e * sizeof *x); /* the next layer's input */
         }
         memcpy(job->hidden + (size_t)job->src_off[b] * H, y, (size_t)n * H * sizeof *y);
@@ -291,7 +290,7 @@ static void step(const tx_model *m, struct txi_dec_state *st, int n, const int32
         txi_linear_fwd(&w->dec[l].ih, l ? hl - (size_t)n * H : r->x, n, r->gi, &st->ws);
         txi_linear_fwd(&w->dec[l].hh, hl, n, r->gh, &st->ws);
         for (int i = 0; i < n; i++)
-            cell(rc->cell, H, r->gi + (size_t)i * G * H, r->gh + (size_t)i * G * H,
+            txi_rnn_cell_step(rc->cell, H, r->gi + (size_t)i * G * H, r->gh + (size_t)i * G * H,
                  hl + (size_t)i * H, cl + (size_t)i * H);
     }
     for (int i = 0; i < n; i++) {

@@ -11,6 +11,17 @@
 
 #include "transformer.h"
 
+/* One cell update of n units (PyTorch's arithmetic): gi = W_ih x + b_ih, gh = W_hh h + b_hh;
+ * LSTM gates i, f, g, o; GRU gates r, z, n. h and c (LSTM only) in place. */
+void txi_rnn_cell_step(txi_rnn_cell kind, int n, const float *gi, const float *gh, float *h, float *c);
+
+/* One direction of one recurrent layer of e units over n inputs x (n, ly->ih.n_in), from zero
+ * state: h_t goes to columns [col, col + e) of out (n, ld_out). Scratch: pre (n, G e), gh (G e),
+ * h and c (e). */
+void txi_rnn_direction(txi_rnn_cell kind, int e, const struct txi_rnn_layer *ly, const float *x,
+                       int n, int reverse, float *out, int ld_out, int col, float *pre, float *gh,
+                       float *h, float *c, const struct txi_gemm_ws *ws);
+
 tx_status txi_rnn_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
                          struct tx_error *err);
 tx_status txi_rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,

@@ -86,6 +86,30 @@ describe('attnserve end to end in chromium', { skip: present ? false : `no binar
     assert.deepEqual(errors.filter((e) => !/status of 4\d\d/.test(e)), []);
   });
 
+  // A recurrent translator (rnn_seq2seq, the shipped en-de-rnn): its one alignment matrix is
+  // drawn, the self-attention views are disabled and the hint says why.
+  it('shows the single alignment matrix of the recurrent translator', async (t) => {
+    const models = (await (await fetch(srv.url + '/models')).json()).models;
+    const rnn = models.find((m) => m.architecture === 'rnn_seq2seq');
+    if (!rnn) return t.skip('no served rnn_seq2seq model');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#server-status[data-state="ok"]', { timeout: 30000 });
+    await page.click('label[for="task-translate"]');
+    await page.selectOption('#model', rnn.name);
+    await page.fill('#text', 'Two dogs are playing in the snow.');
+    await page.click('#run');
+    await page.waitForSelector('#output[data-state="done"]', { timeout: 120000 });
+    await page.waitForSelector('#heatmap .cells', { timeout: 60000 });
+    for (const k of ['encoder', 'decoder', 'rollout'])
+      assert.equal(await page.isDisabled(`#kind-${k}`), true, `${k} view disabled`);
+    assert.equal(await page.isChecked('#kind-cross'), true);
+    assert.match(await page.textContent('#explorer-hint'), /additive \(Bahdanau\) attention: one alignment matrix/);
+    const cells = await page.$$eval('#heatmap rect[data-row]', (r) => r.length);
+    assert.ok(cells > 0, 'cells drawn');
+    await page.screenshot({ path: artifact('rnn.png'), fullPage: true });
+  });
+
   // The language pickers: French into Czech through the multilingual model (the shipped
   // configuration serves it; the tiny test models do not, and the test says so).
   it('translates French into Czech with the language pickers', async (t) => {

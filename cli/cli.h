@@ -11,5 +11,6 @@ int cli_detokenize(int argc, char **argv);
 int cli_translate(int argc, char **argv);
 int cli_summarize(int argc, char **argv);
 int cli_detect(int argc, char **argv);
+int cli_extract(int argc, char **argv);
 
 #endif

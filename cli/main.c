@@ -16,6 +16,7 @@ static const struct {
     {"translate", cli_translate, "translate text (stdin lines or argument)"},
     {"summarize", cli_summarize, "summarize text (stdin lines or argument)"},
     {"detect", cli_detect, "the language of each stdin line (among --langs)"},
+    {"extract", cli_extract, "a document's sentences scored by a han model, best ones (JSON)"},
 };
 
 static void usage(FILE *f)

@@ -4,7 +4,8 @@ summaries (issue 14), trained on CNN/DailyMail with labels from a greedy ROUGE o
 
     tools/train/train_han.py prepare        # sentences, pieces and oracle labels (cached)
     tools/train/train_han.py train          # resumable: run it again to continue
-    tools/train/train_han.py eval [--split dev|test] [--weights best|epochK]
+    tools/train/train_han.py eval [--split dev|test] [--weights best|epochK] [--engine DIR]
+    tools/train/train_han.py export [--weights best|epochK] [--out models/han-cnndm]
 
 Data: ../shared/data/cnndm holds only the CNN/DailyMail *test* set (11,490 articles, See et al.
 2017). Articles 1-9,490 train, 9,491-10,490 are the dev set (choices), 10,491-11,490 the test set
@@ -223,6 +224,38 @@ def cmd_train(args):
               flush=True)
 
 
+def load_model(v, which):
+    model = han.HAN(model_config(v))
+    path = os.path.join(RUN, "best.pt" if which == "best" else f"epoch-{int(which[5:])}.pt")
+    model.load_state_dict(torch.load(path)["model"])
+    return model.eval()
+
+
+def cmd_export(args):
+    """A model folder: config.json, F16 model.safetensors, models/marian-headlines' tokenizer."""
+    import hf_export
+    v = vocab()
+    model = load_model(v, args.weights)
+    spm_path = os.path.join(TOK, "source.spm")
+    hf_export.export(args.out, model.state_dict(), dict(model.hf_config(), eos_token_id=v.eos),
+                     {"pad_token_id": v.pad, "eos_token_id": v.eos},
+                     {"source.spm": spm_path, "target.spm": spm_path,
+                      "vocab.json": os.path.join(TOK, "vocab.json")},
+                     json.load(open(os.path.join(TOK, "tokenizer_config.json"))),
+                     {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"})
+    print(f"exported {args.weights} to {args.out}")
+
+
+def engine_summaries(model_dir, docs, cli):
+    """Top-3 summaries of docs by the C engine (attnserve-cli extract --tabs)."""
+    import subprocess
+    inp = "".join("\t".join(s.replace("\t", " ") for s in d["sents"]) + "\n" for d in docs)
+    p = subprocess.run([cli, "extract", "--model", model_dir, "--tabs", "--top", "3"],
+                       input=inp, capture_output=True, text=True, check=True)
+    out = [json.loads(x) for x in p.stdout.splitlines()]
+    return ["\n".join(o["sentences"][i] for i in o["top"]) for o in out]
+
+
 def cmd_eval(args):
     v = vocab()
     _, dev, test = splits(prepare())
@@ -230,11 +263,10 @@ def cmd_eval(args):
     lead3 = rouge_of(docs, ["\n".join(d["sents"][:3]) for d in docs])
     orc = rouge_of(docs, ["\n".join(d["sents"][i] for i in d["label"]) for d in docs])
     res = {"split": args.split, "articles": len(docs), "lead3": lead3, "oracle": orc}
-    if os.path.exists(os.path.join(RUN, "best.pt")):
-        model = han.HAN(model_config(v))
-        w = args.weights
-        path = os.path.join(RUN, "best.pt" if w == "best" else f"epoch-{int(w[5:])}.pt")
-        model.load_state_dict(torch.load(path)["model"])
+    if args.engine:  # the exported model through the C engine
+        res["han_top3_engine"] = rouge_of(docs, engine_summaries(args.engine, docs, args.cli))
+    elif os.path.exists(os.path.join(RUN, "best.pt")):
+        model = load_model(v, args.weights)
         sc = scores(model, docs, v.pad)
         res["han_top3"] = rouge_of(docs, [top_k_summary(d, s) for d, s in zip(docs, sc)])
     print(json.dumps(res))
@@ -252,6 +284,11 @@ def main():
     e = sub.add_parser("eval")
     e.add_argument("--split", choices=("dev", "test"), default="dev")
     e.add_argument("--weights", default="best")
+    e.add_argument("--engine", help="score this exported model folder with attnserve-cli instead")
+    e.add_argument("--cli", default=os.path.join(data.ROOT, "build", "cli", "attnserve-cli"))
+    x = sub.add_parser("export")
+    x.add_argument("--weights", default="best")
+    x.add_argument("--out", default=os.path.join(data.ROOT, "models", "han-cnndm"))
     args = ap.parse_args()
     if args.cmd == "prepare":
         docs = prepare()
@@ -261,6 +298,8 @@ def main():
               f"{sum(len(d['label']) for d in docs) / len(docs):.2f} oracle sentences")
     elif args.cmd == "train":
         cmd_train(args)
+    elif args.cmd == "export":
+        cmd_export(args)
     else:
         cmd_eval(args)
 

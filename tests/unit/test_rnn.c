@@ -117,13 +117,21 @@ Test(rnn, every_variant_matches_with_weights_as_stored)
 
 /* All cases of a variant decoded together (greedy and beam members joining one decode group
  * at different steps) must equal each alone, bit for bit: the recurrent state of a row is its
- * slot's, and every product is row-wise. */
+ * slot's, and every product is row-wise. In F32, int8 and w8a8. */
+static void group_equals_alone(tx_dtype dtype);
 Test(rnn, members_of_a_decode_group_equal_each_alone)
+{
+    group_equals_alone(TX_DTYPE_F32);
+    group_equals_alone(TX_DTYPE_INT8);
+    group_equals_alone(TX_DTYPE_W8A8);
+}
+
+static void group_equals_alone(tx_dtype dtype)
 {
     for (size_t v = 0; v < N_VARIANTS; v++) {
         char dir[256];
         snprintf(dir, sizeof dir, RNN_DIR "/%s", variants[v]);
-        tx_model *m = tu_load_model(dir, TX_DTYPE_F32);
+        tx_model *m = tu_load_model(dir, dtype);
         tx_session *s;
         struct tx_error e = {0};
         cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);

@@ -71,7 +71,8 @@ test-integration-asan: node-deps build-asan
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ATTNSERVE_BIN=$(BUILD_ASAN)/server/attnserve node --test --test-concurrency=1 \
 	    tests/integration/api.test.mjs tests/integration/libretranslate.test.mjs \
-	    tests/integration/multilingual.test.mjs tests/integration/rnn.test.mjs tests/hostile/
+	    tests/integration/multilingual.test.mjs tests/integration/rnn.test.mjs \
+	    tests/integration/han.test.mjs tests/hostile/
 
 # --- Fuzzing: libFuzzer harnesses (tests/fuzz/) built with clang and ASan/UBSan in $(BUILD_FUZZ).
 # fuzz-smoke runs each for FUZZ_SMOKE_SECONDS (CI); fuzz for FUZZ_SECONDS, or FUZZ=name for one.

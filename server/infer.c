@@ -131,6 +131,24 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
     if (srv_registry_pick(&app->reg, task, req->model, req->source_lang, req->target_lang,
                           req->libre_auto && !req->source_lang, &j->model, err))
         return -1;
+    if (j->model->info.arch == TX_ARCH_HAN) {
+        /* an extractive summarizer: sentences of the input, scored; nothing is generated */
+        if (req->alignment || req->attention)
+            return srv_fail(err, SRV_E_INVALID_VALUE,
+                            "model \"%s\" is extractive (han): it has no attention maps for "
+                            "\"alignment\" or \"attention\"",
+                            j->model->name);
+        if (set_texts(j, req->n_texts, err)) return -1;
+        memcpy(j->texts, req->texts, (size_t)req->n_texts * sizeof *j->texts);
+        memcpy(j->lens, req->lens, (size_t)req->n_texts * sizeof *j->lens);
+        j->max_sentences = req->max_sentences > 0 ? req->max_sentences : 3;
+        return 0;
+    }
+    if (req->max_sentences)
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "max_sentences applies to extractive (han) models; model \"%s\" "
+                        "generates its summary",
+                        j->model->name);
     struct cfg_gen_options opts = req->options;
     if (req->libre && req->libre_alternatives > 0) {
         /* LibreTranslate's alternatives: more beams and returned sequences */
@@ -170,6 +188,11 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
         return -1;
     /* layer and head indices are checked before running, against the model's shape */
     const struct tx_model_info *in = &j->model->info;
+    if (in->arch == TX_ARCH_HAN)
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "model \"%s\" is extractive (han): POST /summarize scores its sentences; "
+                        "/attention serves encoder-decoder models",
+                        j->model->name);
     if (!in->self_attention && !(req->kinds & SRV_KIND_CROSS))
         return srv_fail(err, SRV_E_INVALID_VALUE,
                         "model \"%s\" has no encoder or decoder self-attention: its one "
@@ -336,7 +359,10 @@ static void run_alone(struct srv_worker *w, struct srv_infer *j)
     struct tx_error txe;
     memset(&txe, 0, sizeof txe);
     tx_status st = TX_OK;
-    if (j->n_texts > 0)
+    if (j->n_texts > 0 && j->model->info.arch == TX_ARCH_HAN)
+        st = tx_text_extract(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
+                             j->n_texts, j->max_sentences, &res, &txe);
+    else if (j->n_texts > 0)
         st = tx_text_generate(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
                               j->n_texts, &j->params, &res, &txe);
     finish_job(j, st, res, &txe);
@@ -415,6 +441,10 @@ void srv_batch_offer(void *worker, struct srv_job *job)
     if (begin_job(j)) return;
     struct tx_error txe;
     memset(&txe, 0, sizeof txe);
+    if (j->model->info.arch == TX_ARCH_HAN) { /* extractive: one pass, nothing to batch */
+        run_alone(w, j);
+        return;
+    }
     tx_text_batch *b = batch_for(w, j->model, &txe);
     if (!b && w->unbatched[j->model->index]) { /* run now, alone */
         run_alone(w, j);

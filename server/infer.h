@@ -50,6 +50,7 @@ struct srv_infer {
     int n_texts;                /* texts given to the core */
     const char **texts;         /* (n_texts) owned array, strings borrowed from the request */
     size_t *lens;               /* (n_texts) owned */
+    int max_sentences;          /* extractive (han) models: sentences per summary */
     struct srv_html_item *html; /* (gen->n_texts) for LibreTranslate format=html, else NULL */
     int fd;                     /* client socket for disconnect checks; -1 = none */
     int64_t received_ns;        /* request arrival */

@@ -2,6 +2,7 @@
 #include "infer_json.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,7 +136,33 @@ static void put_usage(struct srv_buf *b, long in, long out)
 }
 
 /* One entry of "translations" / "summaries". */
-static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item *it,
+/* An extractive item's sentences: {"text", "score", "probability", "attention", "selected"}
+ * each, then the indices used. */
+static void put_sentences(struct srv_buf *b, const char *src, const struct tx_text_item *it)
+{
+    srv_buf_puts(b, ",\"sentences\":[");
+    for (int k = 0; k < it->n_sentences; k++) {
+        const struct tx_text_sentence *s = &it->sentences[k];
+        srv_buf_puts(b, k ? ",{\"text\":" : "{\"text\":");
+        srv_buf_json_string(b, src + s->start, s->end - s->start);
+        srv_buf_puts(b, ",\"score\":");
+        srv_buf_json_fixed(b, s->score, 4);
+        srv_buf_puts(b, ",\"probability\":");
+        srv_buf_json_fixed(b, 1.0 / (1.0 + exp(-(double)s->score)), 4);
+        srv_buf_puts(b, ",\"attention\":");
+        srv_buf_json_fixed(b, s->attention, 4);
+        srv_buf_printf(b, ",\"selected\":%s}", s->selected ? "true" : "false");
+    }
+    srv_buf_puts(b, "],\"used_sentences\":[");
+    for (int k = 0, first = 1; k < it->n_sentences; k++)
+        if (it->sentences[k].selected) {
+            srv_buf_printf(b, first ? "%d" : ",%d", k);
+            first = 0;
+        }
+    srv_buf_putc(b, ']');
+}
+
+static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item *it, int index,
                     struct srv_err *err)
 {
     const struct srv_gen_request *q = j->gen;
@@ -148,6 +175,7 @@ static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item 
                    "\"output_tokens\":%d",
                    it->truncated ? "true" : "false", it->n_input_tokens,
                    it->n_input_tokens_original, it->n_output_tokens);
+    if (it->sentences) put_sentences(b, j->texts[index], it);
     if (q->scores) {
         srv_buf_puts(b, ",\"score\":");
         srv_buf_json_fixed(b, best->score, 6);
@@ -210,7 +238,7 @@ int srv_answer_gen(struct srv_infer *j, struct tx_text_result *res, int64_t star
     srv_buf_puts(&b, j->kind == SRV_JOB_TRANSLATE ? ",\"translations\":[" : ",\"summaries\":[");
     for (int i = 0; i < res->n_items; i++) {
         if (i) srv_buf_putc(&b, ',');
-        if (put_item(&b, j, &res->items[i], err)) {
+        if (put_item(&b, j, &res->items[i], i, err)) {
             srv_buf_free(&b);
             return -1;
         }

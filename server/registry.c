@@ -195,7 +195,7 @@ json_t *srv_params_to_json(const struct tx_gen_params *g)
 
 json_t *srv_model_to_json(const struct srv_model *m)
 {
-    static const char *const arch_names[] = {"marian", "bart", "mbart", "t5", "rnn_seq2seq"};
+    static const char *const arch_names[] = {"marian", "bart", "mbart", "t5", "rnn_seq2seq", "han"};
     /* The server answers while models load: until srv_registry_load publishes a model, its
      * checkpoint facts are unknown (all zeros, which would read as a Marian model with
      * nonsense default options), so only what the configuration says is described. */
@@ -229,7 +229,7 @@ json_t *srv_model_to_json(const struct srv_model *m)
     if (m->cfg->language) json_object_set_new(o, "language", json_string(m->cfg->language));
     int a = known ? (int)in->arch : -1;
     json_object_set_new(o, "architecture",
-                        json_string(a >= 0 && a < 5 ? arch_names[a] : "unknown"));
+                        json_string(a >= 0 && a < 6 ? arch_names[a] : "unknown"));
     if (known) {
         /* what a viewer of the attention needs to know: which maps exist and what they are */
         json_object_set_new(o, "attention",

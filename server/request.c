@@ -140,6 +140,22 @@ static int get_bool(const json_t *obj, const char *key, int dflt, int *out, stru
     return 0;
 }
 
+/* An optional integer in [lo, hi]; absent -> 0. */
+static int get_small_int(const json_t *obj, const char *key, int lo, int hi, int *out,
+                         struct srv_err *err)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = 0;
+    if (!v) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        char got[64];
+        return srv_fail(err, SRV_E_INVALID_VALUE, "%s must be an integer from %d to %d, got %s",
+                        key, lo, hi, cfg_json_describe(v, got, sizeof got));
+    }
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
 /* An optional short identifier string (model name, language code). */
 static int get_name(const json_t *obj, const char *key, const char **out, struct srv_err *err)
 {
@@ -412,14 +428,16 @@ int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *l
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
-    static const char *const known[] = {"text", "model", "options", "scores", "strict", "api_key"};
+    static const char *const known[] = {"text",   "model",   "options",      "scores",
+                                        "strict", "api_key", "max_sentences"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "a /summarize request", err))
         return -1;
     if (get_texts(doc, "text", lim, out, err)) return -1;
     if (get_name(doc, "model", &out->model, err)) return -1;
     if (get_options(doc, lim, &out->options, err)) return -1;
     if (get_bool(doc, "scores", 0, &out->scores, err) ||
-        get_bool(doc, "strict", 0, &out->strict, err))
+        get_bool(doc, "strict", 0, &out->strict, err) ||
+        get_small_int(doc, "max_sentences", 1, 64, &out->max_sentences, err))
         return -1;
     return get_api_key(doc, &out->api_key, err);
 }

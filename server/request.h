@@ -25,6 +25,7 @@ struct srv_gen_request {
     const char *model, *source_lang, *target_lang; /* NULL when absent */
     struct cfg_gen_options options;
     int scores, tokens, alignment, attention, strict, split_sentences;
+    int max_sentences; /* /summarize with an extractive (han) model; 0 = default (3) */
     const char *api_key; /* body "api_key" (LibreTranslate), or NULL */
     /* LibreTranslate shape (the body had "q"): answer in its shape */
     int libre;

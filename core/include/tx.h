@@ -484,6 +484,14 @@ struct tx_text_alternative {
     char **tokens; /* (n_ids) display pieces, when TX_WANT_TOKENS; else NULL */
 };
 
+/* A sentence of an input scored by an extractive (han) model: tx_text_extract. */
+struct tx_text_sentence {
+    uint32_t start, end; /* byte span in the input text */
+    float score;         /* salience logit (sigmoid = P(in a summary)) */
+    float attention;     /* the document vector's attention on it */
+    int selected;        /* 1: in the summary */
+};
+
 struct tx_text_item {
     int n_alternatives; /* num_return_sequences; [0] is the best */
     struct tx_text_alternative *alternatives;
@@ -495,6 +503,8 @@ struct tx_text_item {
     char **source_tokens;
     int32_t *source_ids;
     struct tx_attention_maps *attention; /* when TX_WANT_ATTENTION; else NULL */
+    int n_sentences;                    /* tx_text_extract: the input's sentences; else 0 */
+    struct tx_text_sentence *sentences; /* (n_sentences) or NULL */
 };
 
 struct tx_text_result {
@@ -510,6 +520,19 @@ tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *c
                            const size_t *lens, int n_texts, const struct tx_text_params *params,
                            struct tx_text_result **out, struct tx_error *err);
 void tx_text_result_free(struct tx_text_result *res);
+
+/* Extractive summaries with a han model (tx_salience): each text is split into sentences
+ * (tx_split_sentences), each sentence tokenized (cut to its first TX_EXTRACT_MAX_PIECES
+ * pieces, the end token kept, as the model was trained), the document scored, and the
+ * max_sentences best sentences, in document order, joined by a space, are the item's one
+ * alternative. Items list every sentence with its score (sentences, n_sentences);
+ * n_input_tokens counts the pieces scored. Documents of more than TX_EXTRACT_MAX_SENTENCES
+ * sentences are scored on their first ones (truncated = 1). Errors name the text. */
+#define TX_EXTRACT_MAX_PIECES 50
+#define TX_EXTRACT_MAX_SENTENCES 512
+tx_status tx_text_extract(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
+                          const size_t *lens, int n_texts, int max_sentences,
+                          struct tx_text_result **out, struct tx_error *err);
 
 /* Continuous batching of text requests: jobs (a list of texts, as tx_text_generate takes them)
  * whose segments (texts, or their sentences) decode together in one decode group, joining as rows

@@ -58,6 +58,7 @@ void tx_text_result_free(struct tx_text_result *res)
             free(it->source_tokens);
         }
         free(it->source_ids);
+        free(it->sentences);
         if (it->attention) {
             free(it->attention->encoder);
             free(it->attention->decoder);

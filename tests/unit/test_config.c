@@ -447,13 +447,14 @@ Test(config, the_shipped_default_config_parses_without_errors)
     cr_assert_eq(cfg_load_file(&c, "config/attnserve.json", &e), 0);
     dump(&e);
     cr_assert_eq(e.n, 0);
-    cr_assert_eq(c.n_models, 4);
+    cr_assert_eq(c.n_models, 5);
     cr_assert_str_eq(c.models[0].name, "en-de");
     cr_assert_str_eq(c.models[1].name, "mul"); /* after en-de: en->de goes to the dedicated model */
     cr_assert_eq(c.models[1].n_languages, 4);
     cr_assert_str_eq(c.models[1].languages[3], "cs");
     cr_assert_str_eq(c.models[2].name, "headlines");
-    cr_assert_str_eq(c.models[3].name, "en-de-rnn"); /* after en-de: asked for by name */
+    cr_assert_str_eq(c.models[3].name, "extract"); /* after headlines: asked for by name */
+    cr_assert_str_eq(c.models[4].name, "en-de-rnn"); /* after en-de: asked for by name */
     cfg_errors_free(&e);
     cfg_free(&c);
 }

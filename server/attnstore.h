@@ -22,7 +22,7 @@ struct srv_attn_entry {
     char **tgt_tokens; /* (n_tgt) generated tokens, eos included: rows of cross/decoder maps */
     char **dec_tokens; /* (n_tgt) decoder inputs: start token, then tgt_tokens[0..n_tgt-2] */
     int n_enc_layers, n_dec_layers, n_heads;
-    int self_attention;         /* 0: the model has only cross-attention (rnn_seq2seq): no
+    int cross_only;             /* 1: the model has only cross-attention (rnn_seq2seq): no
                                    encoder or decoder maps (their kinds have 0 layers) */
     const char *attention_type; /* the model's (tx_model_info.attention, a static string) */
     float *encoder; /* (n_enc_layers, n_heads, n_src, n_src) */

@@ -20,7 +20,7 @@ void srv_attn_shape(const struct srv_attn_entry *e, unsigned kind, int *n_layers
         *n_layers = e->n_enc_layers, *rows = e->n_src, *cols = e->n_src;
         break;
     case SRV_KIND_DECODER:
-        *n_layers = e->self_attention ? e->n_dec_layers : 0, *rows = e->n_tgt, *cols = e->n_tgt;
+        *n_layers = !e->cross_only ? e->n_dec_layers : 0, *rows = e->n_tgt, *cols = e->n_tgt;
         break;
     default:
         *n_layers = e->n_dec_layers, *rows = e->n_tgt, *cols = e->n_src;
@@ -167,7 +167,7 @@ int srv_attn_check_selection(const struct srv_attn_entry *e, unsigned kinds, con
     static const unsigned all[] = {SRV_KIND_CROSS, SRV_KIND_ENCODER, SRV_KIND_DECODER};
     for (int k = 0; k < 3; k++) {
         if (!(kinds & all[k])) continue;
-        if (all[k] != SRV_KIND_CROSS && !e->self_attention)
+        if (all[k] != SRV_KIND_CROSS && e->cross_only)
             return srv_fail(err, SRV_E_INVALID_VALUE,
                             "model \"%s\" has no %s self-attention: its one attention is the "
                             "%s cross-attention (kind \"cross\")",

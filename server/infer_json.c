@@ -85,7 +85,7 @@ static struct srv_attn_entry *make_entry(const struct srv_infer *j, struct tx_te
     e->output = strdup(best->text ? best->text : "");
     e->truncated = it->truncated;
     e->n_enc_layers = m->n_enc_layers;
-    e->self_attention = j->model->info.self_attention;
+    e->cross_only = !j->model->info.self_attention;
     e->attention_type = j->model->info.attention;
     e->n_dec_layers = m->n_dec_layers;
     e->n_heads = m->n_heads;
@@ -416,7 +416,7 @@ int srv_answer_attention(struct srv_infer *j, struct tx_text_result *res, int64_
     } kinds[] = {{SRV_KIND_CROSS, "cross_attention"},
                  {SRV_KIND_ENCODER, "encoder_attention"},
                  {SRV_KIND_DECODER, "decoder_attention"}};
-    if (!e->self_attention) {
+    if (e->cross_only) {
         /* rnn_seq2seq: one alignment matrix; the self-attention kinds asked are named absent */
         srv_buf_puts(&b, ",\"self_attention\":false,\"attention_type\":");
         put_str(&b, e->attention_type ? e->attention_type : "");
@@ -436,12 +436,12 @@ int srv_answer_attention(struct srv_infer *j, struct tx_text_result *res, int64_
     }
     for (int k = 0; k < 3; k++) {
         if (!(q->kinds & kinds[k].kind)) continue;
-        if (kinds[k].kind != SRV_KIND_CROSS && !e->self_attention) continue;
+        if (kinds[k].kind != SRV_KIND_CROSS && e->cross_only) continue;
         srv_buf_printf(&b, ",\"%s\":", kinds[k].key);
         srv_attn_write_maps(&b, e, kinds[k].kind, q->layers, q->n_layers, q->heads, q->n_heads,
                             q->head_agg);
     }
-    if (q->rollout && e->self_attention) {
+    if (q->rollout && !e->cross_only) {
         srv_buf_puts(&b, ",\"rollout\":");
         put_rollout(&b, e);
     }

@@ -14,8 +14,10 @@ Speed (measured here: 5.7x together, 3,800 target tokens/s on one thread):
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 TRAIN_THREADS=1 \
     MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 tools/train/train_rnn.py train
 (jemalloc otherwise returns the large logits buffers to the kernel after every batch, and
-page faults on their fresh pages took most of the time.) The logged "nll" of this run is the
-label-smoothed loss (trainer.fused_smoothed_loss).
+page faults on their fresh pages took most of the time.) Memory then only grows (24 GB after 80
+minutes: killed): train in slices that restart the process (--hours 0.5 in a loop; it resumes
+from last.pt). The logged "nll" of this run is the label-smoothed loss
+(trainer.fused_smoothed_loss).
 """
 import argparse
 import os

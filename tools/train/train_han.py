@@ -15,7 +15,8 @@ send, and cut into models/marian-headlines' 8,000 SentencePiece pieces (case-fol
 50 sentences of at most 50 pieces. Labels: the greedy oracle of Nallapati et al. (2017): add the
 sentence that most raises the mean of ROUGE-1 and ROUGE-2 F1 against the reference highlights,
 while it does (at most 3). Scores: ROUGE-1/2/L F1 of the top 3 sentences in document order
-(tools/eval/rouge.py, Porter stemming) next to lead-3 and the oracle.
+(tools/eval/rouge.py, Porter stemming; ROUGE-L is the summary-level rougeLsum over the
+sentences, one per line, as published CNN/DM figures are) next to lead-3 and the oracle.
 """
 import argparse
 import json
@@ -165,7 +166,7 @@ def top_k_summary(doc, sc, k=3):
 
 def rouge_of(docs, summaries):
     r = rouge_scores(summaries, [d["ref"] for d in docs])
-    return {k: round(r[k], 2) for k in ("rouge1", "rouge2", "rougeL")}
+    return {k: round(r[k], 2) for k in ("rouge1", "rouge2", "rougeLsum")}
 
 
 def model_config(v):
@@ -211,7 +212,7 @@ def cmd_train(args):
                                   "s": round(time.time() - t0)}), flush=True)
         sc = scores(model, dev, v.pad)
         r = rouge_of(dev, [top_k_summary(d, s) for d, s in zip(dev, sc)])
-        score = (r["rouge1"] + r["rouge2"] + r["rougeL"]) / 3
+        score = (r["rouge1"] + r["rouge2"] + r["rougeLsum"]) / 3
         torch.save({"model": model.state_dict()}, os.path.join(RUN, f"epoch-{ep}.pt"))
         if score > state["best"]:
             state["best"], state["best_epoch"] = score, ep

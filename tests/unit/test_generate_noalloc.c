@@ -166,7 +166,10 @@ static void check_loop(const struct run *r)
     p.bad_words[1][1] = 6;
     p.cancel = on_step;
     const int32_t a[] = {12, 40, 77, 3, 91, 15, 33, 20, 2}, b[] = {8, 60, 2};
-    const int32_t *srcs[2] = {a, b};
+    /* the recurrent fixtures have 40 tokens (eos 0) */
+    const int32_t ra[] = {12, 30, 7, 3, 21, 15, 33, 20, 0}, rb[] = {8, 16, 0};
+    int rnn = strstr(r->model, "rnn/") != NULL;
+    const int32_t *srcs[2] = {rnn ? ra : a, rnn ? rb : b};
     int n_src[2] = {9, 3};
     n_steps = 0;
     in_loop = -1;
@@ -188,6 +191,22 @@ Test(noalloc, greedy_batch_with_every_processor_allocates_nothing_per_step)
     for (int i = 0; i < 3; i++) {
         struct run r = {models[i], "greedy", 1, 1, 0, 0};
         check_loop(&r);
+    }
+}
+
+/* rnn_seq2seq: the recurrent state lives in slots allocated with the group (LSTM with input
+ * feeding and two layers; GRU with additive attention), greedy, beam and sampling. */
+Test(noalloc, recurrent_models_allocate_nothing_per_step)
+{
+    need_counting();
+    static const char *models[] = {"../rnn/lstm-dot-feed", "../rnn/gru-additive-uni"};
+    for (int i = 0; i < 2; i++) {
+        struct run g = {models[i], "rnn greedy", 1, 1, 0, 0};
+        struct run b = {models[i], "rnn beam search", 4, 2, 0, 0};
+        struct run s = {models[i], "rnn sampling", 1, 3, 1, 0};
+        check_loop(&g);
+        check_loop(&b);
+        check_loop(&s);
     }
 }
 

@@ -490,6 +490,17 @@ struct tx_text_sentence {
     float score;         /* salience logit (sigmoid = P(in a summary)) */
     float attention;     /* the document vector's attention on it */
     int selected;        /* 1: in the summary */
+    int first_word;      /* its words: tx_text_item.words[first_word .. first_word + n_words) */
+    int n_words;
+};
+
+/* A whitespace-delimited word of a scored sentence and the word-level attention on it: the sum
+ * of the attention on the tokens that start inside it. A sentence's word weights sum to 1 less
+ * the weight on its end token; words past the pieces the model read
+ * (TX_EXTRACT_MAX_PIECES) weigh 0. */
+struct tx_text_word {
+    uint32_t start, end; /* byte span in the input text */
+    float weight;
 };
 
 struct tx_text_item {
@@ -505,6 +516,8 @@ struct tx_text_item {
     struct tx_attention_maps *attention; /* when TX_WANT_ATTENTION; else NULL */
     int n_sentences;                    /* tx_text_extract: the input's sentences; else 0 */
     struct tx_text_sentence *sentences; /* (n_sentences) or NULL */
+    int n_words;                        /* tx_text_extract: the words of those sentences */
+    struct tx_text_word *words;         /* (n_words) or NULL */
 };
 
 struct tx_text_result {
@@ -533,6 +546,18 @@ void tx_text_result_free(struct tx_text_result *res);
 tx_status tx_text_extract(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
                           const size_t *lens, int n_texts, int max_sentences,
                           struct tx_text_result **out, struct tx_error *err);
+
+/* Whole documents for an abstractive model whose input holds max_tokens pieces of tok (prefix
+ * and the tokenizer's own tokens included): the sentences of an item of tx_text_extract, best
+ * score first, each kept when its pieces (counted alone) fit what is left; the kept ones in
+ * document order, joined by a space, are checked by tokenizing the whole (prefix + text) and
+ * the lowest-scored dropped until it fits. At least the best sentence is kept (cut by the model's
+ * truncation if it alone is too long). Sets each sentence's selected to 1 when kept, else 0.
+ * *out (malloc'd, NUL-terminated, *out_len bytes) is the condensed text; returns the number of
+ * sentences kept via *n_used. text is the input it was extracted from. */
+tx_status tx_text_condense(const tx_tokenizer *tok, const char *prefix, const char *text,
+                           struct tx_text_item *it, int max_tokens, char **out, size_t *out_len,
+                           int *n_used, struct tx_error *err);
 
 /* Continuous batching of text requests: jobs (a list of texts, as tx_text_generate takes them)
  * whose segments (texts, or their sentences) decode together in one decode group, joining as rows

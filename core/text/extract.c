@@ -23,6 +23,63 @@ struct doc {
     int *n_tok;
 };
 
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Whitespace-delimited words of text[a, b) into w (NULL: only counted). Returns the count. */
+static int split_words(const char *text, uint32_t a, uint32_t b, struct tx_text_word *w)
+{
+    int n = 0;
+    uint32_t p = a;
+    while (p < b) {
+        while (p < b && is_space(text[p])) p++;
+        if (p >= b) break;
+        uint32_t q = p;
+        while (q < b && !is_space(text[q])) q++;
+        if (w) w[n] = (struct tx_text_word){.start = p, .end = q, .weight = 0.0f};
+        n++;
+        p = q;
+    }
+    return n;
+}
+
+/* The words of item it's sentences, each weighing the word attention on the pieces that start
+ * in it (att: sentence after sentence, n_tok[i] each; enc: the full encodings). */
+static tx_status set_words(const char *text, const struct doc *d, const float *att,
+                           struct tx_text_item *it, struct tx_error *err)
+{
+    int total = 0;
+    for (int i = 0; i < it->n_sentences; i++)
+        total += split_words(text, it->sentences[i].start, it->sentences[i].end, NULL);
+    it->words = calloc(total > 0 ? (size_t)total : 1, sizeof *it->words);
+    if (!it->words) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    it->n_words = total;
+    int at = 0;
+    for (int i = 0; i < it->n_sentences; i++) {
+        struct tx_text_sentence *ts = &it->sentences[i];
+        struct tx_text_word *w = it->words + at;
+        ts->first_word = at;
+        ts->n_words = split_words(text, ts->start, ts->end, w);
+        at += ts->n_words;
+        const struct tx_encoding *e = &d->enc[i];
+        int cut = e->n_ids > d->n_tok[i]; /* the last piece read is the end token moved up */
+        int wi = 0;
+        for (int k = 0; k < d->n_tok[i]; k++) {
+            float a = att[k];
+            if (cut && k == d->n_tok[i] - 1) continue;
+            uint32_t p = ts->start + e->offsets[2 * k], q = ts->start + e->offsets[2 * k + 1];
+            while (p < q && is_space(text[p])) p++;
+            if (p >= q) continue; /* an added token (end of sentence) or only a space */
+            while (wi < ts->n_words && w[wi].end <= p) wi++;
+            if (wi < ts->n_words && w[wi].start <= p) w[wi].weight += a;
+        }
+        att += d->n_tok[i];
+    }
+    return TX_OK;
+}
+
 /* One text into item it (alternative 0 = the summary). */
 static tx_status extract_one(tx_session *s, const tx_tokenizer *tok, const char *text, size_t len,
                              int k, int index, struct doc *d, struct tx_text_item *it,
@@ -93,6 +150,7 @@ static tx_status extract_one(tx_session *s, const tx_tokenizer *tok, const char 
             it->n_input_tokens = pieces;
             it->n_input_tokens_original = pieces_orig;
             if (pieces < pieces_orig) it->truncated = 1;
+            st = set_words(text, d, o.word_attention, it, err);
         }
     }
     for (int i = 0; i < n_enc; i++)
@@ -136,5 +194,117 @@ tx_status tx_text_extract(tx_session *s, const tx_tokenizer *tok, const char *co
     }
     res->generate_ms = now_ms() - t0;
     *out = res;
+    return TX_OK;
+}
+
+/* Pieces of text[a, b) under tok without the tokens the tokenizer adds (start == end). */
+static tx_status count_pieces(const tx_tokenizer *tok, const char *text, size_t len, int *n,
+                              struct tx_error *err)
+{
+    struct tx_encoding e;
+    tx_status st = tx_tokenizer_encode(tok, text, len, TX_SIDE_SOURCE, &e, err);
+    if (st != TX_OK) return st;
+    int c = 0;
+    for (int k = 0; k < e.n_ids; k++) c += e.offsets[2 * k] != e.offsets[2 * k + 1];
+    *n = c;
+    tx_encoding_free(&e);
+    return TX_OK;
+}
+
+/* prefix + the selected sentences of it, joined by a space, into buf (room for all of text). */
+static size_t join_selected(const char *prefix, const char *text, const struct tx_text_item *it,
+                            char *buf)
+{
+    size_t at = 0;
+    if (prefix) {
+        memcpy(buf, prefix, strlen(prefix));
+        at = strlen(prefix);
+    }
+    size_t body = at;
+    for (int i = 0; i < it->n_sentences; i++) {
+        const struct tx_text_sentence *ts = &it->sentences[i];
+        if (!ts->selected) continue;
+        if (at > body) buf[at++] = ' ';
+        memcpy(buf + at, text + ts->start, ts->end - ts->start);
+        at += ts->end - ts->start;
+    }
+    buf[at] = '\0';
+    return at;
+}
+
+tx_status tx_text_condense(const tx_tokenizer *tok, const char *prefix, const char *text,
+                           struct tx_text_item *it, int max_tokens, char **out, size_t *out_len,
+                           int *n_used, struct tx_error *err)
+{
+    if (!tok || !text || !it || !out || !out_len || !n_used)
+        return txi_fail(err, TX_ERR_INVALID, "tx_text_condense: NULL argument");
+    *out = NULL;
+    int n = it->n_sentences;
+    size_t room = strlen(prefix ? prefix : "") + 1;
+    for (int i = 0; i < n; i++) room += it->sentences[i].end - it->sentences[i].start + 1;
+    char *buf = malloc(room);
+    int *cost = malloc((size_t)(n > 0 ? n : 1) * sizeof *cost);
+    if (!buf || !cost) {
+        free(buf);
+        free(cost);
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    }
+    /* what every input costs: the prefix's pieces and the tokens the tokenizer adds */
+    struct tx_encoding e;
+    const char *pre = prefix ? prefix : "";
+    tx_status st = tx_tokenizer_encode(tok, pre, strlen(pre), TX_SIDE_SOURCE, &e, err);
+    int budget = max_tokens;
+    if (st == TX_OK) {
+        budget -= e.n_ids;
+        tx_encoding_free(&e);
+    }
+    for (int i = 0; st == TX_OK && i < n; i++) {
+        it->sentences[i].selected = 0;
+        st = count_pieces(tok, text + it->sentences[i].start,
+                          it->sentences[i].end - it->sentences[i].start, &cost[i], err);
+    }
+    int used = 0;
+    for (int round = 0; st == TX_OK && round < n; round++) { /* best first, earlier on ties */
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (!it->sentences[i].selected && cost[i] >= 0 &&
+                (best < 0 || it->sentences[i].score > it->sentences[best].score))
+                best = i;
+        if (best < 0) break;
+        if (used == 0 || cost[best] <= budget) {
+            it->sentences[best].selected = 1;
+            budget -= cost[best];
+            used++;
+        }
+        cost[best] = -1 - cost[best]; /* considered */
+    }
+    size_t len = 0;
+    while (st == TX_OK) { /* the joined text may take more pieces than its sentences alone */
+        len = join_selected(prefix, text, it, buf);
+        int total = 0;
+        st = tx_tokenizer_encode(tok, buf, len, TX_SIDE_SOURCE, &e, err);
+        if (st != TX_OK) break;
+        total = e.n_ids;
+        tx_encoding_free(&e);
+        if (total <= max_tokens || used <= 1) break;
+        int worst = -1;
+        for (int i = 0; i < n; i++)
+            if (it->sentences[i].selected &&
+                (worst < 0 || it->sentences[i].score <= it->sentences[worst].score))
+                worst = i;
+        it->sentences[worst].selected = 0;
+        used--;
+    }
+    free(cost);
+    if (st != TX_OK) {
+        free(buf);
+        return st;
+    }
+    /* the caller adds the prefix itself: hand back the text after it */
+    size_t pl = strlen(pre);
+    memmove(buf, buf + pl, len - pl + 1);
+    *out = buf;
+    *out_len = len - pl;
+    *n_used = used;
     return TX_OK;
 }

@@ -59,6 +59,7 @@ void tx_text_result_free(struct tx_text_result *res)
         }
         free(it->source_ids);
         free(it->sentences);
+        free(it->words);
         if (it->attention) {
             free(it->attention->encoder);
             free(it->attention->decoder);

@@ -89,3 +89,165 @@ Test(han, bad_documents_and_wrong_uses_are_errors)
     tx_session_free(s);
     tx_model_free(m);
 }
+
+/* ---- the text layer: word weights (tx_text_extract) and condensing (tx_text_condense) ---- */
+
+#define HAN_SHIPPED "models/han-cnndm"
+#define HEADLINES "models/marian-headlines"
+
+static const char DOC[] =
+    "The city council voted on Tuesday to close the old bridge over the river for repairs. "
+    "Engineers found cracks in two of its supports during an inspection last month. "
+    "Traffic will be sent across the northern bridge, which adds about ten minutes to most "
+    "journeys into the centre. "
+    "The mayor said the repairs would take six months and cost about four million dollars. "
+    "Local shop owners fear that fewer customers will come while the bridge is closed. "
+    "A ferry service will run every twenty minutes during the day.";
+
+/* Every word weighs the word attention on the pieces that start in it (from tx_salience on
+ * the same sentences); a sentence's words and end token share its attention. */
+Test(han, word_weights_are_the_attention_on_the_pieces_of_each_word)
+{
+    tx_model *m = tu_load_model(HAN_SHIPPED, TX_DTYPE_AUTO);
+    tx_tokenizer *tok;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_tokenizer_load(HAN_SHIPPED, &tok, &e), TX_OK, "%s", e.message);
+    tx_session *s;
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    /* a long last sentence: pieces past TX_EXTRACT_MAX_PIECES are not read */
+    char text[4096];
+    int len = snprintf(text, sizeof text, "%s And then", DOC);
+    for (int i = 0; i < 40; i++) len += snprintf(text + len, sizeof text - len, " more words");
+    len += snprintf(text + len, sizeof text - len, ".");
+    const char *texts[1] = {text};
+    size_t lens[1] = {(size_t)len};
+    struct tx_text_result *r;
+    cr_assert_eq(tx_text_extract(s, tok, texts, lens, 1, 2, &r, &e), TX_OK, "%s", e.message);
+    const struct tx_text_item *it = &r->items[0];
+    cr_assert_eq(it->n_sentences, 7);
+    /* the reference: the same sentences scored directly */
+    struct tx_encoding enc[7];
+    const int32_t *ids[7];
+    int n_tok[7];
+    for (int i = 0; i < 7; i++) {
+        const struct tx_text_sentence *ts = &it->sentences[i];
+        cr_assert_eq(tx_tokenizer_encode(tok, text + ts->start, ts->end - ts->start,
+                                         TX_SIDE_SOURCE, &enc[i], &e),
+                     TX_OK);
+        n_tok[i] = enc[i].n_ids < TX_EXTRACT_MAX_PIECES ? enc[i].n_ids : TX_EXTRACT_MAX_PIECES;
+        enc[i].ids[n_tok[i] - 1] = enc[i].ids[enc[i].n_ids - 1];
+        ids[i] = enc[i].ids;
+    }
+    struct tx_salience_out o;
+    cr_assert_eq(tx_salience(s, ids, n_tok, 7, &o, &e), TX_OK, "%s", e.message);
+    const float *att = o.word_attention;
+    for (int i = 0; i < 7; i++) {
+        const struct tx_text_sentence *ts = &it->sentences[i];
+        cr_assert_float_eq(ts->attention, o.sentence_attention[i], 1e-6);
+        float sum = 0.0f;
+        for (int w = 0; w < ts->n_words; w++) {
+            const struct tx_text_word *wd = &it->words[ts->first_word + w];
+            cr_assert(wd->start < wd->end && text[wd->start] != ' ' && text[wd->end - 1] != ' ');
+            float want = 0.0f; /* the pieces read whose first non-space byte lies in it */
+            for (int k = 0; k < n_tok[i] - 1; k++) {
+                uint32_t p = ts->start + enc[i].offsets[2 * k];
+                uint32_t q = ts->start + enc[i].offsets[2 * k + 1];
+                while (p < q && text[p] == ' ') p++;
+                if (p < q && p >= wd->start && p < wd->end) want += att[k];
+            }
+            cr_assert_float_eq(wd->weight, want, 1e-6, "sentence %d word %d", i, w);
+            sum += wd->weight;
+        }
+        float end = att[n_tok[i] - 1];
+        if (enc[i].n_ids <= TX_EXTRACT_MAX_PIECES)
+            cr_assert_float_eq(sum + end, 1.0f, 1e-4, "sentence %d: %f + %f", i, sum, end);
+        else { /* the long one: its last words were not read */
+            cr_assert_lt(sum + end, 1.0f + 1e-4);
+            cr_assert_float_eq(it->words[ts->first_word + ts->n_words - 1].weight, 0.0f, 0.0);
+        }
+        att += n_tok[i];
+    }
+    cr_assert_eq(it->sentences[6].n_words, 2 + 2 * 40);
+    for (int i = 0; i < 7; i++) tx_encoding_free(&enc[i]);
+    tx_text_result_free(r);
+    tx_session_free(s);
+    tx_tokenizer_free(tok);
+    tx_model_free(m);
+}
+
+static int n_pieces(const tx_tokenizer *tok, const char *t)
+{
+    struct tx_encoding enc;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_tokenizer_encode(tok, t, strlen(t), TX_SIDE_SOURCE, &enc, &e), TX_OK);
+    int n = enc.n_ids;
+    tx_encoding_free(&enc);
+    return n;
+}
+
+/* Condensing for a small input: the result fits, holds the best sentence, is the kept
+ * sentences in document order, and no sentence left out would still fit. */
+Test(han, condensed_documents_fit_and_keep_the_best_sentences)
+{
+    tx_model *m = tu_load_model(HAN_SHIPPED, TX_DTYPE_AUTO);
+    tx_tokenizer *htok, *tok;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_tokenizer_load(HAN_SHIPPED, &htok, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_tokenizer_load(HEADLINES, &tok, &e), TX_OK, "%s", e.message);
+    tx_session *s;
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    const char *texts[1] = {DOC};
+    size_t lens[1] = {strlen(DOC)};
+    static const int limits[] = {8, 40, 70, 1000};
+    for (int li = 0; li < 4; li++) {
+        struct tx_text_result *r;
+        cr_assert_eq(tx_text_extract(s, htok, texts, lens, 1, 3, &r, &e), TX_OK, "%s", e.message);
+        struct tx_text_item *it = &r->items[0];
+        int best = 0;
+        for (int i = 1; i < it->n_sentences; i++)
+            if (it->sentences[i].score > it->sentences[best].score) best = i;
+        char *out;
+        size_t len;
+        int used;
+        cr_assert_eq(tx_text_condense(tok, NULL, DOC, it, limits[li], &out, &len, &used, &e),
+                     TX_OK, "%s", e.message);
+        cr_assert_eq(strlen(out), len);
+        cr_assert(it->sentences[best].selected, "limit %d", limits[li]);
+        char want[sizeof DOC], with[sizeof DOC];
+        size_t at = 0;
+        int kept = 0;
+        for (int i = 0; i < it->n_sentences; i++) {
+            const struct tx_text_sentence *ts = &it->sentences[i];
+            if (!ts->selected) continue;
+            at += (size_t)snprintf(want + at, sizeof want - at, "%s%.*s", at ? " " : "",
+                                   (int)(ts->end - ts->start), DOC + ts->start);
+            kept++;
+        }
+        cr_assert_eq(kept, used);
+        cr_assert_str_eq(out, want);
+        if (limits[li] == 8) { /* no sentence fits: the best alone, for the model to cut */
+            cr_assert_eq(used, 1);
+        } else {
+            cr_assert_leq(n_pieces(tok, out), limits[li], "limit %d: %s", limits[li], out);
+            for (int x = 0; x < it->n_sentences; x++) { /* maximal */
+                if (it->sentences[x].selected) continue;
+                size_t w = 0;
+                for (int i = 0; i < it->n_sentences; i++) {
+                    const struct tx_text_sentence *ts = &it->sentences[i];
+                    if (!ts->selected && i != x) continue;
+                    w += (size_t)snprintf(with + w, sizeof with - w, "%s%.*s", w ? " " : "",
+                                          (int)(ts->end - ts->start), DOC + ts->start);
+                }
+                cr_assert_gt(n_pieces(tok, with), limits[li], "limit %d: sentence %d fits",
+                             limits[li], x);
+            }
+        }
+        if (limits[li] == 1000) cr_assert_eq(used, it->n_sentences);
+        free(out);
+        tx_text_result_free(r);
+    }
+    tx_session_free(s);
+    tx_tokenizer_free(tok);
+    tx_tokenizer_free(htok);
+    tx_model_free(m);
+}

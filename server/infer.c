@@ -122,6 +122,37 @@ static int prepare_html(struct srv_infer *j, const struct srv_gen_request *req, 
     return 0;
 }
 
+/* /summarize: the mode that runs and its models. A han model (asked for, or the extractor
+ * in mode extractive) summarizes extractively; generating models get the extractor for the
+ * modes document (when one is served) and highlights (required). */
+static int pick_summary_mode(struct srv_infer *j, const struct srv_gen_request *req,
+                             struct srv_err *err)
+{
+    const struct srv_model *x = srv_registry_extractor(&j->app->reg, j->model);
+    int mode = req->mode;
+    if (j->model->info.arch == TX_ARCH_HAN) {
+        if (mode != SRV_MODE_DEFAULT && mode != SRV_MODE_EXTRACTIVE)
+            return srv_fail(err, SRV_E_INVALID_VALUE,
+                            "model \"%s\" is extractive (han): mode \"%s\" needs a model that "
+                            "generates (omit \"model\" for the default summarizer)",
+                            j->model->name, srv_sum_mode_names[mode]);
+        j->mode = SRV_MODE_EXTRACTIVE;
+        return 0;
+    }
+    if (mode == SRV_MODE_DEFAULT) mode = SRV_MODE_DOCUMENT;
+    if ((mode == SRV_MODE_EXTRACTIVE || mode == SRV_MODE_HIGHLIGHTS) && !x)
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "mode \"%s\" needs an extractive (han) model for model \"%s\", and "
+                        "none is served",
+                        srv_sum_mode_names[mode], j->model->name);
+    j->mode = mode;
+    if (mode == SRV_MODE_EXTRACTIVE)
+        j->model = x; /* the extractor answers */
+    else if (mode != SRV_MODE_ABSTRACTIVE)
+        j->extractor = x; /* document mode without one: as abstractive */
+    return 0;
+}
+
 int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind kind,
                           const struct srv_gen_request *req, struct srv_err *err)
 {
@@ -131,12 +162,13 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
     if (srv_registry_pick(&app->reg, task, req->model, req->source_lang, req->target_lang,
                           req->libre_auto && !req->source_lang, &j->model, err))
         return -1;
+    if (kind == SRV_JOB_SUMMARIZE && pick_summary_mode(j, req, err)) return -1;
     if (j->model->info.arch == TX_ARCH_HAN) {
         /* an extractive summarizer: sentences of the input, scored; nothing is generated */
-        if (req->alignment || req->attention)
+        if (req->alignment || req->tokens)
             return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "model \"%s\" is extractive (han): it has no attention maps for "
-                            "\"alignment\" or \"attention\"",
+                            "model \"%s\" is extractive (han): it has no alignment or target "
+                            "tokens (\"attention\": true gives its sentence and word weights)",
                             j->model->name);
         if (set_texts(j, req->n_texts, err)) return -1;
         memcpy(j->texts, req->texts, (size_t)req->n_texts * sizeof *j->texts);
@@ -144,11 +176,23 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
         j->max_sentences = req->max_sentences > 0 ? req->max_sentences : 3;
         return 0;
     }
-    if (req->max_sentences)
+    if (req->max_sentences && j->mode != SRV_MODE_HIGHLIGHTS)
         return srv_fail(err, SRV_E_INVALID_VALUE,
-                        "max_sentences applies to extractive (han) models; model \"%s\" "
-                        "generates its summary",
-                        j->model->name);
+                        "max_sentences applies to the modes \"extractive\" and \"highlights\"; "
+                        "model \"%s\" generates its summary in mode \"%s\"",
+                        j->model->name, srv_sum_mode_names[j->mode]);
+    if (j->mode == SRV_MODE_HIGHLIGHTS && (req->alignment || req->attention))
+        return srv_fail(err, SRV_E_INVALID_VALUE,
+                        "mode \"highlights\" makes one summary per sentence: ask for "
+                        "\"attention\" or \"alignment\" in mode \"document\"");
+    j->max_sentences = req->max_sentences > 0 ? req->max_sentences : 3;
+    if (j->extractor) {
+        j->docs = calloc((size_t)req->n_texts + 1, sizeof *j->docs);
+        if (!j->docs) return srv_fail(err, SRV_E_OUT_OF_MEMORY, "out of memory");
+        j->n_src = req->n_texts;
+        j->src_texts = req->texts;
+        j->src_lens = req->lens;
+    }
     struct cfg_gen_options opts = req->options;
     if (req->libre && req->libre_alternatives > 0) {
         /* LibreTranslate's alternatives: more beams and returned sequences */
@@ -228,11 +272,30 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
     if (set_texts(j, 1, err)) return -1;
     j->texts[0] = req->text;
     j->lens[0] = req->len;
+    if (j->model->task == CFG_TASK_SUMMARIZE) {
+        /* whole documents, as POST /summarize's mode document: the maps of what the model read,
+         * and the extractor's sentence and word weights */
+        j->extractor = srv_registry_extractor(&app->reg, j->model);
+        j->mode = SRV_MODE_DOCUMENT;
+        j->max_sentences = 3;
+        if (j->extractor) {
+            j->docs = calloc(2, sizeof *j->docs);
+            if (!j->docs) return srv_fail(err, SRV_E_OUT_OF_MEMORY, "out of memory");
+            j->n_src = 1;
+            j->src_texts = &req->text;
+            j->src_lens = &req->len;
+        }
+    }
     return 0;
 }
 
 void srv_infer_free(struct srv_infer *j)
 {
+    for (int i = 0; j->docs && i < j->n_src; i++) free(j->docs[i].cond);
+    free(j->docs);
+    tx_text_result_free(j->ext);
+    j->docs = NULL;
+    j->ext = NULL;
     free(j->texts);
     free(j->lens);
     if (j->html && j->gen)
@@ -352,14 +415,106 @@ static void finish_job(struct srv_infer *j, tx_status st, struct tx_text_result 
     j->done(j);
 }
 
+/* Pieces of text under the abstractive model's tokenizer, with its prefix. */
+static tx_status input_pieces(const struct srv_infer *j, const char *text, size_t len, int *n,
+                              struct tx_error *e)
+{
+    struct tx_encoding enc;
+    tx_status st = tx_tokenizer_encode(j->model->tok, text, len, TX_SIDE_SOURCE, &enc, e);
+    if (st != TX_OK) return st;
+    *n = enc.n_ids;
+    tx_encoding_free(&enc);
+    const char *pre = j->params.prefix;
+    if (pre && *pre) {
+        st = tx_tokenizer_encode(j->model->tok, pre, strlen(pre), TX_SIDE_SOURCE, &enc, e);
+        if (st != TX_OK) return st;
+        for (int k = 0; k < enc.n_ids; k++) *n += enc.offsets[2 * k] != enc.offsets[2 * k + 1];
+        tx_encoding_free(&enc);
+    }
+    return TX_OK;
+}
+
+/* Modes document and highlights, on the worker before generating: the extractor scores the
+ * sentences of each text (j->ext) and j->texts become what the abstractive model reads: in
+ * document mode each text, or its best sentences that fit the model's input when it does not
+ * fit; in highlights mode the selected sentences of every text, text after text. */
+static tx_status condense_job(struct srv_worker *w, struct srv_infer *j, struct tx_error *e)
+{
+    if (!j->extractor) return TX_OK;
+    const char *const *src = j->src_texts;
+    const size_t *src_lens = j->src_lens;
+    int n = j->n_src, any_long = j->mode == SRV_MODE_HIGHLIGHTS;
+    int limit = j->params.max_input_tokens;
+    for (int i = 0; i < n; i++) {
+        tx_status st = input_pieces(j, src[i], src_lens[i], &j->docs[i].doc_tokens, e);
+        if (st != TX_OK) {
+            char m[sizeof e->message];
+            snprintf(m, sizeof m, "%s", e->message);
+            snprintf(e->message, sizeof e->message, "text[%d]: %.480s", i, m);
+            return st;
+        }
+        any_long |= limit > 0 && j->docs[i].doc_tokens > limit;
+    }
+    if (!any_long) return TX_OK; /* every text fits: as abstractive */
+    tx_status st = tx_text_extract(w->sessions[j->extractor->index], j->extractor->tok, src,
+                                   src_lens, n, j->max_sentences, &j->ext, e);
+    if (st != TX_OK) return st;
+    if (j->mode == SRV_MODE_DOCUMENT) {
+        for (int i = 0; i < n; i++) {
+            if (limit <= 0 || j->docs[i].doc_tokens <= limit) continue;
+            size_t len;
+            int used;
+            st = tx_text_condense(j->model->tok, j->params.prefix, src[i],
+                                  &j->ext->items[i], limit, &j->docs[i].cond, &len, &used, e);
+            if (st != TX_OK) return st;
+            j->docs[i].condensed = 1;
+            j->texts[i] = j->docs[i].cond;
+            j->lens[i] = len;
+        }
+        return TX_OK;
+    }
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < j->ext->items[i].n_sentences; k++)
+            total += j->ext->items[i].sentences[k].selected;
+    const char **texts = calloc((size_t)total + 1, sizeof *texts);
+    size_t *lens = calloc((size_t)total + 1, sizeof *lens);
+    if (!texts || !lens) {
+        free(texts);
+        free(lens);
+        e->status = TX_ERR_NOMEM;
+        snprintf(e->message, sizeof e->message, "out of memory");
+        return TX_ERR_NOMEM;
+    }
+    int t = 0;
+    for (int i = 0; i < n; i++) {
+        const struct tx_text_item *it = &j->ext->items[i];
+        j->docs[i].first = t;
+        for (int k = 0; k < it->n_sentences; k++) {
+            if (!it->sentences[k].selected) continue;
+            texts[t] = src[i] + it->sentences[k].start;
+            lens[t++] = it->sentences[k].end - it->sentences[k].start;
+        }
+        j->docs[i].n = t - j->docs[i].first;
+    }
+    free(j->texts);
+    free(j->lens);
+    j->texts = texts;
+    j->lens = lens;
+    j->n_texts = total;
+    return TX_OK;
+}
+
 /* Runs j alone on the worker's session for its model (tx_text_generate) and answers it. */
 static void run_alone(struct srv_worker *w, struct srv_infer *j)
 {
     struct tx_text_result *res = NULL;
     struct tx_error txe;
     memset(&txe, 0, sizeof txe);
-    tx_status st = TX_OK;
-    if (j->n_texts > 0 && j->model->info.arch == TX_ARCH_HAN)
+    tx_status st = condense_job(w, j, &txe);
+    if (st != TX_OK)
+        ;
+    else if (j->n_texts > 0 && j->model->info.arch == TX_ARCH_HAN)
         st = tx_text_extract(w->sessions[j->model->index], j->model->tok, j->texts, j->lens,
                              j->n_texts, j->max_sentences, &res, &txe);
     else if (j->n_texts > 0)
@@ -450,7 +605,16 @@ void srv_batch_offer(void *worker, struct srv_job *job)
         run_alone(w, j);
         return;
     }
-    tx_status st = b ? tx_text_batch_add(b, j->texts, j->lens, j->n_texts, &j->params, j, &txe)
+    tx_status st = condense_job(w, j, &txe);
+    if (st != TX_OK) {
+        finish_job(j, st, NULL, &txe);
+        return;
+    }
+    if (j->n_texts == 0) { /* highlights of texts without sentences */
+        finish_job(j, TX_OK, NULL, &txe);
+        return;
+    }
+    st = b ? tx_text_batch_add(b, j->texts, j->lens, j->n_texts, &j->params, j, &txe)
                      : (txe.status != TX_OK ? txe.status : TX_ERR_NOMEM);
     if (st != TX_OK) finish_job(j, st, NULL, &txe);
 }

@@ -39,6 +39,14 @@ struct srv_html_item {
     int n_text;     /* its runs */
 };
 
+/* A /summarize text in document or highlights mode: what the extractor made of it. */
+struct srv_doc {
+    int condensed;  /* document mode: 1 when the abstractive model got its best sentences */
+    int doc_tokens; /* the whole text's input pieces under the abstractive model's tokenizer */
+    char *cond;     /* document mode: the condensed text (owned), or NULL */
+    int first, n;   /* highlights mode: its sentences are the job's texts [first, first + n) */
+};
+
 struct srv_infer {
     struct srv_job base; /* first: the pool sees this */
     srv_job_kind kind;
@@ -50,7 +58,14 @@ struct srv_infer {
     int n_texts;                /* texts given to the core */
     const char **texts;         /* (n_texts) owned array, strings borrowed from the request */
     size_t *lens;               /* (n_texts) owned */
-    int max_sentences;          /* extractive (han) models: sentences per summary */
+    int max_sentences;          /* extractive and highlights modes: sentences per summary */
+    int mode;                   /* /summarize: the srv_sum_mode that runs; else 0 */
+    const struct srv_model *extractor; /* document/highlights: the han model, or NULL */
+    struct tx_text_result *ext; /* the extractor's result on gen->texts (worker), or NULL */
+    struct srv_doc *docs;       /* (n_src) when extractor, else NULL */
+    int n_src;                  /* the request's texts (borrowed): what the extractor reads */
+    const char *const *src_texts;
+    const size_t *src_lens;
     struct srv_html_item *html; /* (gen->n_texts) for LibreTranslate format=html, else NULL */
     int fd;                     /* client socket for disconnect checks; -1 = none */
     int64_t received_ns;        /* request arrival */

@@ -138,7 +138,8 @@ static void put_usage(struct srv_buf *b, long in, long out)
 /* One entry of "translations" / "summaries". */
 /* An extractive item's sentences: {"text", "score", "probability", "attention", "selected"}
  * each, then the indices used. */
-static void put_sentences(struct srv_buf *b, const char *src, const struct tx_text_item *it)
+static void put_sentences(struct srv_buf *b, const char *src, const struct tx_text_item *it,
+                          int words)
 {
     srv_buf_puts(b, ",\"sentences\":[");
     for (int k = 0; k < it->n_sentences; k++) {
@@ -151,7 +152,22 @@ static void put_sentences(struct srv_buf *b, const char *src, const struct tx_te
         srv_buf_json_fixed(b, 1.0 / (1.0 + exp(-(double)s->score)), 4);
         srv_buf_puts(b, ",\"attention\":");
         srv_buf_json_fixed(b, s->attention, 4);
-        srv_buf_printf(b, ",\"selected\":%s}", s->selected ? "true" : "false");
+        srv_buf_printf(b, ",\"selected\":%s", s->selected ? "true" : "false");
+        if (words && it->words) { /* the word-level attention inside the sentence */
+            const struct tx_text_word *w = it->words + s->first_word;
+            srv_buf_puts(b, ",\"words\":[");
+            for (int i = 0; i < s->n_words; i++) {
+                if (i) srv_buf_putc(b, ',');
+                srv_buf_json_string(b, src + w[i].start, w[i].end - w[i].start);
+            }
+            srv_buf_puts(b, "],\"word_weights\":[");
+            for (int i = 0; i < s->n_words; i++) {
+                if (i) srv_buf_putc(b, ',');
+                srv_buf_json_fixed(b, w[i].weight, 4);
+            }
+            srv_buf_putc(b, ']');
+        }
+        srv_buf_putc(b, '}');
     }
     srv_buf_puts(b, "],\"used_sentences\":[");
     for (int k = 0, first = 1; k < it->n_sentences; k++)
@@ -170,12 +186,17 @@ static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item 
     srv_buf_putc(b, '{');
     put_key(b, "text");
     put_str(b, best->text);
+    const struct srv_doc *doc = j->docs && j->docs[index].condensed ? &j->docs[index] : NULL;
     srv_buf_printf(b,
                    ",\"truncated\":%s,\"input_tokens\":%d,\"input_tokens_original\":%d,"
                    "\"output_tokens\":%d",
                    it->truncated ? "true" : "false", it->n_input_tokens,
-                   it->n_input_tokens_original, it->n_output_tokens);
-    if (it->sentences) put_sentences(b, j->texts[index], it);
+                   doc ? doc->doc_tokens : it->n_input_tokens_original, it->n_output_tokens);
+    if (it->sentences) put_sentences(b, j->texts[index], it, q->attention);
+    if (doc) { /* document mode: the sentences the abstractive model read */
+        srv_buf_puts(b, ",\"condensed\":true");
+        put_sentences(b, q->texts[index], &j->ext->items[index], q->attention);
+    }
     if (q->scores) {
         srv_buf_puts(b, ",\"score\":");
         srv_buf_json_fixed(b, best->score, 6);
@@ -201,7 +222,7 @@ static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item 
         put_str_list(b, best->tokens, best->tokens ? best->n_ids : 0);
         srv_buf_putc(b, '}');
     }
-    if (q->alignment || q->attention) {
+    if ((q->alignment || q->attention) && j->model->info.arch != TX_ARCH_HAN) {
         struct srv_attn_entry *e = make_entry(j, it);
         if (!e) return srv_fail(err, SRV_E_OUT_OF_MEMORY, "out of memory");
         if (q->alignment) {
@@ -228,6 +249,51 @@ static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item 
     return 0;
 }
 
+/* Mode highlights: text i's headlines (items [first, first + n) of res), joined by newlines. */
+static void put_highlights(struct srv_buf *b, const struct srv_infer *j,
+                           const struct tx_text_result *res, int i)
+{
+    const struct srv_doc *d = &j->docs[i];
+    const struct tx_text_item *x = &j->ext->items[i];
+    struct srv_buf t;
+    srv_buf_init(&t);
+    srv_buf_put(&t, "", 0);
+    int in = 0, out = 0, cut = 0;
+    for (int k = 0; k < d->n; k++) {
+        const struct tx_text_item *it = &res->items[d->first + k];
+        if (k) srv_buf_putc(&t, '\n');
+        srv_buf_puts(&t, it->alternatives[0].text ? it->alternatives[0].text : "");
+        in += it->n_input_tokens;
+        out += it->n_output_tokens;
+        cut |= it->truncated;
+    }
+    srv_buf_puts(b, "{\"text\":");
+    if (t.oom)
+        b->oom = 1;
+    else
+        srv_buf_json_string(b, t.data, t.len);
+    srv_buf_free(&t);
+    srv_buf_printf(b,
+                   ",\"truncated\":%s,\"input_tokens\":%d,\"input_tokens_original\":%d,"
+                   "\"output_tokens\":%d,\"highlights\":[",
+                   cut ? "true" : "false", in, d->doc_tokens, out);
+    for (int k = 0, s = 0; k < d->n; k++, s++) {
+        while (!x->sentences[s].selected) s++;
+        const struct tx_text_item *it = &res->items[d->first + k];
+        srv_buf_puts(b, k ? ",{\"text\":" : "{\"text\":");
+        put_str(b, it->alternatives[0].text);
+        srv_buf_printf(b, ",\"sentence\":%d", s);
+        if (j->gen->scores) {
+            srv_buf_puts(b, ",\"score\":");
+            srv_buf_json_fixed(b, it->alternatives[0].score, 6);
+        }
+        srv_buf_putc(b, '}');
+    }
+    srv_buf_putc(b, ']');
+    put_sentences(b, j->gen->texts[i], x, 0);
+    srv_buf_putc(b, '}');
+}
+
 int srv_answer_gen(struct srv_infer *j, struct tx_text_result *res, int64_t start_ns, long in,
                    long out, struct srv_err *err)
 {
@@ -235,8 +301,21 @@ int srv_answer_gen(struct srv_infer *j, struct tx_text_result *res, int64_t star
     srv_buf_init(&b);
     srv_buf_puts(&b, "{\"model\":");
     put_str(&b, j->model->name);
+    if (j->mode) {
+        srv_buf_puts(&b, ",\"mode\":");
+        put_str(&b, srv_sum_mode_names[j->mode]);
+    }
+    if (j->extractor && j->ext) {
+        srv_buf_puts(&b, ",\"extractor\":");
+        put_str(&b, j->extractor->name);
+    }
     srv_buf_puts(&b, j->kind == SRV_JOB_TRANSLATE ? ",\"translations\":[" : ",\"summaries\":[");
-    for (int i = 0; i < res->n_items; i++) {
+    int highlights = j->mode == SRV_MODE_HIGHLIGHTS && j->ext;
+    for (int i = 0; highlights && i < j->gen->n_texts; i++) {
+        if (i) srv_buf_putc(&b, ',');
+        put_highlights(&b, j, res, i);
+    }
+    for (int i = 0; !highlights && i < res->n_items; i++) {
         if (i) srv_buf_putc(&b, ',');
         if (put_item(&b, j, &res->items[i], i, err)) {
             srv_buf_free(&b);
@@ -367,6 +446,60 @@ static void put_index_list(struct srv_buf *b, const int *v, int n, int all)
     srv_buf_putc(b, ']');
 }
 
+/* POST /attention on a condensed document: the extractor's two attention levels over the whole
+ * text, sentence by sentence, and the sentences the maps are of. */
+static void put_document(struct srv_buf *b, const struct srv_infer *j)
+{
+    const struct tx_text_item *it = &j->ext->items[0];
+    const char *src = j->src_texts[0];
+    srv_buf_puts(b, ",\"document\":{\"extractor\":");
+    put_str(b, j->extractor->name);
+    srv_buf_printf(b, ",\"input_tokens\":%d,\"sentences\":[", j->docs[0].doc_tokens);
+    for (int k = 0; k < it->n_sentences; k++) {
+        if (k) srv_buf_putc(b, ',');
+        srv_buf_json_string(b, src + it->sentences[k].start,
+                            it->sentences[k].end - it->sentences[k].start);
+    }
+    srv_buf_puts(b, "],\"sentence_weights\":[");
+    for (int k = 0; k < it->n_sentences; k++) {
+        if (k) srv_buf_putc(b, ',');
+        srv_buf_json_fixed(b, it->sentences[k].attention, 4);
+    }
+    srv_buf_puts(b, "],\"scores\":[");
+    for (int k = 0; k < it->n_sentences; k++) {
+        if (k) srv_buf_putc(b, ',');
+        srv_buf_json_fixed(b, it->sentences[k].score, 4);
+    }
+    srv_buf_puts(b, "],\"used_sentences\":[");
+    for (int k = 0, first = 1; k < it->n_sentences; k++)
+        if (it->sentences[k].selected) {
+            srv_buf_printf(b, first ? "%d" : ",%d", k);
+            first = 0;
+        }
+    srv_buf_puts(b, "],\"words\":[");
+    for (int k = 0; k < it->n_sentences; k++) {
+        const struct tx_text_sentence *s = &it->sentences[k];
+        srv_buf_puts(b, k ? ",[" : "[");
+        for (int i = 0; i < s->n_words; i++) {
+            const struct tx_text_word *w = &it->words[s->first_word + i];
+            if (i) srv_buf_putc(b, ',');
+            srv_buf_json_string(b, src + w->start, w->end - w->start);
+        }
+        srv_buf_putc(b, ']');
+    }
+    srv_buf_puts(b, "],\"word_weights\":[");
+    for (int k = 0; k < it->n_sentences; k++) {
+        const struct tx_text_sentence *s = &it->sentences[k];
+        srv_buf_puts(b, k ? ",[" : "[");
+        for (int i = 0; i < s->n_words; i++) {
+            if (i) srv_buf_putc(b, ',');
+            srv_buf_json_fixed(b, it->words[s->first_word + i].weight, 4);
+        }
+        srv_buf_putc(b, ']');
+    }
+    srv_buf_puts(b, "]}");
+}
+
 int srv_answer_attention(struct srv_infer *j, struct tx_text_result *res, int64_t start_ns, long in,
                          long out, struct srv_err *err)
 {
@@ -449,6 +582,7 @@ int srv_answer_attention(struct srv_infer *j, struct tx_text_result *res, int64_
         srv_buf_puts(&b, ",\"alignment\":");
         srv_attn_write_alignment(&b, e);
     }
+    if (j->docs && j->docs[0].condensed) put_document(&b, j);
     srv_buf_putc(&b, ',');
     put_usage(&b, in, out);
     srv_buf_putc(&b, ',');

@@ -56,6 +56,21 @@ static void list_pairs(const struct srv_registry *r, char *buf, size_t n)
     if (!o) snprintf(buf, n, "none");
 }
 
+const struct srv_model *srv_registry_extractor(const struct srv_registry *r,
+                                               const struct srv_model *m)
+{
+    for (int i = 0; i < r->n; i++) {
+        const struct srv_model *x = &r->models[i];
+        if (x->task != CFG_TASK_SUMMARIZE || !atomic_load_explicit(&x->loaded, memory_order_acquire))
+            continue;
+        if (x->info.arch != TX_ARCH_HAN) continue;
+        const char *a = m ? m->cfg->language : NULL, *b = x->cfg->language;
+        if (a && b && strcmp(a, b)) continue;
+        return x;
+    }
+    return NULL;
+}
+
 int srv_registry_pick(const struct srv_registry *r, int task, const char *name, const char *src,
                       const char *tgt, int src_auto, const struct srv_model **out,
                       struct srv_err *err)

@@ -41,6 +41,11 @@ int srv_registry_init(struct srv_registry *r, const struct cfg_config *cfg);
  * files) and returns -1. Thread-safe for distinct i. */
 int srv_registry_load(struct srv_registry *r, int i, const struct cfg_config *cfg, char *msg,
                       size_t msg_size);
+/* The extractor that condenses long documents for summarize model m: the first loaded han
+ * model of the summarize task whose language matches m's (either unset counts as a match);
+ * m itself when it is one. NULL when none is served. */
+const struct srv_model *srv_registry_extractor(const struct srv_registry *r,
+                                               const struct srv_model *m);
 /* Frees the handles and the array. */
 void srv_registry_free(struct srv_registry *r);
 

@@ -421,6 +421,9 @@ int srv_parse_translate(const char *body, size_t len, srv_body_kind kind,
     return get_api_key(doc, &out->api_key, err);
 }
 
+const char *const srv_sum_mode_names[] = {NULL, "document", "abstractive", "extractive",
+                                           "highlights"};
+
 int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *lim,
                         struct srv_gen_request *out, struct srv_err *err)
 {
@@ -428,15 +431,32 @@ int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *l
     out->doc = srv_parse_json_object(body, len, err);
     if (!out->doc) return -1;
     const json_t *doc = out->doc;
-    static const char *const known[] = {"text",   "model",   "options",      "scores",
-                                        "strict", "api_key", "max_sentences"};
+    static const char *const known[] = {"text",    "model",         "options", "scores",
+                                        "strict",  "api_key",       "max_sentences",
+                                        "mode",    "attention",     "alignment", "tokens"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "a /summarize request", err))
         return -1;
+    const json_t *mv = json_object_get(doc, "mode");
+    if (mv && !json_is_null(mv)) {
+        const char *m = json_string_value(mv);
+        for (int k = 1; m && k <= SRV_MODE_HIGHLIGHTS; k++)
+            if (!strcmp(m, srv_sum_mode_names[k])) out->mode = k;
+        if (!out->mode) {
+            char got[64];
+            return srv_fail(err, SRV_E_INVALID_VALUE,
+                            "mode must be \"document\", \"abstractive\", \"extractive\" or "
+                            "\"highlights\", got %s",
+                            cfg_json_describe(mv, got, sizeof got));
+        }
+    }
     if (get_texts(doc, "text", lim, out, err)) return -1;
     if (get_name(doc, "model", &out->model, err)) return -1;
     if (get_options(doc, lim, &out->options, err)) return -1;
     if (get_bool(doc, "scores", 0, &out->scores, err) ||
         get_bool(doc, "strict", 0, &out->strict, err) ||
+        get_bool(doc, "tokens", 0, &out->tokens, err) ||
+        get_bool(doc, "alignment", 0, &out->alignment, err) ||
+        get_bool(doc, "attention", 0, &out->attention, err) ||
         get_small_int(doc, "max_sentences", 1, 64, &out->max_sentences, err))
         return -1;
     return get_api_key(doc, &out->api_key, err);

@@ -13,6 +13,17 @@
 
 typedef enum { SRV_TASK_TRANSLATE = 0, SRV_TASK_SUMMARIZE = 1 } srv_task;
 
+/* /summarize "mode": what is made of each text. */
+typedef enum {
+    SRV_MODE_DEFAULT = 0, /* absent: extractive for a han model, else document */
+    SRV_MODE_DOCUMENT,    /* the abstractive model on the whole text: when it does not fit the
+                             model's input, the extractor's best sentences that fit */
+    SRV_MODE_ABSTRACTIVE, /* the abstractive model on the text, cut to its input (or 413) */
+    SRV_MODE_EXTRACTIVE,  /* the extractor's max_sentences best sentences, in document order */
+    SRV_MODE_HIGHLIGHTS,  /* one abstractive summary (a headline) per extracted sentence */
+} srv_sum_mode;
+extern const char *const srv_sum_mode_names[]; /* indexed by srv_sum_mode; [0] = NULL */
+
 /* A /translate or /summarize request. Strings are borrowed from `doc` or `form`, which the
  * struct owns (srv_gen_request_free). */
 struct srv_gen_request {
@@ -25,7 +36,8 @@ struct srv_gen_request {
     const char *model, *source_lang, *target_lang; /* NULL when absent */
     struct cfg_gen_options options;
     int scores, tokens, alignment, attention, strict, split_sentences;
-    int max_sentences; /* /summarize with an extractive (han) model; 0 = default (3) */
+    int max_sentences; /* /summarize extractive and highlights modes; 0 = default (3) */
+    int mode;          /* /summarize: srv_sum_mode */
     const char *api_key; /* body "api_key" (LibreTranslate), or NULL */
     /* LibreTranslate shape (the body had "q"): answer in its shape */
     int libre;

@@ -18,6 +18,29 @@ import { runScenario } from './scenario.mjs';
 const BIN = path.resolve(ROOT, process.env.ATTNSERVE_BIN || 'build/server/attnserve');
 const TEXT = process.env.ATTNSERVE_TEST_TEXT || 'A man in a blue shirt is standing on a ladder.';
 const present = fs.existsSync(BIN);
+// about 400 words of news, longer than the headline model's 96-piece input
+const ARTICLE = [
+  'The city council voted on Tuesday to close the old Harbour Bridge for at least six months after engineers found deep cracks in two of its steel supports.',
+  'The bridge, which opened in 1931, carries about forty thousand cars a day between the northern suburbs and the city centre.',
+  'Drivers will be sent across the Riverside Bridge, a detour that the transport department says will add ten to fifteen minutes to most journeys at rush hour.',
+  'Buses will keep their routes but run on the detour, and the council promised extra services in the morning and evening.',
+  'A ferry will also cross the river every twenty minutes from six in the morning until ten at night, free of charge for the first month.',
+  'The mayor, Helen Ortiz, said the decision had not been easy but that the safety of residents had to come first.',
+  'She said repairs would cost about four million dollars, most of it paid by the state government.',
+  'Shop owners near the bridge fear that fewer customers will come while it is closed.',
+  'One cafe owner said her takings fell by half the last time the bridge closed for a week of painting.',
+  'The council said it would offer small businesses a discount on their rates during the works.',
+  'Cyclists and people on foot will still be allowed to use a narrow lane on the eastern side of the bridge.',
+  'Engineers first noticed the cracks during a routine inspection in September and ordered a closer survey with ultrasound.',
+  'That survey showed that the damage was worse than expected, with rust eating into the base of two of the main supports.',
+  'The chief engineer said the bridge was not in danger of falling but that heavy traffic could make the cracks grow.',
+  'Work will begin next Monday, and the council will publish a weekly update on its website.',
+  'Opposition members of the council accused the mayor of ignoring earlier warnings about the state of the bridge.',
+  'They pointed to a report from five years ago that recommended repairs which were never carried out.',
+  'The mayor replied that the earlier report had found no structural damage and that the money had gone to schools instead.',
+  'Residents will be able to ask questions at a public meeting in the town hall on Thursday evening.',
+  'The council expects the bridge to reopen in the summer, in time for the festival that brings thousands of visitors to the harbour every year.',
+].join(' ');
 if (!present) console.log(`# SKIP e2e: no attnserve binary at ${BIN} (build it: make build; or set ATTNSERVE_BIN)`);
 
 /**
@@ -108,6 +131,66 @@ describe('attnserve end to end in chromium', { skip: present ? false : `no binar
     const cells = await page.$$eval('#heatmap rect[data-row]', (r) => r.length);
     assert.ok(cells > 0, 'cells drawn');
     await page.screenshot({ path: artifact('rnn.png'), fullPage: true });
+  });
+
+  // A whole news article (about 400 words) summarized with the extractor served: the document
+  // view shades sentences by the sentence-level attention and underlines words by the word-level
+  // attention (the numbers of POST /attention's `document`), marks the sentences the summarizer
+  // read, and a click on a sentence opens the usual heatmaps for it.
+  it('shows the hierarchical attention of a long document and opens a sentence\'s heatmaps', async (t) => {
+    const models = (await (await fetch(srv.url + '/models')).json()).models;
+    const han = models.find((m) => m.architecture === 'han');
+    const sum = models.find((m) => m.task === 'summarize' && m.architecture !== 'han');
+    if (!han || !sum) return t.skip('no served han model beside a summarizer');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#server-status[data-state="ok"]', { timeout: 30000 });
+    await page.click('label[for="task-summarize"]');
+    await page.selectOption('#model', sum.name);
+    await page.fill('#text', ARTICLE);
+    await page.click('#run');
+    await page.waitForSelector('#output[data-state="done"]', { timeout: 120000 });
+    await page.waitForSelector('#document:not([hidden]) .doc-sentence', { timeout: 60000 });
+    const api = await (await fetch(srv.url + '/attention', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ task: 'summarize', model: sum.name, text: ARTICLE, kinds: ['cross'], heads: 'mean' }),
+    })).json();
+    const doc = api.document;
+    assert.ok(doc, 'the article does not fit the summarizer: the API condenses it');
+    const drawn = await page.$$eval('#document-body .doc-sentence', (els) => els.map((e) => ({
+      used: e.dataset.used === 'true', weight: Number(e.dataset.weight),
+      words: [...e.querySelectorAll('.doc-word')].map((w) => [w.textContent, Number(w.dataset.weight)]),
+    })));
+    assert.equal(drawn.length, doc.sentences.length);
+    assert.deepEqual(drawn.map((d, i) => d.used ? i : -1).filter((i) => i >= 0), doc.used_sentences);
+    drawn.forEach((d, i) => {
+      assert.equal(d.weight, doc.sentence_weights[i]);
+      assert.deepEqual(d.words.map((w) => w[0]), doc.words[i]);
+      assert.deepEqual(d.words.map((w) => w[1]), doc.word_weights[i]);
+    });
+    // the summarizer's own maps are of what it read
+    await page.waitForSelector('#heatmap .cells', { timeout: 60000 });
+    await page.screenshot({ path: artifact('document.png'), fullPage: true });
+    // a sentence the summarizer did not read: its own heatmaps
+    const pick = drawn.findIndex((d) => !d.used);
+    await page.click(`#document-body .doc-sentence[data-index="${pick}"]`);
+    await page.waitForSelector(`#document-body .doc-sentence[data-index="${pick}"][data-active="true"]`);
+    const one = await (await fetch(srv.url + '/attention', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ task: 'summarize', model: sum.name, text: doc.sentences[pick], kinds: ['cross'], heads: 'mean' }),
+    })).json();
+    const want = one.target_tokens.length * one.source_tokens.length;
+    await page.waitForFunction((n) => document.querySelectorAll('#heatmap rect[data-row]').length === n, want, { timeout: 60000 });
+    const labels = await page.$$eval('#heatmap .col-label', (els) => els.map((e) => e.textContent));
+    assert.equal(labels.length, one.source_tokens.length, 'the columns are the clicked sentence\'s tokens');
+    await page.screenshot({ path: artifact('document-sentence.png'), fullPage: true });
+    // the extractive model itself: its sentences and words, no heatmap request
+    await page.selectOption('#model', han.name);
+    await page.click('#run');
+    await page.waitForSelector('#output[data-state="done"]', { timeout: 120000 });
+    await page.waitForSelector('#document:not([hidden]) .doc-word', { timeout: 60000 });
+    const usedHan = await page.$$eval('#document-body .doc-sentence[data-used="true"]', (e) => e.length);
+    assert.equal(usedHan, 3);
   });
 
   // The language pickers: French into Czech through the multilingual model (the shipped

@@ -392,6 +392,80 @@ function showOutput(text, meta, extra) {
   $('copy').hidden = false;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The document view: an extractive (han) model's two attention levels over a whole text
+// ---------------------------------------------------------------------------------------------
+
+/** A document view from POST /attention's `document`, or /summarize's `sentences`. */
+function documentFrom(item) {
+  if (!item || !Array.isArray(item.sentences) || !item.sentences.length) return null;
+  return {
+    sentences: item.sentences.map((s) => s.text),
+    sentence_weights: item.sentences.map((s) => s.attention),
+    words: item.sentences.map((s) => s.words || null),
+    word_weights: item.sentences.map((s) => s.word_weights || null),
+    used_sentences: item.used_sentences || [],
+  };
+}
+
+function showDocument(doc, request) {
+  const panel = $('document');
+  const body = $('document-body');
+  body.textContent = '';
+  if (!doc) { panel.hidden = true; return; }
+  const maxS = Math.max(...doc.sentence_weights, 1e-9);
+  const used = new Set(doc.used_sentences);
+  doc.sentences.forEach((text, i) => {
+    const s = document.createElement('span');
+    s.className = 'doc-sentence';
+    s.setAttribute('role', 'listitem');
+    s.tabIndex = 0;
+    s.dataset.index = String(i);
+    s.dataset.used = String(used.has(i));
+    s.dataset.weight = String(doc.sentence_weights[i]);
+    s.style.setProperty('--w', (doc.sentence_weights[i] / maxS).toFixed(3));
+    s.title = `sentence ${i + 1}: attention ${doc.sentence_weights[i].toFixed(3)}${used.has(i) ? ' (used)' : ''}`;
+    const words = doc.words[i], ww = doc.word_weights[i];
+    if (words && ww && words.length) {
+      const maxW = Math.max(...ww, 1e-9);
+      words.forEach((w, k) => {
+        if (k) s.append(' ');
+        const span = document.createElement('span');
+        span.className = 'doc-word';
+        span.textContent = w;
+        span.dataset.weight = String(ww[k]);
+        span.style.setProperty('--w', (ww[k] / maxW).toFixed(3));
+        span.title = `word attention ${ww[k].toFixed(3)}`;
+        s.append(span);
+      });
+    } else {
+      s.textContent = text;
+    }
+    const open = () => explainSentence(i, text, request);
+    s.addEventListener('click', open);
+    s.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); open(); } });
+    body.append(s, ' ');
+  });
+  panel.hidden = false;
+}
+
+/** The usual heatmaps for one sentence of the document: the summarizer on it alone. */
+async function explainSentence(i, text, request) {
+  for (const el of $('document-body').querySelectorAll('.doc-sentence')) el.dataset.active = String(el.dataset.index === String(i));
+  const model = currentModel();
+  const summarizer = model && model.architecture === 'han' ? null : request.model;
+  const body = { task: 'summarize', text, heads: 'mean', alignment: true, rollout: true, kinds: ['cross', 'encoder', 'decoder'] };
+  if (summarizer) body.model = summarizer;
+  if (request.options) body.options = request.options;
+  try {
+    const resp = await api('attention', body);
+    startExplorer({ ...body, kinds: undefined }, resp);
+    $('explorer').scrollIntoView({ block: 'nearest' });
+  } catch (e) {
+    showError($('attention-error'), e, 'No attention maps for this sentence');
+  }
+}
+
 async function run() {
   const text = $('text').value;
   if (!text.trim()) {
@@ -407,6 +481,7 @@ async function run() {
   const model = $('model').value;
   if (model) request.model = model;
   if (!Object.keys(request.options).length) delete request.options;
+  showDocument(null);
 
   showError($('error'), null);
   setBusy(true);
@@ -432,7 +507,8 @@ async function run() {
       request.source_lang = source;
       request.target_lang = state.target;
     }
-    if ($('opt-attention').checked) {
+    const extractive = task === 'summarize' && (currentModel() || {}).architecture === 'han';
+    if ($('opt-attention').checked && !extractive) {
       // One POST /attention gives the output and the maps. Short inputs get every kind (mean over
       // heads) at once; long ones only cross/decoder, the rest is fetched per map when viewed.
       const small = [...text].length <= 1500;
@@ -455,6 +531,7 @@ async function run() {
         showOutput(resp.output, `${resp.model} · ${u.input_tokens} input → ${u.output_tokens} output tokens · ${Math.round(ms)} ms`,
           resp.truncated ? 'the input was cut to the model\'s limit' : '');
         startExplorer(request, resp);
+        if (resp.document) showDocument(resp.document, request);
         return;
       }
       // The attention capture failed (e.g. the input is too long for it): still produce the
@@ -481,8 +558,11 @@ async function runPlain(task, request, t0, signal) {
   if (request.source_lang) body.source_lang = request.source_lang;
   if (request.target_lang) body.target_lang = request.target_lang;
   if (request.options) body.options = request.options;
+  // an extractive model: its sentence and word weights for the document view
+  if (task === 'summarize' && (currentModel() || {}).architecture === 'han') body.attention = true;
   const resp = await api(task, body, signal);
   const item = task === 'summarize' ? resp.summaries[0] : resp.translations[0];
+  if (task === 'summarize') showDocument(documentFrom(item), request);
   const ms = resp.timings && resp.timings.total_ms !== undefined ? resp.timings.total_ms : performance.now() - t0;
   const u = resp.usage || {};
   const meta = `${resp.model} · ${u.input_tokens ?? '?'} input → ${u.output_tokens ?? '?'} output tokens · ${Math.round(ms)} ms`;

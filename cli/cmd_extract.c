@@ -1,5 +1,7 @@
 /* cmd_extract.c — attnserve-cli extract: the sentences of each document (one per stdin line)
- * scored by a hierarchical attention network (model_type han), as JSON lines. */
+ * scored by a hierarchical attention network (model_type han), as JSON lines: the server's
+ * tx_text_extract_spans (at most TX_EXTRACT_MAX_SENTENCES sentences of TX_EXTRACT_MAX_PIECES
+ * pieces; the best --top with trigram blocking). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,6 @@
 #include "tx.h"
 
 #define MAX_SENTENCES 4096
-#define MAX_PIECES 50 /* per sentence, end token included: what tools/train/train_han.py trains */
 
 static void usage(FILE *f)
 {
@@ -54,82 +55,42 @@ static void put_string(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
-/* One document: scores its sentences and prints the JSON line. Returns 0, or 1 on error. */
+/* One document: scores its sentences (tx_text_extract_spans, as the server does) and prints the
+ * JSON line. Returns 0, or 1 on error. */
 static int run_doc(tx_session *s, const tx_tokenizer *tok, const char *line, size_t len, int tabs,
-                   int top, uint32_t (*spans)[2], struct tx_encoding *enc, const int32_t **ids,
-                   int *n_tok)
+                   int top, uint32_t (*spans)[2], float *buf)
 {
     int n = sentences(line, len, tabs, spans);
     struct tx_error e = {0};
-    if (n == 0) {
-        printf("{\"sentences\":[],\"scores\":[],\"sentence_attention\":[],\"top\":[],"
-               "\"summary\":\"\"}\n");
-        return 0;
-    }
-    int rc = 0, n_enc = 0;
-    for (int i = 0; i < n && !rc; i++, n_enc++) {
-        if (tx_tokenizer_encode(tok, line + spans[i][0], spans[i][1] - spans[i][0],
-                                TX_SIDE_SOURCE, &enc[i], &e) != TX_OK) {
-            cli_report("extract", &e);
-            rc = 1;
-            break;
-        }
-        n_tok[i] = enc[i].n_ids;
-        if (n_tok[i] > MAX_PIECES) { /* keep the end token, as training did */
-            enc[i].ids[MAX_PIECES - 1] = enc[i].ids[n_tok[i] - 1];
-            n_tok[i] = MAX_PIECES;
-        }
-        ids[i] = enc[i].ids;
-    }
-    struct tx_salience_out o;
-    if (!rc && tx_salience(s, ids, n_tok, n, &o, &e) != TX_OK) {
+    struct tx_text_item it;
+    if (tx_text_extract_spans(s, tok, line, len, spans, n, top, &it, &e) != TX_OK) {
         cli_report("extract", &e);
-        rc = 1;
+        tx_text_item_clear(&it);
+        return 1;
     }
-    if (!rc) {
-        /* the top sentences: highest score first (earlier on ties), then in document order */
-        char *pick = calloc((size_t)n, 1);
-        int k = top < n ? top : n;
-        for (int j = 0; j < k; j++) {
-            int best = -1;
-            for (int i = 0; i < n; i++)
-                if (!pick[i] && (best < 0 || o.scores[i] > o.scores[best])) best = i;
-            pick[best] = 1;
-        }
-        printf("{\"sentences\":[");
-        for (int i = 0; i < n; i++) {
-            if (i) putchar(',');
-            put_string(stdout, line + spans[i][0], spans[i][1] - spans[i][0]);
-        }
-        printf("],\"scores\":");
-        int dims[1] = {n};
-        cli_put_tensor(stdout, o.scores, dims, 1);
-        printf(",\"sentence_attention\":");
-        cli_put_tensor(stdout, o.sentence_attention, dims, 1);
-        printf(",\"top\":[");
-        for (int i = 0, first = 1; i < n; i++)
-            if (pick[i]) printf(first ? "%d" : ",%d", i), first = 0;
-        printf("],\"summary\":\"");
-        for (int i = 0, first = 1; i < n; i++)
-            if (pick[i]) {
-                if (!first) putchar(' ');
-                first = 0;
-                for (uint32_t b = spans[i][0]; b < spans[i][1]; b++) {
-                    unsigned char c = (unsigned char)line[b];
-                    if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                    else if (c < 0x20)
-                        printf("\\u%04x", c);
-                    else
-                        putchar(c);
-                }
-            }
-        printf("\"}\n");
-        free(pick);
+    n = it.n_sentences;
+    printf("{\"sentences\":[");
+    for (int i = 0; i < n; i++) {
+        if (i) putchar(',');
+        put_string(stdout, line + it.sentences[i].start,
+                   it.sentences[i].end - it.sentences[i].start);
     }
-    for (int i = 0; i < n_enc; i++)
-        tx_encoding_free(&enc[i]);
-    return rc;
+    int dims[1] = {n};
+    for (int i = 0; i < n; i++) buf[i] = it.sentences[i].score;
+    printf("],\"scores\":");
+    cli_put_tensor(stdout, buf, dims, 1);
+    for (int i = 0; i < n; i++) buf[i] = it.sentences[i].attention;
+    printf(",\"sentence_attention\":");
+    cli_put_tensor(stdout, buf, dims, 1);
+    printf(",\"top\":[");
+    for (int i = 0, first = 1; i < n; i++)
+        if (it.sentences[i].selected) printf(first ? "%d" : ",%d", i), first = 0;
+    printf("],\"summary\":");
+    const char *sum = it.alternatives && it.alternatives[0].text ? it.alternatives[0].text : "";
+    put_string(stdout, sum, strlen(sum));
+    printf("}\n");
+    tx_text_item_clear(&it);
+    return 0;
 }
 
 int cli_extract(int argc, char **argv)
@@ -169,27 +130,23 @@ int cli_extract(int argc, char **argv)
     tx_tokenizer *tok = NULL;
     int rc = 1;
     uint32_t(*spans)[2] = malloc(MAX_SENTENCES * sizeof *spans);
-    struct tx_encoding *enc = calloc(MAX_SENTENCES, sizeof *enc);
-    const int32_t **ids = calloc(MAX_SENTENCES, sizeof *ids);
-    int *n_tok = calloc(MAX_SENTENCES, sizeof *n_tok);
+    float *buf = malloc(MAX_SENTENCES * sizeof *buf);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    if (!spans || !enc || !ids || !n_tok) goto done;
+    if (!spans || !buf) goto done;
     if (cli_load_engine("extract", model_dir, 1, &m, &s)) goto done;
     if (cli_load_tokenizer("extract", model_dir, &tok)) goto done;
     rc = 0;
     while (!rc && (len = getline(&line, &cap, stdin)) >= 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
-        rc = run_doc(s, tok, line, (size_t)len, tabs, top, spans, enc, ids, n_tok);
+        rc = run_doc(s, tok, line, (size_t)len, tabs, top, spans, buf);
     }
 done:
     free(line);
     free(spans);
-    free(enc);
-    free(ids);
-    free(n_tok);
+    free(buf);
     tx_tokenizer_free(tok);
     tx_session_free(s);
     tx_model_free(m);

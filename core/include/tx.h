@@ -533,12 +533,16 @@ tx_status tx_text_generate(tx_session *s, const tx_tokenizer *tok, const char *c
                            const size_t *lens, int n_texts, const struct tx_text_params *params,
                            struct tx_text_result **out, struct tx_error *err);
 void tx_text_result_free(struct tx_text_result *res);
+/* Frees the arrays of one item and zeroes it (tx_text_result_free does this for each). */
+void tx_text_item_clear(struct tx_text_item *it);
 
 /* Extractive summaries with a han model (tx_salience): each text is split into sentences
  * (tx_split_sentences), each sentence tokenized (cut to its first TX_EXTRACT_MAX_PIECES
  * pieces, the end token kept, as the model was trained), the document scored, and the
  * max_sentences best sentences, in document order, joined by a space, are the item's one
- * alternative. Items list every sentence with its score (sentences, n_sentences);
+ * alternative (best score first, skipping a sentence that shares a word trigram with one
+ * already chosen, unless too few are left: trigram blocking). Items list every sentence with
+ * its score (sentences, n_sentences);
  * n_input_tokens counts the pieces scored. Documents of more than TX_EXTRACT_MAX_SENTENCES
  * sentences are scored on their first ones (truncated = 1). Errors name the text. */
 #define TX_EXTRACT_MAX_PIECES 50
@@ -546,6 +550,14 @@ void tx_text_result_free(struct tx_text_result *res);
 tx_status tx_text_extract(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
                           const size_t *lens, int n_texts, int max_sentences,
                           struct tx_text_result **out, struct tx_error *err);
+
+/* tx_text_extract on one text whose sentences are given (spans [start, end) into text, in
+ * order; more than TX_EXTRACT_MAX_SENTENCES: the first ones, truncated = 1) into *out (zeroed
+ * first; free its arrays with tx_text_item_clear).
+ * For callers with their own sentence boundaries (attnserve-cli extract --tabs). */
+tx_status tx_text_extract_spans(tx_session *s, const tx_tokenizer *tok, const char *text,
+                                size_t len, uint32_t (*spans)[2], int n_spans, int max_sentences,
+                                struct tx_text_item *out, struct tx_error *err);
 
 /* Whole documents for an abstractive model whose input holds max_tokens pieces of tok (prefix
  * and the tokenizer's own tokens included): the sentences of an item of tx_text_extract, best

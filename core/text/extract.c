@@ -80,12 +80,97 @@ static tx_status set_words(const char *text, const struct doc *d, const float *a
     return TX_OK;
 }
 
+/* Trigram blocking (Paulus et al. 2018; Liu & Lapata 2019): word trigrams of text[a, b), words
+ * being runs of ASCII letters and digits, case-folded, each trigram hashed (FNV-1a). Writes up
+ * to cap hashes to h (NULL: only counts); returns the count. */
+static int trigrams(const char *text, uint32_t a, uint32_t b, uint64_t *h, int cap)
+{
+    uint64_t w[3] = {0, 0, 0};
+    int nw = 0, n = 0;
+    for (uint32_t p = a; p < b;) {
+        unsigned char c = (unsigned char)text[p];
+        int alnum = (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z');
+        if (!alnum) {
+            p++;
+            continue;
+        }
+        uint64_t x = 1469598103934665603ULL;
+        for (; p < b; p++) {
+            c = (unsigned char)text[p];
+            if (c >= 'A' && c <= 'Z') c |= 32;
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))) break;
+            x = (x ^ c) * 1099511628211ULL;
+        }
+        w[0] = w[1];
+        w[1] = w[2];
+        w[2] = x;
+        if (++nw >= 3) {
+            if (h && n < cap) h[n] = (w[0] * 0x9E3779B97F4A7C15ULL) ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^ w[2];
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Marks the k sentences of a summary: best score first (earlier on ties), skipping a sentence
+ * that shares a word trigram with one already chosen; when fewer than k pass, the best skipped
+ * ones fill the summary. Chosen on the dev articles (docs/han.md). Returns 0, -1 out of memory. */
+static int select_sentences(const char *text, uint32_t (*spans)[2], const float *scores,
+                            int n, int k, struct tx_text_sentence *out)
+{
+    int *first = malloc((size_t)(n + 1) * sizeof *first);
+    if (!first) return -1;
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+        first[i] = total;
+        total += trigrams(text, spans[i][0], spans[i][1], NULL, 0);
+    }
+    first[n] = total;
+    uint64_t *h = malloc((size_t)(total > 0 ? total : 1) * sizeof *h);
+    unsigned char *tried = calloc((size_t)n, 1);
+    if (!h || !tried) {
+        free(first);
+        free(h);
+        free(tried);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) trigrams(text, spans[i][0], spans[i][1], h + first[i], total);
+    int chosen = 0;
+    for (int pass = 0; pass < 2 && chosen < k; pass++) { /* pass 1: fill with the skipped */
+        for (;;) {
+            int best = -1;
+            for (int i = 0; i < n; i++)
+                if (!out[i].selected && !(pass == 0 && tried[i]) &&
+                    (best < 0 || scores[i] > scores[best]))
+                    best = i;
+            if (best < 0 || chosen == k) break;
+            tried[best] = 1;
+            int overlap = 0;
+            for (int j = 0; pass == 0 && !overlap && j < n; j++) {
+                if (!out[j].selected) continue;
+                for (int a = first[best]; !overlap && a < first[best + 1]; a++)
+                    for (int b = first[j]; b < first[j + 1]; b++)
+                        if (h[a] == h[b]) {
+                            overlap = 1;
+                            break;
+                        }
+            }
+            if (overlap) continue;
+            out[best].selected = 1;
+            chosen++;
+        }
+    }
+    free(first);
+    free(h);
+    free(tried);
+    return 0;
+}
+
 /* One text into item it (alternative 0 = the summary). */
-static tx_status extract_one(tx_session *s, const tx_tokenizer *tok, const char *text, size_t len,
-                             int k, int index, struct doc *d, struct tx_text_item *it,
+static tx_status score_spans(tx_session *s, const tx_tokenizer *tok, const char *text, size_t len,
+                             int n, int k, int index, struct doc *d, struct tx_text_item *it,
                              struct tx_error *err)
 {
-    int n = tx_split_sentences(text, len, d->spans, TX_EXTRACT_MAX_SENTENCES);
     it->n_alternatives = 1;
     it->alternatives = calloc(1, sizeof *it->alternatives);
     if (!it->alternatives) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
@@ -126,13 +211,13 @@ static tx_status extract_one(tx_session *s, const tx_tokenizer *tok, const char 
             st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
         } else {
             it->n_sentences = n;
-            for (int j = 0; j < (k < n ? k : n); j++) { /* best first, earlier on ties */
-                int best = -1;
-                for (int i = 0; i < n; i++)
-                    if (!it->sentences[i].selected && (best < 0 || o.scores[i] > o.scores[best]))
-                        best = i;
-                it->sentences[best].selected = 1;
+            if (select_sentences(text, d->spans, o.scores, n, k, it->sentences)) {
+                free(sum);
+                sum = NULL;
+                st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
             }
+        }
+        if (st == TX_OK) {
             size_t at = 0;
             for (int i = 0; i < n; i++) {
                 struct tx_text_sentence *ts = &it->sentences[i];
@@ -158,6 +243,57 @@ static tx_status extract_one(tx_session *s, const tx_tokenizer *tok, const char 
     return st;
 }
 
+static tx_status extract_one(tx_session *s, const tx_tokenizer *tok, const char *text, size_t len,
+                             int k, int index, struct doc *d, struct tx_text_item *it,
+                             struct tx_error *err)
+{
+    int n = tx_split_sentences(text, len, d->spans, TX_EXTRACT_MAX_SENTENCES);
+    return score_spans(s, tok, text, len, n, k, index, d, it, err);
+}
+
+static int doc_alloc(struct doc *d)
+{
+    d->spans = malloc(TX_EXTRACT_MAX_SENTENCES * sizeof *d->spans);
+    d->enc = calloc(TX_EXTRACT_MAX_SENTENCES, sizeof *d->enc);
+    d->ids = calloc(TX_EXTRACT_MAX_SENTENCES, sizeof *d->ids);
+    d->n_tok = calloc(TX_EXTRACT_MAX_SENTENCES, sizeof *d->n_tok);
+    return d->spans && d->enc && d->ids && d->n_tok ? 0 : -1;
+}
+
+static void doc_free(struct doc *d)
+{
+    free(d->spans);
+    free(d->enc);
+    free(d->ids);
+    free(d->n_tok);
+}
+
+tx_status tx_text_extract_spans(tx_session *s, const tx_tokenizer *tok, const char *text,
+                                size_t len, uint32_t (*spans)[2], int n_spans, int max_sentences,
+                                struct tx_text_item *out, struct tx_error *err)
+{
+    if (!s || !tok || !out || (n_spans > 0 && (!text || !spans)))
+        return txi_fail(err, TX_ERR_INVALID, "tx_text_extract_spans: NULL argument");
+    if (max_sentences < 1)
+        return txi_fail(err, TX_ERR_INVALID, "max_sentences = %d must be at least 1",
+                        max_sentences);
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < n_spans; i++)
+        if (spans[i][0] > spans[i][1] || spans[i][1] > len)
+            return txi_fail(err, TX_ERR_INVALID, "sentence %d: span [%u, %u) outside the %zu bytes",
+                            i, spans[i][0], spans[i][1], len);
+    struct doc d;
+    if (doc_alloc(&d)) {
+        doc_free(&d);
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    }
+    int keep = n_spans < TX_EXTRACT_MAX_SENTENCES ? n_spans : TX_EXTRACT_MAX_SENTENCES;
+    memcpy(d.spans, spans, (size_t)(keep > 0 ? keep : 0) * sizeof *spans);
+    tx_status st = score_spans(s, tok, text, len, n_spans, max_sentences, 0, &d, out, err);
+    doc_free(&d);
+    return st;
+}
+
 tx_status tx_text_extract(tx_session *s, const tx_tokenizer *tok, const char *const *texts,
                           const size_t *lens, int n_texts, int max_sentences,
                           struct tx_text_result **out, struct tx_error *err)
@@ -169,25 +305,16 @@ tx_status tx_text_extract(tx_session *s, const tx_tokenizer *tok, const char *co
                         max_sentences);
     *out = NULL;
     struct tx_text_result *res = calloc(1, sizeof *res);
-    struct doc d = {
-        .spans = malloc(TX_EXTRACT_MAX_SENTENCES * sizeof *d.spans),
-        .enc = calloc(TX_EXTRACT_MAX_SENTENCES, sizeof *d.enc),
-        .ids = calloc(TX_EXTRACT_MAX_SENTENCES, sizeof *d.ids),
-        .n_tok = calloc(TX_EXTRACT_MAX_SENTENCES, sizeof *d.n_tok),
-    };
+    struct doc d;
     tx_status st = TX_OK;
     if (res) res->items = calloc((size_t)(n_texts > 0 ? n_texts : 1), sizeof *res->items);
-    if (!res || !res->items || !d.spans || !d.enc || !d.ids || !d.n_tok)
-        st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    if (doc_alloc(&d) || !res || !res->items) st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
     double t0 = now_ms();
     for (int i = 0; st == TX_OK && i < n_texts; i++) {
         res->n_items = i + 1;
         st = extract_one(s, tok, texts[i], lens[i], max_sentences, i, &d, &res->items[i], err);
     }
-    free(d.spans);
-    free(d.enc);
-    free(d.ids);
-    free(d.n_tok);
+    doc_free(&d);
     if (st != TX_OK) {
         tx_text_result_free(res);
         return st;

@@ -44,29 +44,33 @@ static void free_alternative(struct tx_text_alternative *a)
     }
 }
 
+void tx_text_item_clear(struct tx_text_item *it)
+{
+    if (!it) return;
+    if (it->alternatives) {
+        for (int k = 0; k < it->n_alternatives; k++) free_alternative(&it->alternatives[k]);
+        free(it->alternatives);
+    }
+    if (it->source_tokens) {
+        for (int k = 0; k < it->n_source_tokens; k++) free(it->source_tokens[k]);
+        free(it->source_tokens);
+    }
+    free(it->source_ids);
+    free(it->sentences);
+    free(it->words);
+    if (it->attention) {
+        free(it->attention->encoder);
+        free(it->attention->decoder);
+        free(it->attention->cross);
+        free(it->attention);
+    }
+    memset(it, 0, sizeof *it);
+}
+
 void tx_text_result_free(struct tx_text_result *res)
 {
     if (!res) return;
-    for (int i = 0; i < res->n_items; i++) {
-        struct tx_text_item *it = &res->items[i];
-        if (it->alternatives) {
-            for (int k = 0; k < it->n_alternatives; k++) free_alternative(&it->alternatives[k]);
-            free(it->alternatives);
-        }
-        if (it->source_tokens) {
-            for (int k = 0; k < it->n_source_tokens; k++) free(it->source_tokens[k]);
-            free(it->source_tokens);
-        }
-        free(it->source_ids);
-        free(it->sentences);
-        free(it->words);
-        if (it->attention) {
-            free(it->attention->encoder);
-            free(it->attention->decoder);
-            free(it->attention->cross);
-            free(it->attention);
-        }
-    }
+    for (int i = 0; i < res->n_items; i++) tx_text_item_clear(&res->items[i]);
     free(res->items);
     free(res);
 }

@@ -4,6 +4,7 @@
  * word attention within 1e-4; bad input and the wrong model type are errors, and a han model
  * refuses to generate. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -249,5 +250,101 @@ Test(han, condensed_documents_fit_and_keep_the_best_sentences)
     tx_session_free(s);
     tx_tokenizer_free(tok);
     tx_tokenizer_free(htok);
+    tx_model_free(m);
+}
+
+/* Word trigrams of s[0, n) as strings "a b c" (ASCII letters and digits, lower-cased). */
+static int tri_list(const char *s, size_t n, char out[][96], int cap)
+{
+    char w[64][32];
+    int nw = 0;
+    for (size_t p = 0; p < n && nw < 64;) {
+        while (p < n && !(isalnum((unsigned char)s[p]) && (unsigned char)s[p] < 128)) p++;
+        size_t q = p, k = 0;
+        while (q < n && isalnum((unsigned char)s[q]) && (unsigned char)s[q] < 128) {
+            if (k < 31) w[nw][k++] = (char)tolower((unsigned char)s[q]);
+            q++;
+        }
+        if (q > p) w[nw++][k] = '\0';
+        p = q;
+    }
+    int t = 0;
+    for (int i = 0; i + 2 < nw && t < cap; i++) snprintf(out[t++], 96, "%.31s %.31s %.31s", w[i], w[i + 1], w[i + 2]);
+    return t;
+}
+
+static int share_trigram(const char *text, const struct tx_text_sentence *a,
+                         const struct tx_text_sentence *b)
+{
+    static char ta[64][96], tb[64][96];
+    int na = tri_list(text + a->start, a->end - a->start, ta, 64);
+    int nb = tri_list(text + b->start, b->end - b->start, tb, 64);
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++)
+            if (!strcmp(ta[i], tb[j])) return 1;
+    return 0;
+}
+
+/* Trigram blocking: the chosen sentences share no word trigram, and every sentence scored above
+ * a chosen one but left out shares a trigram with a better chosen one; with too few distinct
+ * sentences, the best blocked ones fill the summary. */
+Test(han, summaries_skip_sentences_that_repeat_a_chosen_trigram)
+{
+    tx_model *m = tu_load_model(HAN_SHIPPED, TX_DTYPE_AUTO);
+    tx_tokenizer *tok;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_tokenizer_load(HAN_SHIPPED, &tok, &e), TX_OK, "%s", e.message);
+    tx_session *s;
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    /* the first sentences restated: a model that likes early sentences picks repeats */
+    const char *texts[2] = {
+        "The city council voted on Tuesday to close the old bridge for repairs. "
+        "The city council voted on Tuesday to close the bridge. "
+        "On Tuesday the city council voted to close the old bridge for repairs. "
+        "Engineers found cracks in two of its supports last month. "
+        "Engineers found cracks in two of its supports. "
+        "A ferry will run every twenty minutes during the day. "
+        "Shop owners fear that fewer customers will come.",
+        "The river rose again overnight. The river rose again in the north. "
+        "The river rose again in the south. The river rose again at dawn."};
+    size_t lens[2] = {strlen(texts[0]), strlen(texts[1])};
+    struct tx_text_result *r;
+    cr_assert_eq(tx_text_extract(s, tok, texts, lens, 2, 3, &r, &e), TX_OK, "%s", e.message);
+    const struct tx_text_item *it = &r->items[0];
+    int blocked = 0;
+    for (int i = 0; i < it->n_sentences; i++) {
+        const struct tx_text_sentence *a = &it->sentences[i];
+        for (int j = 0; j < it->n_sentences; j++) {
+            const struct tx_text_sentence *b = &it->sentences[j];
+            if (i != j && a->selected && b->selected)
+                cr_assert(!share_trigram(texts[0], a, b), "chosen %d and %d repeat", i, j);
+        }
+        if (a->selected) continue;
+        float worst = 1e30f;
+        for (int j = 0; j < it->n_sentences; j++)
+            if (it->sentences[j].selected && it->sentences[j].score < worst)
+                worst = it->sentences[j].score;
+        if (a->score <= worst) continue;
+        int why = 0;
+        for (int j = 0; j < it->n_sentences; j++)
+            why |= it->sentences[j].selected && it->sentences[j].score >= a->score &&
+                   share_trigram(texts[0], a, &it->sentences[j]);
+        cr_assert(why, "sentence %d (%f) left out without a repeat", i, a->score);
+        blocked++;
+    }
+    cr_assert_gt(blocked, 0, "the document exercises blocking");
+    int chosen = 0;
+    for (int i = 0; i < it->n_sentences; i++) chosen += it->sentences[i].selected;
+    cr_assert_eq(chosen, 3);
+    /* every sentence repeats "the river rose": the 3 best, filled */
+    it = &r->items[1];
+    cr_assert_eq(it->n_sentences, 4);
+    int low = 0;
+    for (int i = 1; i < 4; i++)
+        if (it->sentences[i].score < it->sentences[low].score) low = i;
+    for (int i = 0; i < 4; i++) cr_assert_eq(it->sentences[i].selected, i != low, "sentence %d", i);
+    tx_text_result_free(r);
+    tx_session_free(s);
+    tx_tokenizer_free(tok);
     tx_model_free(m);
 }

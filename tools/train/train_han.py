@@ -159,9 +159,27 @@ def scores(model, docs, pad, batch=32):
     return out
 
 
-def top_k_summary(doc, sc, k=3):
-    pick = sorted(sorted(range(len(sc)), key=lambda i: -sc[i])[:k])
-    return "\n".join(doc["sents"][i] for i in pick)
+def trigrams(s):
+    w = words(s)
+    return set(zip(w, w[1:], w[2:]))
+
+
+def top_k_summary(doc, sc, k=3, block=True):
+    """The k best sentences in document order. block: trigram blocking (Paulus et al. 2018), as
+    the C engine's tx_text_extract: best first, a sentence sharing a word trigram with one
+    already chosen is skipped; the best skipped ones fill up when too few are left."""
+    order = sorted(range(len(sc)), key=lambda i: (-sc[i], i))
+    pick, seen = [], set()
+    for i in order:
+        if len(pick) == k:
+            break
+        t = trigrams(doc["sents"][i])
+        if block and t & seen:
+            continue
+        pick.append(i)
+        seen |= t
+    pick += [i for i in order if i not in pick][:k - len(pick)]
+    return "\n".join(doc["sents"][i] for i in sorted(pick))
 
 
 def rouge_of(docs, summaries):

@@ -81,6 +81,7 @@ BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ ?=
+FUZZ_RUNS ?=
 .PHONY: fuzz-build fuzz fuzz-smoke
 
 fuzz-build: deps-test
@@ -94,7 +95,7 @@ fuzz-smoke: fuzz-build
 	tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SMOKE_SECONDS) $(FUZZ)
 
 fuzz: fuzz-build
-	tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ)
+	FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ)
 
 # --- Web UI: the UI against a mock API, then end to end in Debian's chromium against the real
 # binary (playwright-core); screenshots land in test-artifacts/browser/. ---

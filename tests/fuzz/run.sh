@@ -5,6 +5,7 @@
 # repository). A crash: copy the input into tests/fuzz/regressions/<h>/, fix the bug; the
 # Criterion test test_fuzz_inputs then replays it in every `make test`.
 # Usage: tests/fuzz/run.sh BUILD_FUZZ_DIR SECONDS [HARNESS...]
+# FUZZ_RUNS=N: stop each harness after N executions (or SECONDS, whichever comes first).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=$1
@@ -28,7 +29,9 @@ for h in "${harnesses[@]}"; do
     dict=()
     [[ $json == *" $h "* ]] && dict=(-dict=tests/fuzz/json.dict)
     echo "fuzz: $h for ${seconds}s"
-    if ! "$build/tests/fuzz/fuzz_$h" "${dict[@]}" -max_total_time="$seconds" -timeout=20 \
+    runs=()
+    [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+    if ! "$build/tests/fuzz/fuzz_$h" "${dict[@]}" "${runs[@]}" -max_total_time="$seconds" -timeout=20 \
         -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1 -artifact_prefix="$out/" \
         "$out/corpus" > "$out/log.txt" 2>&1; then
         failed+=("$h")
@@ -37,6 +40,7 @@ for h in "${harnesses[@]}"; do
         ls "$out"/crash-* "$out"/timeout-* "$out"/oom-* 2>/dev/null
     else
         grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE" "$out/log.txt" | tail -2
+        grep -E "^#[0-9]+" "$out/log.txt" | tail -1 | grep -oE "cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9a-zA-Z]+"
     fi
 done
 echo "fuzz: ${#harnesses[@]} harnesses, ${#failed[@]} failed${failed:+: ${failed[*]}}"

@@ -12,6 +12,15 @@ const char *srv_attn_kind_name(unsigned kind)
     return kind == SRV_KIND_ENCODER ? "encoder" : kind == SRV_KIND_DECODER ? "decoder" : "cross";
 }
 
+int srv_attn_fail_cross_only(const struct srv_attn_entry *e, unsigned kind, struct srv_err *err)
+{
+    return srv_fail(err, SRV_E_INVALID_VALUE,
+                    "model \"%s\" has no %s self-attention: its one attention is the %s "
+                    "cross-attention (kind \"cross\")",
+                    e->model, srv_attn_kind_name(kind),
+                    e->attention_type ? e->attention_type : "decoder's");
+}
+
 void srv_attn_shape(const struct srv_attn_entry *e, unsigned kind, int *n_layers, int *rows,
                     int *cols)
 {
@@ -168,11 +177,7 @@ int srv_attn_check_selection(const struct srv_attn_entry *e, unsigned kinds, con
     for (int k = 0; k < 3; k++) {
         if (!(kinds & all[k])) continue;
         if (all[k] != SRV_KIND_CROSS && e->cross_only)
-            return srv_fail(err, SRV_E_INVALID_VALUE,
-                            "model \"%s\" has no %s self-attention: its one attention is the "
-                            "%s cross-attention (kind \"cross\")",
-                            e->model, srv_attn_kind_name(all[k]),
-                            e->attention_type ? e->attention_type : "decoder's");
+            return srv_attn_fail_cross_only(e, all[k], err);
         int nl, R, C;
         srv_attn_shape(e, all[k], &nl, &R, &C);
         for (int i = 0; i < n_layers; i++)

@@ -15,6 +15,8 @@ char *const *srv_attn_row_labels(const struct srv_attn_entry *e, unsigned kind);
 char *const *srv_attn_col_labels(const struct srv_attn_entry *e, unsigned kind);
 /* Name of a kind ("cross", "encoder", "decoder"). */
 const char *srv_attn_kind_name(unsigned kind);
+/* The 422 for asking a cross-attention-only entry (rnn_seq2seq) for self-attention kind. */
+int srv_attn_fail_cross_only(const struct srv_attn_entry *e, unsigned kind, struct srv_err *err);
 
 /* One (rows, cols) matrix of layer `layer`: head `head` when agg is SRV_AGG_NONE, else the
  * mean or max over all heads. out has rows*cols floats. layer/head must be in range. */

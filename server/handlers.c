@@ -97,12 +97,7 @@ void srv_handle_openapi(struct srv_app *app, struct srv_response *r)
 static int check_slice(const struct srv_attn_entry *e, struct srv_attn_query *q,
                        struct srv_err *err)
 {
-    if (q->kind != SRV_KIND_CROSS && e->cross_only)
-        return srv_fail(err, SRV_E_INVALID_VALUE,
-                        "model \"%s\" has no %s self-attention: its one attention is the %s "
-                        "cross-attention (kind \"cross\")",
-                        e->model, srv_attn_kind_name(q->kind),
-                        e->attention_type ? e->attention_type : "decoder's");
+    if (q->kind != SRV_KIND_CROSS && e->cross_only) return srv_attn_fail_cross_only(e, q->kind, err);
     int nl, R, C;
     srv_attn_shape(e, q->kind, &nl, &R, &C);
     if (q->layer < 0) q->layer = nl - 1;

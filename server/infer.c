@@ -90,6 +90,15 @@ static int set_texts(struct srv_infer *j, int n, struct srv_err *err)
     return 0;
 }
 
+/* The request's texts, as given, are the job's. */
+static int copy_texts(struct srv_infer *j, const struct srv_gen_request *req, struct srv_err *err)
+{
+    if (set_texts(j, req->n_texts, err)) return -1;
+    memcpy(j->texts, req->texts, (size_t)req->n_texts * sizeof *j->texts);
+    memcpy(j->lens, req->lens, (size_t)req->n_texts * sizeof *j->lens);
+    return 0;
+}
+
 /* LibreTranslate format=html: every non-blank text run of every item becomes one text. */
 static int prepare_html(struct srv_infer *j, const struct srv_gen_request *req, struct srv_err *err)
 {
@@ -170,11 +179,8 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
                             "model \"%s\" is extractive (han): it has no alignment or target "
                             "tokens (\"attention\": true gives its sentence and word weights)",
                             j->model->name);
-        if (set_texts(j, req->n_texts, err)) return -1;
-        memcpy(j->texts, req->texts, (size_t)req->n_texts * sizeof *j->texts);
-        memcpy(j->lens, req->lens, (size_t)req->n_texts * sizeof *j->lens);
         j->max_sentences = req->max_sentences > 0 ? req->max_sentences : 3;
-        return 0;
+        return copy_texts(j, req, err);
     }
     if (req->max_sentences && j->mode != SRV_MODE_HIGHLIGHTS)
         return srv_fail(err, SRV_E_INVALID_VALUE,
@@ -216,10 +222,7 @@ int srv_infer_prepare_gen(struct srv_infer *j, struct srv_app *app, srv_job_kind
     if (req->tokens) j->params.want |= TX_WANT_TOKENS;
     if (req->alignment || req->attention) j->params.want |= TX_WANT_TOKENS | TX_WANT_ATTENTION;
     if (req->libre_html) return prepare_html(j, req, err);
-    if (set_texts(j, req->n_texts, err)) return -1;
-    memcpy(j->texts, req->texts, (size_t)req->n_texts * sizeof *j->texts);
-    memcpy(j->lens, req->lens, (size_t)req->n_texts * sizeof *j->lens);
-    return 0;
+    return copy_texts(j, req, err);
 }
 
 int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,

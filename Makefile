@@ -72,7 +72,7 @@ test-integration-asan: node-deps build-asan
 	ATTNSERVE_BIN=$(BUILD_ASAN)/server/attnserve node --test --test-concurrency=1 \
 	    tests/integration/api.test.mjs tests/integration/libretranslate.test.mjs \
 	    tests/integration/multilingual.test.mjs tests/integration/rnn.test.mjs \
-	    tests/integration/han.test.mjs tests/hostile/
+	    tests/integration/han.test.mjs tests/integration/stream.test.mjs tests/hostile/
 
 # --- Fuzzing: libFuzzer harnesses (tests/fuzz/) built with clang and ASan/UBSan in $(BUILD_FUZZ).
 # fuzz-smoke runs each for FUZZ_SMOKE_SECONDS (CI); fuzz for FUZZ_SECONDS, or FUZZ=name for one.

@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,13 @@
  *   READ_BODY --(final call: refused)---------------------------------> ANSWERED
  *   READ_BODY --(final call: accepted by the pool)--------------------> QUEUED
  *   QUEUED --(worker done; the connection is resumed)-----------------> ANSWERED
+ *   READ_BODY --(final call: accepted, "stream": true)----------------> STREAMING
+ *   STREAMING --(worker done: the last event sent)--------------------> (completed)
+ *
+ * A stream is an event-stream response whose reader (stream_read) sends what the worker has
+ * pushed (stream_push) and suspends the connection while there is nothing new; a push resumes
+ * it. The worker may outlive the connection (a client that leaves mid-stream): on_completed
+ * then only marks it gone and cancels the job, and the worker's last push frees the request.
  *
  * on_completed frees the request from any state (the client may leave at any point). */
 enum req_state {
@@ -66,6 +74,7 @@ enum req_state {
     REQ_DISCARD_BODY, /* a body refused while arriving: read and dropped; body_err at the end */
     REQ_DEFERRED,     /* answered in the first callback without body: sent at the final one */
     REQ_QUEUED,       /* with a worker; the connection is suspended until job_done */
+    REQ_STREAMING,    /* with a worker; its events are the answer (a stream) */
     REQ_ANSWERED,     /* a response was queued (or given up); the rest of a body is ignored */
 };
 
@@ -113,6 +122,15 @@ struct req {
      * arrive and get its 408. The daemon's idle timeout returns with the final call. */
     int body_timeout_set;
     struct srv_response pending; /* the answer of REQ_DEFERRED */
+    /* REQ_STREAMING: the events pushed by the worker and not yet sent, under smu */
+    int streaming;
+    pthread_mutex_t smu;
+    struct srv_buf sbuf;
+    size_t spos;     /* bytes of sbuf sent */
+    int s_finished;  /* the last event is in sbuf */
+    int s_suspended; /* the reader suspended the connection: a push resumes it */
+    int s_gone;      /* on_completed ran: the connection is no more */
+    int s_active;    /* the job is with the pool: its last push comes */
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -229,10 +247,116 @@ static enum MHD_Result respond_error(struct req *r, const struct srv_err *e)
 /* Jobs                                                                                     */
 /* ---------------------------------------------------------------------------------------- */
 
-/* Worker thread: the answer is ready; queue it on the suspended connection and resume it. */
+static void req_free(struct srv_app *app, struct req *r);
+
+/* Worker thread: appends event bytes to r's stream; the last one (final) ends it. Resumes the
+ * connection when its reader waits; frees r when the connection is gone and this was the
+ * last push. */
+static void stream_push(struct req *r, const char *data, size_t n, int final)
+{
+    pthread_mutex_lock(&r->smu);
+    srv_buf_put(&r->sbuf, data, n);
+    if (final) {
+        r->s_finished = 1;
+        r->s_active = 0;
+    }
+    if (r->s_suspended && !r->s_gone) {
+        r->s_suspended = 0;
+        MHD_resume_connection(r->conn);
+    }
+    int orphan = final && r->s_gone;
+    pthread_mutex_unlock(&r->smu);
+    if (orphan) req_free(r->app, r);
+}
+
+static void stream_progress(struct srv_infer *j, const char *event, size_t len)
+{
+    stream_push(j->done_arg, event, len, 0);
+}
+
+/* libmicrohttpd's reader of a stream: what is pushed; nothing new: suspend until a push. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct req *r = cls;
+    pthread_mutex_lock(&r->smu);
+    size_t avail = r->sbuf.len - r->spos;
+    if (avail > 0) {
+        size_t n = avail < max ? avail : max;
+        memcpy(buf, r->sbuf.data + r->spos, n);
+        r->spos += n;
+        pthread_mutex_unlock(&r->smu);
+        return (ssize_t)n;
+    }
+    if (r->s_finished || r->sbuf.oom) {
+        pthread_mutex_unlock(&r->smu);
+        return r->sbuf.oom ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    r->s_suspended = 1;
+    MHD_suspend_connection(r->conn);
+    pthread_mutex_unlock(&r->smu);
+    return 0;
+}
+
+/* HTTP thread (on_accept): the stream's response, queued now; the worker's events fill it. */
+static void stream_start(struct req *r)
+{
+    pthread_mutex_init(&r->smu, NULL);
+    srv_buf_init(&r->sbuf);
+    r->streaming = 1;
+    r->s_active = 1;
+    r->state = REQ_STREAMING;
+    r->status = 200;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, r, NULL);
+    if (!resp) return; /* out of memory: the connection is closed without an answer */
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass events on */
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    add_cors(r, resp, 0);
+    MHD_queue_response(r->conn, 200, resp);
+    MHD_destroy_response(resp);
+    /* the first event: who answers (the headers go out with it) */
+    struct srv_buf ev;
+    srv_buf_init(&ev);
+    srv_buf_puts(&ev, "event: start\ndata: {\"model\":");
+    srv_buf_json_string(&ev, r->job.model->name, strlen(r->job.model->name));
+    srv_buf_puts(&ev, ",\"request_id\":");
+    srv_buf_json_string(&ev, r->request_id, strlen(r->request_id));
+    srv_buf_puts(&ev, "}\n\n");
+    srv_buf_put(&r->sbuf, ev.data ? ev.data : "", ev.data ? ev.len : 0);
+    srv_buf_free(&ev);
+}
+
+/* Worker thread: the answer is ready; queue it on the suspended connection and resume it (a
+ * stream: its last event, "done" with the answer or "error" with the error). */
 static void job_done(struct srv_infer *j)
 {
     struct req *r = j->done_arg;
+    if (r->streaming) {
+        struct srv_response *s = &j->resp;
+        r->code = s->code;
+        if (s->model[0]) snprintf(r->model, sizeof r->model, "%s", s->model);
+        r->in_tokens = s->in_tokens;
+        r->out_tokens = s->out_tokens;
+        r->queue_ms = s->queue_ms;
+        r->inference_ms = s->inference_ms;
+        struct srv_buf ev;
+        srv_buf_init(&ev);
+        srv_buf_puts(&ev, s->status == 200 ? "event: done\ndata: " : "event: error\ndata: ");
+        if (s->status != 200) r->status = s->status; /* for the log; the stream said 200 */
+        if (s->body && s->len)
+            srv_buf_put(&ev, s->body, s->len);
+        else
+            srv_buf_puts(&ev, "{}");
+        srv_buf_puts(&ev, "\n\n");
+        srv_response_free(s);
+        stream_push(r, ev.data ? ev.data : "", ev.data ? ev.len : 0, 1);
+        srv_buf_free(&ev);
+        return;
+    }
     struct MHD_Connection *c = r->conn;
     send_response(r, &j->resp);
     MHD_resume_connection(c); /* r may be freed from here on */
@@ -243,6 +367,10 @@ static void on_accept(struct srv_job *job, void *arg)
 {
     (void)job;
     struct req *r = arg;
+    if (r->job.progress) {
+        stream_start(r);
+        return;
+    }
     r->state = REQ_QUEUED;
     MHD_suspend_connection(r->conn);
 }
@@ -258,6 +386,12 @@ static enum MHD_Result submit(struct req *r)
     j->deadline_ns = r->t0 + (int64_t)app->cfg->limits.request_timeout_ms * 1000000LL;
     j->done = job_done;
     j->done_arg = r;
+    if (r->has_gen && r->gen.stream) {
+        /* a stream's connection is not suspended while the job runs: its socket is not ours to
+         * poll; a client that leaves is seen by on_completed */
+        j->progress = stream_progress;
+        j->fd = -1;
+    }
     srv_pool_submit_result rc = srv_pool_submit(app->pool, &j->base, on_accept, r);
     if (rc == SRV_POOL_OK) return MHD_YES;
     struct srv_err e;
@@ -734,6 +868,7 @@ static enum MHD_Result on_body_chunk(struct req *r, const char *data, size_t n)
     case REQ_NO_BODY:
     case REQ_DEFERRED:
     case REQ_QUEUED:
+    case REQ_STREAMING:
     case REQ_ANSWERED:
         break;
     }
@@ -760,6 +895,7 @@ static enum MHD_Result on_request_end(struct req *r)
         return handle_get(r);
     case REQ_HEADERS: /* not reached: the first callback always leaves it */
     case REQ_QUEUED:
+    case REQ_STREAMING:
     case REQ_ANSWERED:
         break;
     }
@@ -823,6 +959,27 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) srv_log_int(&lr, "aborted", (int)toe);
     }
     srv_log_end(&lr);
+    if (r->streaming) {
+        pthread_mutex_lock(&r->smu);
+        r->s_gone = 1;
+        int active = r->s_active;
+        pthread_mutex_unlock(&r->smu);
+        if (active) { /* the worker's last push frees it; stop the job */
+            int none = -1;
+            atomic_compare_exchange_strong(&r->job.cancel_reason, &none, SRV_CANCEL_DISCONNECT);
+            return;
+        }
+    }
+    req_free(app, r);
+}
+
+/* Frees a request (its job's resources too) once both its connection and its job are done. */
+static void req_free(struct srv_app *app, struct req *r)
+{
+    if (r->streaming) {
+        srv_buf_free(&r->sbuf);
+        pthread_mutex_destroy(&r->smu);
+    }
     if (r->has_job) srv_infer_free(&r->job);
     srv_response_free(&r->job.resp);
     srv_response_free(&r->pending);

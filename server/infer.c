@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "infer_json.h"
+#include "jsonw.h"
 #include "langroute.h"
 #include "log.h"
 
@@ -294,6 +295,9 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
 
 void srv_infer_free(struct srv_infer *j)
 {
+    for (int i = 0; j->last && i < j->n_texts; i++) free(j->last[i]);
+    free(j->last);
+    j->last = NULL;
     for (int i = 0; j->docs && i < j->n_src; i++) free(j->docs[i].cond);
     free(j->docs);
     tx_text_result_free(j->ext);
@@ -622,6 +626,46 @@ void srv_batch_offer(void *worker, struct srv_job *job)
     if (st != TX_OK) finish_job(j, st, NULL, &txe);
 }
 
+/* Streaming: one token event per item of j whose text changed in the last step: "delta" when
+ * it grew (the usual case), "text" in full with "replace": true when it changed otherwise (a
+ * beam search's best hypothesis may). Texts that map to items one to one only (not highlights
+ * or LibreTranslate HTML runs). */
+static void stream_progress(const tx_text_batch *b, struct srv_infer *j)
+{
+    if (j->html || (j->mode == SRV_MODE_HIGHLIGHTS)) return;
+    if (!j->last) {
+        j->last = calloc((size_t)j->n_texts + 1, sizeof *j->last);
+        if (!j->last) return;
+    }
+    for (int i = 0; i < j->n_texts; i++) {
+        char *t;
+        int n_tok;
+        struct tx_error e = {0};
+        if (tx_text_batch_partial(b, j, i, &t, &n_tok, &e) != TX_OK) return;
+        const char *old = j->last[i] ? j->last[i] : "";
+        size_t ol = strlen(old);
+        if (!strcmp(t, old)) {
+            free(t);
+            continue;
+        }
+        struct srv_buf ev;
+        srv_buf_init(&ev);
+        srv_buf_printf(&ev, "event: token\ndata: {\"index\":%d,\"tokens\":%d,", i, n_tok);
+        if (!strncmp(t, old, ol)) {
+            srv_buf_puts(&ev, "\"delta\":");
+            srv_buf_json_string(&ev, t + ol, strlen(t) - ol);
+        } else {
+            srv_buf_puts(&ev, "\"replace\":true,\"text\":");
+            srv_buf_json_string(&ev, t, strlen(t));
+        }
+        srv_buf_puts(&ev, "}\n\n");
+        if (!ev.oom) j->progress(j, ev.data, ev.len);
+        srv_buf_free(&ev);
+        free(j->last[i]);
+        j->last[i] = t;
+    }
+}
+
 int srv_batch_step(void *worker)
 {
     struct srv_worker *w = worker;
@@ -635,6 +679,12 @@ int srv_batch_step(void *worker)
         int64_t t0 = srv_now_ns();
         if (tx_text_batch_step(b, &rows, &e) == TX_OK && rows > 0)
             srv_metrics_batch_step(w->app->metrics, i, rows, (double)(srv_now_ns() - t0) / 1e9);
+        void *running[128];
+        int nr = tx_text_batch_users(b, running, 128);
+        for (int k = 0; k < nr; k++) {
+            struct srv_infer *sj = running[k];
+            if (sj->progress) stream_progress(b, sj);
+        }
         void *first[64];
         int64_t now = srv_now_ns();
         int nf = tx_text_batch_first_tokens(b, first, 64);

@@ -76,6 +76,11 @@ struct srv_infer {
     /* called on the worker once resp is filled; the job must not be touched after it */
     void (*done)(struct srv_infer *job);
     void *done_arg;
+    /* streaming ("stream": true), or NULL: called on the worker after a decode step with one
+     * server-sent event (len bytes, "event: token\ndata: {...}\n\n") for an item whose text
+     * grew; last[i] is the text item i was last reported with (owned) */
+    void (*progress)(struct srv_infer *job, const char *event, size_t len);
+    char **last;
 };
 
 /* Prepares a /translate or /summarize job. Returns 0, or -1 with err (4xx). */

@@ -402,7 +402,8 @@ int srv_parse_translate(const char *body, size_t len, srv_body_kind kind,
     if (json_object_get(doc, "q")) return parse_libre_json(doc, lim, out, err);
     static const char *const known[] = {"text",      "model",  "source_lang",     "target_lang",
                                         "options",   "scores", "tokens",          "alignment",
-                                        "attention", "strict", "split_sentences", "api_key"};
+                                        "attention", "strict", "split_sentences", "api_key",
+                                        "stream"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "a /translate request", err))
         return -1;
     if (get_texts(doc, "text", lim, out, err)) return -1;
@@ -416,7 +417,8 @@ int srv_parse_translate(const char *body, size_t len, srv_body_kind kind,
         get_bool(doc, "alignment", 0, &out->alignment, err) ||
         get_bool(doc, "attention", 0, &out->attention, err) ||
         get_bool(doc, "strict", 0, &out->strict, err) ||
-        get_bool(doc, "split_sentences", 1, &out->split_sentences, err))
+        get_bool(doc, "split_sentences", 1, &out->split_sentences, err) ||
+        get_bool(doc, "stream", 0, &out->stream, err))
         return -1;
     return get_api_key(doc, &out->api_key, err);
 }
@@ -433,7 +435,8 @@ int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *l
     const json_t *doc = out->doc;
     static const char *const known[] = {"text",    "model",         "options", "scores",
                                         "strict",  "api_key",       "max_sentences",
-                                        "mode",    "attention",     "alignment", "tokens"};
+                                        "mode",    "attention",     "alignment", "tokens",
+                                        "stream"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "a /summarize request", err))
         return -1;
     const json_t *mv = json_object_get(doc, "mode");
@@ -457,6 +460,7 @@ int srv_parse_summarize(const char *body, size_t len, const struct cfg_limits *l
         get_bool(doc, "tokens", 0, &out->tokens, err) ||
         get_bool(doc, "alignment", 0, &out->alignment, err) ||
         get_bool(doc, "attention", 0, &out->attention, err) ||
+        get_bool(doc, "stream", 0, &out->stream, err) ||
         get_small_int(doc, "max_sentences", 1, 64, &out->max_sentences, err))
         return -1;
     return get_api_key(doc, &out->api_key, err);

@@ -36,6 +36,7 @@ struct srv_gen_request {
     const char *model, *source_lang, *target_lang; /* NULL when absent */
     struct cfg_gen_options options;
     int scores, tokens, alignment, attention, strict, split_sentences;
+    int stream; /* "stream": true: answer text/event-stream (token events, then the answer) */
     int max_sentences; /* /summarize extractive and highlights modes; 0 = default (3) */
     int mode;          /* /summarize: srv_sum_mode */
     const char *api_key; /* body "api_key" (LibreTranslate), or NULL */

@@ -611,6 +611,18 @@ tx_status tx_text_batch_step(tx_text_batch *b, int *n_rows, struct tx_error *err
  * users; returns how many (time-to-first-token). */
 int tx_text_batch_first_tokens(const tx_text_batch *b, void **users, int max);
 
+/* Tags of the running jobs that have started (up to max into users); returns how many. */
+int tx_text_batch_users(const tx_text_batch *b, void **users, int max);
+
+/* The text so far of item `item` of the running job tagged user (streaming): its segments'
+ * outputs in order, the finished ones' best hypotheses and the first unfinished one's tokens so
+ * far (greedy, sampling: its sequence; beam search: the best running beam, which may still
+ * change), decoded and joined with the input's whitespace as the final result will be; it ends
+ * there. *text is malloc'd; *n_tokens (may be NULL) the generated tokens it holds.
+ * TX_ERR_INVALID for an unknown or ended job or item. */
+tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, char **text,
+                                int *n_tokens, struct tx_error *err);
+
 /* Takes back one ended job: *user its tag; *res its result (owned: tx_text_result_free) when
  * *st is TX_OK, else NULL with the error in *job_err (may be NULL). Returns 1, or 0 when no job
  * has ended. */

@@ -297,3 +297,75 @@ int tx_text_batch_take(tx_text_batch *b, void **user, struct tx_text_result **re
     }
     return 0;
 }
+
+int tx_text_batch_users(const tx_text_batch *b, void **users, int max)
+{
+    int n = 0;
+    for (const struct bjob *j = b ? b->head : NULL; j && n < max; j = j->next)
+        if (j->state == BJOB_RUNNING && j->next_seg > 0) users[n++] = j->user;
+    return n;
+}
+
+/* Appends n bytes of src to the growing string *s (len, cap). Returns 0, or -1 out of memory. */
+static int grow_append(char **s, size_t *len, size_t *cap, const char *src, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t nc = (*len + n + 1) * 2;
+        char *p = realloc(*s, nc);
+        if (!p) return -1;
+        *s = p;
+        *cap = nc;
+    }
+    memcpy(*s + *len, src, n);
+    *len += n;
+    (*s)[*len] = '\0';
+    return 0;
+}
+
+tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, char **text,
+                                int *n_tokens, struct tx_error *err)
+{
+    if (!b || !text) return txi_fail(err, TX_ERR_INVALID, "tx_text_batch_partial: NULL argument");
+    *text = NULL;
+    const struct bjob *j = b->head;
+    while (j && j->user != user) j = j->next;
+    if (!j || j->state != BJOB_RUNNING || item < 0 || item >= j->res->n_items)
+        return txi_fail(err, TX_ERR_INVALID, "no running job with item %d", item);
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    int total = 0;
+    if (grow_append(&out, &len, &cap, "", 0)) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    const struct segment *segs = j->tj.segs;
+    int first = j->tj.first[item], count = j->tj.count[item];
+    for (int i = first; i < first + count && i < j->next_seg; i++) {
+        const int32_t *ids = NULL;
+        int n = 0, running = j->member[i] != 0;
+        if (running) {
+            struct tx_error e = {0};
+            if (tx_group_tokens(b->g, j->member[i], &ids, &n, &e) != TX_OK) break;
+        } else {
+            ids = segs[i].hyps[0].ids;
+            n = segs[i].hyps[0].n_ids;
+        }
+        int ng = n > 1 ? n - 1 : 0;
+        char *piece = NULL;
+        tx_status st = tx_tokenizer_decode(b->tok, ids + 1, ng, 1, &piece, err);
+        if (st != TX_OK) {
+            free(out);
+            return st;
+        }
+        int bad = (i > first && grow_append(&out, &len, &cap, j->texts[item] + segs[i - 1].end,
+                                            segs[i].start - segs[i - 1].end)) ||
+                  grow_append(&out, &len, &cap, piece, strlen(piece));
+        free(piece);
+        if (bad) {
+            free(out);
+            return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+        }
+        total += ng;
+        if (running) break; /* the text so far ends in the first unfinished segment */
+    }
+    *text = out;
+    if (n_tokens) *n_tokens = total;
+    return TX_OK;
+}

@@ -193,6 +193,43 @@ describe('attnserve end to end in chromium', { skip: present ? false : `no binar
     assert.equal(usedHan, 3);
   });
 
+  // Without the attention maps the output streams in as the model writes it ("stream": true):
+  // the page shows the text growing, and ends on the API's answer.
+  it('streams the output as it is written', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#server-status[data-state="ok"]', { timeout: 30000 });
+    await page.click('label[for="task-translate"]');
+    const setAttention = (on) => page.$eval('#opt-attention', (el, v) => {
+      el.checked = v;
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    }, on);
+    await setAttention(false); // (in the collapsed Options)
+    const text = 'A man in a blue shirt is standing on a ladder while two children in red coats watch him paint the old wooden fence beside the river.';
+    await page.fill('#text', text);
+    await page.evaluate(() => {
+      window.__seen = [];
+      const out = document.getElementById('output');
+      new MutationObserver(() => window.__seen.push([out.dataset.state, out.textContent]))
+        .observe(out, { childList: true, characterData: true, subtree: true, attributes: true });
+    });
+    await page.click('#run');
+    await page.waitForSelector('#output[data-state="done"]', { timeout: 120000 });
+    const final = (await page.textContent('#output')).trim();
+    const seen = await page.evaluate(() => window.__seen);
+    const partial = [...new Set(seen.filter(([st]) => st === 'streaming').map(([, t]) => t))];
+    assert.ok(partial.length >= 3, `${partial.length} partial texts shown: ${JSON.stringify(partial.slice(0, 5))}`);
+    // (4 beams by default: the best hypothesis so far may change, so partial texts need not be
+    // prefixes of the final one; they grow)
+    assert.ok(partial.at(-1).length > partial[0].length, 'the text grew');
+    const r = await fetch(srv.url + '/translate', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text }),
+    });
+    assert.equal(final, (await r.json()).translations[0].text, 'the streamed output is the API\'s answer');
+    await page.screenshot({ path: artifact('stream.png'), fullPage: true });
+    await setAttention(true); // back to the default for the tests after
+  });
+
   // The language pickers: French into Czech through the multilingual model (the shipped
   // configuration serves it; the tiny test models do not, and the test says so).
   it('translates French into Czech with the language pickers', async (t) => {

@@ -283,3 +283,72 @@ Test(text_batch, refuses_what_does_not_fit_and_cancels_one_job_alone)
     }
     tx_text_batch_free(b);
 }
+
+/* Streaming: after every step each running greedy job's partial text (tx_text_batch_partial)
+ * grows by one token per unfinished segment... and is a prefix of its final text; the sentences
+ * of a split text appear in order, joined by the input's whitespace. */
+Test(text_batch, partial_texts_grow_into_the_final_text)
+{
+    struct tx_group_params gp = {.max_rows = 8, .max_member_rows = 4, .max_members = 8,
+                                 .max_length = 64, .max_src_tokens = 512};
+    tx_text_batch *b;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_text_batch_new(sess, NULL, tok, &gp, &b, &e), TX_OK, "%s", e.message);
+    struct tx_text_params p[2];
+    const char *texts[2] = {TEXTS[1], TEXTS[4]}; /* one sentence; three sentences, split */
+    size_t lens[2] = {strlen(TEXTS[1]), strlen(TEXTS[4])};
+    int tag[2] = {0, 1};
+    for (int k = 0; k < 2; k++) {
+        p[k].gen = tx_model_gen_params(model);
+        p[k].gen.num_beams = 1;
+        p[k].gen.max_new_tokens = 40;
+        p[k].prefix = NULL;
+        p[k].max_input_tokens = 0;
+        p[k].truncate = 1;
+        p[k].split_sentences = k;
+        p[k].want = 0;
+        cr_assert_eq(tx_text_batch_add(b, &texts[k], &lens[k], 1, &p[k], &tag[k], &e), TX_OK,
+                     "%s", e.message);
+    }
+    char *seen[2][64] = {{0}};
+    int n_seen[2] = {0, 0}, last_tokens[2] = {0, 0};
+    struct tx_text_result *final[2] = {0};
+    for (int step = 0; step < 200 && (!final[0] || !final[1]); step++) {
+        cr_assert_eq(tx_text_batch_step(b, NULL, &e), TX_OK, "%s", e.message);
+        void *users[4];
+        int n = tx_text_batch_users(b, users, 4);
+        for (int u = 0; u < n; u++) {
+            int k = *(int *)users[u];
+            char *t;
+            int nt;
+            cr_assert_eq(tx_text_batch_partial(b, users[u], 0, &t, &nt, &e), TX_OK, "%s",
+                         e.message);
+            cr_assert_geq(nt, last_tokens[k], "job %d: tokens never go back", k);
+            if (k == 0) cr_assert_eq(nt, last_tokens[k] + 1, "one token per step");
+            last_tokens[k] = nt;
+            cr_assert_lt(n_seen[k], 64);
+            seen[k][n_seen[k]++] = t;
+        }
+        void *user;
+        struct tx_text_result *res;
+        tx_status st;
+        while (tx_text_batch_take(b, &user, &res, &st, &e)) {
+            cr_assert_eq(st, TX_OK, "%s", e.message);
+            final[*(int *)user] = res;
+        }
+    }
+    char *t;
+    cr_assert_eq(tx_text_batch_partial(b, &tag[0], 0, &t, NULL, &e), TX_ERR_INVALID);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_not_null(final[k], "job %d ended", k);
+        const char *want = final[k]->items[0].alternatives[0].text;
+        cr_assert_gt(n_seen[k], 3);
+        for (int i = 0; i < n_seen[k]; i++) {
+            cr_assert_eq(strncmp(seen[k][i], want, strlen(seen[k][i])), 0,
+                         "job %d step %d: \"%s\" is not a prefix of \"%s\"", k, i, seen[k][i], want);
+            free(seen[k][i]);
+        }
+        tx_text_result_free(final[k]);
+    }
+    tx_text_batch_free(b);
+}

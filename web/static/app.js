@@ -552,6 +552,63 @@ async function run() {
   }
 }
 
+/**
+ * POST path with "stream": true: calls onToken(index, text so far) as the server writes, and
+ * returns the final answer (the "done" event). Errors as api() throws them.
+ */
+async function apiStream(path, body, onToken, signal) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method: 'POST', signal,
+      headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+      body: JSON.stringify({ ...body, stream: true }),
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network_error', `Cannot reach the attnserve server (${e.message}).`);
+  }
+  if (!res.ok || !(res.headers.get('Content-Type') || '').startsWith('text/event-stream')) {
+    const text = await res.text();
+    let data = null;
+    try { data = JSON.parse(text); } catch { data = null; }
+    const err = data && data.error;
+    throw new ApiError(res.status, (err && err.code) || `http_${res.status}`,
+      (err && err.message) || text.slice(0, 300) || res.statusText, res.headers.get('Retry-After'));
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  const texts = [];
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      let event = 'message', data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (!data) continue;
+      const msg = JSON.parse(data);
+      if (event === 'token') {
+        texts[msg.index] = msg.replace ? msg.text : (texts[msg.index] || '') + msg.delta;
+        onToken(msg.index, texts[msg.index]);
+      } else if (event === 'done') {
+        return msg;
+      } else if (event === 'error') {
+        const err = msg.error || {};
+        throw new ApiError(500, err.code || 'stream_error', err.message || 'The stream ended with an error.');
+      }
+    }
+  }
+  throw new ApiError(0, 'stream_cut', 'The server closed the stream before the answer.');
+}
+
 async function runPlain(task, request, t0, signal) {
   const body = { text: request.text };
   if (request.model) body.model = request.model;
@@ -559,8 +616,16 @@ async function runPlain(task, request, t0, signal) {
   if (request.target_lang) body.target_lang = request.target_lang;
   if (request.options) body.options = request.options;
   // an extractive model: its sentence and word weights for the document view
-  if (task === 'summarize' && (currentModel() || {}).architecture === 'han') body.attention = true;
-  const resp = await api(task, body, signal);
+  const extractive = task === 'summarize' && (currentModel() || {}).architecture === 'han';
+  if (extractive) body.attention = true;
+  // generating models: the output appears as it is written (an event stream)
+  const out = $('output');
+  const resp = extractive ? await api(task, body, signal)
+    : await apiStream(task, body, (i, text) => {
+      if (i !== 0) return;
+      out.textContent = text;
+      out.dataset.state = 'streaming';
+    }, signal);
   const item = task === 'summarize' ? resp.summaries[0] : resp.translations[0];
   if (task === 'summarize') showDocument(documentFrom(item), request);
   const ms = resp.timings && resp.timings.total_ms !== undefined ? resp.timings.total_ms : performance.now() - t0;

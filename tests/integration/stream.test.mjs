@@ -1,0 +1,146 @@
+// stream.test.mjs — "stream": true on /translate and /summarize: a text/event-stream of a
+// start event, token events (the text of each item growing: "delta", or "replace" with the
+// whole text when a beam's best hypothesis changes), and a last event, "done" with the JSON the
+// call without streaming returns, or "error" with the error; a client that leaves mid-stream
+// cancels its job and the server goes on; a slow reader gets every event.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { join } from 'node:path';
+import { ROOT, startServer, testConfig } from './lib/server.mjs';
+import { request } from './lib/http.mjs';
+
+let srv;
+// the shipped translator beside the tiny models: a job long enough to leave in the middle of
+before(async () => {
+  const config = testConfig({ batching: { max_rows: 16 }, limits: { max_output_tokens: 200 } });
+  config.models.push({ name: 'en-de', task: 'translate', path: join(ROOT, 'models', 'marian-en-de'), source_lang: 'en', target_lang: 'de' });
+  srv = await startServer({ config });
+});
+after(async () => { assert.equal((await srv.stop()).code, 0); });
+
+/** POSTs body and collects the server-sent events: [{event, data}], with the response. */
+async function stream(path, body) {
+  const r = await fetch(srv.url + path, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  const events = [];
+  for (const block of text.split('\n\n')) {
+    if (!block.trim()) continue;
+    const ev = { event: 'message', data: '' };
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event: ')) ev.event = line.slice(7);
+      else if (line.startsWith('data: ')) ev.data += line.slice(6);
+    }
+    ev.json = JSON.parse(ev.data);
+    events.push(ev);
+  }
+  return { status: r.status, type: r.headers.get('content-type'), events, raw: text };
+}
+
+/** The texts the token events build, item by item. */
+function replay(events) {
+  const texts = [];
+  for (const e of events.filter((x) => x.event === 'token')) {
+    const i = e.json.index;
+    if (e.json.replace) texts[i] = e.json.text;
+    else texts[i] = (texts[i] ?? '') + e.json.delta;
+  }
+  return texts;
+}
+
+const TEXT = 'The house is small and the garden is green.';
+
+test('a streamed translation: start, one token event per new token, done = the plain answer', async () => {
+  for (const options of [{ num_beams: 1, max_new_tokens: 12 }, { num_beams: 3, max_new_tokens: 12 }]) {
+    const s = await stream('/translate', { text: [TEXT, 'A dog runs.'], stream: true, options });
+    assert.equal(s.status, 200, s.raw);
+    assert.match(s.type, /^text\/event-stream/);
+    assert.equal(s.events[0].event, 'start');
+    assert.equal(s.events[0].json.model, 'tiny-en-de');
+    const last = s.events.at(-1);
+    assert.equal(last.event, 'done', s.raw.slice(-400));
+    const plain = await request(srv.url, 'POST', '/translate', { body: { text: [TEXT, 'A dog runs.'], options } });
+    assert.equal(plain.status, 200);
+    assert.deepEqual(last.json.translations.map((t) => t.text), plain.json.translations.map((t) => t.text));
+    const tokens = s.events.filter((e) => e.event === 'token');
+    assert.ok(tokens.length >= 2, `${tokens.length} token events`);
+    assert.deepEqual(new Set(tokens.map((e) => e.json.index)), new Set([0, 1]));
+    if (options.num_beams === 1) {
+      // greedy: every event adds text, one more token each
+      for (const i of [0, 1]) {
+        const mine = tokens.filter((e) => e.json.index === i);
+        mine.forEach((e, k) => { if (k) assert.ok(e.json.tokens > mine[k - 1].json.tokens); });
+        assert.ok(mine.every((e) => typeof e.json.delta === 'string'));
+      }
+    }
+    // the events rebuild the text of the answer (sentences after the last token event aside)
+    const rebuilt = replay(s.events);
+    rebuilt.forEach((t, i) => assert.ok(last.json.translations[i].text.startsWith(t), `"${t}" starts "${last.json.translations[i].text}"`));
+  }
+});
+
+test('a streamed summary, and errors: 4xx before the stream, an error event during it', async () => {
+  const s = await stream('/summarize', { text: TEXT, stream: true, options: { max_new_tokens: 6 } });
+  assert.equal(s.status, 200);
+  assert.equal(s.events.at(-1).event, 'done');
+  assert.equal(typeof s.events.at(-1).json.summaries[0].text, 'string');
+  let r = await request(srv.url, 'POST', '/translate', { body: { text: TEXT, stream: 'yes' } });
+  assert.equal(r.status, 422);
+  assert.match(r.json.error.message, /stream/);
+  r = await request(srv.url, 'POST', '/translate', { body: { text: TEXT, stream: true, options: { num_beams: 0 } } });
+  assert.equal(r.status, 422, 'parameters are checked before the stream starts');
+  // too long with strict: known only on the worker, after the stream began
+  const long = Array(200).fill('word').join(' ');
+  const e = await stream('/translate', { text: long, stream: true, strict: true });
+  assert.equal(e.status, 200);
+  assert.equal(e.events.at(-1).event, 'error');
+  assert.equal(e.events.at(-1).json.error.code, 'input_too_long');
+});
+
+test('a client that leaves mid-stream cancels its job; a slow reader gets every event', async () => {
+  const metric = async () => {
+    const m = await request(srv.url, 'GET', '/metrics');
+    const line = m.text.split('\n').find((l) => l.startsWith('attnserve_cancelled_total{reason="client_disconnect"}'));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  const before = await metric();
+  const body = JSON.stringify({ text: Array(8).fill(TEXT), model: 'en-de', stream: true, options: { num_beams: 4, max_new_tokens: 200, min_length: 190 } });
+  await new Promise((resolve, reject) => {
+    const sock = net.connect(srv.port, '127.0.0.1', () => {
+      sock.write(`POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    });
+    let got = '';
+    sock.on('data', (d) => {
+      got += d;
+      if (got.includes('event: token')) { sock.destroy(); resolve(); }
+    });
+    sock.on('error', reject);
+    setTimeout(() => reject(new Error(`no token event: ${got.slice(0, 300)}`)), 20000);
+  });
+  let after = before;
+  for (let i = 0; i < 100 && after === before; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await metric();
+  }
+  assert.equal(after, before + 1, 'the job was cancelled');
+  const ok = await request(srv.url, 'POST', '/translate', { body: { text: TEXT } });
+  assert.equal(ok.status, 200, 'the server goes on');
+  // a reader that takes its time: nothing is lost
+  const slow = await new Promise((resolve, reject) => {
+    const b = JSON.stringify({ text: TEXT, stream: true, options: { max_new_tokens: 16 } });
+    const sock = net.connect(srv.port, '127.0.0.1', () => {
+      sock.write(`POST /translate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`);
+      sock.pause();
+      setTimeout(() => sock.resume(), 1500);
+    });
+    let got = '';
+    sock.on('data', (d) => { got += d; });
+    sock.on('end', () => resolve(got));
+    sock.on('error', reject);
+  });
+  assert.match(slow, /^HTTP\/1\.1 200/);
+  assert.match(slow, /event: start/);
+  assert.match(slow, /event: done/);
+});

@@ -386,7 +386,7 @@ static enum MHD_Result submit(struct req *r)
     j->deadline_ns = r->t0 + (int64_t)app->cfg->limits.request_timeout_ms * 1000000LL;
     j->done = job_done;
     j->done_arg = r;
-    if (r->has_gen && r->gen.stream) {
+    if ((r->has_gen && r->gen.stream) || (r->has_att && r->att.stream)) {
         /* a stream's connection is not suspended while the job runs: its socket is not ours to
          * poll; a client that leaves is seen by on_completed */
         j->progress = stream_progress;

@@ -517,7 +517,7 @@ int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *l
     const json_t *doc = out->doc;
     static const char *const known[] = {
         "task",   "text",  "model",   "source_lang", "target_lang", "options", "kinds",
-        "layers", "heads", "rollout", "alignment",   "strict",      "api_key"};
+        "layers", "heads", "rollout", "alignment",   "strict",      "api_key", "stream"};
     if (check_known(doc, known, sizeof known / sizeof known[0], "an /attention request", err))
         return -1;
     if (get_task(doc, &out->task, err) || get_attention_text(doc, lim, out, err)) return -1;
@@ -534,7 +534,8 @@ int srv_parse_attention(const char *body, size_t len, const struct cfg_limits *l
         return -1;
     if (get_bool(doc, "rollout", 0, &out->rollout, err) ||
         get_bool(doc, "alignment", 0, &out->alignment, err) ||
-        get_bool(doc, "strict", 0, &out->strict, err))
+        get_bool(doc, "strict", 0, &out->strict, err) ||
+        get_bool(doc, "stream", 0, &out->stream, err))
         return -1;
     return get_api_key(doc, &out->api_key, err);
 }

@@ -66,6 +66,7 @@ struct srv_attention_request {
     int heads[SRV_MAX_SELECT];
     int head_agg; /* SRV_AGG_* */
     int rollout, alignment, strict;
+    int stream; /* "stream": true: the output's tokens as events, then the maps */
     const char *api_key;
 };
 

@@ -144,3 +144,17 @@ test('a client that leaves mid-stream cancels its job; a slow reader gets every 
   assert.match(slow, /event: start/);
   assert.match(slow, /event: done/);
 });
+
+test('a streamed /attention: the output\'s tokens, then the maps of the plain call', async () => {
+  const body = { task: 'translate', text: TEXT, kinds: ['cross'], heads: 'mean', options: { num_beams: 1, max_new_tokens: 10 } };
+  const s = await stream('/attention', { ...body, stream: true });
+  assert.equal(s.status, 200);
+  assert.equal(s.events[0].event, 'start');
+  assert.ok(s.events.some((e) => e.event === 'token'));
+  const done = s.events.at(-1);
+  assert.equal(done.event, 'done');
+  const plain = await request(srv.url, 'POST', '/attention', { body });
+  assert.equal(done.json.output, plain.json.output);
+  assert.deepEqual(done.json.cross_attention, plain.json.cross_attention);
+  assert.ok(done.json.output.startsWith(replay(s.events)[0]));
+});

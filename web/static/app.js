@@ -518,7 +518,11 @@ async function run() {
       };
       let resp = null, attErr = null;
       try {
-        resp = await api('attention', body, signal);
+        // the output appears as it is written; the maps come with the last event
+        resp = await apiStream('attention', body, (i, t) => {
+          out.textContent = t;
+          out.dataset.state = 'streaming';
+        }, signal);
       } catch (e) {
         // attention_too_large: the request is fine but its maps do not fit the server's
         // attention store: fall back to the plain endpoint below. Anything else is the answer.
@@ -572,6 +576,7 @@ async function apiStream(path, body, onToken, signal) {
     const text = await res.text();
     let data = null;
     try { data = JSON.parse(text); } catch { data = null; }
+    if (res.ok && data) return data; // a server that answers without streaming
     const err = data && data.error;
     throw new ApiError(res.status, (err && err.code) || `http_${res.status}`,
       (err && err.message) || text.slice(0, 300) || res.statusText, res.headers.get('Retry-After'));

@@ -408,6 +408,44 @@ tx_status tx_group_tokens(const tx_group *g, uint64_t id, const int32_t **ids, i
     return TX_OK;
 }
 
+tx_status tx_group_stable_tokens(const tx_group *g, uint64_t id, const int32_t **ids,
+                                 int *n_ids, struct tx_error *err)
+{
+    const struct txi_member *mb = g ? find(g, id) : NULL;
+    if (!mb || !ids || !n_ids)
+        return txi_fail(err, TX_ERR_INVALID, "tx_group_stable_tokens: no member %llu",
+                        (unsigned long long)id);
+    if (mb->state == TX_MEMBER_DONE && mb->n_return > 0) {
+        *ids = mb->hyps[0].ids;
+        *n_ids = mb->hyps[0].n_ids;
+        return TX_OK;
+    }
+    if (mb->state != TX_MEMBER_RUNNING) {
+        *ids = NULL;
+        *n_ids = 0;
+        return TX_OK;
+    }
+    const int32_t *first = txi_slot_seq(g, mb->slots[0]);
+    int n = mb->cur_len;
+    if (mb->beam) { /* every future hypothesis continues a running beam or is a kept one */
+        for (int r = 1; r < mb->n_rows; r++) {
+            const int32_t *q = txi_slot_seq(g, mb->slots[r]);
+            int k = 0;
+            while (k < n && q[k] == first[k]) k++;
+            n = k;
+        }
+        for (int h = 0; h < mb->hy.n; h++) {
+            const struct txi_beam_hyp *bh = &mb->hy.pool[mb->hy.order[h]];
+            int len = bh->len + (bh->eos ? 1 : 0), k = 0;
+            while (k < n && k < len && bh->tokens[k] == first[k]) k++;
+            n = k;
+        }
+    }
+    *ids = first;
+    *n_ids = n;
+    return TX_OK;
+}
+
 tx_status tx_group_result(const tx_group *g, uint64_t id, struct tx_gen_out *out,
                           struct tx_error *err)
 {

@@ -348,6 +348,14 @@ tx_member_state tx_group_state(const tx_group *g, uint64_t id, int *n_tokens);
 tx_status tx_group_tokens(const tx_group *g, uint64_t id, const int32_t **ids, int *n_ids,
                           struct tx_error *err);
 
+/* For streaming: tokens so far that the member's best result will start with, decoder start
+ * token first. Greedy and sampling: its first row's sequence; beam search: the longest common
+ * prefix of its running beams and the finished hypotheses it keeps (every hypothesis it can
+ * still return continues one of them); a DONE member: its best hypothesis. Borrowed until the
+ * next step or removal. TX_ERR_INVALID for an unknown member. */
+tx_status tx_group_stable_tokens(const tx_group *g, uint64_t id, const int32_t **ids,
+                                 int *n_ids, struct tx_error *err);
+
 /* A DONE member's hypotheses as tx_generate gives them for one input (out->n_inputs 1),
  * borrowed until it is removed. A FAILED member: its error (status and message). Otherwise
  * TX_ERR_INVALID. */
@@ -616,9 +624,9 @@ int tx_text_batch_users(const tx_text_batch *b, void **users, int max);
 
 /* The text so far of item `item` of the running job tagged user (streaming): its segments'
  * outputs in order, the finished ones' best hypotheses and the first unfinished one's tokens so
- * far (greedy, sampling: its sequence; beam search: the best running beam, which may still
- * change), decoded and joined with the input's whitespace as the final result will be; it ends
- * there. *text is malloc'd; *n_tokens (may be NULL) the generated tokens it holds.
+ * far that its result will start with (tx_group_stable_tokens: for beam search the common
+ * prefix of its beams), decoded and joined with the input's whitespace as the final result will
+ * be; it ends there. For greedy and beam search it is a prefix of the final text's tokens. *text is malloc'd; *n_tokens (may be NULL) the generated tokens it holds.
  * TX_ERR_INVALID for an unknown or ended job or item. */
 tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, char **text,
                                 int *n_tokens, struct tx_error *err);

@@ -342,7 +342,7 @@ tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, ch
         int n = 0, running = j->member[i] != 0;
         if (running) {
             struct tx_error e = {0};
-            if (tx_group_tokens(b->g, j->member[i], &ids, &n, &e) != TX_OK) break;
+            if (tx_group_stable_tokens(b->g, j->member[i], &ids, &n, &e) != TX_OK) break;
         } else {
             ids = segs[i].hyps[0].ids;
             n = segs[i].hyps[0].n_ids;

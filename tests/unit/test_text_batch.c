@@ -284,9 +284,10 @@ Test(text_batch, refuses_what_does_not_fit_and_cancels_one_job_alone)
     tx_text_batch_free(b);
 }
 
-/* Streaming: after every step each running greedy job's partial text (tx_text_batch_partial)
- * grows by one token per unfinished segment... and is a prefix of its final text; the sentences
- * of a split text appear in order, joined by the input's whitespace. */
+/* Streaming: after every step each running job's partial text (tx_text_batch_partial) holds at
+ * least as many tokens as before (greedy: one more per step) and is a prefix of its final text,
+ * for beam search too (the beams' common prefix); the sentences of a split text appear in order,
+ * joined by the input's whitespace. */
 Test(text_batch, partial_texts_grow_into_the_final_text)
 {
     struct tx_group_params gp = {.max_rows = 8, .max_member_rows = 4, .max_members = 8,
@@ -294,26 +295,27 @@ Test(text_batch, partial_texts_grow_into_the_final_text)
     tx_text_batch *b;
     struct tx_error e = {0};
     cr_assert_eq(tx_text_batch_new(sess, NULL, tok, &gp, &b, &e), TX_OK, "%s", e.message);
-    struct tx_text_params p[2];
-    const char *texts[2] = {TEXTS[1], TEXTS[4]}; /* one sentence; three sentences, split */
-    size_t lens[2] = {strlen(TEXTS[1]), strlen(TEXTS[4])};
-    int tag[2] = {0, 1};
-    for (int k = 0; k < 2; k++) {
+    struct tx_text_params p[3];
+    /* one sentence, greedy; three sentences, split, greedy; one sentence, 4 beams */
+    const char *texts[3] = {TEXTS[1], TEXTS[4], TEXTS[2]};
+    size_t lens[3] = {strlen(TEXTS[1]), strlen(TEXTS[4]), strlen(TEXTS[2])};
+    int tag[3] = {0, 1, 2};
+    for (int k = 0; k < 3; k++) {
         p[k].gen = tx_model_gen_params(model);
-        p[k].gen.num_beams = 1;
+        p[k].gen.num_beams = k == 2 ? 4 : 1;
         p[k].gen.max_new_tokens = 40;
         p[k].prefix = NULL;
         p[k].max_input_tokens = 0;
         p[k].truncate = 1;
-        p[k].split_sentences = k;
+        p[k].split_sentences = k == 1;
         p[k].want = 0;
         cr_assert_eq(tx_text_batch_add(b, &texts[k], &lens[k], 1, &p[k], &tag[k], &e), TX_OK,
                      "%s", e.message);
     }
-    char *seen[2][64] = {{0}};
-    int n_seen[2] = {0, 0}, last_tokens[2] = {0, 0};
-    struct tx_text_result *final[2] = {0};
-    for (int step = 0; step < 200 && (!final[0] || !final[1]); step++) {
+    char *seen[3][64] = {{0}};
+    int n_seen[3] = {0, 0, 0}, last_tokens[3] = {0, 0, 0};
+    struct tx_text_result *final[3] = {0};
+    for (int step = 0; step < 200 && (!final[0] || !final[1] || !final[2]); step++) {
         cr_assert_eq(tx_text_batch_step(b, NULL, &e), TX_OK, "%s", e.message);
         void *users[4];
         int n = tx_text_batch_users(b, users, 4);
@@ -339,10 +341,10 @@ Test(text_batch, partial_texts_grow_into_the_final_text)
     }
     char *t;
     cr_assert_eq(tx_text_batch_partial(b, &tag[0], 0, &t, NULL, &e), TX_ERR_INVALID);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         cr_assert_not_null(final[k], "job %d ended", k);
         const char *want = final[k]->items[0].alternatives[0].text;
-        cr_assert_gt(n_seen[k], 3);
+        cr_assert_gt(n_seen[k], 3, "job %d: %d partial texts", k, n_seen[k]);
         for (int i = 0; i < n_seen[k]; i++) {
             cr_assert_eq(strncmp(seen[k][i], want, strlen(seen[k][i])), 0,
                          "job %d step %d: \"%s\" is not a prefix of \"%s\"", k, i, seen[k][i], want);

@@ -65,9 +65,11 @@ test('a streamed translation: start, one token event per new token, done = the p
     assert.equal(plain.status, 200);
     assert.deepEqual(last.json.translations.map((t) => t.text), plain.json.translations.map((t) => t.text));
     const tokens = s.events.filter((e) => e.event === 'token');
-    assert.ok(tokens.length >= 2, `${tokens.length} token events`);
-    assert.deepEqual(new Set(tokens.map((e) => e.json.index)), new Set([0, 1]));
+    // (beam search streams the beams' common prefix: an item whose beams never agree before
+    // the end has no token event)
+    assert.ok(tokens.length >= (options.num_beams === 1 ? 2 : 1), `${tokens.length} token events`);
     if (options.num_beams === 1) {
+      assert.deepEqual(new Set(tokens.map((e) => e.json.index)), new Set([0, 1]));
       // greedy: every event adds text, one more token each
       for (const i of [0, 1]) {
         const mine = tokens.filter((e) => e.json.index === i);

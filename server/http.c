@@ -170,6 +170,17 @@ static void add_cors(const struct req *r, struct MHD_Response *resp, int preflig
     }
 }
 
+/* What the access log says of an answer: its error code, model, tokens and times. */
+static void note_outcome(struct req *r, const struct srv_response *s)
+{
+    r->code = s->code;
+    if (s->model[0]) snprintf(r->model, sizeof r->model, "%s", s->model);
+    r->in_tokens = s->in_tokens;
+    r->out_tokens = s->out_tokens;
+    r->queue_ms = s->queue_ms;
+    r->inference_ms = s->inference_ms;
+}
+
 /* Turns a plain response into a libmicrohttpd one and queues it (the body is handed over). */
 static void send_response(struct req *r, struct srv_response *s)
 {
@@ -186,12 +197,7 @@ static void send_response(struct req *r, struct srv_response *s)
     }
     r->state = REQ_ANSWERED;
     r->status = s->status;
-    r->code = s->code;
-    if (s->model[0]) snprintf(r->model, sizeof r->model, "%s", s->model);
-    r->in_tokens = s->in_tokens;
-    r->out_tokens = s->out_tokens;
-    r->queue_ms = s->queue_ms;
-    r->inference_ms = s->inference_ms;
+    note_outcome(r, s);
     if (!resp) {
         srv_response_free(s);
         return; /* out of memory: the connection is closed without an answer */
@@ -337,12 +343,7 @@ static void job_done(struct srv_infer *j)
     struct req *r = j->done_arg;
     if (r->streaming) {
         struct srv_response *s = &j->resp;
-        r->code = s->code;
-        if (s->model[0]) snprintf(r->model, sizeof r->model, "%s", s->model);
-        r->in_tokens = s->in_tokens;
-        r->out_tokens = s->out_tokens;
-        r->queue_ms = s->queue_ms;
-        r->inference_ms = s->inference_ms;
+        note_outcome(r, s);
         struct srv_buf ev;
         srv_buf_init(&ev);
         srv_buf_puts(&ev, s->status == 200 ? "event: done\ndata: " : "event: error\ndata: ");

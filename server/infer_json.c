@@ -135,6 +135,18 @@ static void put_usage(struct srv_buf *b, long in, long out)
     srv_buf_printf(b, "\"usage\":{\"input_tokens\":%ld,\"output_tokens\":%ld}", in, out);
 }
 
+/* The indices of an item's selected sentences, in document order. */
+static void put_used(struct srv_buf *b, const struct tx_text_item *it)
+{
+    srv_buf_putc(b, '[');
+    for (int k = 0, first = 1; k < it->n_sentences; k++)
+        if (it->sentences[k].selected) {
+            srv_buf_printf(b, first ? "%d" : ",%d", k);
+            first = 0;
+        }
+    srv_buf_putc(b, ']');
+}
+
 /* One entry of "translations" / "summaries". */
 /* An extractive item's sentences: {"text", "score", "probability", "attention", "selected"}
  * each, then the indices used. */
@@ -169,13 +181,8 @@ static void put_sentences(struct srv_buf *b, const char *src, const struct tx_te
         }
         srv_buf_putc(b, '}');
     }
-    srv_buf_puts(b, "],\"used_sentences\":[");
-    for (int k = 0, first = 1; k < it->n_sentences; k++)
-        if (it->sentences[k].selected) {
-            srv_buf_printf(b, first ? "%d" : ",%d", k);
-            first = 0;
-        }
-    srv_buf_putc(b, ']');
+    srv_buf_puts(b, "],\"used_sentences\":");
+    put_used(b, it);
 }
 
 static int put_item(struct srv_buf *b, struct srv_infer *j, struct tx_text_item *it, int index,
@@ -470,13 +477,9 @@ static void put_document(struct srv_buf *b, const struct srv_infer *j)
         if (k) srv_buf_putc(b, ',');
         srv_buf_json_fixed(b, it->sentences[k].score, 4);
     }
-    srv_buf_puts(b, "],\"used_sentences\":[");
-    for (int k = 0, first = 1; k < it->n_sentences; k++)
-        if (it->sentences[k].selected) {
-            srv_buf_printf(b, first ? "%d" : ",%d", k);
-            first = 0;
-        }
-    srv_buf_puts(b, "],\"words\":[");
+    srv_buf_puts(b, "],\"used_sentences\":");
+    put_used(b, it);
+    srv_buf_puts(b, ",\"words\":[");
     for (int k = 0; k < it->n_sentences; k++) {
         const struct tx_text_sentence *s = &it->sentences[k];
         srv_buf_puts(b, k ? ",[" : "[");

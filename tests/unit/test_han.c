@@ -105,16 +105,24 @@ static const char DOC[] =
     "Local shop owners fear that fewer customers will come while the bridge is closed. "
     "A ferry service will run every twenty minutes during the day.";
 
+/* The shipped han model, its tokenizer and a session. */
+static void load_shipped(tx_model **m, tx_tokenizer **tok, tx_session **s)
+{
+    struct tx_error e = {0};
+    *m = tu_load_model(HAN_SHIPPED, TX_DTYPE_AUTO);
+    cr_assert_eq(tx_tokenizer_load(HAN_SHIPPED, tok, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(*m, 0, s, &e), TX_OK, "%s", e.message);
+}
+
 /* Every word weighs the word attention on the pieces that start in it (from tx_salience on
  * the same sentences); a sentence's words and end token share its attention. */
 Test(han, word_weights_are_the_attention_on_the_pieces_of_each_word)
 {
-    tx_model *m = tu_load_model(HAN_SHIPPED, TX_DTYPE_AUTO);
+    tx_model *m;
     tx_tokenizer *tok;
-    struct tx_error e = {0};
-    cr_assert_eq(tx_tokenizer_load(HAN_SHIPPED, &tok, &e), TX_OK, "%s", e.message);
     tx_session *s;
-    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    struct tx_error e = {0};
+    load_shipped(&m, &tok, &s);
     /* a long last sentence: pieces past TX_EXTRACT_MAX_PIECES are not read */
     char text[4096];
     int len = snprintf(text, sizeof text, "%s And then", DOC);
@@ -290,12 +298,11 @@ static int share_trigram(const char *text, const struct tx_text_sentence *a,
  * sentences, the best blocked ones fill the summary. */
 Test(han, summaries_skip_sentences_that_repeat_a_chosen_trigram)
 {
-    tx_model *m = tu_load_model(HAN_SHIPPED, TX_DTYPE_AUTO);
+    tx_model *m;
     tx_tokenizer *tok;
-    struct tx_error e = {0};
-    cr_assert_eq(tx_tokenizer_load(HAN_SHIPPED, &tok, &e), TX_OK, "%s", e.message);
     tx_session *s;
-    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    struct tx_error e = {0};
+    load_shipped(&m, &tok, &s);
     /* the first sentences restated: a model that likes early sentences picks repeats */
     const char *texts[2] = {
         "The city council voted on Tuesday to close the old bridge for repairs. "

@@ -82,7 +82,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
 FUZZ ?=
 FUZZ_RUNS ?=
-.PHONY: fuzz-build fuzz fuzz-smoke
+.PHONY: fuzz-build fuzz fuzz-smoke fuzz-coverage
 
 fuzz-build: deps-test
 	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
@@ -96,6 +96,10 @@ fuzz-smoke: fuzz-build
 
 fuzz: fuzz-build
 	FUZZ_RUNS=$(FUZZ_RUNS) tests/fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_SECONDS) $(FUZZ)
+
+# Source coverage of the corpora `make fuzz` left (per file, llvm-cov): test-artifacts/fuzz/coverage.txt
+fuzz-coverage: deps-test
+	tests/fuzz/coverage.sh build-fuzzcov $(FUZZ)
 
 # --- Web UI: the UI against a mock API, then end to end in Debian's chromium against the real
 # binary (playwright-core); screenshots land in test-artifacts/browser/. ---

@@ -128,11 +128,12 @@ tx_status txi_rnn_encode(const tx_model *m, struct txi_arena *a, const struct tx
 
 /* ----------------------------------------------------------------------------------- decoder */
 
-tx_status txi_rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                            int n_slots, int max_rows, int n_src_tok, int max_src,
-                            int reorder_slots, const int *src_off, const int *src_len, int rowwise,
-                            struct tx_error *err)
+static tx_status rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                               int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
+                               int reorder_slots, const int *src_off, const int *src_len,
+                               int rowwise, struct tx_error *err)
 {
+    (void)max_len; /* a slot holds a state, not positions */
     const struct txi_rnn_config *rc = &m->cfg.rnn;
     memset(st, 0, sizeof *st);
     st->n_slots = n_slots;
@@ -367,15 +368,26 @@ static void reorder(struct txi_dec_state *st, const int *slots, const int *from,
                    r->reorder + from[i] * r->slot_floats, bytes);
 }
 
-void txi_rnn_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
-                           const int *from, int n)
+static void rnn_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                              const int *from, int n, int len)
 {
     (void)m;
+    (void)len;
     reorder(st, slots, from, n);
 }
 
-void txi_rnn_reorder(const tx_model *m, struct txi_dec_state *st, const int *from)
+static void rnn_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
 {
     (void)m;
+    (void)len;
     reorder(st, NULL, from, st->n_slots);
 }
+
+const struct txi_arch_ops txi_rnn_ops = {
+    .encode = txi_rnn_encode,
+    .dec_alloc = rnn_dec_alloc,
+    .set_source = txi_rnn_set_source,
+    .decode = txi_rnn_decode,
+    .reorder = rnn_reorder,
+    .reorder_slots = rnn_reorder_slots,
+};

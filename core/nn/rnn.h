@@ -1,8 +1,8 @@
 /* rnn.h — the rnn_seq2seq architecture (docs/rnn_seq2seq.md): a (bi)LSTM/GRU encoder and an
  * LSTM/GRU decoder with one attention over the encoder states, additive (Bahdanau et al. 2015)
  * or multiplicative (Luong et al. 2015: dot, general; input feeding; local window, top-k hard
- * attention) (internal). Reached only through transformer.h's entry points, which dispatch on
- * txi_config.arch, so that sessions, decode groups, beam search and attention capture run these
+ * attention) (internal). Reached only through transformer.h's entry points, which dispatch to
+ * txi_rnn_ops (struct txi_arch_ops) for TX_ARCH_RNN, so that sessions, decode groups, beam search and attention capture run these
  * models unchanged: a decoder "cache slot" holds a row's recurrent state (h and c of every layer
  * and the input-feeding vector), the "cross K/V" of a source its encoder states and their
  * attention keys (computed once per source). */
@@ -22,20 +22,13 @@ void txi_rnn_direction(txi_rnn_cell kind, int e, const struct txi_rnn_layer *ly,
                        int n, int reverse, float *out, int ld_out, int col, float *pre, float *gh,
                        float *h, float *c, const struct txi_gemm_ws *ws);
 
+/* The architecture's entry points (transformer.h dispatches to them). */
+extern const struct txi_arch_ops txi_rnn_ops;
+
 tx_status txi_rnn_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
                          struct tx_error *err);
-tx_status txi_rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                            int n_slots, int max_rows, int n_src_tok, int max_src,
-                            int reorder_slots, const int *src_off, const int *src_len, int rowwise,
-                            struct tx_error *err);
 void txi_rnn_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
                         int off, int len, const struct txi_gemm_ws *ws);
 void txi_rnn_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job);
-/* n slots: slot slots[i] takes the state of old slot slots[from[i]] (n <= reorder_slots). */
-void txi_rnn_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
-                           const int *from, int n);
-
-/* Every slot r takes old slot from[r] (needs reorder_slots >= n_slots). */
-void txi_rnn_reorder(const tx_model *m, struct txi_dec_state *st, const int *from);
 
 #endif

@@ -154,10 +154,9 @@ static void enc_self_attention(const tx_model *m, const struct txi_enc_job *job,
     }
 }
 
-tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
-                     struct tx_error *err)
+static tx_status tf_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
+                           struct tx_error *err)
 {
-    if (m->cfg.arch == TX_ARCH_RNN) return txi_rnn_encode(m, a, job, err);
     const struct txi_config *c = &m->cfg;
     const struct txi_stack *s = &m->enc;
     int n = job->n_tok, d = c->d_model;
@@ -264,14 +263,11 @@ static int dec_alloc_extras(const tx_model *m, struct txi_arena *a, struct txi_d
     return 0;
 }
 
-tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                        int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
-                        int reorder_slots, const int *src_off, const int *src_len, int rowwise,
-                        struct tx_error *err)
+static tx_status tf_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                              int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
+                              int reorder_slots, const int *src_off, const int *src_len,
+                              int rowwise, struct tx_error *err)
 {
-    if (m->cfg.arch == TX_ARCH_RNN)
-        return txi_rnn_dec_alloc(m, a, st, n_slots, max_rows, n_src_tok, max_src, reorder_slots,
-                                 src_off, src_len, rowwise, err);
     memset(st, 0, sizeof *st);
     st->n_slots = n_slots;
     st->max_len = max_len;
@@ -290,13 +286,9 @@ tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_s
     return TX_OK;
 }
 
-void txi_dec_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
-                        int off, int len, const struct txi_gemm_ws *ws)
+static void tf_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
+                          int off, int len, const struct txi_gemm_ws *ws)
 {
-    if (m->cfg.arch == TX_ARCH_RNN) {
-        txi_rnn_set_source(m, st, enc_hidden, off, len, ws);
-        return;
-    }
     size_t at = (size_t)off * m->cfg.inner;
     for (int l = 0; l < m->cfg.n_dec_layers; l++) {
         const struct txi_layer *L = &m->dec.layers[l];
@@ -448,12 +440,8 @@ static void dec_logits(const tx_model *m, struct txi_dec_state *st, const struct
             txi_add(job->logits + (size_t)r * V, m->final_logits_bias, (size_t)V);
 }
 
-void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
+static void tf_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
 {
-    if (m->cfg.arch == TX_ARCH_RNN) {
-        txi_rnn_decode(m, st, job);
-        return;
-    }
     const struct txi_stack *s = &m->dec;
     int n = job->n_rows * job->n_new;
     embed_tokens(m, s, job->ids, n, job->past, job->pasts, job->n_new, st->x);
@@ -465,12 +453,8 @@ void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_de
     dec_logits(m, st, job);
 }
 
-void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
+static void tf_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
 {
-    if (m->cfg.arch == TX_ARCH_RNN) {
-        txi_rnn_reorder(m, st, from);
-        return;
-    }
     size_t slot_size = (size_t)st->max_len * m->cfg.inner;
     size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
     memset(st->needed, 0, (size_t)st->n_slots);
@@ -496,13 +480,9 @@ void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *fro
     }
 }
 
-void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
-                           const int *from, int n, int len)
+static void tf_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                             const int *from, int n, int len)
 {
-    if (m->cfg.arch == TX_ARCH_RNN) {
-        txi_rnn_reorder_slots(m, st, slots, from, n);
-        return;
-    }
     size_t slot_size = (size_t)st->max_len * m->cfg.inner;
     size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
     int moves = 0;
@@ -526,4 +506,57 @@ void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const in
                     memcpy(cache + slots[i] * slot_size, st->reorder + from[i] * slot_size, bytes);
         }
     }
+}
+
+/* ------------------------------------------------------------------ the architecture's table */
+
+static const struct txi_arch_ops tf_ops = {
+    .encode = tf_encode,
+    .dec_alloc = tf_dec_alloc,
+    .set_source = tf_set_source,
+    .decode = tf_decode,
+    .reorder = tf_reorder,
+    .reorder_slots = tf_reorder_slots,
+};
+
+static const struct txi_arch_ops *ops_of(const tx_model *m)
+{
+    return m->cfg.arch == TX_ARCH_RNN ? &txi_rnn_ops : &tf_ops;
+}
+
+tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
+                     struct tx_error *err)
+{
+    return ops_of(m)->encode(m, a, job, err);
+}
+
+tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                        int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
+                        int reorder_slots, const int *src_off, const int *src_len, int rowwise,
+                        struct tx_error *err)
+{
+    return ops_of(m)->dec_alloc(m, a, st, n_slots, max_len, max_rows, n_src_tok, max_src,
+                                reorder_slots, src_off, src_len, rowwise, err);
+}
+
+void txi_dec_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
+                        int off, int len, const struct txi_gemm_ws *ws)
+{
+    ops_of(m)->set_source(m, st, enc_hidden, off, len, ws);
+}
+
+void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job)
+{
+    ops_of(m)->decode(m, st, job);
+}
+
+void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
+{
+    ops_of(m)->reorder(m, st, from, len);
+}
+
+void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                           const int *from, int n, int len)
+{
+    ops_of(m)->reorder_slots(m, st, slots, from, n, len);
 }

@@ -87,4 +87,22 @@ void txi_dec_reorder(const tx_model *m, struct txi_dec_state *st, const int *fro
 void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
                            const int *from, int n, int len);
 
+/* The entry points above for one family of architectures: the Transformers' (transformer.c)
+ * or the recurrent encoder-decoder's (rnn.c: txi_rnn_ops). txi_encode ... txi_dec_reorder_slots
+ * call the model's table: one place knows which architecture runs (txi_config.arch). */
+struct txi_arch_ops {
+    tx_status (*encode)(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
+                        struct tx_error *err);
+    tx_status (*dec_alloc)(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
+                           int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
+                           int reorder_slots, const int *src_off, const int *src_len,
+                           int rowwise, struct tx_error *err);
+    void (*set_source)(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
+                       int off, int len, const struct txi_gemm_ws *ws);
+    void (*decode)(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job);
+    void (*reorder)(const tx_model *m, struct txi_dec_state *st, const int *from, int len);
+    void (*reorder_slots)(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                          const int *from, int n, int len);
+};
+
 #endif

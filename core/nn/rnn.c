@@ -129,20 +129,12 @@ tx_status txi_rnn_encode(const tx_model *m, struct txi_arena *a, const struct tx
 /* ----------------------------------------------------------------------------------- decoder */
 
 static tx_status rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                               int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
-                               int reorder_slots, const int *src_off, const int *src_len,
-                               int rowwise, struct tx_error *err)
+                               int max_len, struct tx_error *err)
 {
     (void)max_len; /* a slot holds a state, not positions */
     const struct txi_rnn_config *rc = &m->cfg.rnn;
-    memset(st, 0, sizeof *st);
-    st->n_slots = n_slots;
-    st->max_rows = max_rows;
-    st->n_src_tok = n_src_tok;
-    st->max_src = max_src;
-    st->reorder_slots = reorder_slots;
-    st->src_off = src_off;
-    st->src_len = src_len;
+    int n_slots = st->n_slots, max_rows = st->max_rows, n_src_tok = st->n_src_tok;
+    int max_src = st->max_src, reorder_slots = st->reorder_slots;
     struct txi_rnn_dec *r = txi_arena_calloc(a, 1, sizeof *r);
     if (!r) return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (decoder state)");
     st->rnn = r;
@@ -177,9 +169,7 @@ static tx_status rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct tx
     int widest_in = r->in0 > 2 * H ? r->in0 : 2 * H;
     int widest_out = G * H > m->cfg.dec_vocab ? G * H : m->cfg.dec_vocab;
     int most_rows = max_rows > max_src ? max_rows : max_src;
-    tx_status ts = alloc_ws(a, &st->ws, most_rows, widest_out, widest_in, err);
-    st->ws.rowwise = rowwise;
-    return ts;
+    return alloc_ws(a, &st->ws, most_rows, widest_out, widest_in, err);
 }
 
 void txi_rnn_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,

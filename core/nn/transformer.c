@@ -264,25 +264,14 @@ static int dec_alloc_extras(const tx_model *m, struct txi_arena *a, struct txi_d
 }
 
 static tx_status tf_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                              int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
-                              int reorder_slots, const int *src_off, const int *src_len,
-                              int rowwise, struct tx_error *err)
+                              int max_len, struct tx_error *err)
 {
-    memset(st, 0, sizeof *st);
-    st->n_slots = n_slots;
     st->max_len = max_len;
-    st->max_rows = max_rows;
-    st->n_src_tok = n_src_tok;
-    st->max_src = max_src;
-    st->reorder_slots = reorder_slots;
-    st->src_off = src_off;
-    st->src_len = src_len;
     if (dec_alloc_caches(m, a, st) || dec_alloc_scratch(m, a, st) ||
-        dec_alloc_extras(m, a, st, reorder_slots > 0))
+        dec_alloc_extras(m, a, st, st->reorder_slots > 0))
         return txi_fail(err, TX_ERR_NOMEM,
                         "session arena exhausted (decoder state for %d rows x %d positions)",
-                        n_slots, max_len);
-    st->ws.rowwise = rowwise;
+                        st->n_slots, max_len);
     return TX_OK;
 }
 
@@ -535,8 +524,17 @@ tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_s
                         int reorder_slots, const int *src_off, const int *src_len, int rowwise,
                         struct tx_error *err)
 {
-    return ops_of(m)->dec_alloc(m, a, st, n_slots, max_len, max_rows, n_src_tok, max_src,
-                                reorder_slots, src_off, src_len, rowwise, err);
+    memset(st, 0, sizeof *st);
+    st->n_slots = n_slots;
+    st->max_rows = max_rows;
+    st->n_src_tok = n_src_tok;
+    st->max_src = max_src;
+    st->reorder_slots = reorder_slots;
+    st->src_off = src_off;
+    st->src_len = src_len;
+    tx_status ts = ops_of(m)->dec_alloc(m, a, st, max_len, err);
+    st->ws.rowwise = rowwise;
+    return ts;
 }
 
 void txi_dec_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,

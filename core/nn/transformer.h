@@ -93,10 +93,9 @@ void txi_dec_reorder_slots(const tx_model *m, struct txi_dec_state *st, const in
 struct txi_arch_ops {
     tx_status (*encode)(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
                         struct tx_error *err);
+    /* st's sizes and source arrays are set (txi_dec_alloc): allocate the rest */
     tx_status (*dec_alloc)(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
-                           int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
-                           int reorder_slots, const int *src_off, const int *src_len,
-                           int rowwise, struct tx_error *err);
+                           int max_len, struct tx_error *err);
     void (*set_source)(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,
                        int off, int len, const struct txi_gemm_ws *ws);
     void (*decode)(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job);

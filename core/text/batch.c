@@ -306,22 +306,6 @@ int tx_text_batch_users(const tx_text_batch *b, void **users, int max)
     return n;
 }
 
-/* Appends n bytes of src to the growing string *s (len, cap). Returns 0, or -1 out of memory. */
-static int grow_append(char **s, size_t *len, size_t *cap, const char *src, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t nc = (*len + n + 1) * 2;
-        char *p = realloc(*s, nc);
-        if (!p) return -1;
-        *s = p;
-        *cap = nc;
-    }
-    memcpy(*s + *len, src, n);
-    *len += n;
-    (*s)[*len] = '\0';
-    return 0;
-}
-
 tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, char **text,
                                 int *n_tokens, struct tx_error *err)
 {
@@ -334,7 +318,8 @@ tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, ch
     char *out = NULL;
     size_t len = 0, cap = 0;
     int total = 0;
-    if (grow_append(&out, &len, &cap, "", 0)) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
+    if (txi_text_append(&out, &len, &cap, "", 0))
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     const struct segment *segs = j->tj.segs;
     int first = j->tj.first[item], count = j->tj.count[item];
     for (int i = first; i < first + count && i < j->next_seg; i++) {
@@ -354,9 +339,10 @@ tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, ch
             free(out);
             return st;
         }
-        int bad = (i > first && grow_append(&out, &len, &cap, j->texts[item] + segs[i - 1].end,
-                                            segs[i].start - segs[i - 1].end)) ||
-                  grow_append(&out, &len, &cap, piece, strlen(piece));
+        int bad = (i > first &&
+                   txi_text_append(&out, &len, &cap, j->texts[item] + segs[i - 1].end,
+                                   segs[i].start - segs[i - 1].end)) ||
+                  txi_text_append(&out, &len, &cap, piece, strlen(piece));
         free(piece);
         if (bad) {
             free(out);

@@ -211,7 +211,7 @@ static tx_status keep_hypotheses(struct text_job *job, const int *batch, int n_b
 }
 
 /* Appends src to a growing heap string. */
-static int append(char **s, size_t *len, size_t *cap, const char *src, size_t n)
+int txi_text_append(char **s, size_t *len, size_t *cap, const char *src, size_t n)
 {
     if (*len + n + 1 > *cap) {
         size_t nc = (*cap ? *cap : 64);
@@ -244,7 +244,7 @@ static tx_status build_alternative(const tx_tokenizer *tok, const char *text,
         score += h->score;
     }
     alt->ids = malloc((size_t)(total > 0 ? total : 1) * sizeof *alt->ids);
-    if (!alt->ids || append(&out, &len, &cap, "", 0)) goto nomem;
+    if (!alt->ids || txi_text_append(&out, &len, &cap, "", 0)) goto nomem;
     int pos = 0;
     for (int i = 0; i < count; i++) {
         const struct segment *sg = &segs[first + i];
@@ -260,12 +260,12 @@ static tx_status build_alternative(const tx_tokenizer *tok, const char *text,
         }
         if (i > 0) { /* the whitespace that separated the sentences in the input */
             const struct segment *prev = &segs[first + i - 1];
-            if (append(&out, &len, &cap, text + prev->end, sg->start - prev->end)) {
+            if (txi_text_append(&out, &len, &cap, text + prev->end, sg->start - prev->end)) {
                 free(piece);
                 goto nomem;
             }
         }
-        int bad = append(&out, &len, &cap, piece, strlen(piece));
+        int bad = txi_text_append(&out, &len, &cap, piece, strlen(piece));
         free(piece);
         if (bad) goto nomem;
     }

@@ -44,6 +44,10 @@ tx_status txi_text_end(tx_session *s, const tx_tokenizer *tok, const char *const
                        const struct text_job *job, const struct tx_text_params *params,
                        struct tx_text_result *res, struct tx_error *err);
 
+/* Appends n bytes of src to the growing NUL-terminated string *s (*len bytes, *cap allocated).
+ * Returns 0, or -1 out of memory (*s unchanged). */
+int txi_text_append(char **s, size_t *len, size_t *cap, const char *src, size_t n);
+
 /* Frees what job owns (not job itself). */
 void txi_text_job_free(struct text_job *job);
 

@@ -148,14 +148,44 @@ void cli_report(const char *cmd, const struct tx_error *e)
     fprintf(stderr, "attnserve-cli %s: %s: %s\n", cmd, tx_status_name(e->status), e->message);
 }
 
-int cli_load_engine(const char *cmd, const char *model_dir, int threads, tx_model **m,
-                    tx_session **s)
+int cli_parse_dtype(const char *cmd, const char *v, tx_dtype *out)
+{
+    static const struct {
+        const char *name;
+        tx_dtype dtype;
+    } names[] = {{"auto", TX_DTYPE_AUTO}, {"int8", TX_DTYPE_INT8}, {"w8a8", TX_DTYPE_W8A8},
+                 {"f16", TX_DTYPE_F16},   {"f32", TX_DTYPE_F32}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(v, names[i].name)) {
+            *out = names[i].dtype;
+            return 0;
+        }
+    fprintf(stderr, "attnserve-cli %s: --dtype must be auto, int8, w8a8, f16 or f32, got '%s'\n",
+            cmd, v);
+    return -1;
+}
+
+int cli_set_threads(const char *cmd, tx_session *s, int threads)
 {
     struct tx_error e = {0};
-    tx_blas_set_threads(threads);
-    if (tx_model_load(model_dir, m, &e) == TX_OK && tx_session_new(*m, 0, s, &e) == TX_OK) return 0;
+    tx_blas_set_threads(1);
+    if (tx_session_set_threads(s, threads, &e) == TX_OK) return 0;
     cli_report(cmd, &e);
     return -1;
+}
+
+int cli_load_engine(const char *cmd, const char *model_dir, int threads, tx_dtype dtype,
+                    tx_model **m, tx_session **s)
+{
+    struct tx_error e = {0};
+    struct tx_load_params lp = tx_load_default_params();
+    lp.dtype = dtype;
+    if (tx_model_load_ex(model_dir, &lp, m, &e) != TX_OK ||
+        tx_session_new(*m, 0, s, &e) != TX_OK) {
+        cli_report(cmd, &e);
+        return -1;
+    }
+    return cli_set_threads(cmd, *s, threads);
 }
 
 void cli_put_float(FILE *f, float x)

@@ -11,8 +11,13 @@
 /* Exit statuses of a subcommand. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILED = 1, CLI_EXIT_USAGE = 2 };
 
-/* Most OpenBLAS threads --threads accepts. */
-#define CLI_MAX_THREADS 256
+/* Most engine threads --threads accepts. */
+#define CLI_MAX_THREADS TX_MAX_ENGINE_THREADS
+
+/* The help line of --threads, shared by the commands that run a model. */
+#define CLI_THREADS_HELP                                                                           \
+    "  --threads N              engine threads: one request's products split between N\n"       \
+    "                           threads (default 1; OpenBLAS runs one); results identical\n"
 
 /* argv[i] asks for the subcommand's help (--help or -h). */
 int cli_is_help(const char *arg);
@@ -46,11 +51,17 @@ int cli_parse_model_flags(int argc, char **argv, const struct cli_flag *flags, i
 /* Loads the tokenizer of a model or tokenizer folder into *tok (owned: tx_tokenizer_free).
  * Returns 0, or -1 with the reason on stderr. */
 int cli_load_tokenizer(const char *cmd, const char *model_dir, tx_tokenizer **tok);
-/* Sets the BLAS threads, loads a model and opens a session on it (owned: tx_session_free,
- * then tx_model_free; either may be set when it fails). Returns 0, or -1 with the reason on
+/* --dtype VALUE: auto, int8, w8a8, f16 or f32 into *out. Returns 0, or -1 with the reason on
  * stderr. */
-int cli_load_engine(const char *cmd, const char *model_dir, int threads, tx_model **m,
-                    tx_session **s);
+int cli_parse_dtype(const char *cmd, const char *v, tx_dtype *out);
+/* Runs OpenBLAS on one thread and gives the session `threads` engine threads. Returns 0, or -1
+ * with the reason on stderr. */
+int cli_set_threads(const char *cmd, tx_session *s, int threads);
+/* Loads a model with its weights kept as dtype and opens a session on it with `threads` engine
+ * threads (cli_set_threads; owned: tx_session_free, then tx_model_free; either may be set when
+ * it fails). Returns 0, or -1 with the reason on stderr. */
+int cli_load_engine(const char *cmd, const char *model_dir, int threads, tx_dtype dtype,
+                    tx_model **m, tx_session **s);
 /* Prints a core failure as "attnserve-cli CMD: STATUS: message". */
 void cli_report(const char *cmd, const struct tx_error *e);
 

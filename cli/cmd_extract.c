@@ -135,7 +135,7 @@ int cli_extract(int argc, char **argv)
     size_t cap = 0;
     ssize_t len;
     if (!spans || !buf) goto done;
-    if (cli_load_engine("extract", model_dir, 1, &m, &s)) goto done;
+    if (cli_load_engine("extract", model_dir, 1, TX_DTYPE_AUTO, &m, &s)) goto done;
     if (cli_load_tokenizer("extract", model_dir, &tok)) goto done;
     rc = 0;
     while (!rc && (len = getline(&line, &cap, stdin)) >= 0) {

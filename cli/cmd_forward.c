@@ -96,7 +96,7 @@ int cli_forward(int argc, char **argv)
         goto done;
     }
     rc = CLI_EXIT_FAILED;
-    if (cli_load_engine(cmd, a.model_dir, (int)a.threads, &m, &s)) goto done;
+    if (cli_load_engine(cmd, a.model_dir, (int)a.threads, TX_DTYPE_AUTO, &m, &s)) goto done;
     struct tx_error e = {0};
     struct tx_forward_out o;
     if (tx_forward(s, a.src, a.n_src, a.dec, a.n_dec, a.flags, &o, &e) != TX_OK) {

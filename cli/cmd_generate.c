@@ -17,7 +17,8 @@ static void usage(FILE *f)
                "                              [options]\n");
     cli_gen_opts_help(f);
     fprintf(f,
-               "  --threads N              OpenBLAS threads (default 1)\n"
+               CLI_THREADS_HELP
+               "  --dtype auto|int8|w8a8|f16|f32  how weights are kept (default auto: as stored)\n"
                "Several --input-ids are decoded together as one padded batch. Prints one JSON\n"
                "object: \"sequences\" [inputs x returned][ids] (decoder start token first, eos\n"
                "last when produced, as transformers returns them), \"scores\" (beam: sequence\n"
@@ -38,6 +39,7 @@ struct generate_args {
     int n_src[MAX_INPUTS];
     int n_inputs;
     long threads;
+    tx_dtype dtype;
     struct cli_gen_opts go;
 };
 
@@ -63,6 +65,8 @@ static int take_option(struct generate_args *a, const char *cmd, int argc, char 
     }
     if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing)))
         return cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &a->threads);
+    if (!missing && (v = cli_opt(argc, argv, i, "--dtype", &missing)))
+        return cli_parse_dtype(cmd, v, &a->dtype);
     int took = missing ? 0 : cli_gen_opts_take(&a->go, cmd, argc, argv, i);
     if (took < 0) return -1;
     if (took) return 0;
@@ -134,7 +138,7 @@ int cli_generate(int argc, char **argv)
         goto done;
     }
     rc = CLI_EXIT_FAILED;
-    if (cli_load_engine(cmd, a.model_dir, (int)a.threads, &m, &s)) goto done;
+    if (cli_load_engine(cmd, a.model_dir, (int)a.threads, a.dtype, &m, &s)) goto done;
     struct tx_gen_params p = tx_model_gen_params(m);
     rc = CLI_EXIT_USAGE;
     if (cli_gen_opts_apply(&a.go, cmd, &p)) goto done;

@@ -38,10 +38,12 @@ static void text_usage(FILE *f, const char *cmd)
         "  --split / --no-split      split each input into sentences (default: translate\n"
         "                            splits, summarize does not)\n"
         "  --prefix TEXT             task prefix (default: from the config, e.g. T5's)\n"
-        "  --threads N               OpenBLAS threads (default 1)\n"
-        "  --dtype auto|int8|f16|f32 weights as stored (default; F16 kept as F16), int8\n"
-        "                            (quantized at load), f16 (all matrices as half\n"
-        "                            precision) or f32 (all widened)\n"
+        "  --threads N               engine threads: one batch's products split between N\n"
+        "                            threads (default 1; OpenBLAS runs one); same results\n"
+        "  --dtype auto|int8|w8a8|f16|f32  weights as stored (default; F16 kept as F16),\n"
+        "                            int8 (quantized at load), w8a8 (int8 weights and\n"
+        "                            activations), f16 (all matrices as half precision) or\n"
+        "                            f32 (all widened)\n"
         "Decoding defaults: generation_config.json, then config.json's\n"
         "task_specific_params.summarization (or .translation_en_to_de) over it, as\n"
         "transformers' pipeline(task) applies them; the options below override both.\n",
@@ -90,18 +92,7 @@ static int take_arg(int argc, char **argv, int *i, struct text_opts *o, struct t
     } else if (!missing && (v = cli_opt(argc, argv, i, "--threads", &missing))) {
         if (cli_parse_int(cmd, "--threads", v, 1, CLI_MAX_THREADS, &t->threads)) return -1;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--dtype", &missing))) {
-        if (strcmp(v, "auto") && strcmp(v, "int8") && strcmp(v, "f16") && strcmp(v, "f32") &&
-            strcmp(v, "w8a8")) {
-            fprintf(stderr,
-                    "attnserve-cli %s: --dtype must be auto, int8, w8a8, f16 or f32, got '%s'\n",
-                    cmd, v);
-            return -1;
-        }
-        o->load.dtype = !strcmp(v, "w8a8")  ? TX_DTYPE_W8A8
-                        : !strcmp(v, "int8")  ? TX_DTYPE_INT8
-                        : !strcmp(v, "f16") ? TX_DTYPE_F16
-                        : !strcmp(v, "f32") ? TX_DTYPE_F32
-                                            : TX_DTYPE_AUTO;
+        if (cli_parse_dtype(cmd, v, &o->load.dtype)) return -1;
     } else if (!missing && (v = cli_opt(argc, argv, i, "--max-input-tokens", &missing))) {
         if (cli_parse_int(cmd, "--max-input-tokens", v, 2, 1 << 20, &t->max_in)) return -1;
     } else if (!missing && a[0] == '-' && a[1] == '-') {
@@ -278,7 +269,6 @@ static int run_text(int argc, char **argv, enum text_task task)
         return rc == -2 ? 1 : 2;
     }
     if (o.json) o.tp.want |= TX_WANT_TOKENS;
-    tx_blas_set_threads(o.threads);
 
     struct tx_error err = {0};
     tx_tokenizer *tok = NULL;
@@ -289,6 +279,7 @@ static int run_text(int argc, char **argv, enum text_task task)
         fprintf(stderr, "attnserve-cli %s: %s\n", cmd, err.message);
         goto done;
     }
+    if (cli_set_threads(cmd, s, o.threads)) goto done;
     if (o.text) {
         char *one[1] = {(char *)o.text};
         status = run_batch(s, tok, &o, cmd, one, 1, 1);

@@ -71,6 +71,7 @@ void cfg_init(struct cfg_config *c)
     c->http_threads = 4;
     c->workers = 1;
     c->blas_threads = 0;
+    c->engine_threads = 1;
     c->queue_depth = 64;
     c->shutdown_timeout_ms = 30000;
     c->limits.max_body_bytes = 1 << 20;
@@ -177,6 +178,9 @@ static const struct setting {
     {"blas_threads", "ATTNSERVE_BLAS_THREADS", "--blas-threads", S_INT,
      offsetof(struct cfg_config, blas_threads), 0, 256,
      "BLAS threads (0 = CPUs with 1 worker; must be 1 with several workers)"},
+    {"engine_threads", "ATTNSERVE_ENGINE_THREADS", "--engine-threads", S_INT,
+     offsetof(struct cfg_config, engine_threads), 1, 64,
+     "threads of each worker that split its products (results identical; BLAS then runs 1)"},
     {"queue_depth", "ATTNSERVE_QUEUE_DEPTH", "--queue-depth", S_INT,
      offsetof(struct cfg_config, queue_depth), 1, 100000,
      "requests waiting for a worker before 503"},
@@ -1183,6 +1187,14 @@ int cfg_validate(struct cfg_config *c, struct cfg_errors *errs)
                 "blas_threads %d): BLAS parallelism is chosen once, either several "
                 "single-threaded workers or one worker with several BLAS threads",
                 c->workers, c->blas_threads);
+        bad++;
+    }
+    if (c->engine_threads > 1 && c->blas_threads > 1) {
+        add_err(errs,
+                "blas_threads must be 0 or 1 when engine_threads > 1 (got engine_threads %d, "
+                "blas_threads %d): a worker's products run either on its engine threads or on "
+                "OpenBLAS threads, not both",
+                c->engine_threads, c->blas_threads);
         bad++;
     }
     if (c->limits.max_text_bytes > c->limits.max_body_bytes) {

@@ -80,7 +80,9 @@ struct cfg_config {
     int port;          /* 0 = an ephemeral port (logged at start) */
     int http_threads;
     int workers;             /* inference workers */
-    int blas_threads;        /* BLAS threads (process-wide); 0 = number of CPUs when workers == 1 */
+    int blas_threads;        /* BLAS threads (process-wide); 0 = number of CPUs when workers == 1
+                                and engine_threads == 1, else 1 */
+    int engine_threads;      /* threads per worker that split one step's products (1 = none) */
     int queue_depth;         /* requests waiting for a worker before 503 */
     int shutdown_timeout_ms; /* SIGTERM: longest wait for in-flight requests */
     struct cfg_limits limits;

@@ -41,7 +41,8 @@ void *srv_worker_init(int index, void *user)
     for (int i = 0; i < app->reg.n; i++) {
         struct tx_error e;
         memset(&e, 0, sizeof e);
-        if (tx_session_new(app->reg.models[i].model, cap, &w->sessions[i], &e) != TX_OK) {
+        if (tx_session_new(app->reg.models[i].model, cap, &w->sessions[i], &e) != TX_OK ||
+            tx_session_set_threads(w->sessions[i], app->cfg->engine_threads, &e) != TX_OK) {
             srv_log_msg(CFG_LOG_ERROR, "worker_start", "worker %d, model %s: %s", index,
                         app->reg.models[i].name, e.message);
             srv_worker_fini(w, app);
@@ -582,7 +583,10 @@ static tx_text_batch *batch_for(struct srv_worker *w, const struct srv_model *m,
         return NULL;
     }
     size_t cap = (size_t)w->app->cfg->limits.session_memory_mb << 20;
-    if (!w->aux[i] && tx_session_new(m->model, cap, &w->aux[i], err) != TX_OK) return NULL;
+    if (!w->aux[i] && (tx_session_new(m->model, cap, &w->aux[i], err) != TX_OK ||
+                       tx_session_set_threads(w->aux[i], w->app->cfg->engine_threads, err) !=
+                           TX_OK))
+        return NULL;
     struct tx_group_params gp = batch_params(w->app, m);
     if (tx_text_batch_new(w->sessions[i], w->aux[i], m->tok, &gp, &w->batches[i], err) == TX_OK)
         return w->batches[i];

@@ -74,12 +74,12 @@ int main(int argc, char **argv)
     }
     srv_log_setup(cfg.log_level, cfg.log_format);
 
-    /* BLAS parallelism is chosen once: several single-threaded workers, or one worker with
-     * as many BLAS threads as CPUs */
+    /* BLAS parallelism is chosen once: several single-threaded workers, workers with engine
+     * threads (BLAS single-threaded), or one worker with as many BLAS threads as CPUs */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int blas = cfg.blas_threads > 0 ? cfg.blas_threads
-               : cfg.workers == 1   ? (int)(ncpu > 0 ? ncpu : 1)
-                                    : 1;
+    int blas = cfg.blas_threads > 0                            ? cfg.blas_threads
+               : cfg.workers == 1 && cfg.engine_threads == 1 ? (int)(ncpu > 0 ? ncpu : 1)
+                                                               : 1;
     tx_blas_set_threads(blas);
 
     if (pipe(sig_pipe)) {

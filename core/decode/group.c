@@ -140,7 +140,7 @@ tx_status tx_group_new(tx_session *s, const struct tx_group_params *gp, tx_group
                         gp->max_rows, gp->max_members);
     st = txi_dec_alloc(g->m, g->a, &g->ds, gp->max_rows, positions, gp->max_rows,
                        gp->max_src_tokens, max_src, g->MR > 1 ? g->MR : 0, g->src_off,
-                       g->src_len, 1, err);
+                       g->src_len, 1, s->pool, err);
     if (st != TX_OK) return st;
     *out = g;
     return TX_OK;
@@ -292,7 +292,8 @@ static void start_member(struct tx_group *g, int i)
                              .n_src = 1,
                              .n_tok = len,
                              .hidden = hidden,
-                             .att = NULL};
+                             .att = NULL,
+                             .pool = g->s->pool};
     if (txi_encode(g->m, sa, &ej, &e) != TX_OK) {
         fail_member(mb, &e);
         return;

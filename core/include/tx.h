@@ -211,6 +211,22 @@ tx_status tx_session_new(const tx_model *model, size_t max_arena_bytes, tx_sessi
                          struct tx_error *err);
 void tx_session_free(tx_session *s);
 
+/* Engine threads: the session's large matrix products (linear layers, the output projection,
+ * the cross-attention keys and values; decode steps and the encoder) are split by output
+ * columns between n_threads threads, the calling one and n_threads - 1 helpers the session
+ * starts and keeps (between products they spin up to 200 us, then sleep). Every output is
+ * computed by the same code on the same inputs whatever the split, so results are bit-identical
+ * for any n_threads. 1 (the default) stops the helpers. Worth it when the cores are otherwise
+ * idle: with as many busy workers as cores, the helpers' spinning only takes time from them.
+ * TX_ERR_INVALID for n_threads outside [1, TX_MAX_ENGINE_THREADS]; TX_ERR_NOMEM when a thread
+ * cannot be started (the session then keeps its previous setting). Call between calls on the
+ * session (not while a decode group is alive). */
+#define TX_MAX_ENGINE_THREADS 64
+tx_status tx_session_set_threads(tx_session *s, int n_threads, struct tx_error *err);
+
+/* The session's engine threads (1 when none were set). */
+int tx_session_threads(const tx_session *s);
+
 /* Bytes the session's arena currently holds (for metrics). */
 size_t tx_session_arena_size(const tx_session *s);
 

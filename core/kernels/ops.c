@@ -498,33 +498,111 @@ static void rowwise_nt(int m, int n, int k, float alpha, const float *a, int lda
     }
 }
 
+int txi_gemm_ws_alloc(struct txi_gemm_ws *ws, struct txi_arena *a, size_t n_floats,
+                      struct txi_pool *pool)
+{
+    ws->pool = pool;
+    ws->rowwise = 0;
+    ws->n_floats = (n_floats + 15) & ~(size_t)15;
+    ws->buf = ws->n_floats ? txi_arena_alloc(a, ws->n_floats * (size_t)txi_pool_threads(pool),
+                                             sizeof(float))
+                           : NULL;
+    return ws->n_floats && !ws->buf ? -1 : 0;
+}
+
+int txi_gemm_ws_splits(const struct txi_gemm_ws *ws, int n, int k)
+{
+    return ws && ws->pool && n >= 2 * TXI_SPLIT_ALIGN &&
+           (size_t)n * (size_t)k >= TXI_SPLIT_MIN_WEIGHTS;
+}
+
+struct txi_gemm_ws txi_gemm_ws_part(const struct txi_gemm_ws *ws, int t)
+{
+    struct txi_gemm_ws part = {ws->buf ? ws->buf + (size_t)t * ws->n_floats : NULL, ws->n_floats,
+                               ws->rowwise, NULL};
+    return part;
+}
+
+/* The kernel an F32 product runs on, chosen once from the whole product's (m, n, k): the parts
+ * of a split product run the same kernel on their columns. OpenBLAS's (sgemv, sgemm) are never
+ * split, since their summation order may depend on the number of columns. */
+typedef enum { NT_ROWWISE, NT_PANEL, NT_SGEMV, NT_SMALL, NT_SGEMM } nt_path;
+
+static nt_path nt_path_of(int m, int n, int k, const struct txi_gemm_ws *ws)
+{
+    if (ws && ws->rowwise) return NT_ROWWISE;
+#ifdef HAVE_PANEL_KERNEL
+    if (panel_applies(m, n, k, ws)) return NT_PANEL;
+#else
+    (void)k, (void)ws;
+#endif
+    if (m == 1) return NT_SGEMV;
+    if (m <= SMALL_M_MAX && n >= 4 * m) return NT_SMALL;
+    return NT_SGEMM;
+}
+
+static int nt_path_splits(nt_path p)
+{
+    return p == NT_ROWWISE || p == NT_PANEL || p == NT_SMALL;
+}
+
+/* C (m, n) = alpha A B^T + beta C [+ bias on every row: NT_PANEL only, the others add none]
+ * on the calling thread, with the kernel of path. */
+static void nt_run(nt_path path, int m, int n, int k, float alpha, const float *a, int lda,
+                   const float *b, int ldb, float beta, const float *bias, float *c, int ldc,
+                   const struct txi_gemm_ws *ws)
+{
+    switch (path) {
+    case NT_ROWWISE:
+        rowwise_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    case NT_PANEL:
+#ifdef HAVE_PANEL_KERNEL
+        panels_nt(m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc, ws);
+        return;
+#endif
+    case NT_SGEMV: /* one row: a matrix-vector product reads B once */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    case NT_SMALL:
+        small_m_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    case NT_SGEMM:
+        break;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+/* An F32 product split between engine threads: part [j0, j1) of the output columns. */
+struct nt_task {
+    nt_path path;
+    int m, k, lda, ldb, ldc;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    const struct txi_gemm_ws *ws;
+};
+
+static void nt_part(void *ctx, int t, int j0, int j1)
+{
+    const struct nt_task *p = ctx;
+    struct txi_gemm_ws ws = txi_gemm_ws_part(p->ws, t);
+    nt_run(p->path, p->m, j1 - j0, p->k, p->alpha, p->a, p->lda, p->b + (size_t)j0 * p->ldb,
+           p->ldb, p->beta, NULL, p->c + j0, p->ldc, &ws);
+}
+
 void txi_matmul_nt_ws(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                       int ldb, float beta, float *c, int ldc, const struct txi_gemm_ws *ws)
 {
     if (m <= 0 || n <= 0) return;
-    if (ws && ws->rowwise) {
-        rowwise_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    nt_path path = nt_path_of(m, n, k, ws);
+    if (nt_path_splits(path) && txi_gemm_ws_splits(ws, n, k)) {
+        struct nt_task task = {path, m, k, lda, ldb, ldc, alpha, beta, a, b, c, ws};
+        txi_pool_run(ws->pool, n, TXI_SPLIT_ALIGN, nt_part, &task);
         return;
     }
-#ifdef HAVE_PANEL_KERNEL
-    if (panel_applies(m, n, k, ws)) {
-        panels_nt(m, n, k, alpha, a, lda, b, ldb, beta, NULL, c, ldc, ws);
-        return;
-    }
-#else
-    (void)ws;
-#endif
-    if (m == 1) {
-        /* one row: a matrix-vector product reads B once */
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
-        return;
-    }
-    if (m <= SMALL_M_MAX && n >= 4 * m) {
-        small_m_nt(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-        return;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a, lda, b, ldb, beta, c,
-                ldc);
+    nt_run(path, m, n, k, alpha, a, lda, b, ldb, beta, NULL, c, ldc, ws);
 }
 
 void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, const float *b,
@@ -539,29 +617,54 @@ void txi_matmul_nn(int m, int n, int k, float alpha, const float *a, int lda, co
                 ldc);
 }
 
+/* Columns [j0, j0 + nj) of an F32 linear layer's output y (n, l->n_out), on the calling
+ * thread, with the kernel of path (nt_path_of the whole layer). */
+static void linear_f32(nt_path path, const struct txi_linear *l, int j0, int nj, const float *x,
+                       int n, float *y, const struct txi_gemm_ws *ws)
+{
+    int ld = l->n_out;
+    const float *w = l->w + (size_t)j0 * l->n_in, *bias = l->b ? l->b + j0 : NULL;
+    /* the panel kernel adds the bias as it writes y; the others after */
+    nt_run(path, n, nj, l->n_in, 1.0f, x, l->n_in, w, l->n_in, 0.0f, bias, y + j0, ld, ws);
+    if (bias && path != NT_PANEL)
+        for (int i = 0; i < n; i++)
+            txi_add(y + (size_t)i * ld + j0, bias, (size_t)nj);
+}
+
+struct linear_task {
+    nt_path path;
+    const struct txi_linear *l;
+    const float *x;
+    int n;
+    float *y;
+    const struct txi_gemm_ws *ws;
+};
+
+static void linear_part(void *ctx, int t, int j0, int j1)
+{
+    const struct linear_task *p = ctx;
+    struct txi_gemm_ws ws = txi_gemm_ws_part(p->ws, t);
+    linear_f32(p->path, p->l, j0, j1 - j0, p->x, p->n, p->y, &ws);
+}
+
 void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
                     const struct txi_gemm_ws *ws)
 {
     if (l->q) {
-        txi_lp_matmul_nt(l->q_f16 ? TXI_W_F16 : l->q_a8 ? TXI_W_Q8A8 : TXI_W_Q8, n, l->n_out, l->n_in, 1.0f, x, l->n_in,
-                         l->q, l->scale, 0.0f, l->b, y, l->n_out, ws);
+        txi_lp_matmul_nt(l->q_f16 ? TXI_W_F16 : l->q_a8 ? TXI_W_Q8A8 : TXI_W_Q8, n, l->n_out,
+                         l->n_in, 1.0f, x, l->n_in, l->q, l->scale, 0.0f, l->b, y, l->n_out, ws);
         return;
     }
-#ifdef HAVE_PANEL_KERNEL
-    if (n > 0 && !(ws && ws->rowwise) && panel_applies(n, l->n_out, l->n_in, ws)) {
-        /* bias added as C is written */
-        panels_nt(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, l->b, y, l->n_out,
-                  ws);
+    if (n <= 0) return;
+    /* as before the split: a rowwise ws keeps its path; otherwise the panel kernel or, without
+     * it, the products of txi_matmul_nt */
+    nt_path path = nt_path_of(n, l->n_out, l->n_in, ws);
+    if (nt_path_splits(path) && txi_gemm_ws_splits(ws, l->n_out, l->n_in)) {
+        struct linear_task task = {path, l, x, n, y, ws};
+        txi_pool_run(ws->pool, l->n_out, TXI_SPLIT_ALIGN, linear_part, &task);
         return;
     }
-#else
-    (void)ws;
-#endif
-    txi_matmul_nt_ws(n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->w, l->n_in, 0.0f, y, l->n_out,
-                     ws && ws->rowwise ? ws : NULL);
-    if (l->b)
-        for (int i = 0; i < n; i++)
-            txi_add(y + (size_t)i * l->n_out, l->b, (size_t)l->n_out);
+    linear_f32(path, l, 0, l->n_out, x, n, y, ws);
 }
 
 #ifdef HAVE_AVX2_KERNEL

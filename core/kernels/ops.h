@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
+#include "threadpool.h"
+
 /* Activation functions (config.json activation_function). */
 typedef enum { TXI_ACT_RELU = 0, TXI_ACT_GELU, TXI_ACT_GELU_NEW, TXI_ACT_SILU } txi_act;
 
@@ -35,7 +38,29 @@ struct txi_gemm_ws {
                         kernels whatever m is (no sgemv, panel or sgemm path), so a row's result
                         depends only on that row of A, bit for bit: a sequence decoded alone and
                         in a batch with others gives the same numbers (see txi_matmul_nt_ws) */
+    struct txi_pool *pool; /* NULL, or the session's engine threads: products with at least
+                              TXI_SPLIT_MIN_WEIGHTS weights are split by output columns (whole
+                              blocks of TXI_SPLIT_ALIGN), one range per thread, thread t using
+                              buf + t * n_floats. Each output element is computed by the same
+                              code on the same inputs, so results are bit-identical for any
+                              number of threads. */
 };
+
+/* Splitting of products between engine threads (see txi_gemm_ws.pool). */
+#define TXI_SPLIT_ALIGN 64            /* columns: whole 64-output blocks (the w8a8 packing) */
+#define TXI_SPLIT_MIN_WEIGHTS 65536   /* n * k below which one thread does the product */
+
+/* Sets up ws for products needing n_floats of scratch each: ws->pool = pool, and one slice of
+ * n_floats (rounded up to 16 for alignment) per thread of the pool from the arena (rowwise set to
+ * 0). Returns 0, or -1 when the arena is exhausted. */
+int txi_gemm_ws_alloc(struct txi_gemm_ws *ws, struct txi_arena *a, size_t n_floats,
+                      struct txi_pool *pool);
+
+/* Whether an (m, n, k) product on ws is split between its pool's threads. */
+int txi_gemm_ws_splits(const struct txi_gemm_ws *ws, int n, int k);
+
+/* Thread t's scratch of ws: its slice, no pool (a part never splits again). */
+struct txi_gemm_ws txi_gemm_ws_part(const struct txi_gemm_ws *ws, int t);
 
 /* Floats of scratch the panel kernel needs for an (m, n, k) product (the same suffices for any
  * smaller m, n and k); 0 when it never takes m rows. */

@@ -389,15 +389,25 @@ static void small_m(txi_wfmt f, int m, int n, int k, float alpha, const float *a
     txi_lp_small_m_portable(f, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
 }
 
-void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
-                      const void *w, const float *scale, float beta, const float *bias, float *c,
-                      int ldc, const struct txi_gemm_ws *ws)
+static int w8a8_range(int m, int n, int j0, int j1, int k, float alpha, const float *a, int lda,
+                      const int8_t *q, const float *scale_sums, float beta, const float *bias,
+                      float *c, int ldc);
+
+/* Columns [jb, je) of txi_lp_matmul_nt's C (c points at column 0), on the calling thread. */
+static void lp_range(txi_wfmt f, int m, int n, int jb, int je, int k, float alpha, const float *a,
+                     int lda, const void *w, const float *scale, float beta, const float *bias,
+                     float *c, int ldc, const struct txi_gemm_ws *ws)
 {
-    if (m <= 0 || n <= 0) return;
     if (f == TXI_W_Q8A8) {
-        if (txi_w8a8_matmul_nt(m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc)) return;
+        if (w8a8_range(m, n, jb, je, k, alpha, a, lda, w, scale, beta, bias, c, ldc)) return;
         f = TXI_W_Q8; /* no VNNI: int8 weights, F32 activations */
     }
+    /* the rows [jb, je) of the weights as a matrix of their own */
+    w = wrow(f, w, k, jb);
+    if (scale) scale += jb;
+    if (bias) bias += jb;
+    c += jb;
+    n = je - jb;
     size_t block = (size_t)TXI_Q8_BLOCK * (size_t)k;
     if (m <= SMALL_M_MAX || !ws || !ws->buf || ws->n_floats < block || ws->rowwise) {
         /* few rows, no scratch or batch-invariant products (a row's sums then depend on that
@@ -413,7 +423,7 @@ void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float 
     /* many rows: convert TXI_Q8_BLOCK weight rows at a time into the end of ws, and multiply
      * each block with the F32 kernels (the rest of ws is their scratch) */
     float *deq = ws->buf + (ws->n_floats - block);
-    struct txi_gemm_ws rest = {ws->buf, ws->n_floats - block, 0};
+    struct txi_gemm_ws rest = {ws->buf, ws->n_floats - block, 0, NULL};
     for (int j0 = 0; j0 < n; j0 += TXI_Q8_BLOCK) {
         int nb = n - j0 < TXI_Q8_BLOCK ? n - j0 : TXI_Q8_BLOCK;
         for (int j = 0; j < nb; j++)
@@ -423,6 +433,38 @@ void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float 
             for (int i = 0; i < m; i++)
                 txi_add(c + (size_t)i * ldc + j0, bias + j0, (size_t)nb);
     }
+}
+
+/* A reduced-precision product split between engine threads. */
+struct lp_task {
+    txi_wfmt f;
+    int m, n, k, lda, ldc;
+    float alpha, beta;
+    const float *a, *scale, *bias;
+    const void *w;
+    float *c;
+    const struct txi_gemm_ws *ws;
+};
+
+static void lp_part(void *ctx, int t, int j0, int j1)
+{
+    const struct lp_task *p = ctx;
+    struct txi_gemm_ws ws = txi_gemm_ws_part(p->ws, t);
+    lp_range(p->f, p->m, p->n, j0, j1, p->k, p->alpha, p->a, p->lda, p->w, p->scale, p->beta,
+             p->bias, p->c, p->ldc, &ws);
+}
+
+void txi_lp_matmul_nt(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
+                      const void *w, const float *scale, float beta, const float *bias, float *c,
+                      int ldc, const struct txi_gemm_ws *ws)
+{
+    if (m <= 0 || n <= 0) return;
+    if (txi_gemm_ws_splits(ws, n, k)) {
+        struct lp_task task = {f, m, n, k, lda, ldc, alpha, beta, a, scale, bias, w, c, ws};
+        txi_pool_run(ws->pool, n, TXI_SPLIT_ALIGN, lp_part, &task);
+        return;
+    }
+    lp_range(f, m, n, 0, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc, ws);
 }
 
 void txi_q8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
@@ -585,8 +627,9 @@ void txi_w8a8_pack(const int8_t *q, int n, int k, int8_t *packed)
 
 #ifdef HAVE_LOWP_KERNELS
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
-w8a8_run(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
-         const float *scale_sums, float beta, const float *bias, float *c, int ldc)
+w8a8_run(int m, int n, int jb, int je, int k, float alpha, const float *a, int lda,
+         const int8_t *q, const float *scale_sums, float beta, const float *bias, float *c,
+         int ldc)
 {
     int k4 = (k + 3) / 4, kp = 4 * k4;
     const int8_t *packed = q + (size_t)n * k; /* after the row-major matrix */
@@ -597,7 +640,7 @@ w8a8_run(int m, int n, int k, float alpha, const float *a, int lda, const int8_t
         int mr = m - r0 < W8A8_ROWS ? m - r0 : W8A8_ROWS;
         for (int r = 0; r < mr; r++)
             xs[r] = quantize_row(a + (size_t)(r0 + r) * lda, k, kp, xq[r]);
-        for (int j0 = 0; j0 < n; j0 += 64) {
+        for (int j0 = jb; j0 < je; j0 += 64) {
             const int8_t *wp = packed + (size_t)(j0 / 64) * k4 * 256;
             for (int g0 = 0; g0 < mr; g0 += W8A8_RMAX) {
                 int rr = mr - g0 < W8A8_RMAX ? mr - g0 : W8A8_RMAX;
@@ -616,16 +659,26 @@ w8a8_run(int m, int n, int k, float alpha, const float *a, int lda, const int8_t
 }
 #endif
 
-int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
-                       const float *scale_sums, float beta, const float *bias, float *c, int ldc)
+/* Columns [j0, j1) of the w8a8 product (j0 a multiple of 64: whole packed blocks); 0 as
+ * txi_w8a8_matmul_nt. */
+static int w8a8_range(int m, int n, int j0, int j1, int k, float alpha, const float *a, int lda,
+                      const int8_t *q, const float *scale_sums, float beta, const float *bias,
+                      float *c, int ldc)
 {
 #ifdef HAVE_LOWP_KERNELS
     if (!txi_w8a8_available() || k > TXI_W8A8_MAX_K || k < 1) return 0;
-    if (m > 0 && n > 0) w8a8_run(m, n, k, alpha, a, lda, q, scale_sums, beta, bias, c, ldc);
+    if (m > 0 && j1 > j0)
+        w8a8_run(m, n, j0, j1, k, alpha, a, lda, q, scale_sums, beta, bias, c, ldc);
     return 1;
 #else
-    (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)q, (void)scale_sums,
-        (void)beta, (void)bias, (void)c, (void)ldc;
+    (void)m, (void)n, (void)j0, (void)j1, (void)k, (void)alpha, (void)a, (void)lda, (void)q,
+        (void)scale_sums, (void)beta, (void)bias, (void)c, (void)ldc;
     return 0;
 #endif
+}
+
+int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
+                       const float *scale_sums, float beta, const float *bias, float *c, int ldc)
+{
+    return w8a8_range(m, n, 0, n, k, alpha, a, lda, q, scale_sums, beta, bias, c, ldc);
 }

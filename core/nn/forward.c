@@ -87,11 +87,12 @@ tx_status tx_forward(tx_session *s, const int32_t *input_ids, int n_src, const i
                              .n_src = 1,
                              .n_tok = n_src,
                              .hidden = hidden,
-                             .att = enc_att};
+                             .att = enc_att,
+                             .pool = s->pool};
     st = txi_encode(m, a, &ej, err);
     if (st != TX_OK) return st;
     struct txi_dec_state ds;
-    st = txi_dec_init(m, a, &ds, hidden, &zero, &n_src, 1, 1, n_tgt, n_tgt, 0, err);
+    st = txi_dec_init(m, a, &ds, hidden, &zero, &n_src, 1, 1, n_tgt, n_tgt, 0, s->pool, err);
     if (st != TX_OK) return st;
     struct txi_dec_job dj = {.n_rows = 1,
                              .n_new = n_tgt,
@@ -157,11 +158,12 @@ tx_status txi_forward_batch_first_step(tx_session *s, const int32_t *const *inpu
                              .n_src = n_batch,
                              .n_tok = n_tok,
                              .hidden = hidden,
-                             .att = NULL};
+                             .att = NULL,
+                             .pool = s->pool};
     st = txi_encode(m, a, &ej, err);
     if (st != TX_OK) return st;
     struct txi_dec_state ds;
-    st = txi_dec_init(m, a, &ds, hidden, off, len, n_batch, n_batch, 1, n_batch, 0, err);
+    st = txi_dec_init(m, a, &ds, hidden, off, len, n_batch, n_batch, 1, n_batch, 0, s->pool, err);
     if (st != TX_OK) return st;
     for (int b = 0; b < n_batch; b++) {
         rows[b] = b;

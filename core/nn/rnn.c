@@ -61,11 +61,10 @@ void txi_rnn_cell_step(txi_rnn_cell kind, int n, const float *gi, const float *g
 /* Scratch of the products: the panel kernel's, and for int8/F16 weights a block of converted
  * rows. */
 static tx_status alloc_ws(struct txi_arena *a, struct txi_gemm_ws *ws, int rows, int n, int k,
-                          struct tx_error *err)
+                          struct txi_pool *pool, struct tx_error *err)
 {
-    ws->n_floats = txi_gemm_ws_floats(rows, n, k) + txi_q8_ws_floats(rows, n, k);
-    ws->buf = ws->n_floats ? txi_arena_alloc(a, ws->n_floats, sizeof(float)) : NULL;
-    if (ws->n_floats && !ws->buf)
+    if (txi_gemm_ws_alloc(ws, a, txi_gemm_ws_floats(rows, n, k) + txi_q8_ws_floats(rows, n, k),
+                          pool))
         return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (product scratch)");
     return TX_OK;
 }
@@ -107,7 +106,7 @@ tx_status txi_rnn_encode(const tx_model *m, struct txi_arena *a, const struct tx
     if (!x || !y || !pre || !gh || !h || !c)
         return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder, %d tokens)", max_s);
     struct txi_gemm_ws ws = {0};
-    tx_status st = alloc_ws(a, &ws, max_s, G * e, in_max, err);
+    tx_status st = alloc_ws(a, &ws, max_s, G * e, in_max, job->pool, err);
     if (st != TX_OK) return st;
     for (int b = 0; b < job->n_src; b++) {
         int n = job->src_len[b];
@@ -169,7 +168,7 @@ static tx_status rnn_dec_alloc(const tx_model *m, struct txi_arena *a, struct tx
     int widest_in = r->in0 > 2 * H ? r->in0 : 2 * H;
     int widest_out = G * H > m->cfg.dec_vocab ? G * H : m->cfg.dec_vocab;
     int most_rows = max_rows > max_src ? max_rows : max_src;
-    return alloc_ws(a, &st->ws, most_rows, widest_out, widest_in, err);
+    return alloc_ws(a, &st->ws, most_rows, widest_out, widest_in, st->ws.pool, err);
 }
 
 void txi_rnn_set_source(const tx_model *m, struct txi_dec_state *st, const float *enc_hidden,

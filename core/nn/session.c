@@ -32,9 +32,30 @@ tx_status tx_session_new(const tx_model *model, size_t max_arena_bytes, tx_sessi
 void tx_session_free(tx_session *s)
 {
     if (!s) return;
+    txi_pool_free(s->pool);
     txi_arena_free(&s->arena);
     txi_arena_free(&s->scratch);
     free(s);
+}
+
+tx_status tx_session_set_threads(tx_session *s, int n_threads, struct tx_error *err)
+{
+    if (!s) return txi_fail(err, TX_ERR_INVALID, "tx_session_set_threads: NULL session");
+    if (n_threads < 1 || n_threads > TX_MAX_ENGINE_THREADS)
+        return txi_fail(err, TX_ERR_INVALID, "engine threads = %d is out of range [1, %d]",
+                        n_threads, TX_MAX_ENGINE_THREADS);
+    if (n_threads == txi_pool_threads(s->pool)) return TX_OK;
+    struct txi_pool *p = NULL;
+    if (n_threads > 1 && !(p = txi_pool_new(n_threads)))
+        return txi_fail(err, TX_ERR_NOMEM, "cannot start %d engine threads", n_threads - 1);
+    txi_pool_free(s->pool);
+    s->pool = p;
+    return TX_OK;
+}
+
+int tx_session_threads(const tx_session *s)
+{
+    return s ? txi_pool_threads(s->pool) : 1;
 }
 
 size_t tx_session_arena_size(const tx_session *s)

@@ -3,6 +3,7 @@
 #define ATTNSERVE_SESSION_H
 
 #include "arena.h"
+#include "threadpool.h"
 #include "tx.h"
 
 struct tx_session {
@@ -11,6 +12,7 @@ struct tx_session {
     struct txi_arena scratch; /* a decode group's encoder scratch: reset for every source it
                                  encodes, kept across calls so that a repeated request of the
                                  same shape allocates nothing */
+    struct txi_pool *pool;    /* engine threads (tx_session_set_threads), or NULL */
 };
 
 /* Checks ids (n) against [0, vocab): errors name `what`, the position and the value. */

@@ -85,7 +85,8 @@ struct enc_scratch {
 
 /* Takes sc's buffers from the arena and fills the T5 bias table. TX_ERR_NOMEM. */
 static tx_status enc_scratch_alloc(const tx_model *m, struct txi_arena *a, int n, int max_s,
-                                   struct enc_scratch *sc, struct tx_error *err)
+                                   struct txi_pool *pool, struct enc_scratch *sc,
+                                   struct tx_error *err)
 {
     const struct txi_config *c = &m->cfg;
     const struct txi_stack *s = &m->enc;
@@ -100,12 +101,12 @@ static tx_status enc_scratch_alloc(const tx_model *m, struct txi_arena *a, int n
     sc->g = c->gated_ffn ? txi_arena_alloc(a, (size_t)n, ffn * sizeof(float)) : sc->f;
     sc->scores = txi_arena_alloc(a, (size_t)max_s, (size_t)max_s * sizeof(float));
     /* scratch of the row-panel products: the widest is d_model against max(inner, ffn) */
-    sc->ws.n_floats =
+    size_t ws_floats =
         txi_gemm_ws_floats(n, c->inner > c->enc_ffn ? c->inner : c->enc_ffn, c->d_model);
     if (m->enc.embed_q) /* int8/F16 weights: a block of converted rows too */
-        sc->ws.n_floats +=
+        ws_floats +=
             txi_q8_ws_floats(n, c->inner > c->enc_ffn ? c->inner : c->enc_ffn, c->d_model);
-    sc->ws.buf = sc->ws.n_floats ? txi_arena_alloc(a, sc->ws.n_floats, sizeof(float)) : NULL;
+    int ws_failed = txi_gemm_ws_alloc(&sc->ws, a, ws_floats, pool);
     if (s->rel_bias) {
         /* T5: one bias per relative distance, shared by every layer of the stack */
         sc->bias.n_rel = 2 * max_s - 1;
@@ -117,7 +118,7 @@ static tx_status enc_scratch_alloc(const tx_model *m, struct txi_arena *a, int n
         sc->bias.table = sc->rel;
     }
     if (!sc->h || !sc->q || !sc->k || !sc->v || !sc->ctx || !sc->f || !sc->g || !sc->scores ||
-        (sc->ws.n_floats && !sc->ws.buf) || (s->rel_bias && !sc->rel))
+        ws_failed || (s->rel_bias && !sc->rel))
         return txi_fail(err, TX_ERR_NOMEM, "session arena exhausted (encoder, %d tokens)", n);
     return TX_OK;
 }
@@ -165,7 +166,7 @@ static tx_status tf_encode(const tx_model *m, struct txi_arena *a, const struct 
         if (job->src_len[b] > max_s) max_s = job->src_len[b];
     float *x = job->hidden;
     struct enc_scratch sc;
-    tx_status st = enc_scratch_alloc(m, a, n, max_s, &sc, err);
+    tx_status st = enc_scratch_alloc(m, a, n, max_s, job->pool, &sc, err);
     if (st != TX_OK) return st;
 
     for (int b = 0; b < job->n_src; b++) {
@@ -227,14 +228,13 @@ static int dec_alloc_scratch(const tx_model *m, struct txi_arena *a, struct txi_
     st->ffn = txi_arena_alloc(a, rows, (size_t)ffn * sizeof(float));
     st->gate = c->gated_ffn ? txi_arena_alloc(a, rows, (size_t)ffn * sizeof(float)) : st->ffn;
     st->scores = txi_arena_alloc(a, rows, (size_t)width * sizeof(float));
-    st->ws.n_floats = txi_gemm_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
-                                         inner > ffn ? inner : ffn, d > inner ? d : inner);
+    size_t ws_floats = txi_gemm_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
+                                          inner > ffn ? inner : ffn, d > inner ? d : inner);
     if (m->dec.embed_q) /* int8/F16 weights: a block of converted rows too */
-        st->ws.n_floats += txi_q8_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
-                                            inner > ffn ? inner : ffn, d > inner ? d : inner);
-    st->ws.buf = st->ws.n_floats ? txi_arena_alloc(a, st->ws.n_floats, sizeof(float)) : NULL;
+        ws_floats += txi_q8_ws_floats(st->max_rows > n_src_tok ? st->max_rows : n_src_tok,
+                                      inner > ffn ? inner : ffn, d > inner ? d : inner);
     if (!st->x || !st->h || !st->q || !st->kv || !st->ctx || !st->ffn || !st->gate || !st->scores ||
-        (st->ws.n_floats && !st->ws.buf))
+        txi_gemm_ws_alloc(&st->ws, a, ws_floats, st->ws.pool))
         return -1;
     return 0;
 }
@@ -289,7 +289,7 @@ static void tf_set_source(const tx_model *m, struct txi_dec_state *st, const flo
 tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
                        const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
                        int n_slots, int max_len, int max_rows, int with_reorder,
-                       struct tx_error *err)
+                       struct txi_pool *pool, struct tx_error *err)
 {
     int n_src_tok = 0, max_src = 0;
     for (int b = 0; b < n_src; b++) {
@@ -297,7 +297,7 @@ tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_st
         if (src_len[b] > max_src) max_src = src_len[b];
     }
     tx_status ts = txi_dec_alloc(m, a, st, n_slots, max_len, max_rows, n_src_tok, max_src,
-                                 with_reorder ? n_slots : 0, src_off, src_len, 0, err);
+                                 with_reorder ? n_slots : 0, src_off, src_len, 0, pool, err);
     if (ts != TX_OK) return ts;
     /* Cross-attention keys and values: once per source, for all layers. */
     for (int b = 0; b < n_src; b++)
@@ -522,9 +522,10 @@ tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_en
 tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
                         int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
                         int reorder_slots, const int *src_off, const int *src_len, int rowwise,
-                        struct tx_error *err)
+                        struct txi_pool *pool, struct tx_error *err)
 {
     memset(st, 0, sizeof *st);
+    st->ws.pool = pool; /* the architectures' dec_alloc size the scratch for its threads */
     st->n_slots = n_slots;
     st->max_rows = max_rows;
     st->n_src_tok = n_src_tok;

@@ -17,6 +17,7 @@ struct txi_enc_job {
     int n_src, n_tok;
     float *hidden; /* out: (n_tok, d_model) encoder output */
     float *att;    /* capture when non-NULL (n_src must be 1): (n_layers, n_heads, S, S) */
+    struct txi_pool *pool; /* the session's engine threads, or NULL */
 };
 tx_status txi_encode(const tx_model *m, struct txi_arena *a, const struct txi_enc_job *job,
                      struct tx_error *err);
@@ -42,21 +43,22 @@ struct txi_dec_state {
 
 /* Prepares a decoder for sources already encoded in enc_hidden (n_src_tok, d_model) with the
  * given layout; n_slots cache slots of max_len positions; steps of at most max_rows token rows;
- * with_reorder allocates what beam reordering needs. */
+ * with_reorder allocates what beam reordering needs; pool (or NULL) runs the products. */
 tx_status txi_dec_init(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
                        const float *enc_hidden, const int *src_off, const int *src_len, int n_src,
                        int n_slots, int max_len, int max_rows, int with_reorder,
-                       struct tx_error *err);
+                       struct txi_pool *pool, struct tx_error *err);
 
 /* A decoder for a changing set of sources (a decode group): caches of n_slots slots of max_len
  * positions, cross K/V for up to n_src_tok source tokens in all, sources of at most max_src
  * tokens, steps of at most max_rows rows, beam reordering of up to reorder_slots slots at once.
  * src_off/src_len are the caller's arrays (indexed by a row's src), filled as sources come;
- * rowwise makes every product batch-invariant (txi_gemm_ws.rowwise). */
+ * rowwise makes every product batch-invariant (txi_gemm_ws.rowwise); pool (the session's
+ * engine threads, or NULL) splits the products between threads (txi_gemm_ws.pool). */
 tx_status txi_dec_alloc(const tx_model *m, struct txi_arena *a, struct txi_dec_state *st,
                         int n_slots, int max_len, int max_rows, int n_src_tok, int max_src,
                         int reorder_slots, const int *src_off, const int *src_len, int rowwise,
-                        struct tx_error *err);
+                        struct txi_pool *pool, struct tx_error *err);
 
 /* Cross-attention keys and values of one encoded source (enc_hidden (len, d_model)) into cross
  * rows [off, off + len) of a txi_dec_alloc'd state; ws is the product scratch to use. */

@@ -2,11 +2,13 @@
 // options decode together (the rows histogram shows steps of several rows) and each gets
 // exactly the answer it gets alone (texts and scores); a client that disconnects leaves the
 // batch at the next step while the others finish; one row at a time still works; the
-// batching settings are validated with their key path.
+// batching settings are validated with their key path; engine threads (a worker's products
+// split between threads) change no answer.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, testConfig, BIN } from './lib/server.mjs';
+import { startServer, testConfig, BIN, ROOT } from './lib/server.mjs';
+import { join } from 'node:path';
 import { request, sleep } from './lib/http.mjs';
 import { rawExchange, buildRequest } from './lib/raw.mjs';
 
@@ -113,6 +115,28 @@ describe('continuous batching', () => {
     } finally {
       assert.equal((await a.stop()).code, 0);
       assert.equal((await b.stop()).code, 0);
+    }
+  });
+
+  test('engine threads (engine_threads 2, batched and one at a time) give the same answers as 1', async () => {
+    // the shipped translator: d_model 256, products large enough to be split between threads
+    const models = [{ name: 'en-de', task: 'translate', path: join(ROOT, 'models/marian-en-de'), source_lang: 'en', target_lang: 'de' }];
+    const one = await startServer({ config: testConfig({ workers: 1, models }) });
+    const two = await startServer({ config: testConfig({ workers: 1, engine_threads: 2, models }) });
+    const twoAlone = await startServer({ config: testConfig({ workers: 1, engine_threads: 2, batching: { max_rows: 1 }, models }) });
+    try {
+      const bodies = jobs().slice(0, 8);
+      const ref = await Promise.all(bodies.map(body => request(one.url, 'POST', '/translate', { body })));
+      for (const s of [two, twoAlone]) {
+        const got = await Promise.all(bodies.map(body => request(s.url, 'POST', '/translate', { body })));
+        got.forEach((g, i) => {
+          assert.equal(g.status, 200, g.text);
+          assert.deepEqual(essence(g.json), essence(ref[i].json), `request ${i}`);
+        });
+      }
+      assert.ok(ref[0].json.translations[0].text.length > 0);
+    } finally {
+      for (const s of [one, two, twoAlone]) assert.equal((await s.stop()).code, 0);
     }
   });
 

@@ -316,7 +316,7 @@ Test(mha, score_products_through_the_row_panel_scratch_match_a_naive_loop)
         float *q = rnd((size_t)nq * ld, -1, 1), *k = rnd((size_t)nk * ld, -1, 1);
         float *v = rnd((size_t)nk * ld, -1, 1);
         float *out = calloc((size_t)nq * inner, 4), *probs = malloc((size_t)heads * nq * nk * 4);
-        struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(nq, nk, dh), 0};
+        struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(nq, nk, dh), 0, NULL};
         ws.buf = malloc((ws.n_floats ? ws.n_floats : 1) * sizeof(float));
         struct txi_mha_args a = {.q = q,
                                  .ld_q = ld,

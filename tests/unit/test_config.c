@@ -329,6 +329,34 @@ Test(config, several_workers_with_several_blas_threads_is_refused)
     cfg_free(&c);
 }
 
+Test(config, engine_threads_come_from_a_flag_and_exclude_blas_threads)
+{
+    char spec[512];
+    snprintf(spec, sizeof spec, "mt=%s/mt", tmpdir);
+    struct cfg_config c;
+    struct cfg_errors e = {0};
+    cfg_init(&c);
+    cr_expect_eq(c.engine_threads, 1);
+    char *ok[] = {"attnserve", "--engine-threads", "2", "--model", spec};
+    cfg_apply_args(&c, 5, ok, &e);
+    cr_expect_eq(c.engine_threads, 2);
+    cr_expect_eq(e.n, 0);
+    char *both[] = {"attnserve", "--blas-threads", "2"};
+    cfg_apply_args(&c, 3, both, &e);
+    cr_assert_eq(cfg_validate(&c, &e), 1);
+    cr_assert(has_msg(&e, "blas_threads must be 0 or 1 when engine_threads > 1 (got "
+                          "engine_threads 2, blas_threads 2)"));
+    cfg_errors_free(&e);
+    cfg_free(&c);
+    struct cfg_errors e2 = {0};
+    cfg_init(&c);
+    char *bad[] = {"attnserve", "--engine-threads", "65"};
+    cfg_apply_args(&c, 3, bad, &e2);
+    cr_assert_gt(e2.n, 0, "65 engine threads were accepted");
+    cfg_errors_free(&e2);
+    cfg_free(&c);
+}
+
 Test(config, default_options_are_bounded_by_the_final_output_limit)
 {
     char path[512];

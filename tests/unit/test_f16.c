@@ -107,7 +107,7 @@ static void check(txi_wfmt f, int m, int n, int k, enum path path, uint64_t *rng
     const float *b = (m + n) % 2 ? bias : NULL;
     size_t n_ws = txi_gemm_ws_floats(m, n, k) + txi_q8_ws_floats(m, n, k);
     float *buf = n_ws ? malloc(n_ws * sizeof *buf) : NULL;
-    struct txi_gemm_ws ws = {buf, n_ws, 0};
+    struct txi_gemm_ws ws = {buf, n_ws, 0, NULL};
     if (path == PORTABLE)
         txi_lp_small_m_portable(f, m, n, k, alpha, a, k, q, sc, beta, b, c, n);
     else

@@ -192,7 +192,7 @@ Test(softmax_ops, log_softmax_and_kth_largest)
 static void nt_with_scratch(int m, int n, int k, float alpha, const float *a, int lda,
                             const float *b, int ldb, float beta, float *c, int ldc)
 {
-    struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(m, n, k), 0};
+    struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(m, n, k), 0, NULL};
     ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
     txi_matmul_nt_ws(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, &ws);
     free(ws.buf);
@@ -224,7 +224,7 @@ Test(matmul, nt_with_too_little_scratch_still_computes_the_product)
     cr_assert_eq(txi_gemm_ws_floats(16, n, k), 0, "16 rows or fewer never take the panel kernel");
     float *a = rnd((size_t)m * k), *b = rnd((size_t)n * k);
     float *c = malloc((size_t)m * n * 4), *want = malloc((size_t)m * n * 4);
-    struct txi_gemm_ws ws = {malloc(need * sizeof(float)), need - 1, 0}; /* one float short */
+    struct txi_gemm_ws ws = {malloc(need * sizeof(float)), need - 1, 0, NULL}; /* one float short */
     txi_matmul_nt_ws(m, n, k, 1.0f, a, k, b, k, 0.0f, c, n, &ws);
     txi_matmul_nt(m, n, k, 1.0f, a, k, b, k, 0.0f, want, n);
     cr_assert_eq(memcmp(c, want, (size_t)m * n * 4), 0, "falls back to txi_matmul_nt");
@@ -242,7 +242,7 @@ Test(linear, adds_the_bias_as_torch_linear_on_every_path)
             int n = rows[r];
             struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0, 0};
             float *x = rnd((size_t)n * n_in), *y = malloc((size_t)n * n_out * 4);
-            struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in), 0};
+            struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in), 0, NULL};
             ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
             for (int use_ws = 0; use_ws < 2; use_ws++) {
                 txi_linear_fwd(&l, x, n, y, use_ws ? &ws : NULL);
@@ -353,7 +353,7 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
             for (int rw = 1; rw >= 0; rw--)
                 for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
                     int m = rows[r];
-                    struct txi_gemm_ws ws = {buf, nws, rw};
+                    struct txi_gemm_ws ws = {buf, nws, rw, NULL};
                     txi_linear_fwd(&l, x, m, y, &ws);
                     for (int i = 0; i < m; i++) {
                         txi_linear_fwd(&l, x + (size_t)i * n_in, 1, alone, &ws);

@@ -5,8 +5,12 @@
  *
  *   bench_engine [--model DIR | --random] [--d-model 512] [--layers 6] [--enc-layers N]
  *                [--dec-layers N] [--heads 8] [--ffn 2048] [--vocab 58101] [--threads 1]
- *                [--src 64,128] [--steps 32] [--tmp /tmp] [--quick] [--dtype auto|f32|f16|int8]
- *                [--store f32|f16]
+ *                [--engine-threads 1] [--src 64,128] [--steps 32] [--tmp /tmp] [--quick]
+ *                [--dtype auto|f32|f16|int8|w8a8] [--store f32|f16]
+ * --threads sets OpenBLAS's threads, --engine-threads the session's (tx_session_set_threads:
+ * the engine's own kernels split between threads; use it with --threads 1). With more than one
+ * thread of either kind, times are wall-clock and the bandwidth is measured with that many
+ * threads (bench/engine_table.sh runs every dtype with 1 and 2 engine threads).
  * --store f16 writes the random checkpoint as F16 (as most published checkpoints are); --dtype
  * chooses how weights are kept in memory (auto: as stored; f32 widens everything).
  *   bench_engine --write DIR [shape options]   (only write the random checkpoint into DIR)
@@ -153,7 +157,8 @@ static long long write_random_marian(const char *dir, const struct shape *s)
             int first = t[i].cols && (long long)es * t[i].rows * t[i].cols % 4 == 0;
             if (first == (pass == 0)) order[k++] = i;
         }
-    hl += (size_t)snprintf(h + hl, hcap - hl, "{");
+    /* the metadata transformers' from_pretrained requires (bench/vs_transformers.sh) */
+    hl += (size_t)snprintf(h + hl, hcap - hl, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (int o = 0; o < n; o++) {
         int i = order[o];
         long long bytes = (long long)es * t[i].rows * (t[i].cols ? t[i].cols : 1);
@@ -161,13 +166,13 @@ static long long write_random_marian(const char *dir, const struct shape *s)
             hl += (size_t)snprintf(h + hl, hcap - hl,
                                    "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%d,%d],"
                                    "\"data_offsets\":[%lld,%lld]}",
-                                   o ? "," : "", t[i].name, dt, t[i].rows, t[i].cols, off,
+                                   ",", t[i].name, dt, t[i].rows, t[i].cols, off,
                                    off + bytes);
         else
             hl += (size_t)snprintf(h + hl, hcap - hl,
                                    "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%d],"
                                    "\"data_offsets\":[%lld,%lld]}",
-                                   o ? "," : "", t[i].name, dt, t[i].rows, off, off + bytes);
+                                   ",", t[i].name, dt, t[i].rows, off, off + bytes);
         off += bytes;
     }
     hl += (size_t)snprintf(h + hl, hcap - hl, "}");
@@ -277,6 +282,8 @@ static void sgemm_rates(int d, int ffn, int quick, double *peak, double *at64)
 /* Measures, in a child process so that their large buffers do not count in this process's peak
  * RSS: with d > 0 the sgemm rates for that shape (sgemm_rates: peak, at64), with bw the read
  * bandwidth. Returns 0, or -1 when the child failed. */
+static int limits_threads = 1; /* the threads the machine's limits are measured with */
+
 static int machine_limits(int d, int ffn, int quick, double *peak_gf, double *at64, double *bw)
 {
     int fd[2];
@@ -286,6 +293,7 @@ static int machine_limits(int d, int ffn, int quick, double *peak_gf, double *at
     if (pid < 0) return -1;
     if (pid == 0) {
         double r[3] = {0, 0, 0};
+        tx_blas_set_threads(limits_threads);
         if (d > 0) sgemm_rates(d, ffn, quick, &r[0], &r[1]);
         if (bw) r[2] = read_bandwidth((size_t)(quick ? 32 : 512) << 20, quick ? 1 : 5);
         ssize_t w = write(fd[1], r, sizeof r);
@@ -365,7 +373,7 @@ int main(int argc, char **argv)
 {
     const char *model_dir = NULL, *tmp = "/tmp", *write_only = NULL;
     struct shape sh = {512, 6, 6, 8, 2048, 58101, 512, 0};
-    int threads = 1, steps = 32, srcs[8] = {64, 128}, n_srcs = 2, quick = 0;
+    int threads = 1, engine_threads = 1, steps = 32, srcs[8] = {64, 128}, n_srcs = 2, quick = 0;
     struct tx_load_params load = tx_load_default_params(); /* --dtype */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -396,6 +404,8 @@ int main(int argc, char **argv)
             sh.vocab = atoi(v);
         else if (!strcmp(a, "--threads"))
             threads = atoi(v);
+        else if (!strcmp(a, "--engine-threads"))
+            engine_threads = atoi(v);
         else if (!strcmp(a, "--steps"))
             steps = atoi(v);
         else if (!strcmp(a, "--src"))
@@ -435,17 +445,27 @@ int main(int argc, char **argv)
         if (bytes < 0) fprintf(stderr, "bench_engine: cannot write into %s\n", write_only);
         return bytes < 0;
     }
+    if (engine_threads < 1 || engine_threads > TX_MAX_ENGINE_THREADS || threads < 1) {
+        fprintf(stderr, "bench_engine: --threads and --engine-threads must be 1..%d\n",
+                TX_MAX_ENGINE_THREADS);
+        return 2;
+    }
+    int single = threads == 1 && engine_threads == 1;
+    if (single) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
+    printf("threads: %d (OpenBLAS), %d (engine); clock: %s\n", threads, engine_threads,
+           single ? "process CPU time" : "wall time");
+    /* the bandwidth bound of a step with as many threads as read the weights */
+    int bw_threads = threads > engine_threads ? threads : engine_threads;
+    limits_threads = bw_threads; /* sgemm's peak too */
     tx_blas_set_threads(threads);
-    if (threads == 1) bench_clock = CLOCK_PROCESS_CPUTIME_ID;
-    printf("threads: %d (OpenBLAS); clock: %s\n", threads,
-           threads == 1 ? "process CPU time" : "wall time");
     double bw = 0;
     if (machine_limits(0, 0, quick, NULL, NULL, &bw) != 0) {
         fprintf(stderr, "bench_engine: machine measurements failed\n");
         return 1;
     }
     printf("memory_bandwidth: %.1f GB/s (OpenBLAS sasum over %d MB, %d thread%s)%s\n", bw,
-           quick ? 32 : 512, threads, threads > 1 ? "s" : "", quick ? " [--quick: rough]" : "");
+           quick ? 32 : 512, bw_threads, bw_threads > 1 ? "s" : "",
+           quick ? " [--quick: rough]" : "");
     char dir[512] = "";
     if (!model_dir) {
         snprintf(dir, sizeof dir, "%s/attnserve-bench-XXXXXX", tmp);
@@ -485,7 +505,11 @@ int main(int argc, char **argv)
     printf("load_ms (second): %.2f\n", load2_ms);
     if (load2_ms < load_ms) load_ms = load2_ms;
     tx_session *s = NULL;
-    if (tx_session_new(m, 0, &s, &e) != TX_OK) return 1;
+    if (tx_session_new(m, 0, &s, &e) != TX_OK ||
+        tx_session_set_threads(s, engine_threads, &e) != TX_OK) {
+        fprintf(stderr, "bench_engine: %s\n", e.message);
+        return 1;
+    }
     const struct txi_config *c = &m->cfg;
 
     /* sgemm's rates for this model's shapes; the peak is measured again after the encoder runs
@@ -519,7 +543,8 @@ int main(int argc, char **argv)
                                      .n_src = 1,
                                      .n_tok = S,
                                      .hidden = hidden,
-                                     .att = NULL};
+                                     .att = NULL,
+                                     .pool = s->pool};
             double t0 = now_s();
             if (txi_encode(m, &s->arena, &ej, &e) != TX_OK) return 1;
             double t = now_s() - t0;

@@ -651,8 +651,12 @@ void txi_linear_fwd(const struct txi_linear *l, const float *x, int n, float *y,
                     const struct txi_gemm_ws *ws)
 {
     if (l->q) {
-        txi_lp_matmul_nt(l->q_f16 ? TXI_W_F16 : l->q_a8 ? TXI_W_Q8A8 : TXI_W_Q8, n, l->n_out,
-                         l->n_in, 1.0f, x, l->n_in, l->q, l->scale, 0.0f, l->b, y, l->n_out, ws);
+        txi_wfmt f = l->q_f16    ? TXI_W_F16
+                     : l->q_bf16 ? TXI_W_BF16
+                     : l->q_a8   ? TXI_W_Q8A8
+                                 : TXI_W_Q8;
+        txi_lp_matmul_nt(f, n, l->n_out, l->n_in, 1.0f, x, l->n_in, l->q, l->scale, 0.0f, l->b, y,
+                         l->n_out, ws);
         return;
     }
     if (n <= 0) return;

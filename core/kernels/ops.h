@@ -12,7 +12,7 @@
 typedef enum { TXI_ACT_RELU = 0, TXI_ACT_GELU, TXI_ACT_GELU_NEW, TXI_ACT_SILU } txi_act;
 
 /* y = x W^T + b, as torch.nn.Linear. W is F32 (w), or reduced precision (q set, w NULL; see
- * quant.h): int8 with one scale per output row (W[j][t] = q[j][t] * scale[j]) or F16. */
+ * quant.h): int8 with one scale per output row (W[j][t] = q[j][t] * scale[j]), F16 or BF16. */
 struct txi_linear {
     const float *w; /* (n_out, n_in), row-major as stored by PyTorch; NULL when q is set */
     const float *b; /* (n_out) or NULL */
@@ -22,6 +22,7 @@ struct txi_linear {
     int q_f16;           /* q holds F16 (IEEE half) values; else int8 */
     int q_a8;            /* int8 q whose products quantize the activations too (TXI_W_Q8A8:
                             scale holds the scales, then the row sums) */
+    int q_bf16;          /* q holds BF16 values (q_f16 0) */
 };
 
 /* LayerNorm (w, b) or RMSNorm (w, b == NULL). */

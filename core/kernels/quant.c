@@ -53,6 +53,15 @@ uint16_t txi_f2h(float f)
     return (uint16_t)(sign | v);
 }
 
+uint16_t txi_f2bf(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(u >> 16 | 0x40); /* quiet NaN */
+    u += 0x7fffu + (u >> 16 & 1u); /* round to nearest, ties to even */
+    return (uint16_t)(u >> 16);
+}
+
 void txi_f16_convert(const float *w, size_t n, uint16_t *h)
 {
     for (size_t i = 0; i < n; i++)
@@ -62,7 +71,9 @@ void txi_f16_convert(const float *w, size_t n, uint16_t *h)
 /* Weight t of row w (of format f, with the row's scale s for int8) as F32. */
 static inline float wval(txi_wfmt f, const void *w, float s, int t)
 {
-    return f == TXI_W_Q8 ? (float)((const int8_t *)w)[t] * s : txi_h2f(((const uint16_t *)w)[t]);
+    return f == TXI_W_Q8     ? (float)((const int8_t *)w)[t] * s
+           : f == TXI_W_BF16 ? txi_bf2f(((const uint16_t *)w)[t])
+                             : txi_h2f(((const uint16_t *)w)[t]);
 }
 
 /* Row j of an (n, k) matrix of format f. */
@@ -108,6 +119,8 @@ load16(txi_wfmt f, const void *w, int t, __m512 sv)
         return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), sv);
     }
     __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)w + t));
+    if (f == TXI_W_BF16) /* the upper half of a float: widen to 32 bits, shift into place */
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
     return _mm512_cvtph_ps(h);
 }
 
@@ -255,12 +268,17 @@ TILE_FN(TXI_W_F16, h16_tile, 1)
 TILE_FN(TXI_W_F16, h16_tile, 2)
 TILE_FN(TXI_W_F16, h16_tile, 3)
 TILE_FN(TXI_W_F16, h16_tile, 4)
+TILE_FN(TXI_W_BF16, bf16_tile, 1)
+TILE_FN(TXI_W_BF16, bf16_tile, 2)
+TILE_FN(TXI_W_BF16, bf16_tile, 3)
+TILE_FN(TXI_W_BF16, bf16_tile, 4)
 
 typedef void (*tile_fn)(const void *const w[4], const float s[4], const float *const x[4], int k,
                         const void *const nx[4], float out[4][4]);
 /* [format][rows - 1] */
-static const tile_fn tiles[2][4] = {{q8_tile_1, q8_tile_2, q8_tile_3, q8_tile_4},
-                                    {h16_tile_1, h16_tile_2, h16_tile_3, h16_tile_4}};
+static const tile_fn tiles[3][4] = {{q8_tile_1, q8_tile_2, q8_tile_3, q8_tile_4},
+                                    {h16_tile_1, h16_tile_2, h16_tile_3, h16_tile_4},
+                                    {bf16_tile_1, bf16_tile_2, bf16_tile_3, bf16_tile_4}};
 
 /* The few-rows product with AVX-512F: blocks of 4 weight rows (read once, from memory, while
  * the next block is prefetched) against every group of up to 4 rows of A (in L1). */
@@ -268,7 +286,7 @@ __attribute__((target("avx512f"))) static void
 small_m_avx512(txi_wfmt f, int m, int n, int k, float alpha, const float *a, int lda,
                const void *wm, const float *scale, float beta, const float *bias, float *c, int ldc)
 {
-    const tile_fn *tile = tiles[f == TXI_W_Q8 ? 0 : 1];
+    const tile_fn *tile = tiles[f == TXI_W_Q8 ? 0 : f == TXI_W_F16 ? 1 : 2];
     for (int j0 = 0; j0 < n; j0 += 4) {
         int jj = n - j0 < 4 ? n - j0 : 4;
         const void *w[4], *nx[4];
@@ -307,8 +325,10 @@ load8(txi_wfmt f, const void *w, int t, __m256 sv)
         __m128i b = _mm_loadl_epi64((const __m128i *)(const void *)((const int8_t *)w + t));
         return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), sv);
     }
-    return _mm256_cvtph_ps(
-        _mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)w + t)));
+    __m128i h = _mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)w + t));
+    if (f == TXI_W_BF16)
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_cvtph_ps(h);
 }
 
 /* The few-rows product with AVX2+FMA: each weight row, converted 8 at a time, against up to 4
@@ -357,6 +377,13 @@ small_m_avx2_h16(int m, int n, int k, float alpha, const float *a, int lda, cons
 {
     small_m_avx2(TXI_W_F16, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
 }
+
+__attribute__((target("avx2,fma,f16c"))) static void
+small_m_avx2_bf16(int m, int n, int k, float alpha, const float *a, int lda, const void *w,
+                  const float *scale, float beta, const float *bias, float *c, int ldc)
+{
+    small_m_avx2(TXI_W_BF16, m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
+}
 #endif
 
 /* Which few-rows kernel runs: the best the CPU has, unless a test forced one
@@ -381,8 +408,9 @@ static void small_m(txi_wfmt f, int m, int n, int k, float alpha, const float *a
         return;
     }
     if (has2 && forced_path != TXI_LP_PATH_PORTABLE) {
-        (f == TXI_W_Q8 ? small_m_avx2_q8 : small_m_avx2_h16)(m, n, k, alpha, a, lda, w, scale, beta,
-                                                             bias, c, ldc);
+        (f == TXI_W_Q8    ? small_m_avx2_q8
+         : f == TXI_W_F16 ? small_m_avx2_h16
+                          : small_m_avx2_bf16)(m, n, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
         return;
     }
 #endif

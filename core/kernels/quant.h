@@ -41,12 +41,13 @@ void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, i
                              const int8_t *q, const float *scale, float beta, const float *bias,
                              float *c, int ldc);
 
-/* How a reduced-precision matrix is stored: int8 with a float scale per row, or F16; TXI_W_Q8A8
+/* How a reduced-precision matrix is stored: int8 with a float scale per row, F16, or BF16 (as
+ * BF16 checkpoints store it; converted exactly, as F16 is); TXI_W_Q8A8
  * is int8 stored as TXI_W_Q8 whose products also quantize the activations (w8a8, below): q holds
  * the (n, k) row-major matrix followed by the same values packed for the VNNI kernel
  * (txi_w8a8_pack), and the scale array 2 n floats: the n scales, then each row's sum of q (exact
  * in a float). */
-typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2, TXI_W_Q8A8 = 3 } txi_wfmt;
+typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2, TXI_W_Q8A8 = 3, TXI_W_BF16 = 4 } txi_wfmt;
 
 /* Whether this CPU runs the w8a8 products (AVX-512 VNNI and BW); elsewhere TXI_W_Q8A8 matrices
  * are multiplied as TXI_W_Q8 (F32 activations). */
@@ -72,6 +73,16 @@ int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda
 
 /* IEEE half <-> float: h2f is exact; f2h rounds to nearest, ties to even (overflow -> inf). */
 float txi_h2f(uint16_t h);
+/* bfloat16 -> float (exact: the upper 16 bits of a float) and float -> bfloat16 (round to
+ * nearest, ties to even; NaN stays NaN). */
+static inline float txi_bf2f(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    __builtin_memcpy(&f, &u, sizeof f);
+    return f;
+}
+uint16_t txi_f2bf(float f);
 uint16_t txi_f2h(float f);
 /* h[i] = txi_f2h(w[i]) for i < n. */
 void txi_f16_convert(const float *w, size_t n, uint16_t *h);

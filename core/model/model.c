@@ -22,19 +22,22 @@ struct loader {
     const char *weights_name; /* "model.safetensors" or "model.safetensors.index.json" */
     json_t *weight_map;       /* sharded: name -> shard file name; else NULL */
     int dtype_seen[3];
-    int keep_f16; /* TX_DTYPE_F16: F16 weight matrices stay in the mapping (see tx_model) */
+    int keep_f16; /* F16/BF16 weight matrices stay in the mapping (see tx_model.f16_mapped) */
     int matrix;   /* the tensor being bound is a linear weight, an embedding or lm_head */
     struct tx_error *err;
 };
 
-const uint16_t *txi_model_f16_mapped(const tx_model *m, const void *p)
+const uint16_t *txi_model_f16_mapped(const tx_model *m, const void *p, txi_wfmt *fmt)
 {
     for (int i = 0; i < m->n_f16_mapped; i++)
-        if ((const void *)m->f16_mapped[i].key == p) return m->f16_mapped[i].data;
+        if ((const void *)m->f16_mapped[i].key == p) {
+            if (fmt) *fmt = m->f16_mapped[i].fmt;
+            return m->f16_mapped[i].data;
+        }
     return NULL;
 }
 
-/* Binds an F16 matrix in place (see tx_model.f16_mapped). */
+/* Binds an F16 or BF16 matrix in place (see tx_model.f16_mapped). */
 static tx_status keep_f16(struct loader *ld, const struct txi_st_tensor *t, const float **out)
 {
     tx_model *m = ld->m;
@@ -49,6 +52,7 @@ static tx_status keep_f16(struct loader *ld, const struct txi_st_tensor *t, cons
     uintptr_t key = (uintptr_t)t->data & ~(uintptr_t)(sizeof(float) - 1);
     m->f16_mapped[m->n_f16_mapped].key = (const float *)key;
     m->f16_mapped[m->n_f16_mapped].data = (const uint16_t *)(const void *)t->data;
+    m->f16_mapped[m->n_f16_mapped].fmt = t->dtype == TXI_DT_BF16 ? TXI_W_BF16 : TXI_W_F16;
     m->n_f16_mapped++;
     *out = (const float *)key;
     return TX_OK;
@@ -148,7 +152,8 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
         *out = (const float *)(const void *)t->data;
         return TX_OK;
     }
-    if (ld->keep_f16 && ld->matrix && n_dims == 2 && t->dtype == TXI_DT_F16 &&
+    if (ld->keep_f16 && ld->matrix && n_dims == 2 &&
+        (t->dtype == TXI_DT_F16 || t->dtype == TXI_DT_BF16) &&
         (uintptr_t)t->data % sizeof(uint16_t) == 0 && t->n_elems >= 2)
         return keep_f16(ld, t, out);
     size_t n = (size_t)t->n_elems;
@@ -693,8 +698,7 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     if (!m) return txi_fail(err, TX_ERR_NOMEM, "out of memory");
     struct loader ld = {.m = m,
                         .err = err,
-                        .keep_f16 =
-                            params->dtype == TX_DTYPE_F16 || params->dtype == TX_DTYPE_AUTO};
+                        .keep_f16 = params->dtype != TX_DTYPE_F32};
     json_t *index_root = NULL;
     char path[PATH_MAX];
     tx_status st = join(path, sizeof path, dir, "config.json", err);
@@ -718,7 +722,7 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
                      : ld.dtype_seen[1] ? "F16"
                      : ld.dtype_seen[2] ? "BF16"
                                         : "F32");
-    if (params->dtype == TX_DTYPE_AUTO) { /* F16 matrices as stored, in the mapping */
+    if (params->dtype == TX_DTYPE_AUTO) { /* F16/BF16 matrices as stored, in the mapping */
         st = txi_model_reduce(m, TXI_W_F16, 1, err);
         if (st != TX_OK) goto fail;
     } else if (params->dtype == TX_DTYPE_F32) {

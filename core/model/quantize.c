@@ -1,6 +1,8 @@
-/* quantize.c — reduced-precision weights at load (tx_load_params.dtype TX_DTYPE_INT8 or
- * TX_DTYPE_F16): every linear layer of both stacks, the token embeddings and the output
- * projection become int8 with one symmetric scale per output row, or F16 (quant.h). Norms,
+/* quantize.c — reduced-precision weights at load (tx_load_params.dtype TX_DTYPE_INT8, W8A8 or
+ * F16; TX_DTYPE_AUTO adopts F16 and BF16 matrices as stored): every linear layer of both
+ * stacks, the token embeddings and the output projection become int8 with one symmetric scale
+ * per output row, or F16 (quant.h). F16/BF16 tensors are read from the file mapping a row at a
+ * time, never widened whole, so loading a half-precision checkpoint as int8 needs no F32 copy. Norms,
  * biases, position tables and T5's relative position bias stay F32: they are a few thousand
  * values, and the norms set the scale of every activation. The F32 originals are given back
  * (see release). */
@@ -13,37 +15,58 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Gives back the memory of n F32 values at p, which nothing reads any more: frees it when the
- * model owns it (a widened copy); else it lies in a read-only file mapping, whose whole pages
- * inside it the kernel may drop (MADV_DONTNEED: they would be read from the file again if
- * touched, and are not). Quantizing read every page, which made them resident. */
+/* Drops the whole pages inside [p, p + bytes) of a read-only file mapping (MADV_DONTNEED: they
+ * would be read from the file again if touched, and are not). */
+static void drop_pages(const void *p, size_t bytes)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Gives back the memory of the n weights at p, which nothing reads any more (its converted copy
+ * replaces it): frees it when the model owns it (a widened copy); else it lies in a read-only
+ * file mapping (F32, or the 16-bit values behind a key of f16_mapped), whose whole pages the
+ * kernel may drop. Converting read every page, which made them resident. */
 static void release(tx_model *m, const float *p, size_t n)
 {
-    if (txi_model_f16_mapped(m, p)) return; /* a key, not floats: its F16 data is in use */
+    const uint16_t *half = txi_model_f16_mapped(m, p, NULL);
+    if (half) {
+        drop_pages(half, n * sizeof *half);
+        return;
+    }
     for (int i = 0; i < m->n_owned; i++)
         if (m->owned[i] == p) {
             free(m->owned[i]);
             m->owned[i] = NULL;
             return;
         }
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1);
-    uintptr_t hi = ((uintptr_t)(p + n)) & ~(page - 1);
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    drop_pages(p, n * sizeof *p);
 }
 
 /* Converts rows x cols at w into model-owned buffers of format f (int8: q and a scale per
- * row; F16: q only, *scale_out NULL). */
-static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int cols,
-                          const void **q_out, const float **scale_out, struct tx_error *err)
+ * row; F16: q only, *scale_out NULL); *fmt_out gets the format. A matrix bound in place from
+ * F16/BF16 (a key of f16_mapped) is adopted as it is when adopt or when f is its format (no
+ * copy; *adopted set), else converted a row at a time from its 16-bit values. */
+static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, int rows, int cols,
+                          const void **q_out, const float **scale_out, txi_wfmt *fmt_out,
+                          int *adopted, struct tx_error *err)
 {
     size_t n = (size_t)rows * (size_t)cols;
-    const uint16_t *mapped = txi_model_f16_mapped(m, w);
-    if (mapped && f == TXI_W_F16) { /* already F16, in the mapping */
+    txi_wfmt half_fmt = TXI_W_F16;
+    const uint16_t *mapped = txi_model_f16_mapped(m, w, &half_fmt);
+    *adopted = 0;
+    if (mapped && (adopt || f == half_fmt)) { /* already F16/BF16, in the mapping */
         *q_out = mapped;
         *scale_out = NULL;
+        *fmt_out = half_fmt;
+        *adopted = 1;
         return TX_OK;
     }
+    float *row = NULL; /* a 16-bit row widened (exactly) for the conversion */
+    if (mapped && !(row = malloc((size_t)cols * sizeof *row)))
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory converting the weights");
     int q8 = f == TXI_W_Q8 || f == TXI_W_Q8A8;
     size_t packed = f == TXI_W_Q8A8 ? txi_w8a8_packed_bytes(rows, cols) : 0;
     void *q = malloc(n * (q8 ? 1 : sizeof(uint16_t)) + packed);
@@ -52,15 +75,23 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
     if (!q || txi_model_own(m, q)) {
         free(q);
         free(scale);
+        free(row);
         return txi_fail(err, TX_ERR_NOMEM, "out of memory converting the weights to %s",
                         q8 ? "int8" : "F16");
     }
     if (q8) {
         if (!scale || txi_model_own(m, scale)) {
             free(scale);
+            free(row);
             return txi_fail(err, TX_ERR_NOMEM, "out of memory quantizing the weights to int8");
         }
-        txi_q8_quantize(w, rows, cols, q, scale);
+        if (mapped)
+            for (int j = 0; j < rows; j++) {
+                txi_lp_row(half_fmt, mapped, NULL, cols, j, 1.0f, row);
+                txi_q8_quantize(row, 1, cols, (int8_t *)q + (size_t)j * cols, scale + j);
+            }
+        else
+            txi_q8_quantize(w, rows, cols, q, scale);
         if (f == TXI_W_Q8A8)
             for (int j = 0; j < rows; j++) {
                 const int8_t *qj = (const int8_t *)q + (size_t)j * cols;
@@ -70,11 +101,18 @@ static tx_status quantize(tx_model *m, txi_wfmt f, const float *w, int rows, int
                 scale[rows + j] = (float)sum; /* |sum| <= 127 cols: exact */
             }
         if (f == TXI_W_Q8A8) txi_w8a8_pack(q, rows, cols, (int8_t *)q + n);
+    } else if (mapped) { /* BF16 -> F16 */
+        for (int j = 0; j < rows; j++) {
+            txi_lp_row(half_fmt, mapped, NULL, cols, j, 1.0f, row);
+            txi_f16_convert(row, (size_t)cols, (uint16_t *)q + (size_t)j * cols);
+        }
     } else {
         txi_f16_convert(w, n, q);
     }
+    free(row);
     *q_out = q;
     *scale_out = scale;
+    *fmt_out = f;
     return TX_OK;
 }
 
@@ -82,12 +120,16 @@ static tx_status quantize_linear(tx_model *m, txi_wfmt f, int adopt_only, struct
                                  struct tx_error *err)
 {
     if (!l->w) return TX_OK; /* absent (decoder-only cross attention, ungated FFN) */
-    if (adopt_only && !txi_model_f16_mapped(m, l->w)) return TX_OK;
-    tx_status st = quantize(m, f, l->w, l->n_out, l->n_in, &l->q, &l->scale, err);
+    if (adopt_only && !txi_model_f16_mapped(m, l->w, NULL)) return TX_OK;
+    txi_wfmt got;
+    int adopted;
+    tx_status st =
+        quantize(m, f, adopt_only, l->w, l->n_out, l->n_in, &l->q, &l->scale, &got, &adopted, err);
     if (st != TX_OK) return st;
-    l->q_f16 = f == TXI_W_F16;
-    l->q_a8 = f == TXI_W_Q8A8;
-    release(m, l->w, (size_t)l->n_out * (size_t)l->n_in);
+    l->q_f16 = got == TXI_W_F16;
+    l->q_bf16 = got == TXI_W_BF16;
+    l->q_a8 = got == TXI_W_Q8A8;
+    if (!adopted) release(m, l->w, (size_t)l->n_out * (size_t)l->n_in);
     l->w = NULL;
     return TX_OK;
 }
@@ -115,10 +157,9 @@ static tx_status reduce_matrix(tx_model *m, txi_wfmt f, int adopt_only, const fl
                                const void **q, const float **scale, txi_wfmt *fmt,
                                struct tx_error *err)
 {
-    if (!w || (adopt_only && !txi_model_f16_mapped(m, w))) return TX_OK;
-    tx_status st = quantize(m, f, w, rows, m->cfg.d_model, q, scale, err);
-    if (st == TX_OK) *fmt = f;
-    return st;
+    if (!w || (adopt_only && !txi_model_f16_mapped(m, w, NULL))) return TX_OK;
+    int adopted;
+    return quantize(m, f, adopt_only, w, rows, m->cfg.d_model, q, scale, fmt, &adopted, err);
 }
 
 /* rnn_seq2seq: every linear layer of the recurrent model (embeddings stay F32: a lookup reads
@@ -143,6 +184,12 @@ static tx_status reduce_rnn(tx_model *m, txi_wfmt f, int adopt_only, struct tx_e
             if (st != TX_OK) return st;
         }
     return TX_OK;
+}
+
+/* Whether q, the reduced form of w, is w's own 16-bit data in the mapping (adopted). */
+static int in_use(const tx_model *m, const float *w, const void *q)
+{
+    return q == (const void *)txi_model_f16_mapped(m, w, NULL);
 }
 
 tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err)
@@ -172,9 +219,11 @@ tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_er
                                  &m->lm_head_scale, &m->lm_head_fmt, err)) != TX_OK)
         return st;
     /* the converted ones are read only through their new form from now on */
-    if (E->embed_q) release(m, enc, (size_t)E->n_embed * d);
-    if (D->embed_q && dec != enc) release(m, dec, (size_t)D->n_embed * d);
-    if (m->lm_head_q && head != enc && head != dec) release(m, head, (size_t)m->cfg.dec_vocab * d);
+    if (E->embed_q && !in_use(m, enc, E->embed_q)) release(m, enc, (size_t)E->n_embed * d);
+    if (D->embed_q && dec != enc && !in_use(m, dec, D->embed_q))
+        release(m, dec, (size_t)D->n_embed * d);
+    if (m->lm_head_q && head != enc && head != dec && !in_use(m, head, m->lm_head_q))
+        release(m, head, (size_t)m->cfg.dec_vocab * d);
     if (E->embed_q) E->embed = NULL;
     if (D->embed_q) D->embed = NULL;
     if (m->lm_head_q) m->lm_head = NULL;

@@ -1,4 +1,5 @@
-/* test_f16.c — F16-resident weights (TX_DTYPE_F16): the half <-> float conversions against
+/* test_f16.c — F16- and BF16-resident weights (TX_DTYPE_F16, and TX_DTYPE_AUTO on BF16
+ * checkpoints; int8 quantized from their rows): the half <-> float conversions against
  * every half value and the IEEE rounding cases, every reduced-precision product (F16 and int8)
  * on every few-rows kernel forced in turn (AVX-512, AVX2, portable) and the blocked path,
  * against a naive double loop over the converted matrix, and whole models kept as F16 against
@@ -62,14 +63,48 @@ Test(f16, floats_round_to_the_nearest_half_with_ties_to_even)
     cr_expect_eq(bits_of(txi_h2f(0x8000)), 0x80000000u);
 }
 
+/* A bfloat16's value, written out independently of txi_bf2f: (-1)^s 2^(e-127) (1 + m/128), or
+ * 2^-126 m/128 for e = 0 (the 16 upper bits of a float). */
+static float bf16_value(uint16_t b)
+{
+    int sign = b >> 15, e = b >> 7 & 0xff, m = b & 0x7f;
+    double v = e ? ldexp(1.0 + m / 128.0, e - 127) : ldexp(m / 128.0, -126);
+    return (float)(sign ? -v : v);
+}
+
+Test(bf16, every_bfloat16_converts_to_its_value_and_back_unchanged)
+{
+    for (uint32_t b = 0; b < 65536; b++) {
+        float f = txi_bf2f((uint16_t)b);
+        if ((b & 0x7f80) == 0x7f80 && (b & 0x7f)) { /* NaN */
+            cr_assert(isnan(f));
+            continue;
+        }
+        if ((b & 0x7fff) == 0x7f80) { /* infinities */
+            cr_assert(isinf(f) && (f < 0) == (b >> 15 == 1));
+            cr_assert_eq(txi_f2bf(f), b);
+            continue;
+        }
+        cr_assert_eq(f, bf16_value((uint16_t)b), "bf16 0x%04x: %g, expected %g", b, f,
+                     bf16_value((uint16_t)b));
+        cr_assert_eq(txi_f2bf(f), b, "bf16 0x%04x -> %g -> 0x%04x", b, f, txi_f2bf(f));
+    }
+    cr_expect_eq(txi_f2bf(1.0f), 0x3f80);
+    cr_expect_eq(txi_f2bf(1.0f + ldexpf(1.0f, -8)), 0x3f80);     /* tie, even below */
+    cr_expect_eq(txi_f2bf(1.0f + 3 * ldexpf(1.0f, -8)), 0x3f82); /* tie, even above */
+    cr_expect_eq(txi_f2bf(1.0f + ldexpf(1.0f, -8) * 1.01f), 0x3f81);
+    cr_expect(isnan(txi_bf2f(txi_f2bf(NAN))));
+}
+
 static void naive(txi_wfmt f, int m, int n, int k, float alpha, const float *a, const void *w,
                   const float *scale, float beta, const float *bias, const float *c0, double *c)
 {
     float *row = malloc((size_t)k * sizeof *row);
     for (int j = 0; j < n; j++) {
         for (int t = 0; t < k; t++)
-            row[t] = f == TXI_W_Q8 ? (float)((const int8_t *)w)[(size_t)j * k + t] * scale[j]
-                                   : txi_h2f(((const uint16_t *)w)[(size_t)j * k + t]);
+            row[t] = f == TXI_W_Q8     ? (float)((const int8_t *)w)[(size_t)j * k + t] * scale[j]
+                     : f == TXI_W_BF16 ? bf16_value(((const uint16_t *)w)[(size_t)j * k + t])
+                                       : txi_h2f(((const uint16_t *)w)[(size_t)j * k + t]);
         for (int i = 0; i < m; i++) {
             double d = 0;
             for (int t = 0; t < k; t++)
@@ -100,6 +135,9 @@ static void check(txi_wfmt f, int m, int n, int k, enum path path, uint64_t *rng
         bias[j] = tu_rand_uniform(rng, -1, 1);
     if (f == TXI_W_Q8)
         txi_q8_quantize(w, n, k, q, scale);
+    else if (f == TXI_W_BF16)
+        for (int i = 0; i < n * k; i++)
+            ((uint16_t *)q)[i] = txi_f2bf(w[i]);
     else
         txi_f16_convert(w, (size_t)n * k, q);
     const float *sc = f == TXI_W_Q8 ? scale : NULL;
@@ -128,10 +166,10 @@ Test(f16, reduced_precision_products_equal_a_naive_loop_on_every_kernel_path_and
     const int ns[] = {1, 3, 5, 64, 130};
     const int ks[] = {1, 7, 16, 33, 64, 257};
     const int forced[] = {TXI_LP_PATH_AVX512, TXI_LP_PATH_AVX2, TXI_LP_PATH_PORTABLE};
-    const txi_wfmt fmts[] = {TXI_W_F16, TXI_W_Q8};
+    const txi_wfmt fmts[] = {TXI_W_F16, TXI_W_Q8, TXI_W_BF16};
     for (size_t p = 0; p < 3; p++) {
         txi_lp_force_path(forced[p]);
-        for (size_t fi = 0; fi < 2; fi++)
+        for (size_t fi = 0; fi < 3; fi++)
             for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
                 for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
                     for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
@@ -156,7 +194,7 @@ Test(f16, a_linear_layer_with_f16_weights_adds_its_bias)
     for (int i = 0; i < 6; i++)
         b[i] = (float)i;
     txi_f16_convert(w, 120, h);
-    struct txi_linear l = {NULL, b, 20, 6, h, NULL, 1, 0};
+    struct txi_linear l = {NULL, b, 20, 6, h, NULL, 1, 0, 0};
     txi_linear_fwd(&l, x, 3, y, NULL);
     for (int r = 0; r < 3; r++)
         for (int j = 0; j < 6; j++) {
@@ -227,7 +265,7 @@ static void copy_file(const char *from, const char *to)
  * out): every F32 tensor rounded to F16, laid out end to end after a one-value tensor, so every
  * matrix starts 2 bytes past a 4-byte boundary (as in published checkpoints whose odd-length
  * final_logits_bias comes first); config files copied. */
-static void write_f16_copy(const char *src, char *out, size_t n_out)
+static void write_half_copy(const char *src, char *out, size_t n_out, int bf16)
 {
     snprintf(out, n_out, "/tmp/attnserve-f16-XXXXXX");
     cr_assert_not_null(mkdtemp(out));
@@ -244,7 +282,7 @@ static void write_f16_copy(const char *src, char *out, size_t n_out)
     cr_assert_not_null(h, "%s: %s", path, je.text);
     const unsigned char *data = buf + 8 + hlen;
     unsigned char *outd = malloc(n + 2);
-    uint16_t one = txi_f2h(1.0f);
+    uint16_t one = bf16 ? txi_f2bf(1.0f) : txi_f2h(1.0f);
     memcpy(outd, &one, 2);
     size_t used = 2;
     const char *key;
@@ -260,11 +298,11 @@ static void write_f16_copy(const char *src, char *out, size_t n_out)
             for (size_t i = b; i < e; i += 4) {
                 float f;
                 memcpy(&f, data + i, 4);
-                uint16_t hv = txi_f2h(f);
+                uint16_t hv = bf16 ? txi_f2bf(f) : txi_f2h(f);
                 memcpy(outd + used, &hv, 2);
                 used += 2;
             }
-            json_object_set_new(v, "dtype", json_string("F16"));
+            json_object_set_new(v, "dtype", json_string(bf16 ? "BF16" : "F16"));
         } else {
             memcpy(outd + used, data + b, e - b);
             used += e - b;
@@ -274,7 +312,8 @@ static void write_f16_copy(const char *src, char *out, size_t n_out)
     }
     json_object_set_new(
         h, "attnserve_test.first",
-        json_pack("{s:s, s:[i], s:[i,i]}", "dtype", "F16", "shape", 1, "data_offsets", 0, 2));
+        json_pack("{s:s, s:[i], s:[i,i]}", "dtype", bf16 ? "BF16" : "F16", "shape", 1,
+                  "data_offsets", 0, 2));
     char *text = json_dumps(h, JSON_COMPACT);
     size_t tl = strlen(text), padded = (tl + 7) / 8 * 8;
     snprintf(to, sizeof to, "%s/model.safetensors", out);
@@ -296,6 +335,110 @@ static void write_f16_copy(const char *src, char *out, size_t n_out)
         snprintf(path, sizeof path, "%s/%s", src, name);
         snprintf(to, sizeof to, "%s/%s", out, name);
         copy_file(path, to);
+    }
+}
+
+static void write_f16_copy(const char *src, char *out, size_t n_out)
+{
+    write_half_copy(src, out, n_out, 0);
+}
+
+static void remove_copy(const char *tmp)
+{
+    char path[128];
+    const char *files[] = {"model.safetensors", "config.json", "generation_config.json"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", tmp, files[i]);
+        unlink(path);
+    }
+    rmdir(tmp);
+}
+
+/* Logits of dir loaded as da and as db on one input: largest difference and |logit|. */
+static void logits_two_ways(const char *dir, tx_dtype da, tx_dtype db, double *max_diff,
+                            double *max_abs, int *bit_equal)
+{
+    tx_model *ma = tu_load_model(dir, da), *mb = tu_load_model(dir, db);
+    int V = tx_model_get_info(ma)->vocab_size;
+    const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
+    int32_t src[9];
+    for (int i = 0; i < 9; i++)
+        src[i] = src_ids[i] % V;
+    const int32_t dec[] = {tx_model_gen_params(ma).decoder_start_token_id, 5, 9, 14};
+    tx_session *sa = NULL, *sb = NULL;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_session_new(ma, 0, &sa, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(mb, 0, &sb, &e), TX_OK, "%s", e.message);
+    struct tx_forward_out oa, ob;
+    cr_assert_eq(tx_forward(sa, src, 9, dec, 4, 0, &oa, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_forward(sb, src, 9, dec, 4, 0, &ob, &e), TX_OK, "%s", e.message);
+    *max_diff = *max_abs = 0;
+    for (int i = 0; i < oa.n_tgt * oa.vocab; i++) {
+        *max_diff = fmax(*max_diff, fabs(oa.logits[i] - ob.logits[i]));
+        *max_abs = fmax(*max_abs, fabs(oa.logits[i]));
+    }
+    *bit_equal = !memcmp(oa.logits, ob.logits, (size_t)oa.n_tgt * oa.vocab * sizeof(float));
+    tx_session_free(sa), tx_session_free(sb);
+    tx_model_free(ma), tx_model_free(mb);
+}
+
+Test(bf16, bf16_copies_of_every_architecture_kept_as_bf16_give_the_f32_logits)
+{
+    /* BF16 checkpoints made from the F32 fixtures: their matrices are used in place from the
+     * mapping as BF16 (converted in registers, exactly), so the logits equal those of the same
+     * checkpoint widened to F32 up to the order of the sums */
+    static const char *dirs[] = {"tests/fixtures/hf-tiny/bart", "tests/fixtures/hf-tiny/t5",
+                                 "tests/fixtures/variants/t5-gated",
+                                 "tests/fixtures/variants/mbart", "tests/fixtures/hf-tiny/marian"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        char tmp[64];
+        write_half_copy(dirs[d], tmp, sizeof tmp, 1);
+        double diff, mx;
+        int same;
+        logits_two_ways(tmp, TX_DTYPE_F32, TX_DTYPE_AUTO, &diff, &mx, &same);
+        fprintf(stderr, "%s as BF16: bf16-resident logits differ by %.4g, largest %.4g\n", dirs[d],
+                diff, mx);
+        cr_expect_leq(diff, 1e-5 * (1 + mx), "%s as BF16: logits differ by %g (largest %g)",
+                      dirs[d], diff, mx);
+        tx_model *a = tu_load_model(tmp, TX_DTYPE_AUTO);
+        cr_expect_str_eq(tx_model_get_info(a)->dtype, "BF16");
+        cr_expect(a->lm_head_q && a->lm_head_fmt == TXI_W_BF16 && !a->lm_head,
+                  "%s as BF16: the output projection was widened", dirs[d]);
+        cr_expect(a->enc.layers[0].self_attn.q.q && a->enc.layers[0].self_attn.q.q_bf16 &&
+                      !a->enc.layers[0].self_attn.q.w,
+                  "%s as BF16: a linear layer was widened", dirs[d]);
+        tx_model_free(a);
+        remove_copy(tmp);
+    }
+}
+
+Test(bf16, int8_from_half_precision_rows_equals_int8_from_the_widened_checkpoint)
+{
+    /* an F16 and a BF16 copy quantized straight from the mapping, row by row, against the same
+     * values written out as F32 (exact) and quantized whole: bit-identical logits */
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+        char half[64];
+        write_half_copy("tests/fixtures/hf-tiny/bart", half, sizeof half, bf16);
+        tx_model *mh = tu_load_model(half, TX_DTYPE_INT8);
+        tx_model *mw = tu_load_model(half, TX_DTYPE_F32); /* the widened values ... */
+        cr_expect_str_eq(tx_model_get_info(mh)->dtype, "int8");
+        /* ... quantized here the way the loader quantizes F32 checkpoints */
+        struct tx_error e = {0};
+        cr_assert_eq(txi_model_reduce(mw, TXI_W_Q8, 0, &e), TX_OK, "%s", e.message);
+        const int32_t src[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
+        const int32_t dec[] = {tx_model_gen_params(mh).decoder_start_token_id, 5, 9, 14};
+        tx_session *sh = NULL, *sw = NULL;
+        cr_assert_eq(tx_session_new(mh, 0, &sh, &e), TX_OK, "%s", e.message);
+        cr_assert_eq(tx_session_new(mw, 0, &sw, &e), TX_OK, "%s", e.message);
+        struct tx_forward_out oh, ow;
+        cr_assert_eq(tx_forward(sh, src, 9, dec, 4, 0, &oh, &e), TX_OK, "%s", e.message);
+        cr_assert_eq(tx_forward(sw, src, 9, dec, 4, 0, &ow, &e), TX_OK, "%s", e.message);
+        cr_expect(!memcmp(oh.logits, ow.logits, (size_t)oh.n_tgt * oh.vocab * sizeof(float)),
+                  "%s: int8 from the 16-bit rows differs from int8 from F32",
+                  bf16 ? "BF16" : "F16");
+        tx_session_free(sh), tx_session_free(sw);
+        tx_model_free(mh), tx_model_free(mw);
+        remove_copy(half);
     }
 }
 

@@ -240,7 +240,7 @@ Test(linear, adds_the_bias_as_torch_linear_on_every_path)
     for (int with_bias = 0; with_bias < 2; with_bias++)
         for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
             int n = rows[r];
-            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0, 0};
+            struct txi_linear l = {w, with_bias ? bias : NULL, n_in, n_out, NULL, NULL, 0, 0, 0};
             float *x = rnd((size_t)n * n_in), *y = malloc((size_t)n * n_out * 4);
             struct txi_gemm_ws ws = {NULL, txi_gemm_ws_floats(n, n_out, n_in), 0, NULL};
             ws.buf = ws.n_floats ? malloc(ws.n_floats * sizeof(float)) : NULL;
@@ -349,7 +349,7 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
                                    fmt == 1 || fmt == 3 ? (const void *)q8
                                    : fmt == 2           ? (const void *)h16
                                                         : NULL,
-                                   fmt == 3 ? scale_sums : scale, fmt == 2, fmt == 3};
+                                   fmt == 3 ? scale_sums : scale, fmt == 2, fmt == 3, 0};
             for (int rw = 1; rw >= 0; rw--)
                 for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
                     int m = rows[r];

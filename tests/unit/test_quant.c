@@ -114,7 +114,7 @@ Test(quant, a_linear_layer_with_int8_weights_adds_its_bias)
     for (int i = 0; i < 6; i++)
         b[i] = (float)i;
     txi_q8_quantize(w, 6, 20, q, scale);
-    struct txi_linear l = {NULL, b, 20, 6, q, scale, 0, 0};
+    struct txi_linear l = {NULL, b, 20, 6, q, scale, 0, 0, 0};
     txi_linear_fwd(&l, x, 3, y, NULL);
     for (int r = 0; r < 3; r++)
         for (int j = 0; j < 6; j++) {

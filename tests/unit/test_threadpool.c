@@ -1,6 +1,6 @@
 /* test_threadpool.c — engine threads (tx_session_set_threads): the pool's ranges cover each
  * column once at aligned boundaries, tasks run after the helpers have gone to sleep, every product
- * format (F32 few rows, panels, sgemm; F16, int8 and w8a8) split between 2 and 3 threads gives
+ * format (F32 few rows, panels, sgemm; F16, BF16, int8 and w8a8) split between 2 and 3 threads gives
  * the serial result bit for bit, and whole models (the shipped translators, every dtype) give
  * identical logits and hypotheses with 1, 2 and 3 threads. */
 #include <criterion/criterion.h>
@@ -84,7 +84,7 @@ Test(pool, many_tasks_back_to_back_and_after_the_helpers_sleep)
 
 /* ---- products split between threads equal the serial ones bit for bit ---- */
 
-enum { F32 = 0, F16, Q8, Q8A8 };
+enum { F32 = 0, F16, Q8, Q8A8, BF16 };
 
 static void fill(float *x, size_t n, uint64_t *rng, float r)
 {
@@ -105,7 +105,7 @@ static void product(int fmt, int m, int n, int k, const float *x, const float *w
     cr_assert_eq(txi_gemm_ws_alloc(&ws, &a, n_ws, pool), 0);
     ws.rowwise = rowwise;
     struct txi_linear l = {fmt == F32 ? w : NULL, b, k, n, fmt == F32 ? NULL : q, scale,
-                           fmt == F16, fmt == Q8A8};
+                           fmt == F16, fmt == Q8A8, fmt == BF16};
     txi_linear_fwd(&l, x, m, c, &ws);
     txi_arena_free(&a);
 }
@@ -121,7 +121,7 @@ Test(pool, every_product_format_split_between_threads_equals_the_serial_one_bit_
     const int ks[] = {257, 512};
     struct txi_pool *pools[] = {txi_pool_new(2), txi_pool_new(3)};
     cr_assert(pools[0] && pools[1]);
-    for (int fmt = F32; fmt <= Q8A8; fmt++) {
+    for (int fmt = F32; fmt <= BF16; fmt++) {
         if (fmt == Q8A8 && !txi_w8a8_available()) continue;
         for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
             for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
@@ -134,6 +134,9 @@ Test(pool, every_product_format_split_between_threads_equals_the_serial_one_bit_
                 fill(w, (size_t)n * k, &rng, 0.2f);
                 fill(b, (size_t)n, &rng, 1.0f);
                 if (fmt == F16) txi_f16_convert(w, (size_t)n * k, (uint16_t *)q);
+                if (fmt == BF16)
+                    for (size_t i = 0; i < (size_t)n * k; i++)
+                        ((uint16_t *)q)[i] = txi_f2bf(w[i]);
                 if (fmt == Q8 || fmt == Q8A8) txi_q8_quantize(w, n, k, (int8_t *)q, scale);
                 if (fmt == Q8A8) { /* the layout dtype w8a8 loads: packed copy, row sums */
                     txi_w8a8_pack((const int8_t *)q, n, k, (int8_t *)q + (size_t)n * k);

@@ -25,6 +25,17 @@ static void drop_pages(const void *p, size_t bytes)
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+/* Source bytes converted between two drops of their file pages (see quantize). */
+#define DROP_BYTES ((size_t)256 << 10)
+
+/* Whether p is a buffer the model owns (a widened copy), not file-mapped memory. */
+static int owned(const tx_model *m, const void *p)
+{
+    for (int i = 0; i < m->n_owned; i++)
+        if (m->owned[i] == p) return 1;
+    return 0;
+}
+
 /* Gives back the memory of the n weights at p, which nothing reads any more (its converted copy
  * replaces it): frees it when the model owns it (a widened copy); else it lies in a read-only
  * file mapping (F32, or the 16-bit values behind a key of f16_mapped), whose whole pages the
@@ -79,35 +90,42 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
         return txi_fail(err, TX_ERR_NOMEM, "out of memory converting the weights to %s",
                         q8 ? "int8" : "F16");
     }
-    if (q8) {
-        if (!scale || txi_model_own(m, scale)) {
-            free(scale);
-            free(row);
-            return txi_fail(err, TX_ERR_NOMEM, "out of memory quantizing the weights to int8");
-        }
-        if (mapped)
-            for (int j = 0; j < rows; j++) {
-                txi_lp_row(half_fmt, mapped, NULL, cols, j, 1.0f, row);
-                txi_q8_quantize(row, 1, cols, (int8_t *)q + (size_t)j * cols, scale + j);
-            }
-        else
-            txi_q8_quantize(w, rows, cols, q, scale);
-        if (f == TXI_W_Q8A8)
-            for (int j = 0; j < rows; j++) {
-                const int8_t *qj = (const int8_t *)q + (size_t)j * cols;
-                int32_t sum = 0;
-                for (int t = 0; t < cols; t++)
-                    sum += qj[t];
-                scale[rows + j] = (float)sum; /* |sum| <= 127 cols: exact */
-            }
-        if (f == TXI_W_Q8A8) txi_w8a8_pack(q, rows, cols, (int8_t *)q + n);
-    } else if (mapped) { /* BF16 -> F16 */
-        for (int j = 0; j < rows; j++) {
+    if (q8 && (!scale || txi_model_own(m, scale))) {
+        free(scale);
+        free(row);
+        return txi_fail(err, TX_ERR_NOMEM, "out of memory quantizing the weights to int8");
+    }
+    /* a row at a time (int8: each row has its own scale); the file pages of the rows done are
+     * dropped every few hundred KB, so a large matrix (a 58k-token embedding) is never resident
+     * twice, as its source and its conversion */
+    size_t elem = mapped ? sizeof(uint16_t) : sizeof(float);
+    const unsigned char *src = mapped ? (const void *)mapped : (const void *)w, *dropped = src;
+    int file_backed = mapped || !owned(m, w);
+    for (int j = 0; j < rows; j++) {
+        const float *x = w + (size_t)j * cols;
+        if (mapped) {
             txi_lp_row(half_fmt, mapped, NULL, cols, j, 1.0f, row);
-            txi_f16_convert(row, (size_t)cols, (uint16_t *)q + (size_t)j * cols);
+            x = row;
         }
-    } else {
-        txi_f16_convert(w, n, q);
+        if (q8)
+            txi_q8_quantize(x, 1, cols, (int8_t *)q + (size_t)j * cols, scale + j);
+        else
+            txi_f16_convert(x, (size_t)cols, (uint16_t *)q + (size_t)j * cols);
+        const unsigned char *done = src + (size_t)(j + 1) * cols * elem;
+        if (file_backed && (size_t)(done - dropped) >= DROP_BYTES) {
+            drop_pages(dropped, (size_t)(done - dropped));
+            dropped = done;
+        }
+    }
+    if (f == TXI_W_Q8A8) {
+        for (int j = 0; j < rows; j++) {
+            const int8_t *qj = (const int8_t *)q + (size_t)j * cols;
+            int32_t sum = 0;
+            for (int t = 0; t < cols; t++)
+                sum += qj[t];
+            scale[rows + j] = (float)sum; /* |sum| <= 127 cols: exact */
+        }
+        txi_w8a8_pack(q, rows, cols, (int8_t *)q + n);
     }
     free(row);
     *q_out = q;

@@ -21,41 +21,80 @@ struct loader {
     tx_model *m;
     const char *weights_name; /* "model.safetensors" or "model.safetensors.index.json" */
     json_t *weight_map;       /* sharded: name -> shard file name; else NULL */
-    int dtype_seen[3];
-    int keep_f16; /* F16/BF16 weight matrices stay in the mapping (see tx_model.f16_mapped) */
+    int dtype_seen[4]; /* by txi_dtype, TXI_DT_OTHER excluded */
+    int keep_f16; /* F16/BF16/int8 weight matrices stay in the mapping (see tx_model.mapped) */
     int matrix;   /* the tensor being bound is a linear weight, an embedding or lm_head */
     struct tx_error *err;
 };
 
-const uint16_t *txi_model_f16_mapped(const tx_model *m, const void *p, txi_wfmt *fmt)
+const void *txi_model_mapped(const tx_model *m, const void *p, txi_wfmt *fmt,
+                             const float **scale)
 {
-    for (int i = 0; i < m->n_f16_mapped; i++)
-        if ((const void *)m->f16_mapped[i].key == p) {
-            if (fmt) *fmt = m->f16_mapped[i].fmt;
-            return m->f16_mapped[i].data;
+    for (int i = 0; i < m->n_mapped; i++)
+        if ((const void *)m->mapped[i].key == p) {
+            if (fmt) *fmt = m->mapped[i].fmt;
+            if (scale) *scale = m->mapped[i].scale;
+            return m->mapped[i].data;
         }
     return NULL;
 }
 
-/* Binds an F16 or BF16 matrix in place (see tx_model.f16_mapped). */
-static tx_status keep_f16(struct loader *ld, const struct txi_st_tensor *t, const float **out)
+/* Binds an F16, BF16 or int8 matrix in place (see tx_model.mapped); scale: int8's. */
+static tx_status keep_mapped(struct loader *ld, const struct txi_st_tensor *t, const float *scale,
+                             const float **out)
 {
     tx_model *m = ld->m;
-    if (m->n_f16_mapped == m->cap_f16_mapped) {
-        int cap = m->cap_f16_mapped ? 2 * m->cap_f16_mapped : 64;
-        struct txi_f16_mapped *p = realloc(m->f16_mapped, (size_t)cap * sizeof *p);
+    if (m->n_mapped == m->cap_mapped) {
+        int cap = m->cap_mapped ? 2 * m->cap_mapped : 64;
+        struct txi_mapped *p = realloc(m->mapped, (size_t)cap * sizeof *p);
         if (!p) return txi_fail(ld->err, TX_ERR_NOMEM, "out of memory binding tensor %s", t->name);
-        m->f16_mapped = p;
-        m->cap_f16_mapped = cap;
+        m->mapped = p;
+        m->cap_mapped = cap;
     }
     /* a distinct key per tensor: each is at least 4 bytes long (checked by the caller) */
     uintptr_t key = (uintptr_t)t->data & ~(uintptr_t)(sizeof(float) - 1);
-    m->f16_mapped[m->n_f16_mapped].key = (const float *)key;
-    m->f16_mapped[m->n_f16_mapped].data = (const uint16_t *)(const void *)t->data;
-    m->f16_mapped[m->n_f16_mapped].fmt = t->dtype == TXI_DT_BF16 ? TXI_W_BF16 : TXI_W_F16;
-    m->n_f16_mapped++;
+    struct txi_mapped *e = &m->mapped[m->n_mapped++];
+    e->key = (const float *)key;
+    e->data = t->data;
+    e->scale = scale;
+    e->fmt = t->dtype == TXI_DT_BF16 ? TXI_W_BF16 : t->dtype == TXI_DT_I8 ? TXI_W_Q8 : TXI_W_F16;
     *out = (const float *)key;
     return TX_OK;
+}
+
+static const struct txi_st_tensor *lookup(struct loader *ld, const char *name,
+                                          const struct txi_st_file **file);
+
+/* Suffix of the F32 tensor holding an int8 matrix's per-row scales (tools/quantize_int8.py). */
+#define INT8_SCALE_SUFFIX ".attnserve_scale"
+
+/* Binds int8 tensor t (rows, cols) of file f in place with its scales (name + suffix: F32,
+ * (rows), 4-byte aligned). Errors name the file and the tensor. */
+static tx_status keep_int8(struct loader *ld, const struct txi_st_file *f,
+                           const struct txi_st_tensor *t, int n_dims, const float **out)
+{
+    if (!ld->matrix || n_dims != 2)
+        return txi_fail(ld->err, TX_ERR_UNSUPPORTED,
+                        "%s: tensor %s is int8; only weight matrices may be", f->name, t->name);
+    if (!ld->keep_f16)
+        return txi_fail(ld->err, TX_ERR_UNSUPPORTED,
+                        "%s: tensor %s is int8 (an attnserve int8 checkpoint): load it with dtype "
+                        "auto, int8 or w8a8, not f32",
+                        f->name, t->name);
+    char name[300];
+    snprintf(name, sizeof name, "%s%s", t->name, INT8_SCALE_SUFFIX);
+    const struct txi_st_file *sf = NULL;
+    const struct txi_st_tensor *s = lookup(ld, name, &sf);
+    if (!s || s->dtype != TXI_DT_F32 || s->n_dims != 1 || s->shape[0] != t->shape[0] ||
+        (uintptr_t)s->data % sizeof(float) != 0)
+        return txi_fail(ld->err, TX_ERR_FORMAT,
+                        "%s: int8 tensor %s needs its scales %s: F32, (%lld), 4-byte aligned",
+                        f->name, t->name, name, (long long)t->shape[0]);
+    if (t->n_elems < 4)
+        return txi_fail(ld->err, TX_ERR_FORMAT, "%s: int8 tensor %s is too small", f->name,
+                        t->name);
+    ld->m->info.weight_bytes += (int64_t)s->n_bytes;
+    return keep_mapped(ld, t, (const float *)(const void *)s->data, out);
 }
 
 static double now_ms(void)
@@ -143,11 +182,13 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
     }
     if (t->dtype == TXI_DT_OTHER)
         return txi_fail(ld->err, TX_ERR_UNSUPPORTED,
-                        "%s: tensor %s has dtype %s; only F32, F16 and BF16 are supported", f->name,
-                        t->name, t->dtype_name);
+                        "%s: tensor %s has dtype %s; only F32, F16, BF16 (and int8 weight "
+                        "matrices) are supported",
+                        f->name, t->name, t->dtype_name);
     ld->dtype_seen[t->dtype] = 1;
     m->info.n_params += t->n_elems;
     m->info.weight_bytes += (int64_t)t->n_bytes;
+    if (t->dtype == TXI_DT_I8) return keep_int8(ld, f, t, n_dims, out);
     if (t->dtype == TXI_DT_F32 && (uintptr_t)t->data % sizeof(float) == 0) {
         *out = (const float *)(const void *)t->data;
         return TX_OK;
@@ -155,7 +196,7 @@ static tx_status bind(struct loader *ld, const char *name, int n_dims, int d0, i
     if (ld->keep_f16 && ld->matrix && n_dims == 2 &&
         (t->dtype == TXI_DT_F16 || t->dtype == TXI_DT_BF16) &&
         (uintptr_t)t->data % sizeof(uint16_t) == 0 && t->n_elems >= 2)
-        return keep_f16(ld, t, out);
+        return keep_mapped(ld, t, NULL, out);
     size_t n = (size_t)t->n_elems;
     float *buf = malloc(n ? n * sizeof *buf : 1);
     if (!buf || txi_model_own(m, buf)) {
@@ -718,10 +759,11 @@ tx_status tx_model_load_ex(const char *dir, const struct tx_load_params *params,
     if (st != TX_OK) goto fail;
 
     int kinds = ld.dtype_seen[0] + ld.dtype_seen[1] + ld.dtype_seen[2];
-    strcpy(m->dtype, kinds > 1          ? "mixed"
-                     : ld.dtype_seen[1] ? "F16"
-                     : ld.dtype_seen[2] ? "BF16"
-                                        : "F32");
+    strcpy(m->dtype, ld.dtype_seen[TXI_DT_I8] ? "int8" /* attnserve's int8 checkpoint */
+                     : kinds > 1              ? "mixed"
+                     : ld.dtype_seen[1]       ? "F16"
+                     : ld.dtype_seen[2]       ? "BF16"
+                                              : "F32");
     if (params->dtype == TX_DTYPE_AUTO) { /* F16/BF16 matrices as stored, in the mapping */
         st = txi_model_reduce(m, TXI_W_F16, 1, err);
         if (st != TX_OK) goto fail;
@@ -775,7 +817,7 @@ void tx_model_free(tx_model *m)
     for (int i = 0; i < m->n_owned; i++)
         free(m->owned[i]);
     free(m->owned);
-    free(m->f16_mapped);
+    free(m->mapped);
     json_decref(m->config_json);
     free(m);
 }

@@ -93,29 +93,32 @@ struct tx_model {
     void **owned; /* buffers the model owns (converted tensors, tables) */
     int n_owned, cap_owned;
     char dtype[8];
-    /* Loading with any dtype but TX_DTYPE_F32: the F16 and BF16 weight matrices bound in
-     * place, unwidened. Their "float" pointer is a key (the tensor's start rounded down to 4
-     * bytes, so that the pointer is aligned for its type; never read as floats) and data the
-     * 16-bit values, which only txi_model_reduce picks up (adopted as they are, or converted
-     * row by row to int8: never widened whole). Freed with the model. */
-    struct txi_f16_mapped {
+    /* Loading with any dtype but TX_DTYPE_F32: the F16, BF16 and int8 (attnserve's int8
+     * checkpoints, tools/quantize_int8.py) weight matrices bound in place, unwidened. Their
+     * "float" pointer is a key (the tensor's start rounded down to 4 bytes, so that the pointer
+     * is aligned for its type; never read as floats) and data the stored values, which only
+     * txi_model_reduce picks up (adopted as they are, or converted row by row: never widened
+     * whole). Freed with the model. */
+    struct txi_mapped {
         const float *key;
-        const uint16_t *data;
-        txi_wfmt fmt; /* TXI_W_F16 or TXI_W_BF16 */
-    } * f16_mapped;
-    int n_f16_mapped, cap_f16_mapped;
+        const void *data;
+        const float *scale; /* int8: (rows) F32 scales in the mapping; else NULL */
+        txi_wfmt fmt;       /* TXI_W_F16, TXI_W_BF16 or TXI_W_Q8 */
+    } * mapped;
+    int n_mapped, cap_mapped;
 };
 
-/* The 16-bit data behind a key of m->f16_mapped (its format into *fmt when fmt is not NULL),
- * or NULL when p is not one. */
-const uint16_t *txi_model_f16_mapped(const tx_model *m, const void *p, txi_wfmt *fmt);
+/* The stored data behind a key of m->mapped (its format into *fmt and, for int8, its scales
+ * into *scale, each when not NULL), or NULL when p is not one. */
+const void *txi_model_mapped(const tx_model *m, const void *p, txi_wfmt *fmt,
+                             const float **scale);
 
 /* Adds p to the buffers the model frees (tx_model_free); -1 on OOM (p is then not owned). */
 int txi_model_own(tx_model *m, void *p);
 
 /* Replaces every linear layer, embedding and output projection by int8 (TXI_W_Q8, TXI_W_Q8A8)
  * or F16 (TXI_W_F16) weights (quantize.c). adopt_only (f ignored): only the matrices bound in
- * place from F16 or BF16 tensors (f16_mapped) switch to that form, without a copy; the others
+ * place from F16, BF16 or int8 tensors (mapped) switch to that form, without a copy; the others
  * stay F32. */
 tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err);
 

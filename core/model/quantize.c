@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -36,15 +37,22 @@ static int owned(const tx_model *m, const void *p)
     return 0;
 }
 
+/* Bytes of one stored weight of a mapped matrix of format f. */
+static size_t stored_size(txi_wfmt f)
+{
+    return f == TXI_W_Q8 ? 1 : sizeof(uint16_t);
+}
+
 /* Gives back the memory of the n weights at p, which nothing reads any more (its converted copy
  * replaces it): frees it when the model owns it (a widened copy); else it lies in a read-only
- * file mapping (F32, or the 16-bit values behind a key of f16_mapped), whose whole pages the
+ * file mapping (F32, or the stored values behind a key of mapped), whose whole pages the
  * kernel may drop. Converting read every page, which made them resident. */
 static void release(tx_model *m, const float *p, size_t n)
 {
-    const uint16_t *half = txi_model_f16_mapped(m, p, NULL);
-    if (half) {
-        drop_pages(half, n * sizeof *half);
+    txi_wfmt f;
+    const void *stored = txi_model_mapped(m, p, &f, NULL);
+    if (stored) {
+        drop_pages(stored, n * stored_size(f));
         return;
     }
     for (int i = 0; i < m->n_owned; i++)
@@ -58,24 +66,26 @@ static void release(tx_model *m, const float *p, size_t n)
 
 /* Converts rows x cols at w into model-owned buffers of format f (int8: q and a scale per
  * row; F16: q only, *scale_out NULL); *fmt_out gets the format. A matrix bound in place from
- * F16/BF16 (a key of f16_mapped) is adopted as it is when adopt or when f is its format (no
- * copy; *adopted set), else converted a row at a time from its 16-bit values. */
+ * F16/BF16/int8 (a key of mapped) is adopted as it is when adopt or when f is its format (no
+ * copy; *adopted set), else converted a row at a time from its stored values (int8 to w8a8:
+ * the same int8 rows and scales, copied). */
 static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, int rows, int cols,
                           const void **q_out, const float **scale_out, txi_wfmt *fmt_out,
                           int *adopted, struct tx_error *err)
 {
     size_t n = (size_t)rows * (size_t)cols;
-    txi_wfmt half_fmt = TXI_W_F16;
-    const uint16_t *mapped = txi_model_f16_mapped(m, w, &half_fmt);
+    txi_wfmt half_fmt = TXI_W_F16; /* the stored format of a mapped matrix */
+    const float *stored_scale = NULL;
+    const void *mapped = txi_model_mapped(m, w, &half_fmt, &stored_scale);
     *adopted = 0;
-    if (mapped && (adopt || f == half_fmt)) { /* already F16/BF16, in the mapping */
+    if (mapped && (adopt || f == half_fmt)) { /* already in that form, in the mapping */
         *q_out = mapped;
-        *scale_out = NULL;
+        *scale_out = stored_scale;
         *fmt_out = half_fmt;
         *adopted = 1;
         return TX_OK;
     }
-    float *row = NULL; /* a 16-bit row widened (exactly) for the conversion */
+    float *row = NULL; /* a stored row widened for the conversion */
     if (mapped && !(row = malloc((size_t)cols * sizeof *row)))
         return txi_fail(err, TX_ERR_NOMEM, "out of memory converting the weights");
     int q8 = f == TXI_W_Q8 || f == TXI_W_Q8A8;
@@ -98,19 +108,25 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
     /* a row at a time (int8: each row has its own scale); the file pages of the rows done are
      * dropped every few hundred KB, so a large matrix (a 58k-token embedding) is never resident
      * twice, as its source and its conversion */
-    size_t elem = mapped ? sizeof(uint16_t) : sizeof(float);
+    size_t elem = mapped ? stored_size(half_fmt) : sizeof(float);
     const unsigned char *src = mapped ? (const void *)mapped : (const void *)w, *dropped = src;
     int file_backed = mapped || !owned(m, w);
     for (int j = 0; j < rows; j++) {
-        const float *x = w + (size_t)j * cols;
-        if (mapped) {
-            txi_lp_row(half_fmt, mapped, NULL, cols, j, 1.0f, row);
-            x = row;
+        if (mapped && half_fmt == TXI_W_Q8 && q8) { /* int8 to w8a8: the same rows */
+            memcpy((int8_t *)q + (size_t)j * cols, (const int8_t *)mapped + (size_t)j * cols,
+                   (size_t)cols);
+            scale[j] = stored_scale[j];
+        } else {
+            const float *x = w + (size_t)j * cols;
+            if (mapped) {
+                txi_lp_row(half_fmt, mapped, stored_scale, cols, j, 1.0f, row);
+                x = row;
+            }
+            if (q8)
+                txi_q8_quantize(x, 1, cols, (int8_t *)q + (size_t)j * cols, scale + j);
+            else
+                txi_f16_convert(x, (size_t)cols, (uint16_t *)q + (size_t)j * cols);
         }
-        if (q8)
-            txi_q8_quantize(x, 1, cols, (int8_t *)q + (size_t)j * cols, scale + j);
-        else
-            txi_f16_convert(x, (size_t)cols, (uint16_t *)q + (size_t)j * cols);
         const unsigned char *done = src + (size_t)(j + 1) * cols * elem;
         if (file_backed && (size_t)(done - dropped) >= DROP_BYTES) {
             drop_pages(dropped, (size_t)(done - dropped));
@@ -138,7 +154,7 @@ static tx_status quantize_linear(tx_model *m, txi_wfmt f, int adopt_only, struct
                                  struct tx_error *err)
 {
     if (!l->w) return TX_OK; /* absent (decoder-only cross attention, ungated FFN) */
-    if (adopt_only && !txi_model_f16_mapped(m, l->w, NULL)) return TX_OK;
+    if (adopt_only && !txi_model_mapped(m, l->w, NULL, NULL)) return TX_OK;
     txi_wfmt got;
     int adopted;
     tx_status st =
@@ -175,7 +191,7 @@ static tx_status reduce_matrix(tx_model *m, txi_wfmt f, int adopt_only, const fl
                                const void **q, const float **scale, txi_wfmt *fmt,
                                struct tx_error *err)
 {
-    if (!w || (adopt_only && !txi_model_f16_mapped(m, w, NULL))) return TX_OK;
+    if (!w || (adopt_only && !txi_model_mapped(m, w, NULL, NULL))) return TX_OK;
     int adopted;
     return quantize(m, f, adopt_only, w, rows, m->cfg.d_model, q, scale, fmt, &adopted, err);
 }
@@ -207,7 +223,7 @@ static tx_status reduce_rnn(tx_model *m, txi_wfmt f, int adopt_only, struct tx_e
 /* Whether q, the reduced form of w, is w's own 16-bit data in the mapping (adopted). */
 static int in_use(const tx_model *m, const float *w, const void *q)
 {
-    return q == (const void *)txi_model_f16_mapped(m, w, NULL);
+    return q == (const void *)txi_model_mapped(m, w, NULL, NULL);
 }
 
 tx_status txi_model_reduce(tx_model *m, txi_wfmt f, int adopt_only, struct tx_error *err)

@@ -112,6 +112,7 @@ static tx_status parse_entry(const struct txi_st_file *f, const char *key, json_
     t->dtype = !strcmp(dn, "F32")    ? TXI_DT_F32
                : !strcmp(dn, "F16")  ? TXI_DT_F16
                : !strcmp(dn, "BF16") ? TXI_DT_BF16
+               : !strcmp(dn, "I8")   ? TXI_DT_I8
                                      : TXI_DT_OTHER;
     size_t nd = json_array_size(js);
     if (nd > TXI_ST_MAX_DIMS)

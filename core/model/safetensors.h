@@ -9,7 +9,7 @@
 
 #define TXI_ST_MAX_DIMS 8
 
-typedef enum { TXI_DT_F32 = 0, TXI_DT_F16, TXI_DT_BF16, TXI_DT_OTHER } txi_dtype;
+typedef enum { TXI_DT_F32 = 0, TXI_DT_F16, TXI_DT_BF16, TXI_DT_I8, TXI_DT_OTHER } txi_dtype;
 
 struct txi_st_tensor {
     const char *name;   /* borrowed from the file (valid until txi_st_close) */

@@ -128,6 +128,51 @@ void srv_attn_write_maps(struct srv_buf *b, const struct srv_attn_entry *e, unsi
     free(tmp);
 }
 
+void srv_attn_write_row(struct srv_buf *b, const float *row, size_t head_stride, int n_src,
+                        int n_layers_all, int n_heads_all, const int *layers, int n_layers,
+                        const int *heads, int n_heads, int agg)
+{
+    int L = n_layers ? n_layers : n_layers_all;
+    srv_buf_putc(b, '[');
+    for (int li = 0; li < L; li++) {
+        int layer = n_layers ? layers[li] : li;
+        const float *lr = row + (size_t)layer * (size_t)n_heads_all * head_stride;
+        srv_buf_puts(b, li ? ",[" : "[");
+        if (agg != SRV_AGG_NONE) {
+            /* srv_attn_slice's order: head 0, then each next head, then the division */
+            srv_buf_putc(b, '[');
+            for (int s = 0; s < n_src; s++) {
+                float v = lr[s];
+                for (int h = 1; h < n_heads_all; h++) {
+                    float x = lr[(size_t)h * head_stride + (size_t)s];
+                    if (agg == SRV_AGG_MAX)
+                        v = x > v ? x : v;
+                    else
+                        v += x;
+                }
+                if (agg == SRV_AGG_MEAN && n_heads_all > 0) v /= (float)n_heads_all;
+                if (s) srv_buf_putc(b, ',');
+                srv_buf_json_fixed(b, v, DECIMALS);
+            }
+            srv_buf_putc(b, ']');
+        } else {
+            int Hn = n_heads ? n_heads : n_heads_all;
+            for (int hi = 0; hi < Hn; hi++) {
+                int head = n_heads ? heads[hi] : hi;
+                const float *hr = lr + (size_t)head * head_stride;
+                srv_buf_puts(b, hi ? ",[" : "[");
+                for (int s = 0; s < n_src; s++) {
+                    if (s) srv_buf_putc(b, ',');
+                    srv_buf_json_fixed(b, hr[s], DECIMALS);
+                }
+                srv_buf_putc(b, ']');
+            }
+        }
+        srv_buf_putc(b, ']');
+    }
+    srv_buf_putc(b, ']');
+}
+
 void srv_attn_write_alignment(struct srv_buf *b, const struct srv_attn_entry *e)
 {
     size_t S = (size_t)e->n_src, T = (size_t)e->n_tgt;

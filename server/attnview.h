@@ -28,6 +28,14 @@ void srv_attn_slice(const struct srv_attn_entry *e, unsigned kind, int layer, in
 void srv_attn_write_maps(struct srv_buf *b, const struct srv_attn_entry *e, unsigned kind,
                          const int *layers, int n_layers, const int *heads, int n_heads, int agg);
 
+/* Writes one target row of cross-attention as [layer][head][source] with the selection and
+ * aggregation srv_attn_write_maps applies to whole maps (the same arithmetic, so a row equals
+ * the corresponding row of the maps it writes): element (l, h, s) of the row is
+ * row[(l * n_heads_all + h) * head_stride + s], s < n_src. Streaming /attention's events. */
+void srv_attn_write_row(struct srv_buf *b, const float *row, size_t head_stride, int n_src,
+                        int n_layers_all, int n_heads_all, const int *layers, int n_layers,
+                        const int *heads, int n_heads, int agg);
+
 /* Writes a matrix of rows x cols floats as [[...],...]. */
 void srv_attn_write_matrix(struct srv_buf *b, const float *m, int rows, int cols);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnview.h"
 #include "infer_json.h"
 #include "jsonw.h"
 #include "langroute.h"
@@ -274,6 +275,13 @@ int srv_infer_prepare_attention(struct srv_infer *j, struct srv_app *app,
     j->params.truncate = !req->strict;
     j->params.split_sentences = 0;
     j->params.want = TX_WANT_TOKENS | TX_WANT_ATTENTION;
+    /* streaming the cross-attention row by row: each decode step keeps its rows (the core's
+     * capture costs the other requests nothing) */
+    if (req->stream && (req->kinds & SRV_KIND_CROSS)) {
+        j->params.want |= TX_WANT_STEP_ATTENTION;
+        /* no more than the attention store holds (the maps of the answer must fit there too) */
+        j->params.step_attention_max_bytes = (size_t)app->cfg->attention_store.max_mb << 20;
+    }
     if (set_texts(j, 1, err)) return -1;
     j->texts[0] = req->text;
     j->lens[0] = req->len;
@@ -383,6 +391,77 @@ static int begin_job(struct srv_infer *j)
 }
 
 /* Answers j from its generation's outcome (res owned, freed here) and calls j->done. */
+/* Writes a token's display piece as a JSON string: piece, or when NULL id's piece (as the
+ * core's display tokens), made valid UTF-8 as the maps' labels are. Returns -1 out of memory. */
+static int put_piece(struct srv_buf *b, const tx_tokenizer *tok, int32_t id, const char *piece)
+{
+    char small[256], *big = NULL;
+    if (!piece) {
+        size_t need = tx_tokenizer_display_piece(tok, id, small, sizeof small);
+        if (need >= sizeof small && (big = malloc(need + 1)) != NULL)
+            tx_tokenizer_display_piece(tok, id, big, need + 1);
+        piece = big ? big : small;
+    }
+    char *label = srv_utf8_sanitize(piece, strlen(piece));
+    free(big);
+    if (!label) return -1;
+    srv_buf_json_string(b, label, strlen(label));
+    free(label);
+    return 0;
+}
+
+/* Streaming /attention: one "attention" event for target row t, data
+ * {"index":0,"row":t,"token":"...","cross":[layer][head][source]}: the row's generated token
+ * (its display piece, as target_tokens) and the row of cross_attention the done event will
+ * carry (the request's layers and heads, or their mean or max); row 0's event also has
+ * "source_tokens" (the columns, as the done event's). row: element (l, h, s) at
+ * row[(l * n_heads + h) * head_stride + s]. The token and the source labels come as pieces
+ * (token_piece, src_pieces) or, where those are NULL, as ids. */
+static void send_attention_row(struct srv_infer *j, int t, int32_t token, const char *token_piece,
+                               const float *row, size_t head_stride, int n_src,
+                               const int32_t *src_ids, char *const *src_pieces)
+{
+    const struct srv_attention_request *q = j->att;
+    const struct tx_model_info *in = &j->model->info;
+    const tx_tokenizer *tok = j->model->tok;
+    struct srv_buf ev;
+    srv_buf_init(&ev);
+    srv_buf_printf(&ev, "event: attention\ndata: {\"index\":0,\"row\":%d,\"token\":", t);
+    int bad = put_piece(&ev, tok, token, token_piece);
+    if (t == 0) {
+        srv_buf_puts(&ev, ",\"source_tokens\":[");
+        for (int s = 0; s < n_src && !bad; s++) {
+            if (s) srv_buf_putc(&ev, ',');
+            const char *piece = src_pieces ? src_pieces[s] : src_ids ? NULL : "?";
+            bad = put_piece(&ev, tok, src_ids ? src_ids[s] : -1, piece);
+        }
+        srv_buf_putc(&ev, ']');
+    }
+    srv_buf_puts(&ev, ",\"cross\":");
+    srv_attn_write_row(&ev, row, head_stride, n_src, in->n_decoder_layers, in->n_heads, q->layers,
+                       q->n_layers, q->heads, q->n_heads, q->head_agg);
+    srv_buf_puts(&ev, "}\n\n");
+    if (!ev.oom && !bad) j->progress(j, ev.data, ev.len);
+    srv_buf_free(&ev);
+}
+
+/* Streaming /attention, at the end: the rows not streamed yet (all of them when the job ran
+ * alone, or did not capture; for beam search the end of the output, which the beams agreed on
+ * only at the end) from the final maps, before the done event. */
+static void stream_final_rows(struct srv_infer *j, const struct tx_text_item *it)
+{
+    const struct tx_attention_maps *m = it->attention;
+    if (!j->att || !(j->att->kinds & SRV_KIND_CROSS) || !m || !m->cross) return;
+    const struct tx_text_alternative *best = it->n_alternatives > 0 ? &it->alternatives[0] : NULL;
+    size_t S = (size_t)m->n_src, T = (size_t)m->n_tgt;
+    for (int t = j->att_sent; t < m->n_tgt; t++) {
+        const char *piece = best && best->tokens && t < best->n_ids ? best->tokens[t] : "?";
+        send_attention_row(j, t, -1, piece, m->cross + (size_t)t * S, T * S, m->n_src, NULL,
+                           it->n_source_tokens == m->n_src ? it->source_tokens : NULL);
+    }
+    j->att_sent = m->n_tgt;
+}
+
 static void finish_job(struct srv_infer *j, tx_status st, struct tx_text_result *res,
                        const struct tx_error *txe)
 {
@@ -411,8 +490,10 @@ static void finish_job(struct srv_infer *j, tx_status st, struct tx_text_result 
         srv_metrics_inference(app->metrics, j->model->index, inf_s, in, out);
         struct tx_text_result empty = {0};
         int rc;
-        if (j->kind == SRV_JOB_ATTENTION)
+        if (j->kind == SRV_JOB_ATTENTION) {
+            if (j->progress && res && res->n_items > 0) stream_final_rows(j, &res->items[0]);
             rc = srv_answer_attention(j, res, start, in, out, &err);
+        }
         else if (j->gen->libre)
             rc = srv_answer_libre(j, res ? res : &empty);
         else
@@ -670,6 +751,32 @@ static void stream_progress(const tx_text_batch *b, struct srv_infer *j)
     }
 }
 
+/* Streaming /attention while the job runs: the rows of its target tokens that became stable
+ * in the last step (tx_text_batch_partial_attention), one event each. */
+static void stream_attention(const tx_text_batch *b, struct srv_infer *j)
+{
+    if (!(j->params.want & TX_WANT_STEP_ATTENTION)) return;
+    int ready = 0, n_src = 0;
+    const int32_t *src_ids = NULL;
+    struct tx_error e = {0};
+    if (tx_text_batch_partial_attention(b, j, 0, &ready, &src_ids, &n_src, &e) != TX_OK) return;
+    int n = ready - j->att_sent;
+    if (n <= 0 || n_src <= 0) return;
+    size_t per = (size_t)j->model->info.n_decoder_layers * (size_t)j->model->info.n_heads *
+                 (size_t)n_src;
+    float *rows = malloc((size_t)n * per * sizeof *rows);
+    int32_t *toks = malloc((size_t)n * sizeof *toks);
+    if (rows && toks &&
+        tx_text_batch_attention_rows(b, j, 0, j->att_sent, n, rows, toks, &e) == TX_OK) {
+        for (int k = 0; k < n; k++)
+            send_attention_row(j, j->att_sent + k, toks[k], NULL, rows + (size_t)k * per,
+                               (size_t)n_src, n_src, src_ids, NULL);
+        j->att_sent = ready;
+    }
+    free(rows);
+    free(toks);
+}
+
 int srv_batch_step(void *worker)
 {
     struct srv_worker *w = worker;
@@ -687,7 +794,9 @@ int srv_batch_step(void *worker)
         int nr = tx_text_batch_users(b, running, 128);
         for (int k = 0; k < nr; k++) {
             struct srv_infer *sj = running[k];
-            if (sj->progress) stream_progress(b, sj);
+            if (!sj->progress) continue;
+            stream_progress(b, sj);
+            if (sj->kind == SRV_JOB_ATTENTION) stream_attention(b, sj);
         }
         void *first[64];
         int64_t now = srv_now_ns();

@@ -81,6 +81,10 @@ struct srv_infer {
      * grew; last[i] is the text item i was last reported with (owned) */
     void (*progress)(struct srv_infer *job, const char *event, size_t len);
     char **last;
+    /* streaming /attention with kind cross: "attention" events (one per target row, in order)
+     * sent so far; the rows come from the decode steps' capture (TX_WANT_STEP_ATTENTION) while
+     * the job runs, the rest from the final maps just before the done event */
+    int att_sent;
 };
 
 /* Prepares a /translate or /summarize job. Returns 0, or -1 with err (4xx). */

@@ -39,6 +39,12 @@ struct txi_member {
     int *from;            /* (max_member_rows) the member row each new row continues */
     struct tx_hypothesis *hyps; /* (max_member_rows) the result */
     struct tx_error err;        /* FAILED: why */
+    /* cross-attention capture (tx_group_capture_cross), or NULL: the caller's buffer */
+    float *cap;   /* (max_length - 1, cap_rows, cap_floats) position p's row of each member row */
+    int *cap_par; /* beam search: (max_length - 1, n_rows) after the step at position p, the
+                     member row at p that row k continues (beam_search.c's from) */
+    int cap_rows;      /* rows captured per position: n_rows (beam search) or 1 (row 0) */
+    size_t cap_floats; /* n_dec_layers * n_heads * src_len */
 };
 
 struct tx_group {
@@ -64,6 +70,7 @@ struct tx_group {
     int *row_src;      /* (max_rows) place of the row's member (its source) */
     int *row_past;     /* (max_rows) cached positions of the row */
     int32_t *row_ids;  /* (max_rows) input token */
+    float **row_cap;   /* (max_rows) where the row's cross-attention goes, or NULL (capture) */
     int *step_first;   /* (max_members) first step row of each place, -1 when not stepped */
     /* scoring scratch, one member at a time */
     uint8_t *seen;            /* (V) zeroed, for the repetition penalty */

@@ -88,6 +88,7 @@ static int alloc_group(struct tx_group *g)
     g->row_src = txi_arena_alloc(a, R, sizeof(int));
     g->row_past = txi_arena_alloc(a, R, sizeof(int));
     g->row_ids = txi_arena_alloc(a, R, sizeof(int32_t));
+    g->row_cap = txi_arena_alloc(a, R, sizeof(float *));
     g->step_first = txi_arena_alloc(a, M, sizeof(int));
     g->seen = txi_arena_calloc(a, V, 1);
     g->tmp = txi_arena_alloc(a, V, sizeof(float));
@@ -102,8 +103,9 @@ static int alloc_group(struct tx_group *g)
     g->lp_tmp = txi_arena_alloc(a, MR, ML * sizeof(float));
     if (!g->mem || !g->src_off || !g->src_len || !g->src_ids || !g->slot_used || !g->seq ||
         !g->raw_lp || !g->lp || !g->logits || !g->row_slot || !g->row_src || !g->row_past ||
-        !g->row_ids || !g->step_first || !g->seen || !g->tmp || !g->proc || !g->pairs ||
-        !g->cand || !g->cand_lp || !g->probs || !g->top || !g->best || !g->seq_tmp || !g->lp_tmp)
+        !g->row_ids || !g->row_cap || !g->step_first || !g->seen || !g->tmp || !g->proc ||
+        !g->pairs || !g->cand || !g->cand_lp || !g->probs || !g->top || !g->best || !g->seq_tmp ||
+        !g->lp_tmp)
         return -1;
     for (size_t i = 0; i < M; i++)
         if (alloc_member(g, &g->mem[i])) return -1;
@@ -246,6 +248,8 @@ tx_status tx_group_add(tx_group *g, const int32_t *input_ids, int n_src,
     if (!mb->beam) mb->n_return = rows;
     mb->cur_len = 1;
     mb->src_len = n_src;
+    mb->cap = NULL;
+    mb->cap_par = NULL;
     memset(&mb->err, 0, sizeof mb->err);
     g->src_off[place] = room;
     g->src_len[place] = n_src;
@@ -325,6 +329,12 @@ static int gather(struct tx_group *g, int i, int n)
         g->row_src[n] = i;
         g->row_past[n] = mb->cur_len - 1;
         g->row_ids[n] = txi_slot_seq(g, slot)[mb->cur_len - 1];
+        /* capture: position cur_len - 1 of each beam, or of row 0 */
+        g->row_cap[n] = mb->cap && (mb->beam || r == 0)
+                            ? mb->cap + ((size_t)(mb->cur_len - 1) * (size_t)mb->cap_rows +
+                                         (size_t)(mb->beam ? r : 0)) *
+                                            mb->cap_floats
+                            : NULL;
         n++;
     }
     return n;
@@ -341,6 +351,9 @@ static void advance(struct tx_group *g, int i)
             fail_member(mb, &e);
             return;
         }
+        if (mb->cap) /* the step at position cur_len - 2: which row each new row continues */
+            memcpy(mb->cap_par + (size_t)(mb->cur_len - 2) * (size_t)mb->n_rows, mb->from,
+                   (size_t)mb->n_rows * sizeof(int));
     } else {
         txi_greedy_advance(g, mb, logits);
     }
@@ -364,10 +377,13 @@ tx_status tx_group_step(tx_group *g, int *n_rows, struct tx_error *err)
     int M = g->gp.max_members;
     for (int i = 0; i < M; i++)
         if (g->mem[i].id && g->mem[i].state == TX_MEMBER_WAITING) start_member(g, i);
-    int n = 0;
+    int n = 0, capture = 0;
     for (int i = 0; i < M; i++) {
         g->step_first[i] = -1;
-        if (g->mem[i].id && g->mem[i].state == TX_MEMBER_RUNNING) n = gather(g, i, n);
+        if (g->mem[i].id && g->mem[i].state == TX_MEMBER_RUNNING) {
+            n = gather(g, i, n);
+            capture |= g->mem[i].cap != NULL;
+        }
     }
     if (n_rows) *n_rows = n;
     if (n == 0) return TX_OK;
@@ -378,7 +394,8 @@ tx_status tx_group_step(tx_group *g, int *n_rows, struct tx_error *err)
                              .slot = g->row_slot,
                              .src = g->row_src,
                              .ids = g->row_ids,
-                             .logits = g->logits};
+                             .logits = g->logits,
+                             .cross_rows = capture ? g->row_cap : NULL};
     txi_decode(g->m, &g->ds, &dj);
     for (int i = 0; i < M; i++)
         if (g->step_first[i] >= 0) advance(g, i);
@@ -475,6 +492,117 @@ void tx_group_remove(tx_group *g, uint64_t id)
         g->slot_used[mb->slots[i]] = 0;
     g->src_len[mb - g->mem] = 0;
     mb->id = 0;
+    mb->cap = NULL; /* the caller's buffer: free once removed */
+    mb->cap_par = NULL;
     mb->src_len = 0;
     mb->state = TX_MEMBER_NONE;
+}
+
+/* ------------------------------------------------------------------ cross-attention capture */
+
+/* Rows per position, positions and floats per row of member mb's capture. */
+static void capture_shape(const tx_group *g, const struct txi_member *mb, size_t *rows,
+                          size_t *positions, size_t *floats)
+{
+    *rows = mb->beam ? (size_t)mb->n_rows : 1;
+    *positions = mb->p.max_length > 1 ? (size_t)mb->p.max_length - 1 : 1;
+    *floats = (size_t)g->m->cfg.n_dec_layers * (size_t)g->m->cfg.n_heads * (size_t)mb->src_len;
+}
+
+size_t tx_group_capture_size(const tx_group *g, uint64_t id)
+{
+    const struct txi_member *mb = g ? find(g, id) : NULL;
+    if (!mb) return 0;
+    size_t rows, positions, floats;
+    capture_shape(g, mb, &rows, &positions, &floats);
+    /* floats <= 2^16 layers x heads x 2^28 tokens; positions x rows < 2^33: no overflow on
+     * 64 bits, and SIZE_MAX / ... guards 32 */
+    if (floats && positions * rows > SIZE_MAX / sizeof(float) / floats) return 0;
+    size_t bytes = positions * rows * floats * sizeof(float);
+    if (mb->beam) bytes += positions * (size_t)mb->n_rows * sizeof(int);
+    return bytes;
+}
+
+tx_status tx_group_capture_cross(tx_group *g, uint64_t id, void *buf, size_t size,
+                                 struct tx_error *err)
+{
+    struct txi_member *mb = g ? find(g, id) : NULL;
+    if (!mb || !buf)
+        return txi_fail(err, TX_ERR_INVALID, "tx_group_capture_cross: no member %llu",
+                        (unsigned long long)id);
+    if (mb->state != TX_MEMBER_WAITING)
+        return txi_fail(err, TX_ERR_INVALID,
+                        "tx_group_capture_cross: member %llu has already started",
+                        (unsigned long long)id);
+    if (!mb->beam && mb->n_rows != 1)
+        return txi_fail(err, TX_ERR_UNSUPPORTED,
+                        "cross-attention capture needs greedy search, one sample or beam "
+                        "search (%d sampled sequences)",
+                        mb->n_rows);
+    size_t need = tx_group_capture_size(g, id);
+    if (need == 0 || size < need)
+        return txi_fail(err, TX_ERR_INVALID,
+                        "tx_group_capture_cross: %zu bytes given, the capture needs %zu", size,
+                        need);
+    size_t rows, positions, floats;
+    capture_shape(g, mb, &rows, &positions, &floats);
+    mb->cap = buf;
+    mb->cap_par = mb->beam ? (int *)(void *)(mb->cap + positions * rows * floats) : NULL;
+    mb->cap_rows = (int)rows;
+    mb->cap_floats = floats;
+    return TX_OK;
+}
+
+/* Rows of member mb's capture that belong to its final result for sure: row t (decoder input
+ * t, the step that chose token t + 1) once tokens 0 .. t + 1 are what its result will start
+ * with. Running: its stable tokens (tx_group_stable_tokens); done: the tokens its best
+ * hypothesis shares with row 0 (whose ancestry the capture follows). */
+static int capture_ready(const tx_group *g, const struct txi_member *mb)
+{
+    if (!mb->cap || (mb->state != TX_MEMBER_RUNNING && mb->state != TX_MEMBER_DONE)) return 0;
+    const int32_t *ids = NULL, *row0 = txi_slot_seq(g, mb->slots[0]);
+    int n = 0;
+    if (tx_group_stable_tokens(g, mb->id, &ids, &n, NULL) != TX_OK || !ids) return 0;
+    if (mb->state == TX_MEMBER_DONE && ids != row0) {
+        int k = 0;
+        while (k < n && k < mb->cur_len && ids[k] == row0[k]) k++;
+        n = k;
+    }
+    if (n > mb->cur_len) n = mb->cur_len; /* positions 0 .. cur_len - 2 were computed */
+    return n > 1 ? n - 1 : 0;
+}
+
+int tx_group_cross_ready(const tx_group *g, uint64_t id)
+{
+    const struct txi_member *mb = g ? find(g, id) : NULL;
+    return mb ? capture_ready(g, mb) : 0;
+}
+
+tx_status tx_group_cross_rows(const tx_group *g, uint64_t id, int first, int n, float *out,
+                              struct tx_error *err)
+{
+    const struct txi_member *mb = g ? find(g, id) : NULL;
+    if (!mb || !mb->cap || (n > 0 && !out))
+        return txi_fail(err, TX_ERR_INVALID, "tx_group_cross_rows: no capturing member %llu",
+                        (unsigned long long)id);
+    int ready = capture_ready(g, mb);
+    if (first < 0 || n < 0 || first + n > ready)
+        return txi_fail(err, TX_ERR_INVALID,
+                        "tx_group_cross_rows: rows [%d, %d) asked, %d are ready", first,
+                        first + n, ready);
+    size_t A = mb->cap_floats, K = (size_t)mb->cap_rows;
+    if (!mb->beam) {
+        memcpy(out, mb->cap + (size_t)first * A, (size_t)n * A * sizeof(float));
+        return TX_OK;
+    }
+    /* beam search: follow row 0's ancestry back from the last step (cur_len - 2); positions in
+     * [first, first + n) are copied on the way (linear in the distance to the last step) */
+    int a = 0;
+    for (int p = mb->cur_len - 2; p >= first; p--) {
+        a = mb->cap_par[(size_t)p * K + (size_t)a];
+        if (p < first + n)
+            memcpy(out + (size_t)(p - first) * A, mb->cap + ((size_t)p * K + (size_t)a) * A,
+                   A * sizeof(float));
+    }
+    return TX_OK;
 }

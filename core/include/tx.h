@@ -382,6 +382,39 @@ tx_status tx_group_result(const tx_group *g, uint64_t id, struct tx_gen_out *out
  * for others. Unknown ids are ignored. */
 void tx_group_remove(tx_group *g, uint64_t id);
 
+/* Streaming attention: a member can keep the cross-attention of each of its decode steps, so
+ * that the rows of the tokens its result will start with can be read while it runs. Row t is
+ * decoder input t (the start token for t = 0), the step that chose generated token t: all
+ * decoder layers and heads over the member's source, (n_dec_layers, n_heads, n_src) floats,
+ * which is row t of the cross-attention a teacher-forced tx_forward of the result gives
+ * (tx_attention_maps.cross), up to float rounding (the step runs as one row of a batch).
+ * Greedy search, sampling with one sequence (row 0) and beam search (every beam: where a
+ * result's rows come from is known only when its tokens are stable). Off by default: a member
+ * without it costs nothing more, and a step with one allocates nothing (the buffer is the
+ * caller's, given before the member starts).
+ *
+ * tx_group_capture_size: the bytes member id needs: (max_length - 1) positions x beams (or 1)
+ * x n_dec_layers x n_heads x its source tokens floats, plus a beam's (max_length - 1) x
+ * num_beams ints; 0 for an unknown member or a size that overflows. */
+size_t tx_group_capture_size(const tx_group *g, uint64_t id);
+
+/* Turns capture on for a WAITING member (added, not yet stepped) with buf (size bytes,
+ * aligned as malloc's; borrowed until the member is removed). TX_ERR_INVALID for an unknown or
+ * started member or a short buffer; TX_ERR_UNSUPPORTED for sampling several sequences. */
+tx_status tx_group_capture_cross(tx_group *g, uint64_t id, void *buf, size_t size,
+                                 struct tx_error *err);
+
+/* Rows of a capturing member known to belong to its result: t such that tokens 0 .. t + 1 are
+ * its stable tokens (tx_group_stable_tokens; a DONE beam search: the tokens its best
+ * hypothesis shares with its first beam). 0 when not capturing. */
+int tx_group_cross_ready(const tx_group *g, uint64_t id);
+
+/* Copies rows [first, first + n) (first + n <= tx_group_cross_ready) into out (n, n_dec_layers,
+ * n_heads, n_src). Linear in the steps since row first (a beam's rows are found by following
+ * its first beam's ancestry). TX_ERR_INVALID otherwise. */
+tx_status tx_group_cross_rows(const tx_group *g, uint64_t id, int first, int n, float *out,
+                              struct tx_error *err);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Attention analysis                                                                       */
 /* ---------------------------------------------------------------------------------------- */
@@ -476,6 +509,10 @@ int tx_split_sentences(const char *text, size_t len, uint32_t (*spans)[2], int m
 enum {
     TX_WANT_TOKENS = 1u << 0,    /* source/target display tokens and ids */
     TX_WANT_ATTENTION = 1u << 1, /* attention maps of the best hypothesis (no sentence split) */
+    /* with TX_WANT_ATTENTION, in a tx_text_batch: keep each decode step's cross-attention for
+     * tx_text_batch_partial_attention (tx_group_capture_cross; greedy search, one sample or
+     * beam search); elsewhere ignored */
+    TX_WANT_STEP_ATTENTION = 1u << 2,
 };
 
 struct tx_text_params {
@@ -487,6 +524,11 @@ struct tx_text_params {
     int split_sentences;      /* 1: split each text into sentences, generate them as one batch,
                                  rejoin with the whitespace of the input */
     unsigned want;            /* TX_WANT_* */
+    /* TX_WANT_STEP_ATTENTION: the most bytes a segment's capture may take
+     * (tx_group_capture_size); a segment that needs more, or whose buffer cannot be allocated,
+     * runs without it (tx_text_batch_partial_attention reports 0 rows for it: its rows come
+     * with the result only). 0 = no limit */
+    size_t step_attention_max_bytes;
     /* new fields are appended here */
 };
 
@@ -646,6 +688,24 @@ int tx_text_batch_users(const tx_text_batch *b, void **users, int max);
  * TX_ERR_INVALID for an unknown or ended job or item. */
 tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, char **text,
                                 int *n_tokens, struct tx_error *err);
+
+/* Streaming attention of a running job added with TX_WANT_ATTENTION | TX_WANT_STEP_ATTENTION:
+ * *n_rows gets how many rows of item's cross-attention are known to be final (tx_group_cross_ready:
+ * row t, decoder input t, is row t of the item's tx_attention_maps.cross once generated token t
+ * is stable), *src_ids and *n_src (each may be NULL) the item's source ids after truncation
+ * (the rows' columns; borrowed until the job is taken) and their count. 0 rows before the
+ * item's segment runs, or for a job that does not capture. TX_ERR_INVALID for an unknown or
+ * ended job or item. */
+tx_status tx_text_batch_partial_attention(const tx_text_batch *b, void *user, int item,
+                                          int *n_rows, const int32_t **src_ids, int *n_src,
+                                          struct tx_error *err);
+
+/* Copies rows [first, first + n) of that capture (first + n <= *n_rows above) into cross
+ * (n, n_dec_layers, n_heads, n_src) and, when tokens is not NULL, the generated token of each
+ * row (the token row t chose) into tokens (n). TX_ERR_INVALID otherwise. */
+tx_status tx_text_batch_attention_rows(const tx_text_batch *b, void *user, int item, int first,
+                                       int n, float *cross, int32_t *tokens,
+                                       struct tx_error *err);
 
 /* Takes back one ended job: *user its tag; *res its result (owned: tx_text_result_free) when
  * *st is TX_OK, else NULL with the error in *job_err (may be NULL). Returns 1, or 0 when no job

@@ -241,10 +241,10 @@ static void attend(const tx_model *m, struct txi_dec_state *st, int src, int t, 
 
 /* One target position for n rows: row i reads token ids[i] at position pos[i] from slot
  * slot[i] over source src[i]; logits (n, V) rows at stride ld_logits; cross attention of row 0
- * into cap (src_len) when cap is set. */
+ * into cap (src_len) when cap is set, of row i into rows[i] where rows and rows[i] are set. */
 static void step(const tx_model *m, struct txi_dec_state *st, int n, const int32_t *ids,
                  const int *pos, const int *slot, const int *src, float *logits, size_t ld_logits,
-                 float *cap)
+                 float *cap, float *const *rows)
 {
     const struct txi_rnn_config *rc = &m->cfg.rnn;
     const struct txi_rnn_weights *w = &m->rnn;
@@ -267,7 +267,8 @@ static void step(const tx_model *m, struct txi_dec_state *st, int n, const int32
         txi_linear_fwd(&w->query_proj, top, n, r->q, &st->ws);
         for (int i = 0; i < n; i++) {
             attend(m, st, src[i], pos[i], r->q + (size_t)i * H, r->ctx + (size_t)i * H);
-            if (cap && i == 0) memcpy(cap, r->probs, (size_t)st->src_len[src[0]] * sizeof *cap);
+            float *ci = cap && i == 0 ? cap : rows ? rows[i] : NULL;
+            if (ci) memcpy(ci, r->probs, (size_t)st->src_len[src[i]] * sizeof *ci);
             memcpy(r->x + (size_t)i * r->in0 + E, r->ctx + (size_t)i * H, (size_t)H * sizeof(float));
         }
     } else if (rc->input_feeding) {
@@ -286,7 +287,8 @@ static void step(const tx_model *m, struct txi_dec_state *st, int n, const int32
     for (int i = 0; i < n; i++) {
         if (rc->att != TXI_ATT_ADDITIVE) { /* Luong: the new state asks */
             attend(m, st, src[i], pos[i], top + (size_t)i * H, r->ctx + (size_t)i * H);
-            if (cap && i == 0) memcpy(cap, r->probs, (size_t)st->src_len[src[0]] * sizeof *cap);
+            float *ci = cap && i == 0 ? cap : rows ? rows[i] : NULL;
+            if (ci) memcpy(ci, r->probs, (size_t)st->src_len[src[i]] * sizeof *ci);
         }
         memcpy(r->cat + (size_t)i * 2 * H, top + (size_t)i * H, (size_t)H * sizeof(float));
         memcpy(r->cat + (size_t)i * 2 * H + H, r->ctx + (size_t)i * H, (size_t)H * sizeof(float));
@@ -329,7 +331,7 @@ void txi_rnn_decode(const tx_model *m, struct txi_dec_state *st, const struct tx
             ld = (size_t)job->n_new * V;
         }
         float *cap = job->cross_att ? job->cross_att + (size_t)t * st->src_len[job->src[0]] : NULL;
-        step(m, st, n, r->ids, r->pos, job->slot, job->src, lg, ld, cap);
+        step(m, st, n, r->ids, r->pos, job->slot, job->src, lg, ld, cap, job->cross_rows);
     }
 }
 

@@ -374,6 +374,7 @@ static void dec_cross_attention(const tx_model *m, struct txi_dec_state *st,
         size_t off = (size_t)r * n_new * inner;
         int b = job->src[r], n_s = st->src_len[b];
         size_t soff = (size_t)st->src_off[b] * inner;
+        float *cap = job->cross_att ? job->cross_att : job->cross_rows ? job->cross_rows[r] : NULL;
         struct txi_mha_args ma = {
             .q = st->q + off,
             .ld_q = inner,
@@ -390,7 +391,7 @@ static void dec_cross_attention(const tx_model *m, struct txi_dec_state *st,
             .bias = NULL,
             .out = st->ctx + off,
             .ld_out = inner,
-            .probs = job->cross_att ? job->cross_att + (size_t)l * H * n_new * n_s : NULL,
+            .probs = cap ? cap + (size_t)l * H * n_new * n_s : NULL,
             .scratch = st->scores};
         txi_mha(&ma);
     }

@@ -78,6 +78,10 @@ struct txi_dec_job {
     int all_positions;
     float *self_att;  /* capture (n_layers, n_heads, n_new, past + n_new); needs n_rows 1 */
     float *cross_att; /* capture (n_layers, n_heads, n_new, src_len) */
+    /* per-row capture (decode groups' streaming attention), or NULL: row r's cross-attention
+     * (n_layers, n_heads, n_new, src_len of its source) into cross_rows[r] where non-NULL
+     * (rnn_seq2seq: n_new 1) */
+    float *const *cross_rows; /* (n_rows) */
 };
 void txi_decode(const tx_model *m, struct txi_dec_state *st, const struct txi_dec_job *job);
 

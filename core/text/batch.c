@@ -25,6 +25,7 @@ struct bjob {
     struct text_job tj;
     struct tx_text_result *res;
     uint64_t *member; /* (n_segs) member id of each segment in the group, 0 when not there */
+    void **cap;       /* (n_segs) TX_WANT_STEP_ATTENTION: each member's capture buffer, or NULL */
     int next_seg;     /* segments added to the group so far (in index order) */
     int n_done;       /* segments whose hypotheses were kept */
     double t0_ms;     /* when its first segment joined */
@@ -78,6 +79,9 @@ static void bjob_free(struct bjob *j)
 {
     txi_text_job_free(&j->tj);
     tx_text_result_free(j->res);
+    for (int i = 0; j->cap && i < j->tj.n_segs; i++)
+        free(j->cap[i]);
+    free(j->cap);
     free(j->member);
     free(j);
 }
@@ -126,6 +130,40 @@ static tx_status check_fits(const tx_text_batch *b, const struct bjob *j, struct
     return TX_OK;
 }
 
+/* 1 when j's members keep each step's cross-attention (TX_WANT_STEP_ATTENTION): attention
+ * jobs of greedy search, one sample or beam search (tx_group_capture_cross). */
+static int wants_capture(const struct bjob *j)
+{
+    unsigned w = j->params->want;
+    return (w & TX_WANT_ATTENTION) && (w & TX_WANT_STEP_ATTENTION) &&
+           (j->gen.num_beams > 1 || rows_of(&j->gen) == 1);
+}
+
+/* Removes segment i's member from the group and frees its capture buffer. */
+static void drop_member(tx_text_batch *b, struct bjob *j, int i)
+{
+    tx_group_remove(b->g, j->member[i]);
+    j->member[i] = 0;
+    if (j->cap) {
+        free(j->cap[i]);
+        j->cap[i] = NULL;
+    }
+}
+
+/* Segment i's member just joined: its capture buffer, when j wants one (malloc'd here, once
+ * per segment; the steps allocate nothing). Capture is a view on the way: a segment whose
+ * buffer is over params.step_attention_max_bytes or cannot be allocated runs without it. */
+static tx_status start_capture(tx_text_batch *b, struct bjob *j, int i, struct tx_error *err)
+{
+    if (!j->cap) return TX_OK;
+    size_t size = tx_group_capture_size(b->g, j->member[i]);
+    size_t cap = j->params->step_attention_max_bytes;
+    if (size == 0 || (cap && size > cap)) return TX_OK;
+    j->cap[i] = malloc(size);
+    if (!j->cap[i]) return TX_OK;
+    return tx_group_capture_cross(b->g, j->member[i], j->cap[i], size, err);
+}
+
 tx_status tx_text_batch_add(tx_text_batch *b, const char *const *texts, const size_t *lens,
                             int n_texts, const struct tx_text_params *params, void *user,
                             struct tx_error *err)
@@ -147,8 +185,11 @@ tx_status tx_text_batch_add(tx_text_batch *b, const char *const *texts, const si
     }
     st = check_fits(b, j, err);
     if (st == TX_OK) {
-        j->member = calloc((size_t)(j->tj.n_segs > 0 ? j->tj.n_segs : 1), sizeof *j->member);
-        if (!j->member) st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
+        size_t n = (size_t)(j->tj.n_segs > 0 ? j->tj.n_segs : 1);
+        j->member = calloc(n, sizeof *j->member);
+        if (wants_capture(j)) j->cap = calloc(n, sizeof *j->cap);
+        if (!j->member || (wants_capture(j) && !j->cap))
+            st = txi_fail(err, TX_ERR_NOMEM, "out of memory");
     }
     if (st != TX_OK) {
         bjob_free(j);
@@ -180,10 +221,7 @@ int tx_text_batch_jobs(const tx_text_batch *b)
 static void end_job(tx_text_batch *b, struct bjob *j, tx_status st, const struct tx_error *e)
 {
     for (int i = 0; i < j->tj.n_segs; i++)
-        if (j->member[i]) {
-            tx_group_remove(b->g, j->member[i]);
-            j->member[i] = 0;
-        }
+        if (j->member[i]) drop_member(b, j, i);
     if (st == TX_OK) {
         j->res->generate_ms = j->t0_ms > 0 ? now_ms() - j->t0_ms : 0;
         st = txi_text_end(b->aux, b->tok, j->texts, &j->tj, j->params, j->res, &j->err);
@@ -210,6 +248,10 @@ static void admit(tx_text_batch *b)
             struct tx_error e = {0};
             tx_status st = tx_group_add(b->g, sg->ids, sg->n_ids, &j->gen,
                                         &j->member[j->next_seg], &e);
+            if (st == TX_OK) {
+                st = start_capture(b, j, j->next_seg, &e);
+                if (st != TX_OK) drop_member(b, j, j->next_seg);
+            }
             if (st != TX_OK) {
                 end_job(b, j, st, &e);
                 break;
@@ -231,8 +273,7 @@ static void collect(tx_text_batch *b, struct bjob *j)
         struct tx_error e = {0};
         tx_status st = tx_group_result(b->g, j->member[i], &o, &e);
         if (st == TX_OK) st = txi_text_keep(&j->tj, i, &o, 0, &e);
-        tx_group_remove(b->g, j->member[i]);
-        j->member[i] = 0;
+        drop_member(b, j, i);
         if (st != TX_OK) {
             end_job(b, j, st, &e);
             return;
@@ -353,5 +394,52 @@ tx_status tx_text_batch_partial(const tx_text_batch *b, void *user, int item, ch
     }
     *text = out;
     if (n_tokens) *n_tokens = total;
+    return TX_OK;
+}
+
+/* The running job tagged user and the member of its item's one segment (0 when that segment is
+ * not in the group), or NULL. */
+static const struct bjob *capture_job(const tx_text_batch *b, void *user, int item,
+                                      uint64_t *member)
+{
+    const struct bjob *j = b ? b->head : NULL;
+    while (j && j->user != user) j = j->next;
+    if (!j || j->state != BJOB_RUNNING || item < 0 || item >= j->res->n_items) return NULL;
+    int seg = j->tj.first[item];
+    /* attention jobs have one segment per item (no sentence split) */
+    *member = j->cap && j->tj.count[item] == 1 && seg < j->next_seg ? j->member[seg] : 0;
+    return j;
+}
+
+tx_status tx_text_batch_partial_attention(const tx_text_batch *b, void *user, int item,
+                                          int *n_rows, const int32_t **src_ids, int *n_src,
+                                          struct tx_error *err)
+{
+    uint64_t member = 0;
+    const struct bjob *j = capture_job(b, user, item, &member);
+    if (!j || !n_rows) return txi_fail(err, TX_ERR_INVALID, "no running job with item %d", item);
+    *n_rows = member ? tx_group_cross_ready(b->g, member) : 0;
+    const struct segment *sg = j->tj.count[item] == 1 ? &j->tj.segs[j->tj.first[item]] : NULL;
+    if (src_ids) *src_ids = sg ? sg->ids : NULL;
+    if (n_src) *n_src = sg ? sg->n_ids : 0;
+    return TX_OK;
+}
+
+tx_status tx_text_batch_attention_rows(const tx_text_batch *b, void *user, int item, int first,
+                                       int n, float *cross, int32_t *tokens,
+                                       struct tx_error *err)
+{
+    uint64_t member = 0;
+    const struct bjob *j = capture_job(b, user, item, &member);
+    if (!j || !member)
+        return txi_fail(err, TX_ERR_INVALID, "no running job capturing item %d", item);
+    tx_status st = tx_group_cross_rows(b->g, member, first, n, cross, err);
+    if (st != TX_OK || !tokens) return st;
+    const int32_t *ids = NULL;
+    int n_ids = 0;
+    st = tx_group_stable_tokens(b->g, member, &ids, &n_ids, err);
+    if (st != TX_OK) return st;
+    for (int t = first; t < first + n; t++) /* ready rows: tokens up to first + n are stable */
+        tokens[t - first] = t + 1 < n_ids ? ids[t + 1] : -1;
     return TX_OK;
 }

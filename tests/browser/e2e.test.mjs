@@ -231,6 +231,72 @@ describe('attnserve end to end in chromium', { skip: present ? false : `no binar
     await page.$eval('#opt-beams', (el) => { el.value = ''; el.dispatchEvent(new Event('input', { bubbles: true })); });
   });
 
+  // "Watch it stream" in the attention panel: the cross-attention map grows a row per
+  // "attention" event while the model writes, then the normal explorer replaces it; its cross
+  // map (last layer, mean of the heads) has as many rows as were streamed.
+  it('streams the cross-attention heatmap row by row when asked', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#server-status[data-state="ok"]', { timeout: 30000 });
+    await page.click('label[for="task-translate"]');
+    assert.equal(await page.isChecked('#opt-stream-attention'), false, 'the normal view is the default');
+    await page.check('#opt-stream-attention');
+    await page.$eval('#opt-beams', (el) => { el.value = '1'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+    const text = 'A man in a blue shirt is standing on a ladder while two children in red coats watch him paint the old wooden fence beside the river.';
+    await page.fill('#text', text);
+    await page.evaluate(() => {
+      window.__rows = [];
+      window.__states = [];
+      const wrap = document.getElementById('heatmap-wrap');
+      new MutationObserver((recs) => {
+        for (const r of recs) if (r.attributeName === 'data-stream-rows') window.__rows.push(r.oldValue);
+        window.__rows.push(wrap.dataset.streamRows);
+      }).observe(wrap, { attributes: true, attributeOldValue: true, attributeFilter: ['data-stream-rows'] });
+      const ex = document.getElementById('explorer');
+      new MutationObserver(() => window.__states.push(ex.dataset.state))
+        .observe(ex, { attributes: true, attributeFilter: ['data-state'] });
+    });
+    // the model writes faster than a picture is taken: the page reads the stream through a slow
+    // link (Chromium's network emulation), so the map is caught half drawn
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false, latency: 0, downloadThroughput: 12 * 1024, uploadThroughput: -1,
+    });
+    await page.click('#run');
+    let midStream = false;
+    try {
+      await page.waitForFunction(() => Number(document.getElementById('heatmap-wrap').dataset.streamRows) >= 3
+        && document.getElementById('explorer').dataset.state === 'streaming', null, { timeout: 60000 });
+      await page.locator('#explorer').screenshot({ path: artifact('attention-streaming.png') });
+      midStream = (await page.getAttribute('#explorer', 'data-state')) === 'streaming';
+    } finally {
+      await page.waitForSelector('#explorer[data-state="ready"]', { timeout: 120000 }).catch(() => {});
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+      });
+      await cdp.detach();
+    }
+    assert.ok(midStream, 'the picture shows the map while it streams');
+    await page.waitForSelector('#explorer[data-state="ready"]', { timeout: 120000 });
+    const rows = await page.evaluate(() => window.__rows.filter((v) => v !== null && v !== undefined).map(Number));
+    const states = await page.evaluate(() => window.__states);
+    assert.ok(states.includes('streaming'), `the explorer streamed: ${states}`);
+    const distinct = [...new Set(rows)].filter((n) => n > 0);
+    assert.ok(distinct.length >= 3, `the map grew row by row: ${distinct}`);
+    distinct.forEach((n, i) => { if (i) assert.equal(n, distinct[i - 1] + 1, `one row at a time: ${distinct}`); });
+    // the normal view: cross-attention, last layer, mean over heads, the streamed rows and more
+    // only where the final maps have more (none for greedy)
+    await page.waitForFunction(() => document.getElementById('heatmap-wrap').dataset.head === 'mean'
+      && document.querySelector('#heatmap .cells'));
+    assert.equal(await page.getAttribute('#heatmap-wrap', 'data-streaming'), null);
+    const nRows = await page.$$eval('#heatmap .row-label', (e) => e.length);
+    assert.equal(nRows, distinct.at(-1), 'greedy: every row of the final map was streamed');
+    await page.locator('#explorer').screenshot({ path: artifact('attention-streamed-done.png') });
+    await page.uncheck('#opt-stream-attention');
+    await page.$eval('#opt-beams', (el) => { el.value = ''; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  });
+
   // The language pickers: French into Czech through the multilingual model (the shipped
   // configuration serves it; the tiny test models do not, and the test says so).
   it('translates French into Czech with the language pickers', async (t) => {

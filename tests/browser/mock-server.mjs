@@ -5,7 +5,10 @@
 // Usage: node tests/browser/mock-server.mjs [port]   (0 or nothing = an ephemeral port; prints
 // "listening on http://127.0.0.1:PORT"). Also importable: startMockServer({ port }) -> { url, close }.
 // Special inputs: text containing "FAIL400" -> 400 invalid_json, "FAIL503" -> 503 busy with
-// Retry-After, "NOATTN" -> /attention answers 413 attention_too_large (the task endpoints work).
+// Retry-After, "NOATTN" -> /attention answers 413 attention_too_large (the task endpoints work),
+// "STREAM" -> POST /attention with "stream": true answers as the server streams (start, then per
+// target row a token event and an attention event with that row of cross_attention, 250 ms
+// apart, then done with the plain answer); without the marker the JSON answer comes at once.
 // POST /__mock/evict forgets every stored result (GET /attention/{id} then answers 404);
 // GET /__mock/last gives the last body POSTed to each route.
 import http from 'node:http';
@@ -291,6 +294,24 @@ function readBody(req) {
   });
 }
 
+/** POST /attention with "stream": true as the server streams it (text/event-stream). */
+async function attentionStream(res, out) {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+  const send = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  send('start', { model: out.model });
+  for (let t = 0; t < out.target_tokens.length; t++) {
+    await new Promise((r) => setTimeout(r, 250));
+    if (res.destroyed) return;
+    send('token', { index: 0, tokens: t + 1, delta: (t ? ' ' : '') + out.target_tokens[t] });
+    const ev = { index: 0, row: t, token: out.target_tokens[t] };
+    if (t === 0) ev.source_tokens = out.source_tokens;
+    ev.cross = out.cross_attention.map((perHead) => perHead.map((m) => m[t]));
+    send('attention', ev);
+  }
+  send('done', out);
+  res.end();
+}
+
 async function handle(req, res) {
   const url = new URL(req.url, 'http://x');
   const p = url.pathname;
@@ -309,7 +330,12 @@ async function handle(req, res) {
     }
     if (req.method === 'GET' && (p === '/healthz' || p === '/readyz')) return json(200, { status: 'ok' });
     if (req.method === 'GET' && p.startsWith('/attention/')) return json(200, attentionGet(decodeURIComponent(p.slice(11)), url.searchParams));
-    if (req.method === 'POST' && p === '/attention') return json(200, attentionPost(lastBodies[p] = await readBody(req)));
+    if (req.method === 'POST' && p === '/attention') {
+      const body = lastBodies[p] = await readBody(req);
+      const out = attentionPost(body);
+      if (body.stream === true && body.text.includes('STREAM') && out.cross_attention) return attentionStream(res, out);
+      return json(200, out);
+    }
     if (req.method === 'POST' && (p === '/translate' || p === '/summarize')) return json(200, taskPost(p.slice(1), lastBodies[p] = await readBody(req)));
     if (req.method === 'GET') {
       const file = p === '/' ? 'index.html' : p.slice(1);

@@ -162,6 +162,52 @@ describe('web UI against the mock API', () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
   });
 
+  it('streams the cross-attention row by row when asked, then shows the normal view', async () => {
+    await page.goto(srv.url + '/');
+    await page.waitForSelector('#model option[value="en-de"]', { state: 'attached' });
+    assert.equal(await page.isChecked('#opt-stream-attention'), false, 'the normal view is the default');
+    // off: the explorer appears with the answer only, even when the server streams rows
+    const text = 'STREAM the little house by the lake has a red door';
+    await page.fill('#text', text);
+    await page.click('#run');
+    await page.waitForSelector('#output[data-state="streaming"]');
+    assert.notEqual(await page.getAttribute('#explorer', 'data-state'), 'streaming');
+    await waitView(page, 'cross', 1, 'mean');
+    // on: the map grows a row per attention event, each row the event's numbers
+    await page.check('#opt-stream-attention');
+    const rowsSeen = [];
+    let drawn = [];
+    await page.click('#run');
+    await page.waitForSelector('#explorer[data-state="streaming"]');
+    for (const n of [1, 2, 3]) {
+      await page.waitForFunction((k) => Number(document.getElementById('heatmap-wrap').dataset.streamRows) >= k, n);
+      drawn = await page.$$eval('#heatmap rect[data-row]', (rs) => rs.map((r) => ({
+        row: Number(r.dataset.row), col: Number(r.dataset.col), value: Number(r.dataset.value),
+      })));
+      const nRows = new Set(drawn.map((c) => c.row)).size;
+      rowsSeen.push(nRows);
+      assert.equal(await page.getAttribute('#explorer', 'data-state'), 'streaming');
+      assert.ok(await page.isHidden('#controls'), 'no layer/head controls while streaming');
+      assert.ok(await page.isVisible('#heatmap-wrap'));
+      if (n === 2) await page.locator('#explorer').screenshot({ path: artifact('mock-attention-streaming.png') });
+    }
+    assert.ok(rowsSeen[0] >= 1 && rowsSeen.at(-1) > rowsSeen[0], `the map grew: ${rowsSeen}`);
+    const last = (await (await fetch(srv.url + '/__mock/last')).json())['/attention'];
+    assert.equal(last.stream, true);
+    await page.waitForSelector('#explorer[data-state="ready"]');
+    await waitView(page, 'cross', 1, 'mean');
+    assert.equal(await page.getAttribute('#heatmap-wrap', 'data-streaming'), null);
+    assert.ok(await page.isVisible('#controls'), 'the normal view replaced the stream');
+    // the final view's rows are the streamed ones: the drawn cells equal the API's map
+    const id = await page.getAttribute('#heatmap-wrap', 'data-attention-id');
+    const matrix = await checkDrawnMatchesApi(page, srv.url, id, 'cross', 1, 'mean');
+    for (const c of drawn) {
+      assert.ok(Math.abs(c.value - matrix[c.row][c.col]) <= 1e-4, `streamed cell (${c.row},${c.col}): ${c.value} vs ${matrix[c.row][c.col]}`);
+    }
+    await page.locator('#explorer').screenshot({ path: artifact('mock-attention-streamed-done.png') });
+    await page.uncheck('#opt-stream-attention');
+  });
+
   it('reports an unreachable server', async () => {
     await page.goto(srv.url + '/');
     await page.route('**/attention', (route) => route.abort('connectionrefused'));

@@ -2,7 +2,9 @@
 // start event, token events (the text of each item growing: "delta", or "replace" with the
 // whole text when a beam's best hypothesis changes), and a last event, "done" with the JSON the
 // call without streaming returns, or "error" with the error; a client that leaves mid-stream
-// cancels its job and the server goes on; a slow reader gets every event.
+// cancels its job and the server goes on; a slow reader gets every event. /attention also
+// streams each target row of the cross-attention ("attention" events) as its token is decided,
+// equal to the done event's maps, with or without continuous batching.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -159,4 +161,125 @@ test('a streamed /attention: the output\'s tokens, then the maps of the plain ca
   assert.equal(done.json.output, plain.json.output);
   assert.deepEqual(done.json.cross_attention, plain.json.cross_attention);
   assert.ok(done.json.output.startsWith(replay(s.events)[0]));
+});
+
+// Streaming /attention: an "attention" event per target row of the cross-attention, in order,
+// as the row's token becomes stable (greedy: every step; beam search: the beams' common
+// prefix, the rest at the end), before done. Each row is the done event's cross_attention row
+// for that target (the same layers and heads, or their mean): the streamed rows come from the
+// decode steps, done's from the teacher-forced pass of the output, equal up to float rounding,
+// and both are written with 4 decimals, so they may differ by one unit in the 4th decimal.
+function checkAttentionRows(s, what) {
+  const done = s.events.at(-1);
+  assert.equal(done.event, 'done', `${what}: ${s.raw.slice(-300)}`);
+  const rows = s.events.filter((e) => e.event === 'attention');
+  const cross = done.json.cross_attention;
+  assert.equal(rows.length, done.json.target_tokens.length, `${what}: one event per target row`);
+  rows.forEach((e, t) => {
+    assert.equal(e.json.index, 0);
+    assert.equal(e.json.row, t, `${what}: rows in order`);
+    assert.equal(e.json.token, done.json.target_tokens[t], `${what}: row ${t}'s token`);
+    if (t === 0) assert.deepEqual(e.json.source_tokens, done.json.source_tokens, `${what}: the columns`);
+    else assert.equal(e.json.source_tokens, undefined);
+    assert.equal(e.json.cross.length, cross.length, `${what}: layers`);
+    e.json.cross.forEach((heads, l) => {
+      assert.equal(heads.length, cross[l].length, `${what}: heads of layer ${l}`);
+      heads.forEach((v, h) => {
+        const want = cross[l][h][t];
+        assert.equal(v.length, want.length, `${what}: row ${t} has a column per source token`);
+        v.forEach((x, c) => assert.ok(Math.abs(x - want[c]) <= 1e-4 + 1e-9,
+          `${what}: row ${t} layer ${l} head ${h} source ${c}: ${x} streamed, ${want[c]} in done`));
+      });
+    });
+  });
+  return rows;
+}
+
+test('a streamed /attention sends each cross-attention row as its token is decided, equal to the final maps', async () => {
+  const cases = [
+    { name: 'greedy, heads mean', body: { heads: 'mean', options: { num_beams: 1, max_new_tokens: 16 } } },
+    { name: 'beam search, heads mean', body: { heads: 'mean', options: { num_beams: 3, max_new_tokens: 16 } } },
+    { name: 'greedy, layer 1 heads 0 and 1', body: { layers: [1], heads: [0, 1], options: { num_beams: 1, max_new_tokens: 12 } } },
+    { name: 'beam search, every layer and head', body: { options: { num_beams: 4, max_new_tokens: 12 } } },
+  ];
+  for (const c of cases) {
+    const body = { task: 'translate', model: 'en-de', text: TEXT, kinds: ['cross'], ...c.body };
+    const s = await stream('/attention', { ...body, stream: true });
+    assert.equal(s.status, 200, s.raw);
+    const rows = checkAttentionRows(s, c.name);
+    assert.ok(rows.length >= 5, `${c.name}: ${rows.length} rows`);
+    const at = (e) => s.events.indexOf(e);
+    const tokens = s.events.filter((e) => e.event === 'token');
+    if (c.body.options.num_beams === 1) {
+      // greedy: the rows arrive step by step, between the token events, not all at the end
+      assert.ok(tokens.length >= 2);
+      assert.ok(at(rows[0]) < at(tokens.at(-1)), `${c.name}: the first row came before the last token`);
+    }
+    // the plain call's maps are the same (the stream changes nothing)
+    const plain = await request(srv.url, 'POST', '/attention', { body });
+    assert.equal(plain.status, 200);
+    assert.deepEqual(s.events.at(-1).json.cross_attention, plain.json.cross_attention, c.name);
+  }
+  // without kind cross there is nothing to stream row by row
+  const enc = await stream('/attention', { task: 'translate', text: TEXT, kinds: ['encoder'], stream: true, options: { max_new_tokens: 6 } });
+  assert.equal(enc.events.at(-1).event, 'done');
+  assert.equal(enc.events.filter((e) => e.event === 'attention').length, 0);
+});
+
+test('without continuous batching a streamed /attention sends every row just before done', async () => {
+  const alone = await startServer({ config: testConfig({ batching: { max_rows: 1 } }) });
+  try {
+    for (const num_beams of [1, 3]) {
+      const body = { task: 'translate', text: TEXT, kinds: ['cross'], heads: 'max', options: { num_beams, max_new_tokens: 10 } };
+      const r = await fetch(alone.url + '/attention', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }),
+      });
+      const raw = await r.text();
+      const events = raw.split('\n\n').filter((b) => b.trim()).map((b) => {
+        const ev = { event: b.match(/^event: (\w+)/m)[1], data: b.match(/^data: (.*)$/m)[1] };
+        ev.json = JSON.parse(ev.data);
+        return ev;
+      });
+      assert.deepEqual([...new Set(events.map((e) => e.event))], ['start', 'attention', 'done'], raw.slice(0, 300));
+      const rows = checkAttentionRows({ events, raw }, `alone, ${num_beams} beams`);
+      assert.ok(rows.length >= 3);
+      const plain = await request(alone.url, 'POST', '/attention', { body });
+      assert.deepEqual(events.at(-1).json.cross_attention, plain.json.cross_attention);
+    }
+  } finally {
+    assert.equal((await alone.stop()).code, 0);
+  }
+});
+
+test('a client that leaves a streamed /attention mid-stream cancels its job; the server goes on', async () => {
+  const metric = async () => {
+    const m = await request(srv.url, 'GET', '/metrics');
+    const line = m.text.split('\n').find((l) => l.startsWith('attnserve_cancelled_total{reason="client_disconnect"}'));
+    return line ? Number(line.split(' ')[1]) : 0;
+  };
+  const before = await metric();
+  for (const num_beams of [1, 4]) {
+    const body = JSON.stringify({ task: 'translate', model: 'en-de', text: TEXT, kinds: ['cross'], heads: 'mean', stream: true, options: { num_beams, max_new_tokens: 200, min_length: 190 } });
+    await new Promise((resolve, reject) => {
+      const sock = net.connect(srv.port, '127.0.0.1', () => {
+        sock.write(`POST /attention HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+      let got = '';
+      sock.on('data', (d) => {
+        got += d;
+        if (got.includes('event: attention')) { sock.destroy(); resolve(); }
+      });
+      sock.on('error', reject);
+      setTimeout(() => reject(new Error(`no attention event: ${got.slice(0, 300)}`)), 30000);
+    });
+  }
+  let after = before;
+  for (let i = 0; i < 100 && after < before + 2; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    after = await metric();
+  }
+  assert.equal(after, before + 2, 'both jobs were cancelled');
+  const ok = await stream('/attention', { task: 'translate', text: TEXT, kinds: ['cross'], heads: 'mean', stream: true, options: { max_new_tokens: 8 } });
+  assert.equal(ok.status, 200, 'the server goes on');
+  checkAttentionRows(ok, 'after the disconnects');
 });

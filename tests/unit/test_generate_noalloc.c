@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tx.h"
@@ -333,4 +334,72 @@ Test(noalloc, a_decode_group_allocates_nothing_while_members_join_and_leave)
     tx_group_free(g);
     tx_session_free(s);
     tx_model_free(m);
+}
+
+/* Streaming attention (tx_group_capture_cross): members keeping each step's cross-attention,
+ * greedy and beam search, beside one that does not, on a Transformer and a recurrent model;
+ * the buffers are given before the steps, and neither the steps nor reading the ready rows
+ * (tx_group_cross_ready, tx_group_cross_rows) allocate. */
+Test(noalloc, a_decode_group_capturing_cross_attention_allocates_nothing_per_step)
+{
+    need_counting();
+    static const char *dirs[] = {"tests/fixtures/hf-tiny/bart", "tests/fixtures/rnn/lstm-dot-feed"};
+    for (int d = 0; d < 2; d++) {
+        tx_model *m = NULL;
+        tx_session *s = NULL;
+        struct tx_error e = {0};
+        cr_assert_eq(tx_model_load(dirs[d], &m, &e), TX_OK, "%s", e.message);
+        cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+        struct tx_group_params gp = {8, 4, 4, 24, 64};
+        tx_group *g;
+        cr_assert_eq(tx_group_new(s, &gp, &g, &e), TX_OK, "%s", e.message);
+        const int32_t a[] = {12, 30, 7, 3, 21, 15, 33, 20, 2};
+        int32_t src[9];
+        int32_t eos = tx_model_gen_params(m).eos_token_id;
+        memcpy(src, a, sizeof src);
+        src[8] = eos >= 0 ? eos : 2;
+        uint64_t ids[3];
+        void *bufs[3] = {0};
+        static float rows[24 * 64 * 64];
+        for (int i = 0; i < 3; i++) {
+            struct tx_gen_params p = tx_model_gen_params(m);
+            p.max_new_tokens = 12;
+            p.min_length = 13; /* eos banned: every step runs */
+            p.num_beams = i == 1 ? 3 : 1;
+            p.do_sample = 0;
+            p.num_return_sequences = 1;
+            cr_assert_eq(tx_group_add(g, src, 9, &p, &ids[i], &e), TX_OK, "%s", e.message);
+            if (i == 2) continue; /* the third does not capture */
+            size_t size = tx_group_capture_size(g, ids[i]);
+            bufs[i] = malloc(size);
+            cr_assert_eq(tx_group_capture_cross(g, ids[i], bufs[i], size, &e), TX_OK, "%s",
+                         e.message);
+        }
+        cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK); /* encodes the sources */
+        n_allocs = 0;
+        counting = 1;
+        int steps = 0, read = 0;
+        while (tx_group_state(g, ids[0], NULL) == TX_MEMBER_RUNNING && steps < 40) {
+            cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK);
+            steps++;
+            for (int i = 0; i < 2; i++) {
+                int ready = tx_group_cross_ready(g, ids[i]);
+                const struct tx_model_info *mi = tx_model_get_info(m);
+                size_t w = (size_t)mi->n_decoder_layers * (size_t)mi->n_heads * 9;
+                cr_assert_leq((size_t)ready * w, sizeof rows / sizeof rows[0]);
+                cr_assert_eq(tx_group_cross_rows(g, ids[i], 0, ready, rows, &e), TX_OK, "%s",
+                             e.message);
+                read += ready;
+            }
+        }
+        counting = 0;
+        cr_assert_geq(steps, 10, "%s: only %d steps", dirs[d], steps);
+        cr_assert_gt(read, 0);
+        cr_expect_eq(n_allocs, 0, "%s: %ld allocations in steps that capture", dirs[d], n_allocs);
+        tx_group_free(g);
+        for (int i = 0; i < 3; i++)
+            free(bufs[i]);
+        tx_session_free(s);
+        tx_model_free(m);
+    }
 }

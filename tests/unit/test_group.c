@@ -360,3 +360,185 @@ Test(group_api, a_cancelled_member_fails_alone_and_tokens_stream, .init = open_m
                  "the streamed tokens are the result's");
     tx_group_free(g);
 }
+
+/* ------------------------------------------------------------------ streaming cross-attention */
+
+/* One capturing member's rows as they were read during the run. */
+struct streamed {
+    uint64_t id;
+    int capture; /* 0: a member without capture running beside the others */
+    void *buf;
+    float *rows; /* (max_length, A) rows read so far */
+    int n_read;
+};
+
+/* Row t of the teacher-forced cross-attention (n_dec_layers, n_heads, n_tgt, n_src) into out
+ * (n_dec_layers, n_heads, n_src). */
+static void forward_row(const struct tx_forward_out *f, int t, float *out)
+{
+    size_t S = (size_t)f->n_src, T = (size_t)f->n_tgt;
+    for (int lh = 0; lh < f->n_dec_layers * f->n_heads; lh++)
+        memcpy(out + (size_t)lh * S, f->cross_attentions + ((size_t)lh * T + (size_t)t) * S,
+               S * sizeof(float));
+}
+
+/* The cases of make_cases that can capture (greedy, beam search, beam sampling) run in one
+ * group, each capturing or not by turns; at every step each capturing member's newly ready rows
+ * are read. Checks: the results are what the cases give alone (capture changes nothing); rows
+ * once ready never change; every streamed row equals the teacher-forced tx_forward row of the
+ * best hypothesis within 1e-5; greedy streams every row of its result. */
+static void check_capture(const char *dir, int *beam_rows_running)
+{
+    tx_model *m = tu_load_model(dir, TX_DTYPE_AUTO);
+    const struct tx_model_info *mi = tx_model_get_info(m);
+    tx_session *s, *ref;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_session_new(m, 0, &s, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(m, 0, &ref, &e), TX_OK, "%s", e.message);
+    struct gen_case all[MAX_CASES], cs[MAX_CASES];
+    int n_all = make_cases(m, all, 4242, 16), n = 0;
+    for (int i = 0; i < n_all; i++)
+        if (all[i].p.num_beams > 1 || all[i].p.num_return_sequences == 1) cs[n++] = all[i];
+    static struct result alone[MAX_CASES];
+    run_alone(s, cs, n, alone);
+    struct tx_group_params gp = {.max_rows = 32,
+                                 .max_member_rows = 4,
+                                 .max_members = MAX_CASES,
+                                 .max_length = 24,
+                                 .max_src_tokens = 400};
+    tx_group *g;
+    cr_assert_eq(tx_group_new(s, &gp, &g, &e), TX_OK, "%s", e.message);
+    struct streamed st[MAX_CASES];
+    size_t A = (size_t)mi->n_decoder_layers * (size_t)mi->n_heads;
+    for (int i = 0; i < n; i++) {
+        memset(&st[i], 0, sizeof st[i]);
+        cr_assert_eq(tx_group_add(g, cs[i].src, cs[i].n_src, &cs[i].p, &st[i].id, &e), TX_OK,
+                     "%s", e.message);
+        st[i].capture = i % 3 != 2;
+        if (!st[i].capture) {
+            cr_assert_eq(tx_group_cross_ready(g, st[i].id), 0);
+            continue;
+        }
+        size_t size = tx_group_capture_size(g, st[i].id);
+        cr_assert_gt(size, 0);
+        st[i].buf = malloc(size);
+        st[i].rows = malloc((size_t)gp.max_length * A * (size_t)cs[i].n_src * sizeof(float));
+        cr_assert(st[i].buf && st[i].rows);
+        cr_assert_eq(tx_group_capture_cross(g, st[i].id, st[i].buf, size - 1, &e),
+                     TX_ERR_INVALID, "a short buffer is refused");
+        cr_assert_eq(tx_group_capture_cross(g, st[i].id, st[i].buf, size, &e), TX_OK, "%s",
+                     e.message);
+    }
+    int done = 0, steps = 0;
+    while (done < n) {
+        cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK, "%s", e.message);
+        cr_assert_lt(++steps, 100);
+        for (int i = 0; i < n; i++) {
+            if (!st[i].id) continue;
+            tx_member_state ms = tx_group_state(g, st[i].id, NULL);
+            cr_assert_neq(ms, TX_MEMBER_FAILED, "case %d failed", i);
+            if (st[i].capture) {
+                int ready = tx_group_cross_ready(g, st[i].id);
+                cr_assert_geq(ready, st[i].n_read, "case %d: rows ready went back", i);
+                size_t w = A * (size_t)cs[i].n_src;
+                cr_assert_eq(tx_group_cross_rows(g, st[i].id, st[i].n_read, ready - st[i].n_read,
+                                                 st[i].rows + (size_t)st[i].n_read * w, &e),
+                             TX_OK, "%s", e.message);
+                cr_assert_eq(tx_group_cross_rows(g, st[i].id, 0, ready + 1, st[i].rows, &e),
+                             TX_ERR_INVALID, "rows not ready are refused");
+                /* rows once ready stay what they were */
+                float *again = malloc((size_t)(ready ? ready : 1) * w * sizeof(float));
+                cr_assert(again);
+                cr_assert_eq(tx_group_cross_rows(g, st[i].id, 0, ready, again, &e), TX_OK);
+                cr_assert_eq(memcmp(again, st[i].rows, (size_t)ready * w * sizeof(float)), 0,
+                             "case %d: a ready row changed", i);
+                free(again);
+                st[i].n_read = ready;
+                if (ms == TX_MEMBER_RUNNING && cs[i].p.num_beams > 1) *beam_rows_running += ready;
+            }
+            if (ms != TX_MEMBER_DONE) continue;
+            struct tx_gen_out o;
+            struct result got;
+            cr_assert_eq(tx_group_result(g, st[i].id, &o, &e), TX_OK, "%s", e.message);
+            copy_out(&o, 0, &got);
+            assert_same(&got, &alone[i], dir, i);
+            if (st[i].capture) {
+                const struct tx_hypothesis *h = &o.hyps[0];
+                int n_tgt = h->n_ids - 1;
+                cr_assert_leq(st[i].n_read, n_tgt);
+                if (cs[i].p.num_beams == 1)
+                    cr_assert_eq(st[i].n_read, n_tgt, "greedy streams every row");
+                if (n_tgt > 0) {
+                    struct tx_forward_out f;
+                    cr_assert_eq(tx_forward(ref, cs[i].src, cs[i].n_src, h->ids, n_tgt,
+                                            TX_FORWARD_ATTENTIONS, &f, &e),
+                                 TX_OK, "%s", e.message);
+                    size_t w = A * (size_t)cs[i].n_src;
+                    float *want = malloc(w * sizeof(float));
+                    cr_assert(want);
+                    for (int t = 0; t < st[i].n_read; t++) {
+                        forward_row(&f, t, want);
+                        for (size_t k = 0; k < w; k++)
+                            cr_assert_float_eq(st[i].rows[(size_t)t * w + k], want[k], 1e-5,
+                                               "%s case %d (beams %d) row %d [%zu]: %.9g vs "
+                                               "%.9g teacher-forced",
+                                               dir, i, cs[i].p.num_beams, t, k,
+                                               st[i].rows[(size_t)t * w + k], want[k]);
+                    }
+                    free(want);
+                }
+            }
+            tx_group_remove(g, st[i].id);
+            cr_assert_eq(tx_group_cross_ready(g, st[i].id), 0);
+            free(st[i].buf);
+            free(st[i].rows);
+            st[i].id = 0;
+            done++;
+        }
+    }
+    tx_group_free(g);
+    tx_session_free(ref);
+    tx_session_free(s);
+    tx_model_free(m);
+}
+
+Test(group_capture, streamed_cross_attention_rows_equal_the_teacher_forced_maps)
+{
+    const char *dirs[] = {"tests/fixtures/hf-tiny/marian", "tests/fixtures/hf-tiny/bart",
+                          "tests/fixtures/hf-tiny/t5", "tests/fixtures/rnn/gru-additive-uni",
+                          "tests/fixtures/rnn/lstm-dot-feed", "models/marian-en-de"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        int beam_rows = 0;
+        check_capture(dirs[i], &beam_rows);
+        cr_assert_gt(beam_rows, 0, "%s: no beam search row was ready before the end", dirs[i]);
+    }
+}
+
+Test(group_capture, refuses_started_members_and_several_samples, .init = open_marian,
+     .fini = close_marian)
+{
+    struct tx_error e = {0};
+    tx_group *g;
+    struct tx_group_params gp = {8, 4, 4, 30, 64};
+    cr_assert_eq(tx_group_new(cs_, &gp, &g, &e), TX_OK, "%s", e.message);
+    struct tx_gen_params p = tx_model_gen_params(cm);
+    p.max_new_tokens = 6;
+    p.num_beams = 1;
+    p.do_sample = 1;
+    p.num_return_sequences = 2;
+    uint64_t a = 0, b = 0;
+    static float buf[1 << 16];
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &a, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_group_capture_cross(g, a, buf, sizeof buf, &e), TX_ERR_UNSUPPORTED);
+    cr_assert(strstr(e.message, "2 sampled sequences"), "%s", e.message);
+    p.do_sample = 0;
+    p.num_return_sequences = 1;
+    cr_assert_eq(tx_group_add(g, SRC, 7, &p, &b, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_group_step(g, NULL, &e), TX_OK);
+    cr_assert_eq(tx_group_capture_cross(g, b, buf, sizeof buf, &e), TX_ERR_INVALID);
+    cr_assert(strstr(e.message, "already started"), "%s", e.message);
+    cr_assert_eq(tx_group_capture_cross(g, 12345, buf, sizeof buf, &e), TX_ERR_INVALID);
+    cr_assert_eq(tx_group_capture_size(g, 12345), 0);
+    cr_assert_eq(tx_group_cross_rows(g, b, 0, 0, buf, &e), TX_ERR_INVALID, "not capturing");
+    tx_group_free(g);
+}

@@ -354,3 +354,114 @@ Test(text_batch, partial_texts_grow_into_the_final_text)
     }
     tx_text_batch_free(b);
 }
+
+/* Streaming attention: jobs with TX_WANT_STEP_ATTENTION (greedy, and 4 beams) read their ready
+ * cross-attention rows after every step (tx_text_batch_partial_attention, _attention_rows):
+ * the count never goes back, the tokens are the final output's, and every row equals row t of
+ * the final result's teacher-forced maps within 1e-5; a job without the flag, and one whose
+ * capture would exceed step_attention_max_bytes, report 0 rows and end with their maps. */
+Test(text_batch, streamed_attention_rows_equal_the_final_maps)
+{
+    struct tx_group_params gp = {.max_rows = 8, .max_member_rows = 4, .max_members = 8,
+                                 .max_length = 64, .max_src_tokens = 512};
+    tx_text_batch *b;
+    struct tx_error e = {0};
+    cr_assert_eq(tx_text_batch_new(sess, aux, tok, &gp, &b, &e), TX_OK, "%s", e.message);
+    struct tx_text_params p[4];
+    const char *texts[4] = {TEXTS[1], TEXTS[2], TEXTS[3], TEXTS[5]};
+    size_t lens[4] = {strlen(TEXTS[1]), strlen(TEXTS[2]), strlen(TEXTS[3]), strlen(TEXTS[5])};
+    int tag[4] = {0, 1, 2, 3};
+    memset(p, 0, sizeof p);
+    for (int k = 0; k < 4; k++) {
+        p[k].gen = tx_model_gen_params(model);
+        p[k].gen.num_beams = k == 1 ? 4 : 1;
+        p[k].gen.max_new_tokens = 40;
+        p[k].prefix = NULL;
+        p[k].max_input_tokens = 0;
+        p[k].truncate = 1;
+        p[k].split_sentences = 0;
+        p[k].want = TX_WANT_TOKENS | TX_WANT_ATTENTION | (k != 2 ? TX_WANT_STEP_ATTENTION : 0);
+        p[k].step_attention_max_bytes = k == 3 ? 1000 : 0; /* job 3: too little to capture */
+        cr_assert_eq(tx_text_batch_add(b, &texts[k], &lens[k], 1, &p[k], &tag[k], &e), TX_OK,
+                     "%s", e.message);
+    }
+    const struct tx_model_info *mi = tx_model_get_info(model);
+    size_t LH = (size_t)mi->n_decoder_layers * (size_t)mi->n_heads;
+    float *rows[2] = {malloc(64 * LH * 512 * sizeof(float)), malloc(64 * LH * 512 * sizeof(float))};
+    int32_t toks[2][64];
+    static int32_t src_seen[2][512];
+    int n_read[2] = {0, 0}, n_src[2] = {0, 0}, running_rows[2] = {0, 0};
+    cr_assert(rows[0] && rows[1]);
+    struct tx_text_result *final[4] = {0};
+    for (int step = 0; step < 200 && (!final[0] || !final[1] || !final[2] || !final[3]); step++) {
+        cr_assert_eq(tx_text_batch_step(b, NULL, &e), TX_OK, "%s", e.message);
+        void *users[4];
+        int n = tx_text_batch_users(b, users, 4);
+        for (int u = 0; u < n; u++) {
+            int k = *(int *)users[u], ready, ns;
+            const int32_t *src_ids = NULL;
+            cr_assert_eq(tx_text_batch_partial_attention(b, users[u], 0, &ready, &src_ids, &ns, &e),
+                         TX_OK, "%s", e.message);
+            cr_assert_not_null(src_ids);
+            if (k >= 2) {
+                cr_assert_eq(ready, 0, "job %d: no capture", k);
+                cr_assert_eq(tx_text_batch_attention_rows(b, users[u], 0, 0, 1, rows[0], NULL, &e),
+                             TX_ERR_INVALID);
+                continue;
+            }
+            cr_assert_geq(ready, n_read[k], "job %d: rows never go back", k);
+            n_src[k] = ns;
+            cr_assert_leq(ns, 512);
+            memcpy(src_seen[k], src_ids, (size_t)ns * sizeof(int32_t));
+            size_t w = LH * (size_t)ns;
+            cr_assert_leq(ready, 64);
+            cr_assert_eq(tx_text_batch_attention_rows(b, users[u], 0, n_read[k], ready - n_read[k],
+                                                      rows[k] + (size_t)n_read[k] * w,
+                                                      toks[k] + n_read[k], &e),
+                         TX_OK, "%s", e.message);
+            cr_assert_eq(tx_text_batch_attention_rows(b, users[u], 0, 0, ready + 1, rows[k],
+                                                      NULL, &e),
+                         TX_ERR_INVALID);
+            n_read[k] = ready;
+            running_rows[k] = ready;
+        }
+        void *user;
+        struct tx_text_result *res;
+        tx_status st;
+        while (tx_text_batch_take(b, &user, &res, &st, &e)) {
+            cr_assert_eq(st, TX_OK, "%s", e.message);
+            final[*(int *)user] = res;
+        }
+    }
+    int ready;
+    cr_assert_eq(tx_text_batch_partial_attention(b, &tag[0], 0, &ready, NULL, NULL, &e),
+                 TX_ERR_INVALID,
+                 "an ended job has no partial attention");
+    for (int k = 0; k < 4; k++) {
+        cr_assert_not_null(final[k], "job %d ended", k);
+        const struct tx_text_item *it = &final[k]->items[0];
+        const struct tx_attention_maps *am = it->attention;
+        cr_assert_not_null(am);
+        if (k >= 2) continue;
+        cr_assert_gt(running_rows[k], 3, "job %d: %d rows streamed", k, running_rows[k]);
+        cr_assert_eq(am->n_src, n_src[k]);
+        cr_assert_eq(it->n_source_tokens, n_src[k]);
+        for (int t = 0; t < n_src[k]; t++)
+            cr_assert_eq(src_seen[k][t], it->source_ids[t], "job %d source id %d", k, t);
+        cr_assert_leq(n_read[k], am->n_tgt);
+        size_t S = (size_t)am->n_src, T = (size_t)am->n_tgt;
+        for (int t = 0; t < n_read[k]; t++) {
+            cr_assert_eq(toks[k][t], it->alternatives[0].ids[t], "job %d row %d: token", k, t);
+            for (size_t lh = 0; lh < LH; lh++)
+                for (size_t s = 0; s < S; s++)
+                    cr_assert_float_eq(rows[k][((size_t)t * LH + lh) * S + s],
+                                       am->cross[(lh * T + (size_t)t) * S + s], 1e-5,
+                                       "job %d row %d [%zu][%zu]", k, t, lh, s);
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        tx_text_result_free(final[k]);
+    free(rows[0]);
+    free(rows[1]);
+    tx_text_batch_free(b);
+}

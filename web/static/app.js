@@ -517,12 +517,18 @@ async function run() {
         kinds: small ? ['cross', 'encoder', 'decoder'] : ['cross', 'decoder'],
       };
       let resp = null, attErr = null;
+      // "Watch it stream": the cross-attention map grows a row per "attention" event (the last
+      // decoder layer, mean over heads: the default view), replaced by the whole explorer at
+      // the end; off (the default), the explorer appears with the answer.
+      const live = $('opt-stream-attention').checked && body.kinds.includes('cross')
+        ? startLiveMap(request) : null;
+      if (!live && $('explorer').dataset.state === 'streaming') $('explorer').dataset.state = 'empty';
       try {
         // the output appears as it is written; the maps come with the last event
         resp = await apiStream('attention', body, (i, t) => {
           out.textContent = t;
           out.dataset.state = 'streaming';
-        }, signal);
+        }, signal, live ? (ev) => addLiveRow(live, ev) : null);
       } catch (e) {
         // attention_too_large: the request is fine but its maps do not fit the server's
         // attention store: fall back to the plain endpoint below. Anything else is the answer.
@@ -540,6 +546,7 @@ async function run() {
       }
       // The attention capture failed (e.g. the input is too long for it): still produce the
       // output through the task endpoint, and say why there is no heatmap.
+      if (live) $('explorer').dataset.state = 'empty';
       await runPlain(task, request, t0, signal);
       showError($('attention-error'), attErr, 'No attention maps');
       $('explorer').dataset.state = 'empty';
@@ -548,6 +555,7 @@ async function run() {
     await runPlain(task, request, t0, signal);
   } catch (e) {
     if (e.name === 'AbortError') return;
+    if ($('explorer').dataset.state === 'streaming') $('explorer').dataset.state = 'empty';
     out.dataset.state = 'empty';
     out.textContent = 'No output.';
     showError($('error'), e, task === 'summarize' ? 'Summarization failed' : 'Translation failed');
@@ -558,9 +566,11 @@ async function run() {
 
 /**
  * POST path with "stream": true: calls onToken(index, text so far) as the server writes, and
- * returns the final answer (the "done" event). Errors as api() throws them.
+ * onAttention(event data) for each "attention" event (POST /attention: one row of the
+ * cross-attention), and returns the final answer (the "done" event). Errors as api() throws
+ * them.
  */
-async function apiStream(path, body, onToken, signal) {
+async function apiStream(path, body, onToken, signal, onAttention) {
   let res;
   try {
     res = await fetch(path, {
@@ -603,6 +613,8 @@ async function apiStream(path, body, onToken, signal) {
       if (event === 'token') {
         texts[msg.index] = msg.replace ? msg.text : (texts[msg.index] || '') + msg.delta;
         onToken(msg.index, texts[msg.index]);
+      } else if (event === 'attention') {
+        if (onAttention) onAttention(msg);
       } else if (event === 'done') {
         return msg;
       } else if (event === 'error') {
@@ -733,7 +745,76 @@ async function fetchSlice(kind, layer, head) {
   return { rows, cols, matrix: resp[`${kind}_attention`][0][0] };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The streaming view: the cross-attention of the last decoder layer (mean over heads), a row
+// per "attention" event as the model writes; startExplorer replaces it with the whole answer.
+// ---------------------------------------------------------------------------------------------
+
+function startLiveMap(request) {
+  state.run = null; // the explorer's controls wait for the answer
+  state.view = null;
+  state.cache = new Map();
+  state.renderSeq++;
+  state.active = { row: null, col: null };
+  $('tooltip').hidden = true;
+  showError($('attention-error'), null);
+  const live = { request, rows: [], cols: [], matrix: [], layer: null };
+  $('explorer').dataset.state = 'streaming';
+  $('explorer-hint').textContent = 'Streaming: each row appears as the model writes its token.';
+  $('map-title').textContent = `${KIND_INFO.cross.name} · last decoder layer · mean of all heads · streaming`;
+  $('map-subtitle').textContent = 'waiting for the first token…';
+  $('map-explain').textContent = KIND_INFO.cross.explain;
+  const wrap = $('heatmap-wrap');
+  wrap.dataset.kind = 'cross';
+  wrap.dataset.streamRows = '0';
+  wrap.dataset.streaming = 'true';
+  heatmap.svg.replaceChildren();
+  return live;
+}
+
+/** One "attention" event: {index, row, token, source_tokens (row 0), cross: [layer][head][src]}. */
+function addLiveRow(live, ev) {
+  if (ev.index !== 0 || !Array.isArray(ev.cross) || !ev.cross.length) return;
+  if (Array.isArray(ev.source_tokens)) live.cols = ev.source_tokens;
+  if (live.layer === null) live.layer = ev.cross.length - 1; // the last layer asked for
+  const perHead = ev.cross[live.layer] || [];
+  const row = perHead[0] || [];
+  if (!live.cols.length) live.cols = row.map((_, i) => `#${i}`);
+  live.rows[ev.row] = ev.token;
+  live.matrix[ev.row] = row;
+  drawLiveMap(live);
+}
+
+function drawLiveMap(live) {
+  if ($('explorer').dataset.state !== 'streaming') return;
+  const n = live.matrix.length;
+  const rows = range(n).map((i) => live.rows[i] ?? '');
+  const matrix = range(n).map((i) => live.matrix[i] || live.cols.map(() => 0));
+  const info = KIND_INFO.cross;
+  const view = {
+    kind: 'cross', layer: live.layer, head: 'mean', rows, cols: live.cols, matrix,
+    title: $('map-title').textContent, subtitle: '', rowAxis: info.rowAxis, colAxis: info.colAxis,
+    alignment: null,
+  };
+  const cell = state.userZoomed ? state.cell : fitCell(rows, live.cols);
+  const vmax = $('scale').value === 'one' ? 1 : (matrixMax(matrix) || 1);
+  heatmap.draw(view, { cell, vmax, showValues: $('show-values').checked, showAlignment: false });
+  const wrap = $('heatmap-wrap');
+  wrap.dataset.streamRows = String(n);
+  wrap.setAttribute('aria-label', `${info.name}, streaming: ${n} rows (${info.rowAxis}) so far by ${live.cols.length} columns (${info.colAxis}).`);
+  $('map-subtitle').textContent = `${n} of the output's tokens so far`;
+  const legend = $('legend');
+  legend.querySelector('.legend-bar').style.background = gradientCSS();
+  legend.querySelector('.legend-ticks').replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const t = document.createElement('span');
+    t.textContent = tickLabel(f * vmax, vmax);
+    return t;
+  }));
+  legend.dataset.vmax = String(vmax);
+}
+
 function startExplorer(request, resp) {
+  delete $('heatmap-wrap').dataset.streaming;
   state.run = { request, resp, id: resp.id, alignment: null };
   state.cache = new Map();
   if (Array.isArray(resp.alignment)) {
@@ -1200,6 +1281,7 @@ function wire() {
   // Heatmap pointer and keyboard.
   const svg = $('heatmap'), wrap = $('heatmap-wrap');
   svg.addEventListener('pointermove', (e) => {
+    if (!state.view) return; // nothing to point at while a map streams
     const cell = heatmap.cellAt(e);
     if (!cell) return;
     if (cell.row === state.active.row && cell.col === state.active.col && !$('tooltip').hidden) {

@@ -82,6 +82,8 @@ int fuzz_tokenizer_json(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* The model twice: as a T5 folder (spiece.model + tokenizer_config.json) and as a bare
+ * spm.model with no tokenizer_config.json (the plain SentencePiece kind). */
 int fuzz_spm_model(const uint8_t *data, size_t size)
 {
     static int ready;
@@ -89,6 +91,8 @@ int fuzz_spm_model(const uint8_t *data, size_t size)
                           "spm/tokenizer_config.json"), ready = 1;
     FUZZ_CHECK(fuzz_write("spm/spiece.model", data, size) == 0);
     load_and_exercise("spm");
+    FUZZ_CHECK(fuzz_write("spm-bare/spm.model", data, size) == 0);
+    load_and_exercise("spm-bare");
     return 0;
 }
 

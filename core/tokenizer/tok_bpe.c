@@ -20,16 +20,18 @@ int32_t tok_bpe_symbol(struct tok_bpe *b, const char *s, size_t n)
 }
 
 int tok_bpe_add_merge(struct tok_bpe *b, const char *l, size_t ll, const char *r, size_t rl,
-                      int32_t rank)
+                      size_t strip, int32_t rank)
 {
     int32_t li = tok_bpe_symbol(b, l, ll), ri = tok_bpe_symbol(b, r, rl);
     if (li < 0 || ri < 0) return -1;
+    if (strip > rl) strip = rl;
+    size_t tl = rl - strip;
     char small[256];
-    char *cat = ll + rl <= sizeof small ? small : malloc(ll + rl);
+    char *cat = ll + tl <= sizeof small ? small : malloc(ll + tl + 1);
     if (!cat) return -1;
     memcpy(cat, l, ll);
-    memcpy(cat + ll, r, rl);
-    int32_t mi = tok_bpe_symbol(b, cat, ll + rl);
+    memcpy(cat + ll, r + strip, tl);
+    int32_t mi = tok_bpe_symbol(b, cat, ll + tl);
     if (cat != small) free(cat);
     if (mi < 0) return -1;
     return txi_u64map_put(&b->merges, (uint64_t)(uint32_t)li << 32 | (uint32_t)ri, rank, mi);
@@ -167,7 +169,7 @@ tx_status tok_bpe_load_files(struct tok_bpe *b, const char *vocab_path, const ch
                 size_t e2 = skip_space(text, f2, i, 0);
                 size_t f3 = skip_space(text, e2, i, 1);
                 if (e1 > f1 && e2 > f2 && f3 == i) {
-                    if (tok_bpe_add_merge(b, text + f1, e1 - f1, text + f2, e2 - f2, rank))
+                    if (tok_bpe_add_merge(b, text + f1, e1 - f1, text + f2, e2 - f2, 0, rank))
                         goto oom;
                 }
                 if (rank == INT32_MAX) {

@@ -30,9 +30,11 @@ struct tok_bpe {
 /* Interns a symbol string; returns its index or -1 on OOM. */
 int32_t tok_bpe_symbol(struct tok_bpe *b, const char *s, size_t n);
 /* Adds merge (left, right) with rank; a repeated pair takes the new rank (as a Python dict
- * built from the list would). Returns 0 or -1 on OOM. */
+ * built from the list would). The merged symbol is left followed by right without its first
+ * strip bytes (tokenizer.json's continuing_subword_prefix: "h" + "##e" makes "he", as Hugging
+ * Face tokenizers builds it; 0 otherwise). Returns 0 or -1 on OOM. */
 int tok_bpe_add_merge(struct tok_bpe *b, const char *l, size_t ll, const char *r, size_t rl,
-                      int32_t rank);
+                      size_t strip, int32_t rank);
 /* Sets up the byte-level alphabet (bytes_to_unicode of GPT-2) and its symbols. */
 int tok_bpe_init_byte_level(struct tok_bpe *b);
 /* Resolves every symbol's vocabulary id; call after the vocabulary and merges are complete. */

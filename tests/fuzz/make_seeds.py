@@ -13,8 +13,9 @@ mutates them quickly, and deterministic (the same bytes on every run):
       TemplateProcessing, Replace/ByteFallback/Fuse/Strip decoders.
   seeds/tokenizer_json/bpe_subword_prefix.json  continuing_subword_prefix "##" and
       end_of_word_suffix "</w>", NFKC + Lowercase, WhitespaceSplit, merges as [left, right]
-      pairs, no unk token (unknown characters dropped), BertProcessing. Its merge results are
-      left + right as written ("h" "##e" -> "h##e"), the rule model_bpe.c loads by.
+      pairs, no unk token (unknown characters dropped), BertProcessing. A merge's result is
+      left + right without the right part's prefix ("h" "##e" -> "he"), as Hugging Face
+      tokenizers builds it.
   seeds/spm_model/tiny_bpe.model, tiny_unigram.model  SentencePiece models (identity
       normalization, so no charsmap) trained on TEXT below: BPE with <pad> and a user-defined
       piece; Unigram with byte fallback. fuzz_spm_model loads each both as a T5 folder and as
@@ -49,10 +50,13 @@ def added(i, content, special=True, lstrip=False, normalized=False):
             "rstrip": False, "normalized": normalized, "special": special}
 
 
-def with_merges(vocab, merges):
-    """Adds each merge's result to vocab (ids after the existing ones)."""
+def with_merges(vocab, merges, prefix=""):
+    """Adds each merge's result to vocab (ids after the existing ones): left + right, without
+    the continuing-subword prefix the right part starts with (Hugging Face tokenizers' rule)."""
     for m in merges:
         l, r = m if isinstance(m, list) else m.split(" ")
+        if prefix and r.startswith(prefix):
+            r = r[len(prefix):]
         if l + r not in vocab:
             vocab[l + r] = len(vocab)
     return vocab
@@ -126,11 +130,11 @@ def bpe_subword_prefix():
     for ch in "helowrdank12345!,.":
         for form in (ch, "##" + ch, ch + "</w>", "##" + ch + "</w>"):
             vocab[form] = len(vocab)
-    # a merge's result is left + right as written (the loader's rule), prefix included
-    merges = [["h", "##e"], ["##l", "##l"], ["h##e", "##l##l"], ["h##e##l##l", "##o</w>"],
-              ["w", "##o"], ["##r", "##l"], ["w##o", "##r##l"], ["a", "##n"],
-              ["a##n", "##d</w>"], ["o", "##k"], ["o##k", "##.</w>"]]
-    with_merges(vocab, merges)
+    # a merge's result is left + right without the right part's "##" ("h" "##e" -> "he")
+    merges = [["h", "##e"], ["##l", "##l"], ["he", "##ll"], ["hell", "##o</w>"],
+              ["w", "##o"], ["##r", "##l"], ["wo", "##rl"], ["a", "##n"],
+              ["an", "##d</w>"], ["o", "##k"], ["ok", "##.</w>"]]
+    with_merges(vocab, merges, "##")
     return {
         "version": "1.0", "truncation": None, "padding": None,
         "added_tokens": [added(0, "[UNK]"), added(1, "[CLS]"), added(2, "[SEP]")],

@@ -428,3 +428,33 @@ Test(tokenizer_json, metaspace_prepend_schemes_of_old_and_new_files)
     cr_expect(ids[0] == 2 && ids[1] == 5);
     cr_expect_str_eq(text, "a b");
 }
+
+/* continuing_subword_prefix: a merge's result is left + right without the right part's prefix
+ * ("h" + "##e" = "he"), as Hugging Face tokenizers' BPE builder makes it. Expected ids derived
+ * by hand from the merge ranks: "hello" h ##e ##l ##l ##o -> he -> ##ll -> hell -> hello;
+ * "well" w ##e ##l ##l -> we -> ##ll -> well; "hex" stops at he ##x. */
+#define PREFIX_BPE(MERGE0)                                                                         \
+    "{\"pre_tokenizer\": {\"type\": \"WhitespaceSplit\"}, \"model\": {\"type\": \"BPE\", "         \
+    "\"unk_token\": \"[UNK]\", \"continuing_subword_prefix\": \"##\", \"vocab\": {\"[UNK]\": 0, "   \
+    "\"h\": 1, \"w\": 2, \"##e\": 3, \"##l\": 4, \"##o\": 5, \"##x\": 6, \"he\": 7, \"##ll\": 8, "  \
+    "\"hell\": 9, \"hello\": 10, \"we\": 11, \"well\": 12, \"h##e\": 13}, \"merges\": [" MERGE0     \
+    ", \"##l ##l\", \"he ##ll\", \"hell ##o\", \"w ##e\", \"we ##ll\"]}}"
+
+Test(tokenizer_json, merges_with_a_subword_prefix_join_without_it)
+{
+    int32_t ids[16];
+    char decoded[64];
+    int n = encode_with(PREFIX_BPE("\"h ##e\""), "hello well hex", ids, decoded, sizeof decoded);
+    const int32_t want[] = {10, 12, 7, 6};
+    cr_assert_eq(n, 4, "%d ids", n);
+    for (int i = 0; i < 4; i++)
+        cr_expect_eq(ids[i], want[i], "ids[%d] = %d, expected %d", i, ids[i], want[i]);
+    /* a file whose results keep the prefix ("h##e") does not describe Hugging Face's merges:
+     * "he ##ll" then names a left part the first merge never makes; with "he" absent the
+     * first merge itself is refused, naming it */
+    char msg[512];
+    const char *bad = "{\"model\": {\"type\": \"BPE\", \"continuing_subword_prefix\": \"##\", "
+                      "\"vocab\": {\"h\": 0, \"##e\": 1, \"h##e\": 2}, \"merges\": [\"h ##e\"]}}";
+    cr_assert_eq(load_text(bad, msg, sizeof msg), TX_ERR_FORMAT);
+    cr_expect(strstr(msg, "model.merges[0]") && strstr(msg, "not in the vocabulary"), "%s", msg);
+}

@@ -54,24 +54,29 @@ static int merge_parts(json_t *e, const char **l, size_t *ll, const char **r, si
     return 0;
 }
 
-/* Are l, r and their concatenation in the vocabulary? -1 on OOM. */
+/* Are l, r and the merged token (l, then r without its first strip bytes) in the vocabulary?
+ * -1 on OOM. */
 static int merge_in_vocab(const struct tok_bpe *bpe, const char *l, size_t ll, const char *r,
-                          size_t rl)
+                          size_t rl, size_t strip)
 {
     int32_t id;
     char *cat = malloc(ll + rl + 1);
     if (!cat) return -1;
     memcpy(cat, l, ll);
-    memcpy(cat + ll, r, rl);
+    memcpy(cat + ll, r + strip, rl - strip);
     int ok = txi_strmap_get(&bpe->vocab, l, ll, &id) && txi_strmap_get(&bpe->vocab, r, rl, &id) &&
-             txi_strmap_get(&bpe->vocab, cat, ll + rl, &id);
+             txi_strmap_get(&bpe->vocab, cat, ll + rl - strip, &id);
     free(cat);
     return ok;
 }
 
-/* model.merges, ranked by position. */
-static tx_status read_merges(const struct tok_jctx *c, struct tok_json *j, json_t *merges)
+/* model.merges, ranked by position. With a continuing_subword_prefix (prefix), a right part
+ * starting with it joins without it: "h" + "##e" = "he" (Hugging Face tokenizers' BPE builder
+ * strips the prefix's length from the right part). */
+static tx_status read_merges(const struct tok_jctx *c, struct tok_json *j, json_t *merges,
+                             const char *prefix)
 {
+    size_t plen = prefix ? strlen(prefix) : 0;
     for (size_t i = 0; i < json_array_size(merges); i++) {
         const char *l, *r;
         size_t ll, rl;
@@ -82,11 +87,12 @@ static tx_status read_merges(const struct tok_jctx *c, struct tok_json *j, json_
             return tok_jctx_bad(c, where,
                                 json_is_string(e) ? "expected \"left right\""
                                                   : "expected \"left right\" or [left, right]");
-        int ok = merge_in_vocab(&j->bpe, l, ll, r, rl);
+        size_t strip = plen && rl >= plen && !memcmp(r, prefix, plen) ? plen : 0;
+        int ok = merge_in_vocab(&j->bpe, l, ll, r, rl, strip);
         if (ok < 0) return tok_jctx_oom(c);
         if (!ok)
             return tok_jctx_bad(c, where, "a merge part or its result is not in the vocabulary");
-        if (tok_bpe_add_merge(&j->bpe, l, ll, r, rl, (int32_t)i)) return tok_jctx_oom(c);
+        if (tok_bpe_add_merge(&j->bpe, l, ll, r, rl, strip, (int32_t)i)) return tok_jctx_oom(c);
     }
     return TX_OK;
 }
@@ -140,7 +146,8 @@ static tx_status bpe_load(const struct tok_jctx *c, struct tx_tokenizer *tok, st
     if (st) return st;
     j->bpe.max_id = max_id;
     j->bpe.rust_order = 1;
-    st = read_merges(c, j, merges);
+    json_t *cp = json_object_get(m, "continuing_subword_prefix");
+    st = read_merges(c, j, merges, json_is_string(cp) ? json_string_value(cp) : NULL);
     if (st) return st;
     if (tok_bpe_finish(&j->bpe)) return tok_jctx_oom(c);
     if (tok_alloc_ids(tok, max_id + 1)) return tok_jctx_oom(c);

@@ -351,9 +351,10 @@ static double step_weight_bytes(const tx_model *m)
     const struct txi_config *c = &m->cfg;
     double per_layer = 4.0 * c->d_model * c->inner + 2.0 * c->d_model * c->inner +
                        (2.0 + c->gated_ffn) * c->d_model * c->dec_ffn;
-    double bytes_per_weight = !m->lm_head_q                ? 4.0
-                              : m->lm_head_fmt == TXI_W_Q8 ? 1.0 /* scales: a float a row */
-                                                           : 2.0;
+    double bytes_per_weight = !m->lm_head_q ? 4.0
+                              : m->lm_head_fmt == TXI_W_Q8 || m->lm_head_fmt == TXI_W_Q8A8
+                                  ? 1.0 /* scales: a float a row */
+                                  : 2.0;
     return bytes_per_weight * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
 }
 

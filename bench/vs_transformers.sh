@@ -11,7 +11,8 @@
 # transformers: one process, the model loaded once, torch with TORCH_THREADS threads, F32.
 # attnserve: each run a whole `attnserve-cli generate` process (load included), weights kept as
 # F32, F16 (the checkpoint written as F16), int8 or w8a8 (quantized at load from the F32
-# checkpoint), with 1 and 2 engine threads. Both sides time 1 and NEW new tokens (best of REPS);
+# checkpoint, and from the int8 checkpoint tools/quantize_int8.py writes of it: "int8 ckpt",
+# whose load is a mapping), with 1 and 2 engine threads. Both sides time 1 and NEW new tokens (best of REPS);
 # "decode tok/s" = (NEW - 1) / (t_NEW - t_1): the steps alone, without load, encoder and first
 # step, on both sides; "ratio" is attnserve's decode rate over transformers'. "process s" is the
 # whole attnserve process for NEW tokens (load, encoder, NEW steps). The F32 and F16 runs must
@@ -20,7 +21,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
 NEW=${NEW:-32}
-REPS=${REPS:-5}
+REPS=${REPS:-7}
 TORCH_THREADS=${TORCH_THREADS:-2}
 CLI=$BUILD/cli/attnserve-cli
 ENGINE=$BUILD/bench/bench_engine
@@ -33,6 +34,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/f32" "$work/f16"
 "$ENGINE" --write "$work/f32" >/dev/null
 "$ENGINE" --store f16 --write "$work/f16" >/dev/null
+/usr/bin/python3 "$ROOT/tools/quantize_int8.py" "$work/f32" "$work/q8" >/dev/null
 # a 32-token source: 31 ids spread over the vocabulary, then eos (0)
 ids=$($PY -c "print(','.join(str(5 + (i * 7919) % 58091) for i in range(31)) + ',0')")
 
@@ -58,9 +60,9 @@ best_run() {
 printf 'transformers %s (torch %s threads, F32): decode %.1f tokens/s, generate %d tokens %.3f s\n' \
     "$($PY -c 'import transformers; print(transformers.__version__)')" "$TORCH_THREADS" "$hf_rate" \
     "$NEW" "$($PY -c "import json,sys; print(json.loads(sys.argv[1])['t_new'])" "$hf")"
-printf '%-6s %-8s %14s %8s %10s %s\n' weights threads "decode tok/s" ratio "process s" ids
+printf '%-15s %-8s %14s %8s %10s %s\n' weights threads "decode tok/s" ratio "process s" ids
 for spec in "f32 f32 1" "f32 f32 2" "f16 auto 1" "f16 auto 2" "f32 int8 1" "f32 int8 2" \
-            "f32 w8a8 1" "f32 w8a8 2"; do
+            "q8 int8 1" "q8 int8 2" "f32 w8a8 1" "f32 w8a8 2" "q8 w8a8 1" "q8 w8a8 2"; do
     set -- $spec
     dir=$work/$1 dtype=$2 threads=$3
     t1=$(best_run 1 "$dir" "$dtype" "$threads")
@@ -68,7 +70,8 @@ for spec in "f32 f32 1" "f32 f32 2" "f16 auto 1" "f16 auto 2" "f32 int8 1" "f32 
     got=$($PY -c "import json; print(','.join(map(str, json.load(open('$work/out'))['sequences'][0])))")
     same=$([ "$got" = "$hf_ids" ] && echo "= transformers" || echo "differ")
     label=$([ "$dtype" = auto ] && echo f16 || echo "$dtype")
+    [ "$1" = q8 ] && label="$label (int8 ckpt)"
     $PY -c "
 r = ($NEW - 1) / ($tn - $t1)
-print('%-6s %-8s %14.1f %7.2fx %10.3f %s' % ('$label', '$threads', r, r / $hf_rate, $tn, '$same'))"
+print('%-15s %-8s %14.1f %7.2fx %10.3f %s' % ('$label', '$threads', r, r / $hf_rate, $tn, '$same'))"
 done

@@ -905,6 +905,45 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
     for (; i < n; i++)
         x[i] /= (float)sum;
 }
+
+/* txi_log_softmax: the maximum, the sum of exp(x - max) (exp_avx2, 0 below e^-87, summed in
+ * double over four lanes), then out = (x - max) - log(sum), the scalar expression. Returns 0
+ * (doing nothing) when every value is -inf, for the caller's scalar path. */
+__attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, int n, float *out)
+{
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        vm = _mm256_max_ps(_mm256_loadu_ps(x + i), vm);
+    float lanes[8], mx = -INFINITY;
+    _mm256_storeu_ps(lanes, vm);
+    for (int l = 0; l < 8; l++)
+        if (lanes[l] > mx) mx = lanes[l];
+    for (; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    if (mx == -INFINITY) return 0;
+    const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmx);
+        __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ);
+        __m256 e = _mm256_andnot_ps(under, exp_avx2(_mm256_max_ps(lo, v)));
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double l[4];
+    _mm256_storeu_pd(l, _mm256_add_pd(s0, s1));
+    double sum = (l[0] + l[1]) + (l[2] + l[3]);
+    for (; i < n; i++)
+        sum += expf(x[i] - mx);
+    float lse = (float)log(sum);
+    const __m256 vl = _mm256_set1_ps(lse);
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx), vl));
+    for (; i < n; i++)
+        out[i] = (x[i] - mx) - lse;
+    return 1;
+}
 #endif
 
 void txi_softmax_row(float *x, int n)
@@ -967,6 +1006,9 @@ void txi_add(float *y, const float *x, size_t n)
 
 void txi_log_softmax(const float *x, int n, float *out)
 {
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma() && log_softmax_avx2(x, n, out)) return;
+#endif
     float mx = -INFINITY;
     for (int i = 0; i < n; i++)
         if (x[i] > mx) mx = x[i];

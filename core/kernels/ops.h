@@ -131,7 +131,9 @@ void txi_add(float *y, const float *x, size_t n);
  * The sum runs in double; e^x within 2 ulp of expf where AVX2 is used (else expf). */
 void txi_softmax_row(float *x, int n);
 
-/* out (n) = log_softmax(x (n)); out may be x. */
+/* out (n) = log_softmax(x (n)); out may be x. The sum of exponentials runs in double (e^x
+ * within 2 ulp of expf where AVX2 is used), so the result is within an ulp or two of the
+ * exact one; -inf gives -inf; all -inf gives all -inf. */
 void txi_log_softmax(const float *x, int n, float *out);
 
 /* The k-th largest value (k in 1..n) of x (n); tmp (n) is scratch. */

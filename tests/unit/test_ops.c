@@ -188,6 +188,49 @@ Test(softmax_ops, log_softmax_and_kth_largest)
         cr_assert_eq(txi_kth_largest(v, 7, k, tmp), want[k - 1]);
 }
 
+Test(softmax_ops, log_softmax_of_vocabulary_sized_rows_matches_a_double_reference)
+{
+    /* the vectorised path (8 lanes, a tail) on odd lengths, with banned tokens (-inf), a
+     * spread of magnitudes (values far below the maximum underflow to 0), all-but-one banned,
+     * and every value banned */
+    uint64_t seed = 99;
+    const int ns[] = {1, 7, 8, 9, 33, 1000, 8003, 58101};
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t];
+        float *x = malloc((size_t)n * sizeof *x), *out = malloc((size_t)n * sizeof *out);
+        cr_assert(x && out);
+        for (int i = 0; i < n; i++)
+            x[i] = tu_rand_uniform(&seed, -30, 12);
+        for (int i = 3; i < n; i += 17)
+            x[i] = -INFINITY;
+        for (int pass = 0; pass < 3; pass++) {
+            if (pass == 1) /* one possible token */
+                for (int i = 0; i < n; i++)
+                    x[i] = i == n / 2 ? 1.5f : -INFINITY;
+            if (pass == 2) /* none */
+                for (int i = 0; i < n; i++)
+                    x[i] = -INFINITY;
+            txi_log_softmax(x, n, out);
+            double mx = -INFINITY, sum = 0;
+            for (int i = 0; i < n; i++)
+                mx = fmax(mx, x[i]);
+            for (int i = 0; i < n; i++)
+                sum += isinf(x[i]) ? 0 : exp((double)x[i] - mx);
+            for (int i = 0; i < n; i++) {
+                if (isinf(x[i])) {
+                    cr_assert(isinf(out[i]) && out[i] < 0, "n=%d pass %d: out[%d] = %g", n, pass,
+                              i, out[i]);
+                    continue;
+                }
+                double want = (double)x[i] - mx - log(sum);
+                cr_assert(fabs(out[i] - want) <= 4e-6 * (1 + fabs(want)),
+                          "n=%d pass %d: out[%d] = %.9g, expected %.9g", n, pass, i, out[i], want);
+            }
+        }
+        free(x), free(out);
+    }
+}
+
 /* txi_matmul_nt_ws through check_nt: scratch sized by txi_gemm_ws_floats for each product. */
 static void nt_with_scratch(int m, int n, int k, float alpha, const float *a, int lda,
                             const float *b, int ldb, float beta, float *c, int ldc)

@@ -56,8 +56,9 @@ static int select_top(const struct tx_group *g, int n_cand, size_t n)
     const float *cand = g->cand;
     int *top = g->top, got = 0;
     for (size_t c = 0; c < n; c++) {
+        /* once full, only a candidate above the lowest kept one enters: jump to the next */
+        if (got == n_cand && (c = txi_first_above(cand, c, n, cand[top[got - 1]])) == n) break;
         float v = cand[c];
-        if (got == n_cand && !(v > cand[top[got - 1]])) continue;
         int j = got < n_cand ? got++ : n_cand - 1;
         while (j > 0 && v > cand[top[j - 1]]) {
             top[j] = top[j - 1];

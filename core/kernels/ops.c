@@ -946,6 +946,32 @@ __attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, 
 }
 #endif
 
+#ifdef HAVE_AVX2_KERNEL
+__attribute__((target("avx2"))) static size_t first_above_avx2(const float *x, size_t from,
+                                                                 size_t n, float thr)
+{
+    const __m256 t = _mm256_set1_ps(thr);
+    size_t i = from;
+    for (; i + 8 <= n; i += 8) {
+        int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), t, _CMP_GT_OQ));
+        if (mask) return i + (size_t)__builtin_ctz((unsigned)mask);
+    }
+    for (; i < n; i++)
+        if (x[i] > thr) return i;
+    return n;
+}
+#endif
+
+size_t txi_first_above(const float *x, size_t from, size_t n, float thr)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (__builtin_cpu_supports("avx2")) return first_above_avx2(x, from, n, thr);
+#endif
+    for (size_t i = from; i < n; i++)
+        if (x[i] > thr) return i;
+    return n;
+}
+
 void txi_softmax_row(float *x, int n)
 {
 #ifdef HAVE_AVX2_KERNEL

@@ -136,6 +136,10 @@ void txi_softmax_row(float *x, int n);
  * exact one; -inf gives -inf; all -inf gives all -inf. */
 void txi_log_softmax(const float *x, int n, float *out);
 
+/* The first index i in [from, n) with x[i] > thr (a NaN is never above), or n. Eight values a
+ * compare where AVX2 is present: a top-k scan skips most of a vocabulary with it. */
+size_t txi_first_above(const float *x, size_t from, size_t n, float thr);
+
 /* The k-th largest value (k in 1..n) of x (n); tmp (n) is scratch. */
 float txi_kth_largest(const float *x, int n, int k, float *tmp);
 

@@ -231,6 +231,28 @@ Test(softmax_ops, log_softmax_of_vocabulary_sized_rows_matches_a_double_referenc
     }
 }
 
+Test(softmax_ops, first_above_finds_the_first_value_over_the_threshold)
+{
+    uint64_t seed = 5;
+    float x[203];
+    for (int i = 0; i < 203; i++)
+        x[i] = tu_rand_uniform(&seed, -1, 1);
+    x[50] = NAN;
+    const float thrs[] = {-2.0f, 0.0f, 0.9f, 0.99f, 2.0f};
+    for (size_t t = 0; t < sizeof thrs / sizeof thrs[0]; t++)
+        for (size_t from = 0; from <= 203; from += 7)
+            for (size_t n = from; n <= 203; n += 13) {
+                size_t want = n;
+                for (size_t i = from; i < n; i++)
+                    if (x[i] > thrs[t]) {
+                        want = i;
+                        break;
+                    }
+                cr_assert_eq(txi_first_above(x, from, n, thrs[t]), want,
+                             "thr %g from %zu n %zu", thrs[t], from, n);
+            }
+}
+
 /* txi_matmul_nt_ws through check_nt: scratch sized by txi_gemm_ws_floats for each product. */
 static void nt_with_scratch(int m, int n, int k, float alpha, const float *a, int lda,
                             const float *b, int ldb, float beta, float *c, int ldc)

@@ -865,11 +865,10 @@ __attribute__((target("avx2,fma"))) static void silu_avx2(float *x, size_t n)
         x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 
-/* txi_softmax_row: the maximum, e = exp(x - max) by exp_avx2 (exactly 0 below e^-87, so -inf
- * gives 0, as expf underflows) summed in double over four lanes, then division by the sum. */
-__attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
+/* The maximum of x (n), eight lanes at a time (a NaN is skipped, as by the scalar comparison);
+ * -inf when n is 0 or every value is -inf or NaN. */
+__attribute__((target("avx2,fma"))) static float row_max_avx2(const float *x, int n)
 {
-    /* the maximum (a NaN is skipped, as by the scalar comparison) */
     __m256 vm = _mm256_set1_ps(-INFINITY);
     int i = 0;
     for (; i + 8 <= n; i += 8)
@@ -880,10 +879,17 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
         if (lanes[l] > mx) mx = lanes[l];
     for (; i < n; i++)
         if (x[i] > mx) mx = x[i];
+    return mx;
+}
 
+/* txi_softmax_row: the maximum, e = exp(x - max) by exp_avx2 (exactly 0 below e^-87, so -inf
+ * gives 0, as expf underflows) summed in double over four lanes, then division by the sum. */
+__attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
+{
+    float mx = row_max_avx2(x, n);
     const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
     __m256d s0 = _mm256_setzero_pd(), s1 = s0;
-    i = 0;
+    int i = 0;
     for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmx);
         __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ); /* masked keys (-inf) among them */
@@ -911,16 +917,8 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
  * (doing nothing) when every value is -inf, for the caller's scalar path. */
 __attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, int n, float *out)
 {
-    __m256 vm = _mm256_set1_ps(-INFINITY);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        vm = _mm256_max_ps(_mm256_loadu_ps(x + i), vm);
-    float lanes[8], mx = -INFINITY;
-    _mm256_storeu_ps(lanes, vm);
-    for (int l = 0; l < 8; l++)
-        if (lanes[l] > mx) mx = lanes[l];
-    for (; i < n; i++)
-        if (x[i] > mx) mx = x[i];
+    float mx = row_max_avx2(x, n);
+    int i;
     if (mx == -INFINITY) return 0;
     const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
     __m256d s0 = _mm256_setzero_pd(), s1 = s0;

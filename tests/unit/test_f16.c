@@ -206,33 +206,42 @@ Test(f16, a_linear_layer_with_f16_weights_adds_its_bias)
         }
 }
 
-/* Largest |logit difference| and |logit| between the model loaded both ways, on one input. */
-static void compare_logits(const char *dir, double *max_diff, double *max_abs)
+/* Logits of dir loaded as da and as db on one input: largest difference and |logit|. */
+static void logits_two_ways(const char *dir, tx_dtype da, tx_dtype db, double *max_diff,
+                            double *max_abs, int *bit_equal)
 {
-    tx_model *mf = tu_load_model(dir, TX_DTYPE_F32), *mh = tu_load_model(dir, TX_DTYPE_F16);
-    cr_expect_str_eq(tx_model_get_info(mh)->dtype, "f16");
-    int V = tx_model_get_info(mf)->vocab_size;
+    tx_model *ma = tu_load_model(dir, da), *mb = tu_load_model(dir, db);
+    if (db == TX_DTYPE_F16) cr_expect_str_eq(tx_model_get_info(mb)->dtype, "f16");
+    int V = tx_model_get_info(ma)->vocab_size;
     const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
     int32_t src[9];
     for (int i = 0; i < 9; i++)
         src[i] = src_ids[i] % V;
-    const int32_t dec[] = {tx_model_gen_params(mf).decoder_start_token_id, 5, 9, 14};
-    tx_session *sf = NULL, *sh = NULL;
+    const int32_t dec[] = {tx_model_gen_params(ma).decoder_start_token_id, 5, 9, 14};
+    tx_session *sa = NULL, *sb = NULL;
     struct tx_error e = {0};
-    cr_assert_eq(tx_session_new(mf, 0, &sf, &e), TX_OK, "%s", e.message);
-    cr_assert_eq(tx_session_new(mh, 0, &sh, &e), TX_OK, "%s", e.message);
-    struct tx_forward_out of, oh;
-    cr_assert_eq(tx_forward(sf, src, 9, dec, 4, 0, &of, &e), TX_OK, "%s", e.message);
-    cr_assert_eq(tx_forward(sh, src, 9, dec, 4, 0, &oh, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(ma, 0, &sa, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_session_new(mb, 0, &sb, &e), TX_OK, "%s", e.message);
+    struct tx_forward_out oa, ob;
+    cr_assert_eq(tx_forward(sa, src, 9, dec, 4, 0, &oa, &e), TX_OK, "%s", e.message);
+    cr_assert_eq(tx_forward(sb, src, 9, dec, 4, 0, &ob, &e), TX_OK, "%s", e.message);
     *max_diff = *max_abs = 0;
-    for (int i = 0; i < of.n_tgt * of.vocab; i++) {
-        *max_diff = fmax(*max_diff, fabs(of.logits[i] - oh.logits[i]));
-        *max_abs = fmax(*max_abs, fabs(of.logits[i]));
+    for (int i = 0; i < oa.n_tgt * oa.vocab; i++) {
+        *max_diff = fmax(*max_diff, fabs(oa.logits[i] - ob.logits[i]));
+        *max_abs = fmax(*max_abs, fabs(oa.logits[i]));
     }
+    *bit_equal = !memcmp(oa.logits, ob.logits, (size_t)oa.n_tgt * oa.vocab * sizeof(float));
+    tx_session_free(sa), tx_session_free(sb);
+    tx_model_free(ma), tx_model_free(mb);
+}
+
+/* Largest |logit difference| and |logit| between the model loaded both ways, on one input. */
+static void compare_logits(const char *dir, double *max_diff, double *max_abs)
+{
+    int same;
+    logits_two_ways(dir, TX_DTYPE_F32, TX_DTYPE_F16, max_diff, max_abs, &same);
     fprintf(stderr, "%s: f16-resident logits differ by %.4g, largest %.4g\n", dir, *max_diff,
             *max_abs);
-    tx_session_free(sf), tx_session_free(sh);
-    tx_model_free(mf), tx_model_free(mh);
 }
 
 Test(f16, f16_checkpoints_kept_as_f16_give_the_f32_logits_up_to_summation_order)
@@ -352,34 +361,6 @@ static void remove_copy(const char *tmp)
         unlink(path);
     }
     rmdir(tmp);
-}
-
-/* Logits of dir loaded as da and as db on one input: largest difference and |logit|. */
-static void logits_two_ways(const char *dir, tx_dtype da, tx_dtype db, double *max_diff,
-                            double *max_abs, int *bit_equal)
-{
-    tx_model *ma = tu_load_model(dir, da), *mb = tu_load_model(dir, db);
-    int V = tx_model_get_info(ma)->vocab_size;
-    const int32_t src_ids[] = {12, 40, 77, 3, 91, 15, 33, 20, 2};
-    int32_t src[9];
-    for (int i = 0; i < 9; i++)
-        src[i] = src_ids[i] % V;
-    const int32_t dec[] = {tx_model_gen_params(ma).decoder_start_token_id, 5, 9, 14};
-    tx_session *sa = NULL, *sb = NULL;
-    struct tx_error e = {0};
-    cr_assert_eq(tx_session_new(ma, 0, &sa, &e), TX_OK, "%s", e.message);
-    cr_assert_eq(tx_session_new(mb, 0, &sb, &e), TX_OK, "%s", e.message);
-    struct tx_forward_out oa, ob;
-    cr_assert_eq(tx_forward(sa, src, 9, dec, 4, 0, &oa, &e), TX_OK, "%s", e.message);
-    cr_assert_eq(tx_forward(sb, src, 9, dec, 4, 0, &ob, &e), TX_OK, "%s", e.message);
-    *max_diff = *max_abs = 0;
-    for (int i = 0; i < oa.n_tgt * oa.vocab; i++) {
-        *max_diff = fmax(*max_diff, fabs(oa.logits[i] - ob.logits[i]));
-        *max_abs = fmax(*max_abs, fabs(oa.logits[i]));
-    }
-    *bit_equal = !memcmp(oa.logits, ob.logits, (size_t)oa.n_tgt * oa.vocab * sizeof(float));
-    tx_session_free(sa), tx_session_free(sb);
-    tx_model_free(ma), tx_model_free(mb);
 }
 
 Test(bf16, bf16_copies_of_every_architecture_kept_as_bf16_give_the_f32_logits)

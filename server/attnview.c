@@ -53,6 +53,27 @@ static const float *base_of(const struct srv_attn_entry *e, unsigned kind)
     return kind == SRV_KIND_ENCODER ? e->encoder : kind == SRV_KIND_DECODER ? e->decoder : e->cross;
 }
 
+/* out (n) = the mean or max (agg) over n_heads heads of n values each, head h at
+ * L + h * head_stride: head 0, then each next head in order, then the division (one order for
+ * whole maps and streamed rows, so a streamed row equals its map's row). */
+static void combine_heads(const float *L, size_t head_stride, int n_heads, size_t n, int agg,
+                          float *out)
+{
+    memcpy(out, L, n * sizeof *out);
+    for (int h = 1; h < n_heads; h++) {
+        const float *H = L + (size_t)h * head_stride;
+        if (agg == SRV_AGG_MAX)
+            for (size_t i = 0; i < n; i++)
+                out[i] = H[i] > out[i] ? H[i] : out[i];
+        else
+            for (size_t i = 0; i < n; i++)
+                out[i] += H[i];
+    }
+    if (agg == SRV_AGG_MEAN && n_heads > 0)
+        for (size_t i = 0; i < n; i++)
+            out[i] /= (float)n_heads;
+}
+
 void srv_attn_slice(const struct srv_attn_entry *e, unsigned kind, int layer, int head, int agg,
                     float *out)
 {
@@ -64,19 +85,7 @@ void srv_attn_slice(const struct srv_attn_entry *e, unsigned kind, int layer, in
         memcpy(out, L + (size_t)head * rc, rc * sizeof *out);
         return;
     }
-    memcpy(out, L, rc * sizeof *out);
-    for (int h = 1; h < e->n_heads; h++) {
-        const float *H = L + (size_t)h * rc;
-        if (agg == SRV_AGG_MAX)
-            for (size_t i = 0; i < rc; i++)
-                out[i] = H[i] > out[i] ? H[i] : out[i];
-        else
-            for (size_t i = 0; i < rc; i++)
-                out[i] += H[i];
-    }
-    if (agg == SRV_AGG_MEAN && e->n_heads > 0)
-        for (size_t i = 0; i < rc; i++)
-            out[i] /= (float)e->n_heads;
+    combine_heads(L, rc, e->n_heads, rc, agg, out);
 }
 
 void srv_attn_write_matrix(struct srv_buf *b, const float *m, int rows, int cols)
@@ -133,26 +142,24 @@ void srv_attn_write_row(struct srv_buf *b, const float *row, size_t head_stride,
                         const int *heads, int n_heads, int agg)
 {
     int L = n_layers ? n_layers : n_layers_all;
+    float small[256], *comb = NULL; /* the combined heads of one layer */
+    if (agg != SRV_AGG_NONE)
+        comb = n_src <= 256 ? small : malloc((size_t)(n_src > 0 ? n_src : 1) * sizeof *comb);
     srv_buf_putc(b, '[');
     for (int li = 0; li < L; li++) {
         int layer = n_layers ? layers[li] : li;
         const float *lr = row + (size_t)layer * (size_t)n_heads_all * head_stride;
         srv_buf_puts(b, li ? ",[" : "[");
         if (agg != SRV_AGG_NONE) {
-            /* srv_attn_slice's order: head 0, then each next head, then the division */
+            if (!comb) {
+                b->oom = 1;
+                break;
+            }
+            combine_heads(lr, head_stride, n_heads_all, (size_t)n_src, agg, comb);
             srv_buf_putc(b, '[');
             for (int s = 0; s < n_src; s++) {
-                float v = lr[s];
-                for (int h = 1; h < n_heads_all; h++) {
-                    float x = lr[(size_t)h * head_stride + (size_t)s];
-                    if (agg == SRV_AGG_MAX)
-                        v = x > v ? x : v;
-                    else
-                        v += x;
-                }
-                if (agg == SRV_AGG_MEAN && n_heads_all > 0) v /= (float)n_heads_all;
                 if (s) srv_buf_putc(b, ',');
-                srv_buf_json_fixed(b, v, DECIMALS);
+                srv_buf_json_fixed(b, comb[s], DECIMALS);
             }
             srv_buf_putc(b, ']');
         } else {
@@ -171,6 +178,7 @@ void srv_attn_write_row(struct srv_buf *b, const float *row, size_t head_stride,
         srv_buf_putc(b, ']');
     }
     srv_buf_putc(b, ']');
+    if (comb != small) free(comb);
 }
 
 void srv_attn_write_alignment(struct srv_buf *b, const struct srv_attn_entry *e)

@@ -785,6 +785,19 @@ function addLiveRow(live, ev) {
   drawLiveMap(live);
 }
 
+/** Draws the colour legend for values 0..vmax (bar and five ticks); returns its element. */
+function drawLegend(vmax) {
+  const legend = $('legend');
+  legend.querySelector('.legend-bar').style.background = gradientCSS();
+  legend.querySelector('.legend-ticks').replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((f) => {
+    const t = document.createElement('span');
+    t.textContent = tickLabel(f * vmax, vmax);
+    return t;
+  }));
+  legend.dataset.vmax = String(vmax);
+  return legend;
+}
+
 function drawLiveMap(live) {
   if ($('explorer').dataset.state !== 'streaming') return;
   const n = live.matrix.length;
@@ -803,14 +816,7 @@ function drawLiveMap(live) {
   wrap.dataset.streamRows = String(n);
   wrap.setAttribute('aria-label', `${info.name}, streaming: ${n} rows (${info.rowAxis}) so far by ${live.cols.length} columns (${info.colAxis}).`);
   $('map-subtitle').textContent = `${n} of the output's tokens so far`;
-  const legend = $('legend');
-  legend.querySelector('.legend-bar').style.background = gradientCSS();
-  legend.querySelector('.legend-ticks').replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const t = document.createElement('span');
-    t.textContent = tickLabel(f * vmax, vmax);
-    return t;
-  }));
-  legend.dataset.vmax = String(vmax);
+  drawLegend(vmax);
 }
 
 function startExplorer(request, resp) {
@@ -941,14 +947,7 @@ async function render() {
     showAlignment: $('show-align').checked,
   });
   view.vmax = vmax;
-  const legend = $('legend');
-  legend.querySelector('.legend-bar').style.background = gradientCSS();
-  legend.querySelector('.legend-ticks').replaceChildren(...[0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const t = document.createElement('span');
-    t.textContent = tickLabel(f * vmax, vmax);
-    return t;
-  }));
-  legend.dataset.vmax = String(vmax);
+  const legend = drawLegend(vmax);
   legend.setAttribute('aria-label', `Colour scale: from 0 (light) to ${tickLabel(vmax, vmax)} (dark)`);
 
   const wrap = $('heatmap-wrap');

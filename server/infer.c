@@ -623,16 +623,22 @@ void srv_infer_run(struct srv_job *job, void *worker)
 /* Continuous batching (worker thread)                                                      */
 /* ---------------------------------------------------------------------------------------- */
 
+/* Rows of a worker's batch when batching is off (batching.max_rows 1): the batch then holds one
+ * request at a time (srv_batch_room), whose texts' segments it decodes this many rows at once
+ * (the default batch's size and memory), and streams its tokens as batching does. */
+#define SERIAL_ROWS 32
+
 /* The sizes of a worker's batch for model m: batching.max_rows rows (fewer when
- * batching.max_tokens binds, never fewer than a request's most rows), each row as long as
- * the model may generate; sources of up to the model's input limit. */
+ * batching.max_tokens binds, never fewer than a request's most rows; SERIAL_ROWS when batching
+ * is off), each row as long as the model may generate; sources of up to the model's input
+ * limit. */
 static struct tx_group_params batch_params(const struct srv_app *app, const struct srv_model *m)
 {
     const struct cfg_batching *bc = &app->cfg->batching;
     int member_rows = CFG_MAX_BEAMS > CFG_MAX_RETURN_SEQUENCES ? CFG_MAX_BEAMS
                                                                 : CFG_MAX_RETURN_SEQUENCES;
     int max_length = m->max_new_tokens_cap + 1;
-    int rows = bc->max_rows;
+    int rows = bc->max_rows == 1 ? SERIAL_ROWS : bc->max_rows;
     if (bc->max_tokens > 0 && rows > bc->max_tokens / (max_length - 1))
         rows = bc->max_tokens / (max_length - 1);
     if (rows < member_rows) rows = member_rows;
@@ -649,6 +655,11 @@ int srv_batch_room(void *worker, const struct srv_job *job)
 {
     const struct srv_worker *w = worker;
     const struct srv_infer *j = (const struct srv_infer *)job;
+    if (w->app->cfg->batching.max_rows == 1) { /* batching off: nothing joins a running job */
+        for (int i = 0; i < w->n_sessions; i++)
+            if (w->batches[i] && tx_text_batch_jobs(w->batches[i]) > 0) return 0;
+        return 1;
+    }
     const tx_text_batch *b = w->batches[j->model->index];
     return !b || tx_text_batch_waiting(b) == 0;
 }
@@ -659,10 +670,6 @@ static tx_text_batch *batch_for(struct srv_worker *w, const struct srv_model *m,
 {
     int i = m->index;
     if (w->batches[i] || w->unbatched[i]) return w->batches[i];
-    if (w->app->cfg->batching.max_rows == 1) { /* batching off: a request at a time */
-        w->unbatched[i] = 1;
-        return NULL;
-    }
     size_t cap = (size_t)w->app->cfg->limits.session_memory_mb << 20;
     if (!w->aux[i] && (tx_session_new(m->model, cap, &w->aux[i], err) != TX_OK ||
                        tx_session_set_threads(w->aux[i], w->app->cfg->engine_threads, err) !=

@@ -4,7 +4,8 @@
 // call without streaming returns, or "error" with the error; a client that leaves mid-stream
 // cancels its job and the server goes on; a slow reader gets every event. /attention also
 // streams each target row of the cross-attention ("attention" events) as its token is decided,
-// equal to the done event's maps, with or without continuous batching.
+// equal to the done event's maps, with or without continuous batching (batching off: one
+// request at a time, streamed the same way).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -226,25 +227,47 @@ test('a streamed /attention sends each cross-attention row as its token is decid
   assert.equal(enc.events.filter((e) => e.event === 'attention').length, 0);
 });
 
-test('without continuous batching a streamed /attention sends every row just before done', async () => {
+test('without continuous batching (max_rows 1) a job streams its tokens and rows step by step too', async () => {
   const alone = await startServer({ config: testConfig({ batching: { max_rows: 1 } }) });
+  const events = async (path, body) => {
+    const r = await fetch(alone.url + path, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }),
+    });
+    const raw = await r.text();
+    const evs = raw.split('\n\n').filter((b) => b.trim()).map((b) => {
+      const ev = { event: b.match(/^event: (\w+)/m)[1], data: b.match(/^data: (.*)$/m)[1] };
+      ev.json = JSON.parse(ev.data);
+      return ev;
+    });
+    return { events: evs, raw };
+  };
   try {
+    // /translate: greedy, one token event per new token, then done = the plain answer
+    const opts = { num_beams: 1, max_new_tokens: 12 };
+    const t = await events('/translate', { text: [TEXT, 'A dog runs.'], options: opts });
+    assert.equal(t.events[0].event, 'start', t.raw.slice(0, 300));
+    assert.equal(t.events.at(-1).event, 'done', t.raw.slice(-300));
+    const tokens = t.events.filter((e) => e.event === 'token');
+    assert.deepEqual(new Set(tokens.map((e) => e.json.index)), new Set([0, 1]), t.raw.slice(0, 600));
+    for (const i of [0, 1]) {
+      const mine = tokens.filter((e) => e.json.index === i);
+      assert.ok(mine.length >= 2, `item ${i}: ${mine.length} token events`);
+      mine.forEach((e, k) => { if (k) assert.ok(e.json.tokens > mine[k - 1].json.tokens); });
+    }
+    const plain = await request(alone.url, 'POST', '/translate', { body: { text: [TEXT, 'A dog runs.'], options: opts } });
+    assert.deepEqual(t.events.at(-1).json.translations.map((x) => x.text), plain.json.translations.map((x) => x.text));
+    // /attention: rows equal done's maps; greedy's come between the token events
     for (const num_beams of [1, 3]) {
       const body = { task: 'translate', text: TEXT, kinds: ['cross'], heads: 'max', options: { num_beams, max_new_tokens: 10 } };
-      const r = await fetch(alone.url + '/attention', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }),
-      });
-      const raw = await r.text();
-      const events = raw.split('\n\n').filter((b) => b.trim()).map((b) => {
-        const ev = { event: b.match(/^event: (\w+)/m)[1], data: b.match(/^data: (.*)$/m)[1] };
-        ev.json = JSON.parse(ev.data);
-        return ev;
-      });
-      assert.deepEqual([...new Set(events.map((e) => e.event))], ['start', 'attention', 'done'], raw.slice(0, 300));
-      const rows = checkAttentionRows({ events, raw }, `alone, ${num_beams} beams`);
+      const s = await events('/attention', body);
+      const rows = checkAttentionRows(s, `alone, ${num_beams} beams`);
       assert.ok(rows.length >= 3);
-      const plain = await request(alone.url, 'POST', '/attention', { body });
-      assert.deepEqual(events.at(-1).json.cross_attention, plain.json.cross_attention);
+      if (num_beams === 1) {
+        const toks = s.events.filter((e) => e.event === 'token');
+        assert.ok(s.events.indexOf(rows[0]) < s.events.indexOf(toks.at(-1)), 'the first row came before the last token');
+      }
+      const plainA = await request(alone.url, 'POST', '/attention', { body });
+      assert.deepEqual(s.events.at(-1).json.cross_attention, plainA.json.cross_attention);
     }
   } finally {
     assert.equal((await alone.stop()).code, 0);

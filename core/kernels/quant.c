@@ -136,10 +136,22 @@ __attribute__((target("avx512f"))) static int row_avx512(txi_wfmt f, const void 
 }
 #endif
 
+/* Byte t of row j in txi_w8a8_pack's layout (k4 lines of 4 k per 64-row block). */
+static inline int8_t packed_at(const int8_t *packed, size_t k4, int j, int t)
+{
+    size_t b = (size_t)j / 64, v = ((size_t)j % 64) / 16, i = (size_t)j % 16;
+    return packed[((b * k4 + (size_t)t / 4) * 4 + v) * 64 + i * 4 + (size_t)t % 4];
+}
+
 void txi_lp_row(txi_wfmt f, const void *w, const float *scale, int cols, int j, float factor,
                 float *out)
 {
-    if (f == TXI_W_Q8A8) f = TXI_W_Q8; /* the same int8 rows */
+    if (f == TXI_W_Q8A8) { /* out of the packing: the int8 row's values, as TXI_W_Q8 gives them */
+        size_t k4 = ((size_t)cols + 3) / 4;
+        for (int t = 0; t < cols; t++)
+            out[t] = (float)packed_at(w, k4, j, t) * scale[j] * factor;
+        return;
+    }
     const void *wj = wrow(f, w, cols, j);
     float s = f == TXI_W_Q8 ? scale[j] : 1.0f;
     int t = 0;
@@ -420,6 +432,9 @@ static void small_m(txi_wfmt f, int m, int n, int k, float alpha, const float *a
 static int w8a8_range(int m, int n, int j0, int j1, int k, float alpha, const float *a, int lda,
                       const int8_t *q, const float *scale_sums, float beta, const float *bias,
                       float *c, int ldc);
+static void w8a8_portable(int m, int n, int j0, int j1, int k, float alpha, const float *a,
+                          int lda, const int8_t *packed, const float *scale_sums, float beta,
+                          const float *bias, float *c, int ldc);
 
 /* Columns [jb, je) of txi_lp_matmul_nt's C (c points at column 0), on the calling thread. */
 static void lp_range(txi_wfmt f, int m, int n, int jb, int je, int k, float alpha, const float *a,
@@ -427,8 +442,9 @@ static void lp_range(txi_wfmt f, int m, int n, int jb, int je, int k, float alph
                      float *c, int ldc, const struct txi_gemm_ws *ws)
 {
     if (f == TXI_W_Q8A8) {
-        if (w8a8_range(m, n, jb, je, k, alpha, a, lda, w, scale, beta, bias, c, ldc)) return;
-        f = TXI_W_Q8; /* no VNNI: int8 weights, F32 activations */
+        if (!w8a8_range(m, n, jb, je, k, alpha, a, lda, w, scale, beta, bias, c, ldc))
+            w8a8_portable(m, n, jb, je, k, alpha, a, lda, w, scale, beta, bias, c, ldc);
+        return;
     }
     /* the rows [jb, je) of the weights as a matrix of their own */
     w = wrow(f, w, k, jb);
@@ -620,10 +636,10 @@ w8a8_store16(__m512i dot, int j0, int n, float xs, const float *scale, const flo
     __mmask16 mk = (__mmask16)((1u << nj) - 1u);
     __m512 sv = _mm512_maskz_loadu_ps(mk, scale + j0);
     __m512 sumv = _mm512_maskz_loadu_ps(mk, sums + j0);
-    __m512i off = _mm512_mullo_epi32(_mm512_cvtps_epi32(sumv), _mm512_set1_epi32(128));
+    __m512i off = _mm512_slli_epi32(_mm512_cvtps_epi32(sumv), 7); /* 128 sum */
     __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(dot, off));
     d = _mm512_mul_ps(d, _mm512_mul_ps(_mm512_set1_ps(xs), sv));
-    __m512 v = _mm512_mul_ps(_mm512_set1_ps(alpha), d);
+    __m512 v = alpha == 1.0f ? d : _mm512_mul_ps(_mm512_set1_ps(alpha), d); /* 1 d = d */
     v = _mm512_add_ps(v, beta != 0.0f ? _mm512_mul_ps(_mm512_set1_ps(beta),
                                                       _mm512_maskz_loadu_ps(mk, c + j0))
                                       : _mm512_setzero_ps());
@@ -660,7 +676,7 @@ w8a8_run(int m, int n, int jb, int je, int k, float alpha, const float *a, int l
          int ldc)
 {
     int k4 = (k + 3) / 4, kp = 4 * k4;
-    const int8_t *packed = q + (size_t)n * k; /* after the row-major matrix */
+    const int8_t *packed = q;
     uint8_t xq[W8A8_ROWS][TXI_W8A8_MAX_K] __attribute__((aligned(64)));
     float xs[W8A8_ROWS];
     const float *scale = scale_sums, *sums = scale_sums + n;
@@ -705,8 +721,42 @@ static int w8a8_range(int m, int n, int j0, int j1, int k, float alpha, const fl
 #endif
 }
 
-int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
-                       const float *scale_sums, float beta, const float *bias, float *c, int ldc)
+/* Columns [j0, j1) of the w8a8 product without the kernel (no VNNI, or k past
+ * TXI_W8A8_MAX_K): the same quantized rows, exact integer dot products and store arithmetic,
+ * a value at a time. For callers that hand txi_lp_matmul_nt a TXI_W_Q8A8 matrix where the
+ * kernel cannot run: the loader makes none there. */
+static void w8a8_portable(int m, int n, int j0, int j1, int k, float alpha, const float *a,
+                          int lda, const int8_t *packed, const float *scale_sums, float beta,
+                          const float *bias, float *c, int ldc)
 {
-    return w8a8_range(m, n, 0, n, k, alpha, a, lda, q, scale_sums, beta, bias, c, ldc);
+    size_t k4 = ((size_t)k + 3) / 4;
+    const float *scale = scale_sums; /* (the row sums are not needed: v q is summed directly) */
+    (void)n;
+    for (int r = 0; r < m; r++) {
+        const float *ar = a + (size_t)r * lda;
+        float amax = 0.0f;
+        for (int t = 0; t < k; t++)
+            if (fabsf(ar[t]) > amax) amax = fabsf(ar[t]);
+        float xs = amax > 0.0f ? amax / 127.0f : 1.0f, inv = 1.0f / xs;
+        float *cr = c + (size_t)r * ldc;
+        for (int j = j0; j < j1; j++) {
+            int32_t dot = 0; /* sum of (v + 128) q - 128 sum(q) = sum of v q */
+            for (int t = 0; t < k; t++) {
+                float v = nearbyintf(ar[t] * inv);
+                v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+                dot += (int32_t)v * packed_at(packed, k4, j, t);
+            }
+            float d = (float)dot * (xs * scale[j]);
+            float v = alpha == 1.0f ? d : alpha * d;
+            v = v + (beta != 0.0f ? beta * cr[j] : 0.0f);
+            cr[j] = bias ? v + bias[j] : v;
+        }
+    }
+}
+
+int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda,
+                       const int8_t *packed, const float *scale_sums, float beta,
+                       const float *bias, float *c, int ldc)
+{
+    return w8a8_range(m, n, 0, n, k, alpha, a, lda, packed, scale_sums, beta, bias, c, ldc);
 }

@@ -43,14 +43,16 @@ void txi_q8_small_m_portable(int m, int n, int k, float alpha, const float *a, i
 
 /* How a reduced-precision matrix is stored: int8 with a float scale per row, F16, or BF16 (as
  * BF16 checkpoints store it; converted exactly, as F16 is); TXI_W_Q8A8
- * is int8 stored as TXI_W_Q8 whose products also quantize the activations (w8a8, below): q holds
- * the (n, k) row-major matrix followed by the same values packed for the VNNI kernel
- * (txi_w8a8_pack), and the scale array 2 n floats: the n scales, then each row's sum of q (exact
- * in a float). */
+ * is int8 whose products also quantize the activations (w8a8, below): q holds the (n, k) int8
+ * values packed for the VNNI kernel only (txi_w8a8_pack; no row-major copy: txi_lp_row reads a
+ * row out of the packing), and the scale array 2 n floats: the n scales, then each row's sum of
+ * q (exact in a float). The loader makes TXI_W_Q8A8 matrices only where txi_w8a8_available()
+ * and k <= TXI_W8A8_MAX_K (elsewhere TXI_W_Q8); txi_lp_matmul_nt still multiplies one
+ * anywhere (a scalar loop with the kernel's arithmetic where the kernel cannot run). */
 typedef enum { TXI_W_Q8 = 1, TXI_W_F16 = 2, TXI_W_Q8A8 = 3, TXI_W_BF16 = 4 } txi_wfmt;
 
-/* Whether this CPU runs the w8a8 products (AVX-512 VNNI and BW); elsewhere TXI_W_Q8A8 matrices
- * are multiplied as TXI_W_Q8 (F32 activations). */
+/* Whether this CPU runs the w8a8 products (AVX-512 VNNI and BW); elsewhere the loader stores
+ * dtype w8a8's matrices as TXI_W_Q8 (F32 activations). */
 int txi_w8a8_available(void);
 
 /* The w8a8 product, exposed for tests (txi_lp_matmul_nt runs it for TXI_W_Q8A8 where
@@ -67,9 +69,10 @@ int txi_w8a8_available(void);
  * (byte 4i + u = row 16v + i, k 4g + u). */
 size_t txi_w8a8_packed_bytes(int n, int k);
 void txi_w8a8_pack(const int8_t *q, int n, int k, int8_t *packed);
-/* q: the row-major matrix followed by its packed copy. */
-int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda, const int8_t *q,
-                       const float *scale_sums, float beta, const float *bias, float *c, int ldc);
+/* packed: the matrix as txi_w8a8_pack writes it. */
+int txi_w8a8_matmul_nt(int m, int n, int k, float alpha, const float *a, int lda,
+                       const int8_t *packed, const float *scale_sums, float beta,
+                       const float *bias, float *c, int ldc);
 
 /* IEEE half <-> float: h2f is exact; f2h rounds to nearest, ties to even (overflow -> inf). */
 float txi_h2f(uint16_t h);

@@ -74,6 +74,8 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
                           int *adopted, struct tx_error *err)
 {
     size_t n = (size_t)rows * (size_t)cols;
+    if (f == TXI_W_Q8A8 && (!txi_w8a8_available() || cols > TXI_W8A8_MAX_K))
+        f = TXI_W_Q8; /* the kernel cannot run: int8 weights, F32 activations */
     txi_wfmt half_fmt = TXI_W_F16; /* the stored format of a mapped matrix */
     const float *stored_scale = NULL;
     const void *mapped = txi_model_mapped(m, w, &half_fmt, &stored_scale);
@@ -89,11 +91,15 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
     if (mapped && !(row = malloc((size_t)cols * sizeof *row)))
         return txi_fail(err, TX_ERR_NOMEM, "out of memory converting the weights");
     int q8 = f == TXI_W_Q8 || f == TXI_W_Q8A8;
-    size_t packed = f == TXI_W_Q8A8 ? txi_w8a8_packed_bytes(rows, cols) : 0;
-    void *q = malloc(n * (q8 ? 1 : sizeof(uint16_t)) + packed);
+    /* w8a8 keeps only the packed copy: the int8 rows are made in a buffer of their own, packed
+     * into q, and freed (one matrix's rows at a time) */
+    void *q = malloc(f == TXI_W_Q8A8 ? txi_w8a8_packed_bytes(rows, cols)
+                                     : n * (q8 ? 1 : sizeof(uint16_t)));
+    int8_t *rm = f == TXI_W_Q8A8 ? malloc(n ? n : 1) : q; /* the row-major values */
     /* w8a8: the row sums of q follow the scales */
     float *scale = q8 ? malloc((size_t)rows * (f == TXI_W_Q8A8 ? 2 : 1) * sizeof *scale) : NULL;
-    if (!q || txi_model_own(m, q)) {
+    if (!q || !rm || txi_model_own(m, q)) {
+        if (rm != q) free(rm);
         free(q);
         free(scale);
         free(row);
@@ -101,6 +107,7 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
                         q8 ? "int8" : "F16");
     }
     if (q8 && (!scale || txi_model_own(m, scale))) {
+        if (rm != q) free(rm);
         free(scale);
         free(row);
         return txi_fail(err, TX_ERR_NOMEM, "out of memory quantizing the weights to int8");
@@ -113,7 +120,7 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
     int file_backed = mapped || !owned(m, w);
     for (int j = 0; j < rows; j++) {
         if (mapped && half_fmt == TXI_W_Q8 && q8) { /* int8 to w8a8: the same rows */
-            memcpy((int8_t *)q + (size_t)j * cols, (const int8_t *)mapped + (size_t)j * cols,
+            memcpy(rm + (size_t)j * cols, (const int8_t *)mapped + (size_t)j * cols,
                    (size_t)cols);
             scale[j] = stored_scale[j];
         } else {
@@ -123,7 +130,7 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
                 x = row;
             }
             if (q8)
-                txi_q8_quantize(x, 1, cols, (int8_t *)q + (size_t)j * cols, scale + j);
+                txi_q8_quantize(x, 1, cols, rm + (size_t)j * cols, scale + j);
             else
                 txi_f16_convert(x, (size_t)cols, (uint16_t *)q + (size_t)j * cols);
         }
@@ -135,13 +142,14 @@ static tx_status quantize(tx_model *m, txi_wfmt f, int adopt, const float *w, in
     }
     if (f == TXI_W_Q8A8) {
         for (int j = 0; j < rows; j++) {
-            const int8_t *qj = (const int8_t *)q + (size_t)j * cols;
+            const int8_t *qj = rm + (size_t)j * cols;
             int32_t sum = 0;
             for (int t = 0; t < cols; t++)
                 sum += qj[t];
             scale[rows + j] = (float)sum; /* |sum| <= 127 cols: exact */
         }
-        txi_w8a8_pack(q, rows, cols, (int8_t *)q + n);
+        txi_w8a8_pack(rm, rows, cols, q);
+        free(rm);
     }
     free(row);
     *q_out = q;

@@ -393,7 +393,7 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
     uint16_t *h16 = malloc((size_t)n_out * n_in * sizeof(uint16_t));
     txi_q8_quantize(w, n_out, n_in, q8, scale);
     txi_f16_convert(w, (size_t)n_out * n_in, h16);
-    txi_w8a8_pack(q8, n_out, n_in, q8 + (size_t)n_out * n_in); /* w8a8 reads the packed copy */
+    txi_w8a8_pack(q8, n_out, n_in, q8 + (size_t)n_out * n_in); /* w8a8 reads the packing */
     float *scale_sums = malloc((size_t)n_out * 2 * sizeof(float)); /* w8a8: scales, row sums */
     for (int j = 0; j < n_out; j++) {
         int sum = 0;
@@ -411,7 +411,8 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
     for (int fmt = 0; fmt < 4; fmt++) /* F32, int8, F16, w8a8 */
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             struct txi_linear l = {fmt == 0 ? w : NULL, with_bias ? bias : NULL, n_in, n_out,
-                                   fmt == 1 || fmt == 3 ? (const void *)q8
+                                   fmt == 1             ? (const void *)q8
+                                   : fmt == 3 ? (const void *)(q8 + (size_t)n_out * n_in)
                                    : fmt == 2           ? (const void *)h16
                                                         : NULL,
                                    fmt == 3 ? scale_sums : scale, fmt == 2, fmt == 3, 0};

@@ -221,6 +221,108 @@ Test(quant, the_shipped_translator_in_int8_translates_like_f32, .timeout = 120)
  * +-127; exact integer dot products; (float)dot * (s * scale)), bit for bit, over shapes with
  * and without a 64-byte tail, 1 to 40 rows, with a bias; and within the quantization error of
  * the F32 product. */
+/* c (m, n) against the contract of txi_w8a8_matmul_nt (quant.h) computed here from the row-major
+ * int8 q (scales ss): bit for bit; and against the F32 product with w within the rounding of the
+ * weights and activations. */
+static void expect_w8a8_reference(int m, int n, int k, const float *a, const float *w,
+                                  const int8_t *q, const float *ss, const float *bias,
+                                  const float *c)
+{
+    for (int r = 0; r < m; r++) {
+        const float *ar = a + (size_t)r * k;
+        float amax = 0.0f;
+        for (int t = 0; t < k; t++)
+            amax = fabsf(ar[t]) > amax ? fabsf(ar[t]) : amax;
+        float s = amax > 0.0f ? amax / 127.0f : 1.0f, inv = 1.0f / s;
+        for (int j = 0; j < n; j++) {
+            long dot = 0;
+            double f32 = bias[j];
+            for (int t = 0; t < k; t++) {
+                float v = nearbyintf(ar[t] * inv);
+                v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+                dot += (long)v * q[(size_t)j * k + t];
+                f32 += (double)ar[t] * w[(size_t)j * k + t];
+            }
+            float want = (float)dot * (s * ss[j]) + bias[j];
+            float got = c[(size_t)r * n + j];
+            cr_assert_eq(got, want, "m %d n %d k %d [%d][%d]: %.9g vs %.9g", m, n, k, r, j, got,
+                         want);
+            /* weight and activation rounding: at most half a step each per term */
+            double bound = 0.5 * (double)s * k * 0.5 + 0.5 * (double)ss[j] * k * 3.0 + 1e-3;
+            cr_assert(fabs(got - f32) <= bound, "far from F32: %g vs %g", got, f32);
+        }
+    }
+}
+
+/* A random (n, k) matrix w, its int8 rows q (row-major, then the packing after them: n k +
+ * txi_w8a8_packed_bytes bytes) and ss (scales, then row sums), as dtype w8a8 loads them. */
+static void make_w8a8(int n, int k, uint64_t *rs, float **w, int8_t **q, float **ss)
+{
+    *w = malloc((size_t)n * k * sizeof(float));
+    *q = malloc((size_t)n * k + txi_w8a8_packed_bytes(n, k));
+    *ss = malloc((size_t)n * 2 * sizeof(float));
+    cr_assert(*w && *q && *ss);
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        (*w)[i] = tu_rand_uniform(rs, -0.5f, 0.5f);
+    txi_q8_quantize(*w, n, k, *q, *ss);
+    txi_w8a8_pack(*q, n, k, *q + (size_t)n * k);
+    for (int j = 0; j < n; j++) {
+        long sum = 0;
+        for (int t = 0; t < k; t++)
+            sum += (*q)[(size_t)j * k + t];
+        (*ss)[n + j] = (float)sum;
+    }
+}
+
+/* dtype w8a8 keeps only the packing: an embedding row read out of it (txi_lp_row) is the int8
+ * row's, bit for bit, for rows in every position of the 64-row blocks and k not a multiple of
+ * 4. */
+Test(w8a8, a_row_read_out_of_the_packing_equals_the_int8_row)
+{
+    const int shapes[][2] = {{1, 4}, {70, 130}, {130, 257}, {64, 512}};
+    uint64_t rs = 5;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int n = shapes[si][0], k = shapes[si][1];
+        float *w, *ss;
+        int8_t *q;
+        make_w8a8(n, k, &rs, &w, &q, &ss);
+        float *got = malloc((size_t)k * sizeof(float)), *want = malloc((size_t)k * sizeof(float));
+        for (int j = 0; j < n; j++) {
+            txi_lp_row(TXI_W_Q8A8, q + (size_t)n * k, ss, k, j, 16.0f, got);
+            txi_lp_row(TXI_W_Q8, q, ss, k, j, 16.0f, want);
+            cr_assert_eq(memcmp(got, want, (size_t)k * sizeof(float)), 0, "n %d k %d row %d", n, k,
+                         j);
+            cr_assert_eq(want[k - 1], (float)q[(size_t)j * k + k - 1] * ss[j] * 16.0f);
+        }
+        free(w), free(q), free(ss), free(got), free(want);
+    }
+}
+
+/* Where the VNNI kernel cannot run (k past TXI_W8A8_MAX_K here; any k on CPUs without it), a
+ * TXI_W_Q8A8 product still gives the contract's numbers, through a scalar loop. */
+Test(w8a8, past_the_kernel_a_scalar_loop_gives_the_same_numbers)
+{
+    int m = 3, n = 19, k = TXI_W8A8_MAX_K + 5;
+    uint64_t rs = 17;
+    float *w, *ss;
+    int8_t *q;
+    make_w8a8(n, k, &rs, &w, &q, &ss);
+    float *a = malloc((size_t)m * k * sizeof(float)), *bias = malloc((size_t)n * sizeof(float));
+    float *c = malloc((size_t)m * n * sizeof(float));
+    for (int i = 0; i < m * k; i++)
+        a[i] = tu_rand_uniform(&rs, -3.0f, 3.0f);
+    for (int j = 0; j < n; j++)
+        bias[j] = tu_rand_uniform(&rs, -1.0f, 1.0f);
+    a[k] = 0.0f; /* the second row all zero: scale 1 */
+    memset(a + k, 0, (size_t)k * sizeof(float));
+    cr_assert_eq(txi_w8a8_matmul_nt(m, n, k, 1.0f, a, k, q + (size_t)n * k, ss, 0.0f, bias, c, n),
+                 0, "the kernel declines k > TXI_W8A8_MAX_K");
+    txi_lp_matmul_nt(TXI_W_Q8A8, m, n, k, 1.0f, a, k, q + (size_t)n * k, ss, 0.0f, bias, c, n,
+                     NULL);
+    expect_w8a8_reference(m, n, k, a, w, q, ss, bias, c);
+    free(w), free(q), free(ss), free(a), free(bias), free(c);
+}
+
 Test(w8a8, matches_the_reference_bit_for_bit_and_f32_within_quantization_error)
 {
     if (!txi_w8a8_available()) TU_SKIP("SKIP: this CPU has no AVX-512 VNNI");
@@ -249,38 +351,16 @@ Test(w8a8, matches_the_reference_bit_for_bit_and_f32_within_quantization_error)
             ss[n + j] = (float)sum;
         }
         float *c = malloc((size_t)m * n * sizeof(float));
-        cr_assert(txi_w8a8_matmul_nt(m, n, k, 1.0f, a, k, q, ss, 0.0f, bias, c, n));
-        for (int r = 0; r < m; r++) {
-            const float *ar = a + (size_t)r * k;
-            float amax = 0.0f;
-            for (int t = 0; t < k; t++)
-                amax = fabsf(ar[t]) > amax ? fabsf(ar[t]) : amax;
-            float s = amax > 0.0f ? amax / 127.0f : 1.0f, inv = 1.0f / s;
-            for (int j = 0; j < n; j++) {
-                long dot = 0;
-                double f32 = bias[j];
-                for (int t = 0; t < k; t++) {
-                    float v = nearbyintf(ar[t] * inv);
-                    v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-                    dot += (long)v * q[(size_t)j * k + t];
-                    f32 += (double)ar[t] * w[(size_t)j * k + t];
-                }
-                float want = (float)dot * (s * ss[j]) + bias[j];
-                float got = c[(size_t)r * n + j];
-                cr_assert_eq(got, want, "m %d n %d k %d [%d][%d]: %.9g vs %.9g", m, n, k, r, j,
-                             got, want);
-                /* weight and activation rounding: at most half a step each per term */
-                double bound = 0.5 * (double)s * k * 0.5 + 0.5 * (double)ss[j] * k * 3.0 + 1e-3;
-                cr_assert(fabs(got - f32) <= bound, "far from F32: %g vs %g", got, f32);
-            }
-        }
+        const int8_t *packed = q + (size_t)n * k;
+        cr_assert(txi_w8a8_matmul_nt(m, n, k, 1.0f, a, k, packed, ss, 0.0f, bias, c, n));
+        expect_w8a8_reference(m, n, k, a, w, q, ss, bias, c);
         /* txi_lp_matmul_nt runs it for TXI_W_Q8A8, and m rows give each row what it gives alone */
         float *c2 = malloc((size_t)m * n * sizeof(float));
-        txi_lp_matmul_nt(TXI_W_Q8A8, m, n, k, 1.0f, a, k, q, ss, 0.0f, bias, c2, n, NULL);
+        txi_lp_matmul_nt(TXI_W_Q8A8, m, n, k, 1.0f, a, k, packed, ss, 0.0f, bias, c2, n, NULL);
         cr_assert_eq(memcmp(c, c2, (size_t)m * n * sizeof(float)), 0);
         for (int r = 0; r < m; r++) {
-            txi_lp_matmul_nt(TXI_W_Q8A8, 1, n, k, 1.0f, a + (size_t)r * k, k, q, ss, 0.0f, bias,
-                             c2, n, NULL);
+            txi_lp_matmul_nt(TXI_W_Q8A8, 1, n, k, 1.0f, a + (size_t)r * k, k, packed, ss, 0.0f,
+                             bias, c2, n, NULL);
             cr_assert_eq(memcmp(c + (size_t)r * n, c2, (size_t)n * sizeof(float)), 0);
         }
         free(a), free(w), free(bias), free(q), free(ss), free(c), free(c2);

@@ -104,8 +104,11 @@ static void product(int fmt, int m, int n, int k, const float *x, const float *w
     struct txi_gemm_ws ws;
     cr_assert_eq(txi_gemm_ws_alloc(&ws, &a, n_ws, pool), 0);
     ws.rowwise = rowwise;
-    struct txi_linear l = {fmt == F32 ? w : NULL, b, k, n, fmt == F32 ? NULL : q, scale,
-                           fmt == F16, fmt == Q8A8, fmt == BF16};
+    const void *wq = fmt == F32    ? NULL
+                     : fmt == Q8A8 ? (const void *)((const int8_t *)q + (size_t)n * k) /* packed */
+                                   : q;
+    struct txi_linear l = {fmt == F32 ? w : NULL, b, k, n, wq, scale, fmt == F16, fmt == Q8A8,
+                           fmt == BF16};
     txi_linear_fwd(&l, x, m, c, &ws);
     txi_arena_free(&a);
 }
@@ -138,7 +141,7 @@ Test(pool, every_product_format_split_between_threads_equals_the_serial_one_bit_
                     for (size_t i = 0; i < (size_t)n * k; i++)
                         ((uint16_t *)q)[i] = txi_f2bf(w[i]);
                 if (fmt == Q8 || fmt == Q8A8) txi_q8_quantize(w, n, k, (int8_t *)q, scale);
-                if (fmt == Q8A8) { /* the layout dtype w8a8 loads: packed copy, row sums */
+                if (fmt == Q8A8) { /* what dtype w8a8 loads: the packed values (after the rows), row sums */
                     txi_w8a8_pack((const int8_t *)q, n, k, (int8_t *)q + (size_t)n * k);
                     for (int j = 0; j < n; j++) {
                         float s = 0;

@@ -443,59 +443,62 @@ static void tf_decode(const tx_model *m, struct txi_dec_state *st, const struct 
     dec_logits(m, st, job);
 }
 
-static void tf_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
+/* Marks in needed (n) the rows whose slot must be saved before the copies: a source of another
+ * row's copy (from[i'] = i, i' != i) that is itself overwritten (from[i] != i). A source that
+ * keeps its own contents is read in place. Returns whether any row moves. */
+static int plan_reorder(const int *from, int n, uint8_t *needed)
 {
-    size_t slot_size = (size_t)st->max_len * m->cfg.inner;
-    size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
-    memset(st->needed, 0, (size_t)st->n_slots);
     int moves = 0;
-    for (int r = 0; r < st->n_slots; r++)
-        if (from[r] != r) {
-            st->needed[from[r]] = 1;
-            moves = 1;
-        }
-    if (!moves) return;
-    for (int l = 0; l < m->cfg.n_dec_layers; l++) {
-        float *caches[2] = {st->k_self[l], st->v_self[l]};
-        for (int kv = 0; kv < 2; kv++) {
-            float *cache = caches[kv];
-            /* save every slot that is copied elsewhere, then overwrite the moved slots */
-            for (int r = 0; r < st->n_slots; r++)
-                if (st->needed[r])
-                    memcpy(st->reorder + r * slot_size, cache + r * slot_size, bytes);
-            for (int r = 0; r < st->n_slots; r++)
-                if (from[r] != r)
-                    memcpy(cache + r * slot_size, st->reorder + from[r] * slot_size, bytes);
-        }
-    }
-}
-
-static void tf_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
-                             const int *from, int n, int len)
-{
-    size_t slot_size = (size_t)st->max_len * m->cfg.inner;
-    size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
-    int moves = 0;
-    for (int i = 0; i < n; i++)
-        st->needed[i] = 0;
+    memset(needed, 0, (size_t)n);
     for (int i = 0; i < n; i++)
         if (from[i] != i) {
-            st->needed[from[i]] = 1; /* a source of a copy: saved before anything is written */
+            needed[from[i]] = 1;
             moves = 1;
         }
-    if (!moves || len <= 0) return;
+    for (int i = 0; i < n; i++)
+        if (from[i] == i) needed[i] = 0;
+    return moves;
+}
+
+/* Row i of every layer's self-attention K/V (slot slots[i], or i without slots) becomes row
+ * from[i]'s first len positions, as plan_reorder planned: the saved sources into reorder
+ * first, then each moved row from the saved copy or, for a source that is not overwritten,
+ * from its slot. */
+static void reorder_caches(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                           const int *from, int n, int len)
+{
+    size_t slot_size = (size_t)st->max_len * m->cfg.inner;
+    size_t bytes = (size_t)len * m->cfg.inner * sizeof(float);
     for (int l = 0; l < m->cfg.n_dec_layers; l++) {
         float *caches[2] = {st->k_self[l], st->v_self[l]};
         for (int kv = 0; kv < 2; kv++) {
             float *cache = caches[kv];
             for (int i = 0; i < n; i++)
                 if (st->needed[i])
-                    memcpy(st->reorder + i * slot_size, cache + slots[i] * slot_size, bytes);
-            for (int i = 0; i < n; i++)
-                if (from[i] != i)
-                    memcpy(cache + slots[i] * slot_size, st->reorder + from[i] * slot_size, bytes);
+                    memcpy(st->reorder + i * slot_size,
+                           cache + (size_t)(slots ? slots[i] : i) * slot_size, bytes);
+            for (int i = 0; i < n; i++) {
+                if (from[i] == i) continue;
+                int f = from[i];
+                const float *src = st->needed[f]
+                                       ? st->reorder + f * slot_size
+                                       : cache + (size_t)(slots ? slots[f] : f) * slot_size;
+                memcpy(cache + (size_t)(slots ? slots[i] : i) * slot_size, src, bytes);
+            }
         }
     }
+}
+
+static void tf_reorder(const tx_model *m, struct txi_dec_state *st, const int *from, int len)
+{
+    if (plan_reorder(from, st->n_slots, st->needed) && len > 0)
+        reorder_caches(m, st, NULL, from, st->n_slots, len);
+}
+
+static void tf_reorder_slots(const tx_model *m, struct txi_dec_state *st, const int *slots,
+                             const int *from, int n, int len)
+{
+    if (plan_reorder(from, n, st->needed) && len > 0) reorder_caches(m, st, slots, from, n, len);
 }
 
 /* ------------------------------------------------------------------ the architecture's table */

@@ -683,7 +683,7 @@ static tx_text_batch *batch_for(struct srv_worker *w, const struct srv_model *m,
     w->unbatched[i] = 1;
     srv_log_msg(CFG_LOG_WARN, "batching_off",
                 "worker %d, model %s: no batch of %d rows x %d positions (%s); its requests run "
-                "one at a time",
+                "one at a time, streaming only start and the last event",
                 w->index, m->name, gp.max_rows, gp.max_length - 1, err->message);
     return NULL;
 }

@@ -970,6 +970,98 @@ size_t txi_first_above(const float *x, size_t from, size_t n, float thr)
     return n;
 }
 
+/* ---- one query row against a few keys (a decode step's attention, per head) -------------- *
+ * A BLAS call per head and row costs more than its few thousand multiply-adds; these loops do
+ * them in place. Each result depends on its own operands only (not on n_k or the row's
+ * neighbours), so decode steps stay batch-invariant. */
+#ifdef HAVE_AVX2_KERNEL
+__attribute__((target("avx2,fma"))) static void dot_rows_avx2(const float *q, const float *k,
+                                                              int ld_k, int n_k, int d,
+                                                              float scale, float *s)
+{
+    int dv = d & ~15;
+    for (int j = 0; j < n_k; j++) {
+        const float *kj = k + (size_t)j * ld_k;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (int t = 0; t < dv; t += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + t), _mm256_loadu_ps(kj + t), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + t + 8), _mm256_loadu_ps(kj + t + 8), a1);
+        }
+        float dot = hsum256(_mm256_add_ps(a0, a1));
+        for (int t = dv; t < d; t++)
+            dot += q[t] * kj[t];
+        s[j] = scale * dot;
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void axpy_rows_avx2(const float *p, int n_k,
+                                                               const float *v, int ld_v, int d,
+                                                               float *out)
+{
+    int t0 = 0;
+    for (; t0 + 64 <= d; t0 += 64) { /* 64 outputs in 8 registers across the keys */
+        __m256 acc[8];
+        for (int u = 0; u < 8; u++)
+            acc[u] = _mm256_setzero_ps();
+        for (int j = 0; j < n_k; j++) {
+            const float *vj = v + (size_t)j * ld_v + t0;
+            __m256 pj = _mm256_set1_ps(p[j]);
+            for (int u = 0; u < 8; u++)
+                acc[u] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * u), acc[u]);
+        }
+        for (int u = 0; u < 8; u++)
+            _mm256_storeu_ps(out + t0 + 8 * u, acc[u]);
+    }
+    for (; t0 + 8 <= d; t0 += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j < n_k; j++)
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(p[j]),
+                                  _mm256_loadu_ps(v + (size_t)j * ld_v + t0), acc);
+        _mm256_storeu_ps(out + t0, acc);
+    }
+    for (; t0 < d; t0++) {
+        float acc = 0.0f;
+        for (int j = 0; j < n_k; j++)
+            acc = fmaf(p[j], v[(size_t)j * ld_v + t0], acc);
+        out[t0] = acc;
+    }
+}
+#endif
+
+void txi_dot_rows(const float *q, const float *k, int ld_k, int n_k, int d, float scale,
+                  float *s)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        dot_rows_avx2(q, k, ld_k, n_k, d, scale, s);
+        return;
+    }
+#endif
+    for (int j = 0; j < n_k; j++) {
+        const float *kj = k + (size_t)j * ld_k;
+        float dot = 0.0f;
+        for (int t = 0; t < d; t++)
+            dot += q[t] * kj[t];
+        s[j] = scale * dot;
+    }
+}
+
+void txi_axpy_rows(const float *p, int n_k, const float *v, int ld_v, int d, float *out)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        axpy_rows_avx2(p, n_k, v, ld_v, d, out);
+        return;
+    }
+#endif
+    for (int t = 0; t < d; t++) {
+        float acc = 0.0f;
+        for (int j = 0; j < n_k; j++)
+            acc = fmaf(p[j], v[(size_t)j * ld_v + t], acc);
+        out[t] = acc;
+    }
+}
+
 void txi_softmax_row(float *x, int n)
 {
 #ifdef HAVE_AVX2_KERNEL

@@ -127,6 +127,14 @@ void txi_activation(float *x, size_t n, txi_act act);
 /* y[i] += x[i] */
 void txi_add(float *y, const float *x, size_t n);
 
+/* One query row against n_k key rows (a decode step's attention head): s[j] = scale * (q .
+ * k[j]) over d values (key j at k + j ld_k); out (d) = sum over j of p[j] v[j] (value j at
+ * v + j ld_v). Direct loops, not BLAS calls: each result depends only on its own operands, in
+ * a fixed order (AVX2+FMA where the CPU has it). */
+void txi_dot_rows(const float *q, const float *k, int ld_k, int n_k, int d, float scale,
+                  float *s);
+void txi_axpy_rows(const float *p, int n_k, const float *v, int ld_v, int d, float *out);
+
 /* In place: x (n) = softmax(x), n >= 1, with at least one finite value; -inf gives exactly 0.
  * The sum runs in double; e^x within 2 ulp of expf where AVX2 is used (else expf). */
 void txi_softmax_row(float *x, int n);

@@ -1,6 +1,7 @@
 /* attention.c — attention primitives (see attention.h). Scores and contexts are matrix products
  * (ops.h: BLAS, or the row-panel kernel for the scores of 17+ queries when the caller passes its
- * scratch); a decode step's single query row uses sgemv. Masked keys get probability exactly 0,
+ * scratch); a decode step's single query row uses direct loops (txi_dot_rows, txi_axpy_rows:
+ * a BLAS call per head would cost more than its products). Masked keys get probability exactly 0,
  * as adding float32's minimum before the softmax does in transformers. */
 #include "attention.h"
 #include "ops.h"
@@ -92,9 +93,13 @@ void txi_mha(const struct txi_mha_args *a)
     for (int h = 0; h < a->n_heads; h++) {
         float *s = a->probs ? a->probs + (size_t)h * plane : a->scratch;
         size_t col = (size_t)h * a->d_head;
-        /* scores = scale * q_h k_h^T (txi_score_dot, with the row-panel scratch) */
-        txi_matmul_nt_ws(a->n_q, a->n_k, a->d_head, a->scale, a->q + col, a->ld_q, a->k + col,
-                         a->ld_k, 0.0f, s, a->n_k, a->ws);
+        /* scores = scale * q_h k_h^T (txi_score_dot, with the row-panel scratch; one query row,
+         * a decode step: direct loops) */
+        if (a->n_q == 1)
+            txi_dot_rows(a->q + col, a->k + col, a->ld_k, a->n_k, a->d_head, a->scale, s);
+        else
+            txi_matmul_nt_ws(a->n_q, a->n_k, a->d_head, a->scale, a->q + col, a->ld_q,
+                             a->k + col, a->ld_k, 0.0f, s, a->n_k, a->ws);
         if (a->bias) {
             const float *tab = a->bias->table + (size_t)h * a->bias->n_rel;
             int q0 = a->mask ? a->mask->q_pos0 : 0;
@@ -104,8 +109,11 @@ void txi_mha(const struct txi_mha_args *a)
                         s[(size_t)i * a->n_k + k] += tab[k - (q0 + i) - a->bias->r_min];
         }
         txi_attn_softmax(s, a->n_q, a->n_k, a->mask, 0, NULL);
-        txi_attn_context(s, a->n_q, a->n_k, a->v + col, a->ld_v, a->d_head, a->out + col,
-                         a->ld_out);
+        if (a->n_q == 1)
+            txi_axpy_rows(s, a->n_k, a->v + col, a->ld_v, a->d_head, a->out + col);
+        else
+            txi_attn_context(s, a->n_q, a->n_k, a->v + col, a->ld_v, a->d_head, a->out + col,
+                             a->ld_out);
     }
 }
 

@@ -436,3 +436,45 @@ Test(linear, rowwise_products_give_each_row_what_it_gives_alone)
     free(w), free(bias), free(q8), free(scale), free(h16), free(buf), free(x), free(y), free(alone);
     free(scale_sums);
 }
+
+/* A decode step's attention for one query row (txi_dot_rows, txi_axpy_rows): against double
+ * loops, for head sizes on and off the vector widths and strided key/value rows; and each key's
+ * score, each context, the same whatever the other keys (a row's numbers depend on its own
+ * operands: the decode group's batch invariance). */
+Test(attention_row, scores_and_context_match_double_loops_and_do_not_depend_on_the_other_keys)
+{
+    const int ds[] = {1, 7, 8, 16, 24, 64, 72, 128};
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        int d = ds[di], n_k = 23, ld = d + 5;
+        float *q = rnd((size_t)d), *k = rnd((size_t)n_k * ld), *v = rnd((size_t)n_k * ld);
+        float *p = rnd((size_t)n_k), s[23], s_few[23], *out = malloc((size_t)d * sizeof *out);
+        float *out_few = malloc((size_t)d * sizeof *out_few);
+        txi_dot_rows(q, k, ld, n_k, d, 0.125f, s);
+        for (int j = 0; j < n_k; j++) {
+            double want = 0;
+            for (int t = 0; t < d; t++)
+                want += (double)q[t] * k[(size_t)j * ld + t];
+            want *= 0.125;
+            cr_assert(fabs(s[j] - want) <= 1e-5 * (1 + fabs(want)), "d %d key %d: %g vs %g", d, j,
+                      s[j], want);
+        }
+        txi_dot_rows(q, k + 4 * (size_t)ld, ld, 6, d, 0.125f, s_few); /* keys 4..9 alone */
+        cr_assert_eq(memcmp(s_few, s + 4, 6 * sizeof(float)), 0, "d %d", d);
+        txi_axpy_rows(p, n_k, v, ld, d, out);
+        for (int t = 0; t < d; t++) {
+            double want = 0;
+            for (int j = 0; j < n_k; j++)
+                want += (double)p[j] * v[(size_t)j * ld + t];
+            cr_assert(fabs(out[t] - want) <= 1e-5 * (1 + fabs(want)), "d %d out %d: %g vs %g", d,
+                      t, out[t], want);
+        }
+        /* zero weights add nothing: the context of 3 keys padded with 20 zero-weight keys is
+         * the context of the 3 keys, bit for bit */
+        for (int j = 3; j < n_k; j++)
+            p[j] = 0.0f;
+        txi_axpy_rows(p, 3, v, ld, d, out_few);
+        txi_axpy_rows(p, n_k, v, ld, d, out);
+        cr_assert_eq(memcmp(out, out_few, (size_t)d * sizeof(float)), 0, "d %d", d);
+        free(q), free(k), free(v), free(p), free(out), free(out_few);
+    }
+}

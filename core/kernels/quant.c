@@ -740,11 +740,11 @@ static void w8a8_portable(int m, int n, int j0, int j1, int k, float alpha, cons
         float xs = amax > 0.0f ? amax / 127.0f : 1.0f, inv = 1.0f / xs;
         float *cr = c + (size_t)r * ldc;
         for (int j = j0; j < j1; j++) {
-            int32_t dot = 0; /* sum of (v + 128) q - 128 sum(q) = sum of v q */
+            int64_t dot = 0; /* sum of (v + 128) q - 128 sum(q) = sum of v q (any k) */
             for (int t = 0; t < k; t++) {
                 float v = nearbyintf(ar[t] * inv);
                 v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
-                dot += (int32_t)v * packed_at(packed, k4, j, t);
+                dot += (int64_t)v * packed_at(packed, k4, j, t);
             }
             float d = (float)dot * (xs * scale[j]);
             float v = alpha == 1.0f ? d : alpha * d;

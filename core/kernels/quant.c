@@ -148,8 +148,11 @@ void txi_lp_row(txi_wfmt f, const void *w, const float *scale, int cols, int j, 
 {
     if (f == TXI_W_Q8A8) { /* out of the packing: the int8 row's values, as TXI_W_Q8 gives them */
         size_t k4 = ((size_t)cols + 3) / 4;
+        /* row j's 4 bytes of each 256-byte line of its block (packed_at without the divisions) */
+        const int8_t *p = (const int8_t *)w + (size_t)j / 64 * k4 * 256 +
+                          ((size_t)j % 64) / 16 * 64 + (size_t)j % 16 * 4;
         for (int t = 0; t < cols; t++)
-            out[t] = (float)packed_at(w, k4, j, t) * scale[j] * factor;
+            out[t] = (float)p[(size_t)t / 4 * 256 + (size_t)t % 4] * scale[j] * factor;
         return;
     }
     const void *wj = wrow(f, w, cols, j);

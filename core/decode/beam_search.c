@@ -27,6 +27,11 @@ void txi_beam_start(struct tx_group *g, struct txi_member *mb)
     }
 }
 
+int txi_beam_step_rows(const struct txi_member *mb)
+{
+    return mb->cur_len == 1 ? 1 : mb->n_rows;
+}
+
 /* Step 3, score candidates: for every beam k, whose logits are row k of logits, the score of
  * every (beam, token): log_softmax, processors (not renormalised), [warpers,] plus the running
  * beam score, in float32 as torch adds them. Writes g->cand_lp and g->cand. */
@@ -35,8 +40,9 @@ static void score_candidates(struct tx_group *g, struct txi_member *mb, const fl
     const struct tx_gen_params *p = &mb->p;
     int K = mb->n_rows, V = g->V;
     int min_keep = p->eos_token_id >= 0 ? 2 : 1; /* HF min_tokens_to_keep */
+    int first = mb->cur_len == 1; /* one row of logits stands for every beam (txi_beam_step_rows) */
     for (int k = 0; k < K; k++) {
-        const float *raw = logits + (size_t)k * V;
+        const float *raw = logits + (first ? 0 : (size_t)k * V);
         float *row = g->cand_lp + (size_t)k * V;
         txi_log_softmax(raw, V, row);
         txi_logits_process(p, p->max_length, txi_slot_seq(g, mb->slots[k]), mb->cur_len, row, V,
@@ -178,12 +184,20 @@ tx_status txi_beam_advance(struct tx_group *g, struct txi_member *mb, const floa
     int got = mb->p.do_sample ? select_sampled(g, mb, n_cand, n) : select_top(g, n_cand, n);
     tx_status st = scorer_process(g, mb, got, err);
     if (st != TX_OK) return st;
+    int first = mb->cur_len == 1;
     reorder_rows(g, mb);
     if (mb->hy.done || mb->cur_len >= mb->p.max_length) {
         mb->state = TX_MEMBER_DONE;
         return TX_OK;
     }
-    txi_dec_reorder_slots(g->m, &g->ds, mb->slots, mb->from, K, mb->cur_len - 1);
+    /* after the first step only beam 0's slot holds the cache (txi_beam_step_rows): every beam
+     * continues from it, whichever beam from names (they were the same row); top is free now */
+    const int *src = mb->from;
+    if (first) {
+        memset(g->top, 0, (size_t)K * sizeof *g->top);
+        src = g->top;
+    }
+    txi_dec_reorder_slots(g->m, &g->ds, mb->slots, src, K, mb->cur_len - 1);
     return TX_OK;
 }
 

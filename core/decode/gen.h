@@ -109,8 +109,14 @@ int txi_greedy_row_active(const struct txi_member *mb, int i);
 void txi_greedy_advance(struct tx_group *g, struct txi_member *mb, const float *logits);
 void txi_greedy_result(struct tx_group *g, struct txi_member *mb);
 
-/* Beam search and beam sampling, per member (beam_search.c); logits are its n_rows rows.
- * advance returns TX_ERR_INVALID when the processors leave fewer continuations than beams. */
+/* Beam search and beam sampling, per member (beam_search.c):
+ * step_rows: how many of its rows run in the next step: 1 at the first step, whose beams are
+ *            all the same row (the start token on the same source; a row's numbers depend on its
+ *            own operands only), else n_rows;
+ * advance: logits are those step_rows rows; returns TX_ERR_INVALID when the processors leave
+ *          fewer continuations than beams. After the first step every beam's cache is beam
+ *          0's. */
+int txi_beam_step_rows(const struct txi_member *mb);
 void txi_beam_start(struct tx_group *g, struct txi_member *mb);
 tx_status txi_beam_advance(struct tx_group *g, struct txi_member *mb, const float *logits,
                            struct tx_error *err);

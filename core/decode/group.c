@@ -322,7 +322,8 @@ static int gather(struct tx_group *g, int i, int n)
 {
     struct txi_member *mb = &g->mem[i];
     g->step_first[i] = n;
-    for (int r = 0; r < mb->n_rows; r++) {
+    int rows = mb->beam ? txi_beam_step_rows(mb) : mb->n_rows;
+    for (int r = 0; r < rows; r++) {
         if (!mb->beam && !txi_greedy_row_active(mb, r)) continue;
         int slot = mb->slots[r];
         g->row_slot[n] = slot;
@@ -347,6 +348,10 @@ static void advance(struct tx_group *g, int i)
     const float *logits = g->logits + (size_t)g->step_first[i] * g->V;
     if (mb->beam) {
         struct tx_error e = {0};
+        if (mb->cap && txi_beam_step_rows(mb) < mb->n_rows) /* beam 0's row is every beam's */
+            for (int r = 1; r < mb->n_rows; r++)
+                memcpy(mb->cap + (size_t)r * mb->cap_floats, mb->cap,
+                       mb->cap_floats * sizeof *mb->cap);
         if (txi_beam_advance(g, mb, logits, &e) != TX_OK) {
             fail_member(mb, &e);
             return;

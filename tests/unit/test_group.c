@@ -296,7 +296,7 @@ Test(group_api, full_groups_refuse_and_removal_makes_room, .init = open_marian,
     cr_assert_eq(tx_group_state(g, a, NULL), TX_MEMBER_WAITING);
     int rows = 0, n_tok = -1;
     cr_assert_eq(tx_group_step(g, &rows, &e), TX_OK);
-    cr_assert_eq(rows, 6);
+    cr_assert_eq(rows, 3, "the first step runs beam 0 of each member (its beams are one row)");
     cr_assert_eq(tx_group_state(g, a, &n_tok), TX_MEMBER_RUNNING);
     cr_assert_eq(n_tok, 1);
     struct tx_gen_out o;

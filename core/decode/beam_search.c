@@ -40,9 +40,10 @@ static void score_candidates(struct tx_group *g, struct txi_member *mb, const fl
     const struct tx_gen_params *p = &mb->p;
     int K = mb->n_rows, V = g->V;
     int min_keep = p->eos_token_id >= 0 ? 2 : 1; /* HF min_tokens_to_keep */
-    int first = mb->cur_len == 1; /* one row of logits stands for every beam (txi_beam_step_rows) */
+    /* fewer rows ran than beams (the first step): row 0 stands for every beam */
+    size_t stride = txi_beam_step_rows(mb) < K ? 0 : (size_t)V;
     for (int k = 0; k < K; k++) {
-        const float *raw = logits + (first ? 0 : (size_t)k * V);
+        const float *raw = logits + (size_t)k * stride;
         float *row = g->cand_lp + (size_t)k * V;
         txi_log_softmax(raw, V, row);
         txi_logits_process(p, p->max_length, txi_slot_seq(g, mb->slots[k]), mb->cur_len, row, V,
@@ -184,16 +185,16 @@ tx_status txi_beam_advance(struct tx_group *g, struct txi_member *mb, const floa
     int got = mb->p.do_sample ? select_sampled(g, mb, n_cand, n) : select_top(g, n_cand, n);
     tx_status st = scorer_process(g, mb, got, err);
     if (st != TX_OK) return st;
-    int first = mb->cur_len == 1;
+    int shared = txi_beam_step_rows(mb) < K; /* before reorder_rows moves cur_len on */
     reorder_rows(g, mb);
     if (mb->hy.done || mb->cur_len >= mb->p.max_length) {
         mb->state = TX_MEMBER_DONE;
         return TX_OK;
     }
-    /* after the first step only beam 0's slot holds the cache (txi_beam_step_rows): every beam
+    /* when only beam 0's row ran (txi_beam_step_rows), only its slot holds the cache: every beam
      * continues from it, whichever beam from names (they were the same row); top is free now */
     const int *src = mb->from;
-    if (first) {
+    if (shared) {
         memset(g->top, 0, (size_t)K * sizeof *g->top);
         src = g->top;
     }

@@ -209,7 +209,39 @@ describe('attnserve end to end in chromium', { skip: present ? false : `no binar
     await page.$eval('#opt-beams', (el) => { el.value = '1'; el.dispatchEvent(new Event('input', { bubbles: true })); });
     const text = 'A man in a blue shirt is standing on a ladder while two children in red coats watch him paint the old wooden fence beside the river.';
     await page.fill('#text', text);
+    // The server may write the whole stream before the browser reads it (a fast machine: one
+    // chunk, one repaint). Pace what the page reads like a slow network: the server's own
+    // events, one per read, 20 ms apart, so each token has its turn on screen. The page's
+    // request and the server's content type are recorded to check the real stream was used.
     await page.evaluate(() => {
+      window.__stream = [];
+      const realFetch = window.fetch.bind(window);
+      window.fetch = async (input, init) => {
+        const res = await realFetch(input, init);
+        const type = res.headers.get('Content-Type') || '';
+        window.__stream.push({ body: init && init.body, type });
+        if (!type.startsWith('text/event-stream')) return res;
+        const reader = res.body.getReader();
+        const enc = new TextEncoder(), dec = new TextDecoder();
+        let buf = '';
+        const paced = new ReadableStream({
+          async pull(ctl) {
+            for (;;) {
+              const cut = buf.indexOf('\n\n');
+              if (cut >= 0) {
+                await new Promise((r) => setTimeout(r, 20));
+                ctl.enqueue(enc.encode(buf.slice(0, cut + 2)));
+                buf = buf.slice(cut + 2);
+                return;
+              }
+              const { value, done } = await reader.read();
+              if (done) { if (buf) ctl.enqueue(enc.encode(buf)); ctl.close(); return; }
+              buf += dec.decode(value, { stream: true });
+            }
+          },
+        });
+        return new Response(paced, { status: res.status, headers: res.headers });
+      };
       window.__seen = [];
       const out = document.getElementById('output');
       new MutationObserver(() => window.__seen.push([out.dataset.state, out.textContent]))
@@ -220,6 +252,10 @@ describe('attnserve end to end in chromium', { skip: present ? false : `no binar
     const final = (await page.textContent('#output')).trim();
     const seen = await page.evaluate(() => window.__seen);
     const partial = [...new Set(seen.filter(([st]) => st === 'streaming').map(([, t]) => t))];
+    const streamed = (await page.evaluate(() => window.__stream))
+      .filter((r) => r.type.startsWith('text/event-stream'));
+    assert.equal(streamed.length, 1, 'the server answered one request with an event stream');
+    assert.equal(JSON.parse(streamed[0].body).stream, true, 'the page asked for a stream');
     assert.ok(partial.length >= 3, `${partial.length} partial texts shown: ${JSON.stringify(partial.slice(0, 5))}`);
     for (const p of partial) assert.ok(final.startsWith(p.trim()), `"${p}" is a prefix of "${final}"`);
     const r = await fetch(srv.url + '/translate', {

@@ -8,19 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-/* log-sum-exp of x (n) in double. */
-static double log_sum_exp(const float *x, int n)
-{
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx) mx = x[i];
-    if (mx == -INFINITY) return -INFINITY;
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += expf(x[i] - mx);
-    return mx + log(s);
-}
-
 void txi_greedy_start(struct tx_group *g, struct txi_member *mb)
 {
     mb->cur_len = 1;
@@ -68,8 +55,8 @@ static void extend_row(struct tx_group *g, struct txi_member *mb, int i, const f
     txi_logits_process(&mb->p, mb->p.max_length, sr, cur_len, g->proc, V, g->seen);
     int tok = pick_token(g, mb, i);
     sr[cur_len] = tok;
-    g->raw_lp[at + cur_len - 1] = (float)(raw[tok] - log_sum_exp(raw, V));
-    float plp = (float)(g->proc[tok] - log_sum_exp(g->proc, V));
+    g->raw_lp[at + cur_len - 1] = (float)(raw[tok] - txi_log_sum_exp(raw, V));
+    float plp = (float)(g->proc[tok] - txi_log_sum_exp(g->proc, V));
     g->lp[at + cur_len - 1] = plp;
     mb->sum[i] += plp;
     if (tok == mb->p.eos_token_id) mb->finished[i] = 1;

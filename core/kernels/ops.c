@@ -912,16 +912,14 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
         x[i] /= (float)sum;
 }
 
-/* txi_log_softmax: the maximum, the sum of exp(x - max) (exp_avx2, 0 below e^-87, summed in
- * double over four lanes), then out = (x - max) - log(sum), the scalar expression. Returns 0
- * (doing nothing) when every value is -inf, for the caller's scalar path. */
-__attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, int n, float *out)
+/* The sum of exp(x - mx) over x (n), mx the maximum (finite): exp_avx2, 0 below e^-87, summed
+ * in double over four lanes, the tail with expf. One order of summation for txi_log_softmax and
+ * txi_log_sum_exp. */
+__attribute__((target("avx2,fma"))) static double sum_exp_avx2(const float *x, int n, float mx)
 {
-    float mx = row_max_avx2(x, n);
-    int i;
-    if (mx == -INFINITY) return 0;
     const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
     __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    int i;
     for (i = 0; i + 8 <= n; i += 8) {
         __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmx);
         __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ);
@@ -934,7 +932,19 @@ __attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, 
     double sum = (l[0] + l[1]) + (l[2] + l[3]);
     for (; i < n; i++)
         sum += expf(x[i] - mx);
-    float lse = (float)log(sum);
+    return sum;
+}
+
+/* txi_log_softmax: the maximum, sum_exp_avx2, then out = (x - max) - log(sum), the scalar
+ * expression. Returns 0 (doing nothing) when every value is -inf, for the caller's scalar
+ * path. */
+__attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, int n, float *out)
+{
+    float mx = row_max_avx2(x, n);
+    int i;
+    if (mx == -INFINITY) return 0;
+    const __m256 vmx = _mm256_set1_ps(mx);
+    float lse = (float)log(sum_exp_avx2(x, n, mx));
     const __m256 vl = _mm256_set1_ps(lse);
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx), vl));
@@ -1139,6 +1149,24 @@ void txi_log_softmax(const float *x, int n, float *out)
     float lse = (float)log(sum);
     for (int i = 0; i < n; i++)
         out[i] = (x[i] - mx) - lse;
+}
+
+double txi_log_sum_exp(const float *x, int n)
+{
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        float mx = row_max_avx2(x, n);
+        return mx == -INFINITY ? -INFINITY : mx + log(sum_exp_avx2(x, n, mx));
+    }
+#endif
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    if (mx == -INFINITY) return -INFINITY;
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += expf(x[i] - mx);
+    return mx + log(sum);
 }
 
 float txi_kth_largest(const float *x, int n, int k, float *tmp)

@@ -144,6 +144,11 @@ void txi_softmax_row(float *x, int n);
  * exact one; -inf gives -inf; all -inf gives all -inf. */
 void txi_log_softmax(const float *x, int n, float *out);
 
+/* log(sum of e^x) over x (n), n >= 1, in double: max + log(sum of e^(x - max)), the sum as
+ * txi_log_softmax takes it (so x[i] - txi_log_sum_exp(x, n) is its value to an ulp); -inf when
+ * every value is -inf. One row's reduction, for a score taken at one index (greedy search). */
+double txi_log_sum_exp(const float *x, int n);
+
 /* The first index i in [from, n) with x[i] > thr (a NaN is never above), or n. Eight values a
  * compare where AVX2 is present: a top-k scan skips most of a vocabulary with it. */
 size_t txi_first_above(const float *x, size_t from, size_t n, float thr);

@@ -188,7 +188,7 @@ Test(softmax_ops, log_softmax_and_kth_largest)
         cr_assert_eq(txi_kth_largest(v, 7, k, tmp), want[k - 1]);
 }
 
-Test(softmax_ops, log_softmax_of_vocabulary_sized_rows_matches_a_double_reference)
+Test(softmax_ops, log_softmax_and_log_sum_exp_of_vocabulary_sized_rows_match_a_double_reference)
 {
     /* the vectorised path (8 lanes, a tail) on odd lengths, with banned tokens (-inf), a
      * spread of magnitudes (values far below the maximum underflow to 0), all-but-one banned,
@@ -226,6 +226,14 @@ Test(softmax_ops, log_softmax_of_vocabulary_sized_rows_matches_a_double_referenc
                 cr_assert(fabs(out[i] - want) <= 4e-6 * (1 + fabs(want)),
                           "n=%d pass %d: out[%d] = %.9g, expected %.9g", n, pass, i, out[i], want);
             }
+            /* the reduction alone (greedy search's score): the same log-sum-exp */
+            double lse = txi_log_sum_exp(x, n);
+            if (pass == 2)
+                cr_assert(isinf(lse) && lse < 0, "n=%d: every value banned gives -inf", n);
+            else
+                cr_assert(fabs(lse - (mx + log(sum))) <= 4e-6 * (1 + fabs(mx + log(sum))),
+                          "n=%d pass %d: log-sum-exp %.9g, expected %.9g", n, pass, lse,
+                          mx + log(sum));
         }
         free(x), free(out);
     }

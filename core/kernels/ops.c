@@ -883,13 +883,14 @@ __attribute__((target("avx2,fma"))) static float row_max_avx2(const float *x, in
 }
 
 /* txi_softmax_row: the maximum, e = exp(x - max) by exp_avx2 (exactly 0 below e^-87, so -inf
- * gives 0, as expf underflows) summed in double over four lanes, then division by the sum. */
-__attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
+ * gives 0, as expf underflows) summed in double over four lanes, then division by the sum.
+ * softmax_exp_from_avx2 stores and sums the exponentials from i on into s0/s1 (as
+ * sum_exp_from_avx2) and returns the sum. */
+__attribute__((target("avx2,fma"))) static double
+softmax_exp_from_avx2(float *x, int i, int n, float mx, const double acc[8])
 {
-    float mx = row_max_avx2(x, n);
     const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
-    int i = 0;
+    __m256d s0 = _mm256_loadu_pd(acc), s1 = _mm256_loadu_pd(acc + 4);
     for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmx);
         __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ); /* masked keys (-inf) among them */
@@ -905,7 +906,16 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
         x[i] = x[i] == -INFINITY ? 0.0f : expf(x[i] - mx);
         sum += x[i];
     }
+    return sum;
+}
+
+__attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
+{
+    float mx = row_max_avx2(x, n);
+    static const double zero[8];
+    double sum = softmax_exp_from_avx2(x, 0, n, mx, zero);
     __m256 vs = _mm256_set1_ps((float)sum);
+    int i;
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(x + i, _mm256_div_ps(_mm256_loadu_ps(x + i), vs));
     for (; i < n; i++)
@@ -914,13 +924,15 @@ __attribute__((target("avx2,fma"))) static void softmax_avx2(float *x, int n)
 
 /* The sum of exp(x - mx) over x (n), mx the maximum (finite): exp_avx2, 0 below e^-87, summed
  * in double over four lanes, the tail with expf. One order of summation for txi_log_softmax and
- * txi_log_sum_exp. */
-__attribute__((target("avx2,fma"))) static double sum_exp_avx2(const float *x, int n, float mx)
+ * txi_log_sum_exp. sum_exp_from_avx2 runs the eight-lane loop from i on, adding into s0 (lanes
+ * 0-3 of each eight) and s1 (lanes 4-7) that start at acc (s0's four lanes, then s1's), then
+ * reduces: the AVX-512 loop hands it its lanes. */
+__attribute__((target("avx2,fma"))) static double sum_exp_from_avx2(const float *x, int i, int n,
+                                                                    float mx, const double acc[8])
 {
     const __m256 vmx = _mm256_set1_ps(mx), lo = _mm256_set1_ps(-87.0f);
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
-    int i;
-    for (i = 0; i + 8 <= n; i += 8) {
+    __m256d s0 = _mm256_loadu_pd(acc), s1 = _mm256_loadu_pd(acc + 4);
+    for (; i + 8 <= n; i += 8) {
         __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmx);
         __m256 under = _mm256_cmp_ps(v, lo, _CMP_LT_OQ);
         __m256 e = _mm256_andnot_ps(under, exp_avx2(_mm256_max_ps(lo, v)));
@@ -933,6 +945,123 @@ __attribute__((target("avx2,fma"))) static double sum_exp_avx2(const float *x, i
     for (; i < n; i++)
         sum += expf(x[i] - mx);
     return sum;
+}
+
+/* ---- AVX-512 twins: the same operations lane for lane -------------------------------------- *
+ * Where the CPU has AVX-512 (and a test has not forced AVX2: txi_ops_force_avx2), the vector
+ * loops below take sixteen lanes at a time. Each lane does what the AVX2 loop's lane does, in
+ * the same order, and every sum keeps the AVX2 loop's accumulators (a 512-bit register holding
+ * its two 256-bit ones), so results are bit for bit the AVX2 path's: only the instruction count
+ * halves. */
+static int force_avx2;
+
+void txi_ops_force_avx2(int on)
+{
+    force_avx2 = on;
+}
+
+static int use_avx512(void)
+{
+    return !force_avx2 && __builtin_cpu_supports("avx512f") && have_avx2_fma();
+}
+
+/* exp_avx2, sixteen lanes. */
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512 exp_avx512(__m512 v)
+{
+    const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+    const __m512 c1 = _mm512_set1_ps(0.693359375f), c2 = _mm512_set1_ps(-2.12194440e-4f);
+    __m512 fn = _mm512_roundscale_ps(_mm512_mul_ps(v, log2e),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(fn, c1, v);
+    r = _mm512_fnmadd_ps(fn, c2, r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 e = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    __m512i pow2 =
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(fn), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(e, _mm512_castsi512_ps(pow2));
+}
+
+/* e = exp(x[i..i+15] - mx), 0 below e^-87 (the AVX2 loops' andnot of the compare). */
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512 exp_shifted_avx512(const float *x,
+                                                                                    __m512 vmx)
+{
+    const __m512 lo = _mm512_set1_ps(-87.0f);
+    __m512 v = _mm512_sub_ps(_mm512_loadu_ps(x), vmx);
+    __mmask16 under = _mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ);
+    return _mm512_maskz_mov_ps((__mmask16)~under, exp_avx512(_mm512_max_ps(lo, v)));
+}
+
+/* s (lanes 0-3: the AVX2 loop's s0, 4-7: its s1) += the eight values of e's half h, as the
+ * AVX2 loop adds one block of eight. */
+__attribute__((target("avx512f,avx2,fma"))) static inline __m512d add_half_pd(__m512d s, __m512 e,
+                                                                              int h)
+{
+    __m256 half = h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))
+                    : _mm512_castps512_ps256(e);
+    return _mm512_add_pd(s, _mm512_cvtps_pd(half));
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static double sum_exp_avx512(const float *x, int n,
+                                                                         float mx)
+{
+    const __m512 vmx = _mm512_set1_ps(mx);
+    __m512d s = _mm512_setzero_pd();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 e = exp_shifted_avx512(x + i, vmx);
+        s = add_half_pd(add_half_pd(s, e, 0), e, 1);
+    }
+    double acc[8];
+    _mm512_storeu_pd(acc, s);
+    return sum_exp_from_avx2(x, i, n, mx, acc);
+}
+
+static double sum_exp_avx2(const float *x, int n, float mx)
+{
+    static const double zero[8];
+    if (use_avx512()) return sum_exp_avx512(x, n, mx);
+    return sum_exp_from_avx2(x, 0, n, mx, zero);
+}
+
+/* silu_avx2, sixteen lanes first. */
+__attribute__((target("avx512f,avx2,fma"))) static void silu_avx512(float *x, size_t n)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 lo = _mm512_set1_ps(-87.0f), hi = _mm512_set1_ps(88.0f);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 xv = _mm512_loadu_ps(x + i);
+        __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), xv), lo), hi);
+        _mm512_storeu_ps(x + i, _mm512_div_ps(xv, _mm512_add_ps(one, exp_avx512(v))));
+    }
+    silu_avx2(x + i, n - i);
+}
+
+/* softmax_avx2, sixteen lanes first: the exponentials stored and summed as there. */
+__attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *x, int n)
+{
+    float mx = row_max_avx2(x, n);
+    const __m512 vmx = _mm512_set1_ps(mx);
+    __m512d s = _mm512_setzero_pd();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 e = exp_shifted_avx512(x + i, vmx);
+        _mm512_storeu_ps(x + i, e);
+        s = add_half_pd(add_half_pd(s, e, 0), e, 1);
+    }
+    double acc[8];
+    _mm512_storeu_pd(acc, s);
+    double sum = softmax_exp_from_avx2(x, i, n, mx, acc);
+    __m512 vs = _mm512_set1_ps((float)sum);
+    for (i = 0; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(x + i, _mm512_div_ps(_mm512_loadu_ps(x + i), vs));
+    for (; i < n; i++)
+        x[i] /= (float)sum;
 }
 
 /* txi_log_softmax: the maximum, sum_exp_avx2, then out = (x - max) - log(sum), the scalar
@@ -1036,12 +1165,59 @@ __attribute__((target("avx2,fma"))) static void axpy_rows_avx2(const float *p, i
         out[t0] = acc;
     }
 }
+/* dot_rows_avx2, sixteen lanes: one register holds its a0 (lanes 0-7) and a1 (8-15). */
+__attribute__((target("avx512f,avx2,fma"))) static void dot_rows_avx512(const float *q,
+                                                                        const float *k, int ld_k,
+                                                                        int n_k, int d,
+                                                                        float scale, float *s)
+{
+    int dv = d & ~15;
+    for (int j = 0; j < n_k; j++) {
+        const float *kj = k + (size_t)j * ld_k;
+        __m512 a = _mm512_setzero_ps();
+        for (int t = 0; t < dv; t += 16)
+            a = _mm512_fmadd_ps(_mm512_loadu_ps(q + t), _mm512_loadu_ps(kj + t), a);
+        float dot = hsum256(_mm256_add_ps(_mm512_castps512_ps256(a),
+                                          _mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                              _mm512_castps_pd(a), 1))));
+        for (int t = dv; t < d; t++)
+            dot += q[t] * kj[t];
+        s[j] = scale * dot;
+    }
+}
+
+/* axpy_rows_avx2, sixteen lanes: its 64-output blocks in four registers (each output the same
+ * chain of multiply-adds over the keys); the rest by axpy_rows_avx2. */
+__attribute__((target("avx512f,avx2,fma"))) static void axpy_rows_avx512(const float *p, int n_k,
+                                                                         const float *v, int ld_v,
+                                                                         int d, float *out)
+{
+    int t0 = 0;
+    for (; t0 + 64 <= d; t0 += 64) {
+        __m512 acc[4];
+        for (int u = 0; u < 4; u++)
+            acc[u] = _mm512_setzero_ps();
+        for (int j = 0; j < n_k; j++) {
+            const float *vj = v + (size_t)j * ld_v + t0;
+            __m512 pj = _mm512_set1_ps(p[j]);
+            for (int u = 0; u < 4; u++)
+                acc[u] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vj + 16 * u), acc[u]);
+        }
+        for (int u = 0; u < 4; u++)
+            _mm512_storeu_ps(out + t0 + 16 * u, acc[u]);
+    }
+    if (t0 < d) axpy_rows_avx2(p, n_k, v + t0, ld_v, d - t0, out + t0);
+}
 #endif
 
 void txi_dot_rows(const float *q, const float *k, int ld_k, int n_k, int d, float scale,
                   float *s)
 {
 #ifdef HAVE_AVX2_KERNEL
+    if (use_avx512()) {
+        dot_rows_avx512(q, k, ld_k, n_k, d, scale, s);
+        return;
+    }
     if (have_avx2_fma()) {
         dot_rows_avx2(q, k, ld_k, n_k, d, scale, s);
         return;
@@ -1059,6 +1235,10 @@ void txi_dot_rows(const float *q, const float *k, int ld_k, int n_k, int d, floa
 void txi_axpy_rows(const float *p, int n_k, const float *v, int ld_v, int d, float *out)
 {
 #ifdef HAVE_AVX2_KERNEL
+    if (use_avx512()) {
+        axpy_rows_avx512(p, n_k, v, ld_v, d, out);
+        return;
+    }
     if (have_avx2_fma()) {
         axpy_rows_avx2(p, n_k, v, ld_v, d, out);
         return;
@@ -1075,6 +1255,10 @@ void txi_axpy_rows(const float *p, int n_k, const float *v, int ld_v, int d, flo
 void txi_softmax_row(float *x, int n)
 {
 #ifdef HAVE_AVX2_KERNEL
+    if (use_avx512()) {
+        softmax_avx512(x, n);
+        return;
+    }
     if (have_avx2_fma()) {
         softmax_avx2(x, n);
         return;
@@ -1113,6 +1297,10 @@ void txi_activation(float *x, size_t n, txi_act act)
         break;
     case TXI_ACT_SILU: /* x * sigmoid(x) */
 #ifdef HAVE_AVX2_KERNEL
+        if (use_avx512()) {
+            silu_avx512(x, n);
+            break;
+        }
         if (have_avx2_fma()) {
             silu_avx2(x, n);
             break;

@@ -144,6 +144,11 @@ void txi_softmax_row(float *x, int n);
  * exact one; -inf gives -inf; all -inf gives all -inf. */
 void txi_log_softmax(const float *x, int n, float *out);
 
+/* Tests and benchmarks: 1 keeps the vector loops above (softmax, log-softmax, log-sum-exp,
+ * SiLU, the one-query attention loops) at AVX2 where the CPU has AVX-512; their AVX-512 loops
+ * give the same bits, in fewer instructions. Not thread-safe: set it before they run. */
+void txi_ops_force_avx2(int on);
+
 /* log(sum of e^x) over x (n), n >= 1, in double: max + log(sum of e^(x - max)), the sum as
  * txi_log_softmax takes it (so x[i] - txi_log_sum_exp(x, n) is its value to an ulp); -inf when
  * every value is -inf. One row's reduction, for a score taken at one index (greedy search). */

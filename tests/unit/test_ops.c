@@ -486,3 +486,75 @@ Test(attention_row, scores_and_context_match_double_loops_and_do_not_depend_on_t
         free(q), free(k), free(v), free(p), free(out), free(out_few);
     }
 }
+
+/* The AVX-512 loops (softmax, log-softmax, log-sum-exp, SiLU, one query's scores and context)
+ * claim the AVX2 loops' bits exactly: both paths on the same inputs, compared with memcmp, on
+ * lengths around the 8- and 16-lane blocks and a vocabulary, with -inf (banned tokens, masked
+ * keys), values below e^-87 and large activations. Where the CPU lacks AVX-512 both runs take
+ * the AVX2 path and the test only checks that forcing it changes nothing. */
+Test(vector_paths, avx512_loops_give_the_avx2_loops_bits)
+{
+    if (!__builtin_cpu_supports("avx512f"))
+        cr_log_info("no AVX-512 here: both runs take the AVX2 loops");
+    uint64_t seed = 4242;
+    const int ns[] = {1, 7, 8, 15, 16, 17, 24, 31, 33, 64, 100, 1000, 8003};
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t];
+        float *x = malloc((size_t)n * sizeof *x), *a = malloc((size_t)n * sizeof *a),
+              *b = malloc((size_t)n * sizeof *b);
+        cr_assert(x && a && b);
+        for (int i = 0; i < n; i++)
+            x[i] = tu_rand_uniform(&seed, -120, 40);
+        for (int i = 2; i < n; i += 13)
+            x[i] = -INFINITY;
+        for (int pass = 0; pass < 5; pass++) {
+            for (int f = 0; f < 2; f++) {
+                float *o = f ? b : a;
+                txi_ops_force_avx2(f);
+                memcpy(o, x, (size_t)n * sizeof *o);
+                switch (pass) {
+                case 0: txi_softmax_row(o, n); break;
+                case 1: txi_log_softmax(x, n, o); break;
+                case 2: { /* the reduction alone: its double in place of the row's first value */
+                    double l = txi_log_sum_exp(x, n);
+                    o[0] = (float)l;
+                    o[n - 1] = (float)(l - (float)l) * 1e6f; /* and the digits float drops */
+                    break;
+                }
+                case 3:
+                    for (int i = 0; i < n; i++) /* finite: SiLU of activations */
+                        o[i] = isinf(x[i]) ? 3.0f : x[i] * 0.5f;
+                    txi_activation(o, (size_t)n, TXI_ACT_SILU);
+                    break;
+                case 4: txi_softmax_row(o, n); break; /* after -inf at the start */
+                }
+            }
+            txi_ops_force_avx2(0);
+            cr_assert(!memcmp(a, b, (size_t)n * sizeof *a), "n=%d pass %d: the two paths differ",
+                      n, pass);
+            x[0] = -INFINITY;
+        }
+        free(x), free(a), free(b);
+    }
+    /* one query row against 1..40 keys of 64, 72 and 200 values (head sizes, with tails) */
+    const int ds[] = {64, 72, 200};
+    for (size_t t = 0; t < sizeof ds / sizeof ds[0]; t++) {
+        int d = ds[t], nk = 40, ld = d + 5;
+        float *q = rnd((size_t)d), *k = rnd((size_t)nk * ld), *p = rnd((size_t)nk);
+        float s0[40], s1[40], *c0 = malloc((size_t)d * sizeof *c0),
+                              *c1 = malloc((size_t)d * sizeof *c1);
+        for (int n_k = 1; n_k <= nk; n_k += 3) {
+            txi_ops_force_avx2(1);
+            txi_dot_rows(q, k, ld, n_k, d, 0.125f, s0);
+            txi_axpy_rows(p, n_k, k, ld, d, c0);
+            txi_ops_force_avx2(0);
+            txi_dot_rows(q, k, ld, n_k, d, 0.125f, s1);
+            txi_axpy_rows(p, n_k, k, ld, d, c1);
+            cr_assert(!memcmp(s0, s1, (size_t)n_k * sizeof *s0), "d=%d n_k=%d: scores differ", d,
+                      n_k);
+            cr_assert(!memcmp(c0, c1, (size_t)d * sizeof *c0), "d=%d n_k=%d: contexts differ", d,
+                      n_k);
+        }
+        free(q), free(k), free(p), free(c0), free(c1);
+    }
+}

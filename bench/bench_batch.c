@@ -17,26 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
 #include "tx.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int parse_list(const char *s, int *out, int max)
-{
-    int n = 0;
-    while (*s && n < max) {
-        out[n++] = atoi(s);
-        const char *c = strchr(s, ',');
-        if (!c) break;
-        s = c + 1;
-    }
-    return n;
-}
 
 /* Reads up to max lines of path (newlines stripped); returns how many. */
 static int read_lines(const char *path, char **lines, int max)
@@ -155,19 +137,15 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--n"))
             n = atoi(v), i++;
         else if (!strcmp(a, "--batch"))
-            n_batches = parse_list(v, batches, 16), i++;
+            n_batches = bench_parse_list(v, batches, 16), i++;
         else if (!strcmp(a, "--beams"))
-            n_beams = parse_list(v, beams, 8), i++;
+            n_beams = bench_parse_list(v, beams, 8), i++;
         else if (!strcmp(a, "--threads"))
             threads = atoi(v), i++;
         else if (!strcmp(a, "--no-group"))
             group = 0;
         else if (!strcmp(a, "--dtype")) {
-            lp.dtype = !strcmp(v, "w8a8")  ? TX_DTYPE_W8A8
-                       : !strcmp(v, "int8")  ? TX_DTYPE_INT8
-                       : !strcmp(v, "f16") ? TX_DTYPE_F16
-                       : !strcmp(v, "f32") ? TX_DTYPE_F32
-                                           : TX_DTYPE_AUTO;
+            lp.dtype = bench_parse_dtype(v, TX_DTYPE_AUTO);
             i++;
         } else {
             fprintf(stderr, "bench_batch: unknown argument %s\n", a);
@@ -206,9 +184,9 @@ int main(int argc, char **argv)
         tp.truncate = 1;
         for (int k = 0; k < n_batches; k++) {
             run_batches(s, tok, lines, n < batches[k] ? n : batches[k], batches[k], &tp); /* warm */
-            double t0 = now_s();
+            double t0 = bench_wall_s();
             long toks = run_batches(s, tok, lines, n, batches[k], &tp);
-            double t = now_s() - t0;
+            double t = bench_wall_s() - t0;
             printf("beams %d batch %3d: %7.1f sentences/s %8.1f tokens/s (%.2f s)\n", beams[b],
                    batches[k], n / t, toks / t, t);
             fflush(stdout);
@@ -217,9 +195,9 @@ int main(int argc, char **argv)
         if (!group) continue;
         for (int k = 0; k < n_batches; k++) {
             int rows = batches[k] * beams[b];
-            double t0 = now_s();
+            double t0 = bench_wall_s();
             long toks = run_group(s, tok, lines, n, rows, &tp.gen);
-            double t = now_s() - t0;
+            double t = bench_wall_s() - t0;
             printf("beams %d group of %3d rows: %7.1f sentences/s %8.1f tokens/s (%.2f s)\n",
                    beams[b], rows, n / t, toks / t, t);
             fflush(stdout);

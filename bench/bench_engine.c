@@ -33,6 +33,7 @@
 #include <cblas.h>
 
 #include "arena.h"
+#include "bench_common.h"
 #include "model.h"
 #include "session.h"
 #include "transformer.h"
@@ -358,18 +359,6 @@ static double step_weight_bytes(const tx_model *m)
     return bytes_per_weight * (c->n_dec_layers * per_layer + (double)c->dec_vocab * c->d_model);
 }
 
-static int parse_list(const char *s, int *out, int max)
-{
-    int n = 0;
-    while (*s && n < max) {
-        out[n++] = atoi(s);
-        const char *c = strchr(s, ',');
-        if (!c) break;
-        s = c + 1;
-    }
-    return n;
-}
-
 int main(int argc, char **argv)
 {
     const char *model_dir = NULL, *tmp = "/tmp", *write_only = NULL;
@@ -410,7 +399,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--steps"))
             steps = atoi(v);
         else if (!strcmp(a, "--src"))
-            n_srcs = parse_list(v, srcs, 8);
+            n_srcs = bench_parse_list(v, srcs, 8);
         else if (!strcmp(a, "--tmp"))
             tmp = v;
         else if (!strcmp(a, "--write"))
@@ -420,11 +409,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--dtype") && (!strcmp(v, "f32") || !strcmp(v, "int8") ||
                                             !strcmp(v, "w8a8") ||
                                            !strcmp(v, "f16") || !strcmp(v, "auto")))
-            load.dtype = !strcmp(v, "w8a8")   ? TX_DTYPE_W8A8
-                         : !strcmp(v, "int8")   ? TX_DTYPE_INT8
-                         : !strcmp(v, "f16")  ? TX_DTYPE_F16
-                         : !strcmp(v, "auto") ? TX_DTYPE_AUTO
-                                              : TX_DTYPE_F32;
+            load.dtype = bench_parse_dtype(v, TX_DTYPE_F32);
         else {
             fprintf(stderr, "bench_engine: unknown option %s\n", a);
             return 2;

@@ -17,26 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_common.h"
 #include "tx.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int parse_list(const char *s, int *out, int max)
-{
-    int n = 0;
-    while (*s && n < max) {
-        out[n++] = atoi(s);
-        const char *c = strchr(s, ',');
-        if (!c) break;
-        s = c + 1;
-    }
-    return n;
-}
 
 /* Best of reps wall time of tx_generate over n copies of src (S tokens) with p; < 0 on error. */
 static double best_time(tx_session *s, const int32_t **srcs, const int *lens, int n,
@@ -46,12 +28,12 @@ static double best_time(tx_session *s, const int32_t **srcs, const int *lens, in
     struct tx_error e = {0};
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double t0 = bench_wall_s();
         if (tx_generate(s, srcs, lens, n, p, &o, &e) != TX_OK) {
             fprintf(stderr, "bench_step: %s\n", e.message);
             return -1;
         }
-        double t = now_s() - t0;
+        double t = bench_wall_s() - t0;
         if (t < best) best = t;
     }
     return best;
@@ -68,7 +50,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--model"))
             dir = v, i++;
         else if (!strcmp(a, "--rows"))
-            n_rows = parse_list(v, rows, 16), i++;
+            n_rows = bench_parse_list(v, rows, 16), i++;
         else if (!strcmp(a, "--beams"))
             beams = atoi(v), i++;
         else if (!strcmp(a, "--src"))
@@ -80,11 +62,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--threads"))
             threads = atoi(v), i++;
         else if (!strcmp(a, "--dtype")) {
-            lp.dtype = !strcmp(v, "w8a8")   ? TX_DTYPE_W8A8
-                       : !strcmp(v, "int8") ? TX_DTYPE_INT8
-                       : !strcmp(v, "f16")  ? TX_DTYPE_F16
-                       : !strcmp(v, "f32")  ? TX_DTYPE_F32
-                                            : TX_DTYPE_AUTO;
+            lp.dtype = bench_parse_dtype(v, TX_DTYPE_AUTO);
             i++;
         } else {
             fprintf(stderr, "bench_step: unknown argument %s\n", a);

@@ -1021,7 +1021,8 @@ __attribute__((target("avx512f,avx2,fma"))) static double sum_exp_avx512(const f
     return sum_exp_from_avx2(x, i, n, mx, acc);
 }
 
-static double sum_exp_avx2(const float *x, int n, float mx)
+/* The sum of exp(x - mx) on the widest vector loop the CPU has (the same bits on either). */
+static double sum_exp_vec(const float *x, int n, float mx)
 {
     static const double zero[8];
     if (use_avx512()) return sum_exp_avx512(x, n, mx);
@@ -1064,7 +1065,7 @@ __attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *x,
         x[i] /= (float)sum;
 }
 
-/* txi_log_softmax: the maximum, sum_exp_avx2, then out = (x - max) - log(sum), the scalar
+/* txi_log_softmax: the maximum, sum_exp_vec, then out = (x - max) - log(sum), the scalar
  * expression. Returns 0 (doing nothing) when every value is -inf, for the caller's scalar
  * path. */
 __attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, int n, float *out)
@@ -1073,7 +1074,7 @@ __attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, 
     int i;
     if (mx == -INFINITY) return 0;
     const __m256 vmx = _mm256_set1_ps(mx);
-    float lse = (float)log(sum_exp_avx2(x, n, mx));
+    float lse = (float)log(sum_exp_vec(x, n, mx));
     const __m256 vl = _mm256_set1_ps(lse);
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx), vl));
@@ -1344,7 +1345,7 @@ double txi_log_sum_exp(const float *x, int n)
 #ifdef HAVE_AVX2_KERNEL
     if (have_avx2_fma()) {
         float mx = row_max_avx2(x, n);
-        return mx == -INFINITY ? -INFINITY : mx + log(sum_exp_avx2(x, n, mx));
+        return mx == -INFINITY ? -INFINITY : mx + log(sum_exp_vec(x, n, mx));
     }
 #endif
     float mx = -INFINITY;

@@ -39,10 +39,7 @@ static int pick_token(struct tx_group *g, struct txi_member *mb, int i)
         int tok = txi_sample_categorical(g->tmp, V, &mb->rng[i]);
         return tok < 0 ? 0 : tok; /* every token filtered: cannot happen with min_keep 1 */
     }
-    int tok = 0;
-    for (int t = 1; t < V; t++)
-        if (proc[t] > proc[tok]) tok = t;
-    return tok;
+    return txi_argmax(proc, V);
 }
 
 /* Extends row i, whose logits are raw (V), by one token and records its log-probabilities. */

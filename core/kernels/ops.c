@@ -1340,6 +1340,22 @@ void txi_log_softmax(const float *x, int n, float *out)
         out[i] = (x[i] - mx) - lse;
 }
 
+int txi_argmax(const float *x, int n)
+{
+    if (n < 1 || isnan(x[0])) return 0; /* the scalar loop never leaves a NaN at 0 */
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        float mx = row_max_avx2(x, n); /* NaNs skipped */
+        if (mx == -INFINITY) return 0;
+        return (int)txi_first_above(x, 0, (size_t)n, nextafterf(mx, -INFINITY));
+    }
+#endif
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
 double txi_log_sum_exp(const float *x, int n)
 {
 #ifdef HAVE_AVX2_KERNEL

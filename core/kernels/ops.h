@@ -158,6 +158,11 @@ double txi_log_sum_exp(const float *x, int n);
  * compare where AVX2 is present: a top-k scan skips most of a vocabulary with it. */
 size_t txi_first_above(const float *x, size_t from, size_t n, float thr);
 
+/* The index of the largest value of x (n), the first on ties (as torch.argmax); NaNs are
+ * passed over as by `x[i] > x[best]` from best = 0 (so a NaN only at index 0 gives 0); 0 when
+ * n < 1 or every value is -inf. A vector maximum, then a vector scan for its first place. */
+int txi_argmax(const float *x, int n);
+
 /* The k-th largest value (k in 1..n) of x (n); tmp (n) is scratch. */
 float txi_kth_largest(const float *x, int n, int k, float *tmp);
 

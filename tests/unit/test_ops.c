@@ -558,3 +558,45 @@ Test(vector_paths, avx512_loops_give_the_avx2_loops_bits)
         free(q), free(k), free(p), free(c0), free(c1);
     }
 }
+
+/* txi_argmax against the scalar loop it replaces (`x[i] > x[best]` from best = 0): random
+ * rows with ties of the maximum (the first wins), NaNs (passed over; at index 0 they give 0),
+ * banned tokens (-inf), all banned, +inf, signed zeros, lengths around the vector blocks. */
+Test(softmax_ops, argmax_is_the_first_largest_value_as_the_scalar_loop)
+{
+    uint64_t seed = 31;
+    const int ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 8000};
+    for (size_t t = 0; t < sizeof ns / sizeof ns[0]; t++) {
+        int n = ns[t];
+        float *x = malloc((size_t)n * sizeof *x);
+        cr_assert(x);
+        for (int pass = 0; pass < 8; pass++) {
+            for (int i = 0; i < n; i++)
+                x[i] = (float)(int)tu_rand_uniform(&seed, -50, 50); /* integers: many ties */
+            if (pass == 1)
+                for (int i = 0; i < n; i += 3)
+                    x[i] = NAN;
+            if (pass == 2) x[0] = NAN;
+            if (pass == 3)
+                for (int i = 0; i < n; i++)
+                    x[i] = -INFINITY;
+            if (pass == 4) x[n - 1] = INFINITY, x[n / 2] = INFINITY;
+            if (pass == 5)
+                for (int i = 0; i < n; i++)
+                    x[i] = i % 2 ? -0.0f : 0.0f;
+            if (pass == 6)
+                for (int i = 0; i < n; i++)
+                    x[i] = i == n - 1 ? 1.0f : -INFINITY;
+            if (pass == 7)
+                for (int i = 0; i < n; i++)
+                    x[i] = i % 5 ? NAN : -INFINITY;
+            int best = 0;
+            for (int i = 1; i < n; i++)
+                if (x[i] > x[best]) best = i;
+            int got = txi_argmax(x, n);
+            cr_assert_eq(got, best, "n=%d pass %d: argmax %d, the scalar loop %d", n, pass, got,
+                         best);
+        }
+        free(x);
+    }
+}

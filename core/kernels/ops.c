@@ -1065,22 +1065,17 @@ __attribute__((target("avx512f,avx2,fma"))) static void softmax_avx512(float *x,
         x[i] /= (float)sum;
 }
 
-/* txi_log_softmax: the maximum, sum_exp_vec, then out = (x - max) - log(sum), the scalar
- * expression. Returns 0 (doing nothing) when every value is -inf, for the caller's scalar
- * path. */
-__attribute__((target("avx2,fma"))) static int log_softmax_avx2(const float *x, int n, float *out)
+/* out = (x - mx) - lse, eight lanes at a time: txi_log_softmax's scalar expression. */
+__attribute__((target("avx2,fma"))) static void log_softmax_store_avx2(const float *x, int n,
+                                                                       float mx, float lse,
+                                                                       float *out)
 {
-    float mx = row_max_avx2(x, n);
+    const __m256 vmx = _mm256_set1_ps(mx), vl = _mm256_set1_ps(lse);
     int i;
-    if (mx == -INFINITY) return 0;
-    const __m256 vmx = _mm256_set1_ps(mx);
-    float lse = (float)log(sum_exp_vec(x, n, mx));
-    const __m256 vl = _mm256_set1_ps(lse);
     for (i = 0; i + 8 <= n; i += 8)
         _mm256_storeu_ps(out + i, _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx), vl));
     for (; i < n; i++)
         out[i] = (x[i] - mx) - lse;
-    return 1;
 }
 #endif
 
@@ -1319,23 +1314,44 @@ void txi_add(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
-void txi_log_softmax(const float *x, int n, float *out)
+/* The maximum of x (n) (NaNs passed over) and, when it is finite, *sum = the sum of
+ * e^(x - max) in double (sum_exp_vec where the CPU has AVX2, else expf one at a time): the
+ * reduction txi_log_softmax and txi_log_sum_exp share. */
+static float max_and_sum_exp(const float *x, int n, double *sum)
 {
+    *sum = 0;
 #ifdef HAVE_AVX2_KERNEL
-    if (have_avx2_fma() && log_softmax_avx2(x, n, out)) return;
+    if (have_avx2_fma()) {
+        float mx = row_max_avx2(x, n);
+        if (mx != -INFINITY) *sum = sum_exp_vec(x, n, mx);
+        return mx;
+    }
 #endif
     float mx = -INFINITY;
     for (int i = 0; i < n; i++)
         if (x[i] > mx) mx = x[i];
+    if (mx == -INFINITY) return mx;
+    for (int i = 0; i < n; i++)
+        *sum += expf(x[i] - mx);
+    return mx;
+}
+
+void txi_log_softmax(const float *x, int n, float *out)
+{
+    double sum;
+    float mx = max_and_sum_exp(x, n, &sum);
     if (mx == -INFINITY) { /* nothing possible: torch gives NaN; keep -inf */
         for (int i = 0; i < n; i++)
             out[i] = -INFINITY;
         return;
     }
-    double sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += expf(x[i] - mx);
     float lse = (float)log(sum);
+#ifdef HAVE_AVX2_KERNEL
+    if (have_avx2_fma()) {
+        log_softmax_store_avx2(x, n, mx, lse, out);
+        return;
+    }
+#endif
     for (int i = 0; i < n; i++)
         out[i] = (x[i] - mx) - lse;
 }
@@ -1358,20 +1374,9 @@ int txi_argmax(const float *x, int n)
 
 double txi_log_sum_exp(const float *x, int n)
 {
-#ifdef HAVE_AVX2_KERNEL
-    if (have_avx2_fma()) {
-        float mx = row_max_avx2(x, n);
-        return mx == -INFINITY ? -INFINITY : mx + log(sum_exp_vec(x, n, mx));
-    }
-#endif
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (x[i] > mx) mx = x[i];
-    if (mx == -INFINITY) return -INFINITY;
-    double sum = 0;
-    for (int i = 0; i < n; i++)
-        sum += expf(x[i] - mx);
-    return mx + log(sum);
+    double sum;
+    float mx = max_and_sum_exp(x, n, &sum);
+    return mx == -INFINITY ? -INFINITY : mx + log(sum);
 }
 
 float txi_kth_largest(const float *x, int n, int k, float *tmp)
